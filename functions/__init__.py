@@ -1,0 +1,1 @@
+"""Everything that runs: services (validate, consolidate, remind), adapters and entry points."""

@@ -1,0 +1,1 @@
+"""The data contract of huizong: campaign, roster, form spec, submissions, reports."""

@@ -1,0 +1,246 @@
+"""campaign.yaml: everything an organiser decides, validated before anything runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from importlib import resources
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from schemas.formspec import FormCustomisation, FormSpec, Language, TableSpec
+
+EMAIL_PATTERN = r"^[^@\s;,]+@[^@\s;,]+\.[A-Za-z0-9-]{2,}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Organiser(_Strict):
+    name: str
+    emails: list[str] = Field(min_length=1)
+    phone: str = ""
+    contact: str = ""
+    address: str = ""
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, v: list[str]) -> list[str]:
+        import re
+
+        for e in v:
+            if not re.match(EMAIL_PATTERN, e):
+                raise ValueError(f"not an email address: {e!r}")
+        return v
+
+
+class Week(_Strict):
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _order(self) -> Week:
+        if self.end < self.start:
+            raise ValueError("week.end is before week.start")
+        return self
+
+
+class Deliverable(_Strict):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title_zh: str
+    title_en: str = ""
+    due: dt.date
+    due_time: dt.time = dt.time(23, 59, 59)
+    tables: list[str] = Field(min_length=1)
+    # Unit types (names as in the roster) it applies to; empty = every unit.
+    unit_types: list[str] = Field(default_factory=list)
+    what_to_send_zh: str = ""
+    what_to_send_en: str = ""
+
+    def title(self, lang: Language) -> str:
+        return self.title_en or self.title_zh if lang == "en" else self.title_zh
+
+    def applies_to(self, unit_type: str) -> bool:
+        return not self.unit_types or unit_type in self.unit_types
+
+
+class UnitType(_Strict):
+    name: str
+    name_en: str = ""
+    description: str = ""
+
+
+class RequiredActivitiesRule(_Strict):
+    """四个一: each item must appear in the plan, by 活动类别 or in the activity name."""
+
+    items: list[str] = Field(default_factory=list)
+    unit_types: list[str] = Field(default_factory=list)
+
+
+class FreeClassRule(_Strict):
+    unit_types: list[str] = Field(default_factory=list)
+
+
+class OutlierRule(_Strict):
+    # Warn when a unit's participants per activity exceed this multiple of the campaign median.
+    ratio: float = 5.0
+    min_peers: int = 5
+
+
+class Rules(_Strict):
+    required_activities: RequiredActivitiesRule = Field(default_factory=RequiredActivitiesRule)
+    free_class: FreeClassRule = Field(default_factory=FreeClassRule)
+    photo_minimum: int = Field(default=5, ge=0)
+    # Days around the week in which an activity date is only a warning.
+    grace_days: int = Field(default=2, ge=0)
+    # Warn when the summary reports fewer than this share of the activities planned.
+    fewer_than_planned_ratio: float = Field(default=0.5, ge=0, le=1)
+    outlier: OutlierRule = Field(default_factory=OutlierRule)
+
+
+class ReminderPolicy(_Strict):
+    # Days relative to the due date: negative before, 0 the due day, positive after.
+    offsets: list[int] = Field(default_factory=lambda: [-3, -1, 0, 1, 3, 5])
+    hour: int = Field(default=9, ge=0, le=23)
+    errors_listed: int = Field(default=5, ge=0)
+    digest: bool = True
+
+    @field_validator("offsets")
+    @classmethod
+    def _sorted(cls, v: list[int]) -> list[int]:
+        return sorted(set(v))
+
+
+class SmtpSettings(_Strict):
+    host: str
+    port: int = 465
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    user: str = ""
+    password_env: str = "HUIZONG_SMTP_PASSWORD"
+    timeout: float = 30.0
+
+
+class SesSettings(_Strict):
+    region: str = "ap-east-1"
+    configuration_set: str = ""
+    rate_per_second: float = 1.0
+
+
+class MailSettings(_Strict):
+    transport: Literal["outbox", "smtp", "ses"] = "outbox"
+    sender: str = "huizong@example.org"
+    sender_name: str = ""
+    smtp: SmtpSettings | None = None
+    ses: SesSettings | None = None
+
+    @model_validator(mode="after")
+    def _transport_has_settings(self) -> MailSettings:
+        if self.transport == "smtp" and self.smtp is None:
+            raise ValueError("mail.transport is smtp but mail.smtp is not set")
+        return self
+
+
+class Submission(_Strict):
+    """How units return their workbooks; shown in 填写说明 and in reminders."""
+
+    how_zh: str = "填写完成后，将本工作簿发送至组织方邮箱，或上传至指定文件夹。文件名可任意，系统按工作簿内的单位编码识别。"
+    how_en: str = "Send the filled workbook to the organiser's mailbox or drop it into the shared folder."
+    max_file_mb: float = Field(default=10, gt=0)
+
+
+class Campaign(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+    title: str
+    theme: str = ""
+    organiser: Organiser
+    timezone: str = "Asia/Shanghai"
+    week: Week
+    language: Language = "zh"
+    deliverables: list[Deliverable] = Field(min_length=1)
+    unit_types: list[UnitType] = Field(min_length=1)
+    rules: Rules = Field(default_factory=Rules)
+    reminders: ReminderPolicy = Field(default_factory=ReminderPolicy)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    submission: Submission = Field(default_factory=Submission)
+    form: FormCustomisation = Field(default_factory=FormCustomisation)
+
+    model_config = ConfigDict(extra="forbid", ignored_types=(cached_property,))
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Campaign:
+        keys = [d.key for d in self.deliverables]
+        if len(set(keys)) != len(keys):
+            raise ValueError("deliverables: duplicate key")
+        type_names = {t.name for t in self.unit_types}
+        spec = self.form_spec  # raises on bad customisation
+        for d in self.deliverables:
+            for t in d.unit_types:
+                if t not in type_names:
+                    raise ValueError(f"deliverable {d.key}: unknown unit type {t!r}")
+            for tk in d.tables:
+                if not spec.has_table(tk):
+                    raise ValueError(f"deliverable {d.key}: unknown table {tk!r}")
+        for rule_name, types in (
+            ("rules.required_activities", self.rules.required_activities.unit_types),
+            ("rules.free_class", self.rules.free_class.unit_types),
+        ):
+            for t in types:
+                if t not in type_names:
+                    raise ValueError(f"{rule_name}: unknown unit type {t!r}")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @cached_property
+    def form_spec(self) -> FormSpec:
+        return self.form.apply(default_form_spec())
+
+    def deliverable(self, key: str) -> Deliverable:
+        for d in self.deliverables:
+            if d.key == key:
+                return d
+        raise KeyError(key)
+
+    def tables_of(self, deliverable_key: str) -> list[TableSpec]:
+        spec = self.form_spec
+        return [spec.table(k) for k in self.deliverable(deliverable_key).tables]
+
+    def due_at(self, deliverable_key: str) -> dt.datetime:
+        d = self.deliverable(deliverable_key)
+        return dt.datetime.combine(d.due, d.due_time, tzinfo=self.tz)
+
+    def organiser_contact_line(self) -> str:
+        o = self.organiser
+        parts = [o.name]
+        if o.contact:
+            parts.append(o.contact)
+        if o.phone:
+            parts.append(o.phone)
+        parts.append("、".join(o.emails))
+        return "，".join(parts)
+
+
+_DEFAULT_FORM: FormSpec | None = None
+
+
+def default_form_spec() -> FormSpec:
+    global _DEFAULT_FORM
+    if _DEFAULT_FORM is None:
+        text = resources.files("schemas").joinpath("default_form.yaml").read_text(encoding="utf-8")
+        _DEFAULT_FORM = FormSpec.model_validate(yaml.safe_load(text))
+    return _DEFAULT_FORM.model_copy(deep=True)

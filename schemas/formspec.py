@@ -1,0 +1,152 @@
+"""The form spec: every table a unit fills and every field in it, defined once.
+
+The xlsx template, the validator, the master's columns and the Google Sheet/Form are all derived
+from a :class:`FormSpec`; nothing else in the code base lists columns.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+FieldType = Literal["text", "integer", "number", "date", "choice", "multi_choice", "phone", "url", "serial"]
+TableKind = Literal["rows", "record"]
+Language = Literal["zh", "en"]
+
+# Separators people use between several choices in one cell: 、 , ， ; ；
+MULTI_SEPARATORS = "、,，;；/"
+
+
+class FieldSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label_zh: str
+    label_en: str
+    type: FieldType = "text"
+    required: bool = False
+    choices: list[str] = Field(default_factory=list)
+    min: float | None = None
+    max: float | None = None
+    max_length: int | None = None
+    help_zh: str = ""
+    help_en: str = ""
+    width: int | None = None
+    # Whether the master sums this field in subtotal rows (statistics).
+    summable: bool = False
+
+    def label(self, lang: Language) -> str:
+        return self.label_en if lang == "en" else self.label_zh
+
+    def help(self, lang: Language) -> str:
+        return self.help_en if lang == "en" else self.help_zh
+
+    @model_validator(mode="after")
+    def _choices_need_choice_type(self) -> FieldSpec:
+        if self.type in ("choice", "multi_choice") and not self.choices:
+            raise ValueError(f"field {self.key}: type {self.type} needs choices")
+        return self
+
+
+class TableSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title_zh: str = Field(max_length=31)
+    title_en: str = Field(max_length=31)
+    kind: TableKind
+    fields: list[FieldSpec]
+    help_zh: str = ""
+    help_en: str = ""
+
+    def title(self, lang: Language) -> str:
+        return self.title_en if lang == "en" else self.title_zh
+
+    def field(self, key: str) -> FieldSpec:
+        for f in self.fields:
+            if f.key == key:
+                return f
+        raise KeyError(f"{self.key}.{key}")
+
+    def has_field(self, key: str) -> bool:
+        return any(f.key == key for f in self.fields)
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> TableSpec:
+        keys = [f.key for f in self.fields]
+        dupes = {k for k in keys if keys.count(k) > 1}
+        if dupes:
+            raise ValueError(f"table {self.key}: duplicate field keys {sorted(dupes)}")
+        for lang in ("zh", "en"):
+            labels = [f.label(lang) for f in self.fields]  # type: ignore[arg-type]
+            dl = {x for x in labels if labels.count(x) > 1}
+            if dl:
+                raise ValueError(f"table {self.key}: duplicate labels {sorted(dl)}")
+        return self
+
+
+class FormSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tables: list[TableSpec]
+
+    def table(self, key: str) -> TableSpec:
+        for t in self.tables:
+            if t.key == key:
+                return t
+        raise KeyError(key)
+
+    def has_table(self, key: str) -> bool:
+        return any(t.key == key for t in self.tables)
+
+
+class FieldOverride(BaseModel):
+    """What an organiser may change on an existing field from the campaign file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label_zh: str | None = None
+    label_en: str | None = None
+    help_zh: str | None = None
+    help_en: str | None = None
+    add_choices: list[str] = Field(default_factory=list)
+    required: bool | None = None
+    min: float | None = None
+    max: float | None = None
+
+
+class FormCustomisation(BaseModel):
+    """`form:` in campaign.yaml. Keys of `fields` are "<table key>.<field key>"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fields: dict[str, FieldOverride] = Field(default_factory=dict)
+    extra_fields: dict[str, list[FieldSpec]] = Field(default_factory=dict)
+
+    def apply(self, base: FormSpec) -> FormSpec:
+        spec = base.model_copy(deep=True)
+        for path, ov in self.fields.items():
+            table_key, _, field_key = path.partition(".")
+            if not spec.has_table(table_key) or not spec.table(table_key).has_field(field_key):
+                raise ValueError(f"form.fields.{path}: no such table.field")
+            f = spec.table(table_key).field(field_key)
+            for attr in ("label_zh", "label_en", "help_zh", "help_en", "required", "min", "max"):
+                val = getattr(ov, attr)
+                if val is not None:
+                    setattr(f, attr, val)
+            for c in ov.add_choices:
+                if c not in f.choices:
+                    f.choices.append(c)
+        for table_key, extra in self.extra_fields.items():
+            if not spec.has_table(table_key):
+                raise ValueError(f"form.extra_fields.{table_key}: no such table")
+            t = spec.table(table_key)
+            for f in extra:
+                if f.required:
+                    raise ValueError(f"form.extra_fields.{table_key}.{f.key}: added columns must be optional")
+                if t.has_field(f.key):
+                    raise ValueError(f"form.extra_fields.{table_key}.{f.key}: field exists already")
+                t.fields.append(f)
+        # Re-validate so duplicate labels introduced by a rename are caught here.
+        return FormSpec.model_validate(spec.model_dump())

@@ -1,0 +1,60 @@
+"""What a reader hands the validator: cells as found, with where they were found.
+
+The xlsx reader, the Google Sheet reader and the form webhook all produce a RawSubmission, so
+one validator serves every channel and every issue can name its sheet and cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.report import Issue
+from schemas.submission import SourceKind, VersionStatus
+
+RawValue = str | int | float | bool | dt.datetime | dt.date | dt.time | None
+
+
+class RawCell(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    value: RawValue = None
+    cell: str | None = None  # A1 reference where the value was read; None for form answers
+    # The cell's number format, when a spreadsheet told us (to spot dates stored as numbers).
+    number_format: str | None = None
+
+
+class RawRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    row: int | None = None  # the row number as the user sees it
+    cells: dict[str, RawCell] = Field(default_factory=dict)
+
+
+class RawTable(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    sheet: str
+    records: list[RawRecord] = Field(default_factory=list)
+    # field key -> the column letter (rows tables) or row number (record tables) where it was found
+    columns: dict[str, str] = Field(default_factory=dict)
+
+
+class RawSubmission(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+    source_kind: SourceKind = "file"
+    status: VersionStatus = "submitted"
+    campaign_id: str | None = None
+    unit_code: str | None = None
+    unit_name: str | None = None
+    deliverable: str | None = None
+    template_version: str | None = None
+    tables: dict[str, RawTable] = Field(default_factory=dict)
+    # Problems the reader found (unknown template, missing sheet, unknown unit...).
+    issues: list[Issue] = Field(default_factory=list)
+    # True when the unit identity came from the unit name only (a warning is due).
+    identity_from_name: bool = False
