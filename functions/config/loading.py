@@ -71,7 +71,9 @@ def describe_validation_error(file: str, exc: ValidationError) -> list[str]:
 def load_campaign(folder: Path) -> Campaign:
     path = Path(folder) / CAMPAIGN_FILE
     if not path.exists():
-        raise ConfigError([f"{path}: 找不到活动配置文件（可先运行 huizong init {folder} --example wujin-2022）"])
+        raise ConfigError(
+            [f"{path}: 找不到活动配置文件（可先运行 huizong init {folder} --example wujin-2022）"]
+        )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except yaml.YAMLError as exc:
@@ -156,7 +158,15 @@ def load_roster(folder: Path, campaign: Campaign) -> tuple[Roster, list[RosterPr
             continue
         seen[code] = line
         units.append(
-            Unit(code=code, name=name, type=utype, area=area, contact=contact, emails=tuple(emails), phone=phone)
+            Unit(
+                code=code,
+                name=name,
+                type=utype,
+                area=area,
+                contact=contact,
+                emails=tuple(emails),
+                phone=phone,
+            )
         )
     return Roster(units=units), problems
 

@@ -1,0 +1,395 @@
+"""Read a unit's workbook as the unit left it: which unit, which deliverable, and every cell with its place.
+
+Never raises for a bad file: problems become file-level issues on the RawSubmission.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.workbook import Workbook
+
+from functions.validate.messages import make_issue
+from schemas.campaign import Campaign
+from schemas.formspec import Language, TableSpec
+from schemas.raw import RawCell, RawRecord, RawSubmission, RawTable
+from schemas.roster import Roster
+from sheets_templates import layout
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
+# How far down a sheet a moved header row is still looked for.
+_HEADER_SCAN_ROWS = 10
+
+
+def read_workbook(path: Path, campaign: Campaign, roster: Roster) -> RawSubmission:
+    lang = campaign.language
+    raw = RawSubmission(source=str(path), source_kind="file")
+    problem = _sniff(path, campaign)
+    if problem is not None:
+        code, params = problem
+        raw.issues.append(make_issue(code, lang, **params))
+        return raw
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    except Exception as exc:  # a damaged zip or XML: the unit must re-save the file
+        raw.issues.append(make_issue("not-xlsx", lang, value=type(exc).__name__))
+        return raw
+    try:
+        _read_identity(wb, raw, campaign, roster)
+        if raw.deliverable is None:
+            raw.deliverable = _infer_deliverable(wb, campaign)
+        if raw.deliverable is None:
+            wanted = "、".join(
+                t.title(lang) for d in campaign.deliverables for t in campaign.tables_of(d.key)
+            )
+            raw.issues.append(
+                make_issue(
+                    "unknown-template",
+                    lang,
+                    missing=_t(
+                        lang, f"找不到工作表（应有：{wanted}）", f"no known sheet (expected: {wanted})"
+                    ),
+                )
+            )
+            return raw
+        for table in campaign.tables_of(raw.deliverable):
+            _read_table(wb, table, raw, lang)
+    finally:
+        wb.close()
+    return raw
+
+
+def _sniff(path: Path, campaign: Campaign) -> tuple[str, dict[str, Any]] | None:
+    size = path.stat().st_size
+    limit = campaign.submission.max_file_mb
+    if size > limit * 1024 * 1024:
+        return "too-large", {"size_mb": f"{size / 1024 / 1024:.1f}", "limit_mb": f"{limit:g}"}
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(_OLE_MAGIC):
+        # Encrypted OOXML is wrapped in an OLE container with an EncryptionInfo stream; a real .xls is not.
+        data = path.read_bytes()
+        if "EncryptionInfo".encode("utf-16-le") in data or b"EncryptedPackage" in data:
+            return "encrypted", {}
+        return "legacy-xls", {}
+    if not head.startswith(_ZIP_MAGIC):
+        return "not-xlsx", {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+    except zipfile.BadZipFile:
+        return "not-xlsx", {}
+    if "xl/workbook.xml" not in names:
+        return "not-xlsx", {}
+    return None
+
+
+def _text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _read_identity(wb: Workbook, raw: RawSubmission, campaign: Campaign, roster: Roster) -> None:
+    lang = campaign.language
+    meta: dict[str, str] = {}
+    if layout.META_SHEET in wb.sheetnames:
+        for row in wb[layout.META_SHEET].iter_rows(min_row=1, max_col=2, values_only=True):
+            if row and row[0]:
+                meta[_text(row[0])] = _text(row[1] if len(row) > 1 else None)
+    instructions = _identity_from_instructions(wb)
+    code = meta.get("unit_code") or instructions.get("unit_code", "")
+    name = meta.get("unit_name") or instructions.get("unit_name", "")
+    raw.campaign_id = meta.get("campaign_id") or None
+    raw.template_version = meta.get("template_version") or None
+    deliverable = meta.get("deliverable") or None
+    raw.unit_name = name or None
+
+    if raw.campaign_id and raw.campaign_id != campaign.id:
+        raw.issues.append(
+            make_issue(
+                "unknown-template",
+                lang,
+                missing=_t(
+                    lang,
+                    f"这是活动“{raw.campaign_id}”的模板，不是“{campaign.id}”的",
+                    f"a template of campaign {raw.campaign_id}, not {campaign.id}",
+                ),
+            )
+        )
+    if deliverable is not None:
+        keys = [d.key for d in campaign.deliverables]
+        if deliverable not in keys:
+            raw.issues.append(
+                make_issue(
+                    "wrong-deliverable",
+                    lang,
+                    found=deliverable,
+                    reason=_t(lang, "不是本次活动要求报送的材料。", "not a deliverable of this campaign."),
+                )
+            )
+        else:
+            raw.deliverable = deliverable
+
+    if code:
+        unit = roster.get(code.upper()) or roster.get(code)
+        if unit is None:
+            raw.issues.append(make_issue("unknown-unit", lang, value=code))
+            raw.unit_code = code
+            return
+        raw.unit_code = unit.code
+        raw.unit_name = unit.name
+    elif name:
+        unit = roster.find_by_name(name)
+        if unit is None:
+            raw.issues.append(make_issue("unknown-unit", lang, value=name))
+            return
+        raw.unit_code = unit.code
+        raw.identity_from_name = True
+        raw.issues.append(make_issue("unit-by-name", lang, value=name, code=unit.code))
+    else:
+        sheet = layout.INSTRUCTIONS_SHEET[lang]
+        raw.issues.append(
+            make_issue(
+                "unknown-unit",
+                lang,
+                sheet=sheet,
+                value="",
+                column=layout.IDENTITY_LABELS["unit_code"][lang],
+            ).model_copy(update={"message": _no_identity_message(lang, sheet)})
+        )
+        return
+
+    if raw.deliverable is not None and unit is not None:
+        d = campaign.deliverable(raw.deliverable)
+        if not d.applies_to(unit.type):
+            raw.issues.append(
+                make_issue(
+                    "wrong-deliverable",
+                    lang,
+                    found=d.title(lang),
+                    reason=f"{unit.type}不需要报送这项材料。"
+                    if lang == "zh"
+                    else f"not required of {unit.type}.",
+                )
+            )
+
+
+def _no_identity_message(lang: Language, sheet: str) -> str:
+    if lang == "en":
+        return f"No unit code or unit name found. Fill them in on the '{sheet}' sheet."
+    return f"工作簿中找不到单位编码和单位名称。请在“{sheet}”页填写本单位的编码和名称。"
+
+
+def _identity_from_instructions(wb: Workbook) -> dict[str, str]:
+    out: dict[str, str] = {}
+    labels = {
+        layout.normalise_label(text): key
+        for key, by_lang in layout.IDENTITY_LABELS.items()
+        for text in by_lang.values()
+    }
+    for title in layout.INSTRUCTIONS_SHEET.values():
+        if title not in wb.sheetnames:
+            continue
+        value_col = _col_index(layout.IDENTITY_VALUE_COLUMN)
+        for row in wb[title].iter_rows(min_row=1, max_row=60, max_col=value_col, values_only=True):
+            if not row:
+                continue
+            key = labels.get(layout.normalise_label(row[0]))
+            if key and len(row) >= value_col and row[value_col - 1] not in (None, ""):
+                out[key] = _text(row[value_col - 1])
+    return out
+
+
+def _col_index(letter: str) -> int:
+    return ord(letter.upper()) - ord("A") + 1
+
+
+def _sheet_titles(table: TableSpec) -> set[str]:
+    return {layout.normalise_label(table.title_zh), layout.normalise_label(table.title_en)}
+
+
+def _find_sheet(wb: Workbook, table: TableSpec) -> str | None:
+    wanted = _sheet_titles(table)
+    for name in wb.sheetnames:
+        if layout.normalise_label(name) in wanted:
+            return name
+    return None
+
+
+def _infer_deliverable(wb: Workbook, campaign: Campaign) -> str | None:
+    """A workbook without identity (not made from our template): the deliverable whose sheets it has."""
+    best: tuple[int, str] | None = None
+    for d in campaign.deliverables:
+        found = sum(1 for t in campaign.tables_of(d.key) if _find_sheet(wb, t) is not None)
+        if found and (best is None or found > best[0]):
+            best = (found, d.key)
+    return best[1] if best else None
+
+
+def _label_index(table: TableSpec) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for f in table.fields:
+        out[layout.normalise_label(f.label_zh)] = f.key
+        out[layout.normalise_label(f.label_en)] = f.key
+    return out
+
+
+def _read_table(wb: Workbook, table: TableSpec, raw: RawSubmission, lang: Language) -> None:
+    sheet = _find_sheet(wb, table)
+    if sheet is None:
+        raw.issues.append(
+            make_issue(
+                "unknown-template",
+                lang,
+                missing=_t(
+                    lang, f"缺少工作表“{table.title(lang)}”", f"sheet '{table.title(lang)}' is missing"
+                ),
+            )
+        )
+        return
+    ws = wb[sheet]
+    rows = [tuple(r) for r in ws.iter_rows()]
+    if table.kind == "rows":
+        _read_rows_table(rows, table, sheet, raw, lang)
+    else:
+        _read_record_table(rows, table, sheet, raw, lang)
+
+
+def _cell_value(cell: Any) -> tuple[Any, str | None]:
+    value = getattr(cell, "value", None)
+    fmt = getattr(cell, "number_format", None)
+    if isinstance(value, str):
+        value = value.strip()
+        if value == "":
+            value = None
+    return value, fmt
+
+
+def _read_rows_table(
+    rows: list[tuple[Any, ...]], table: TableSpec, sheet: str, raw: RawSubmission, lang: Language
+) -> None:
+    index = _label_index(table)
+    header_at, best = None, 0
+    for i, row in enumerate(rows[:_HEADER_SCAN_ROWS]):
+        hits = sum(1 for c in row if layout.normalise_label(_cell_value(c)[0]) in index)
+        if hits > best:
+            header_at, best = i, hits
+    if header_at is None:
+        raw.issues.append(
+            make_issue(
+                "unknown-template",
+                lang,
+                missing=_t(lang, f"“{sheet}”找不到表头行", f"no header row on '{sheet}'"),
+                sheet=sheet,
+            )
+        )
+        return
+    columns: dict[str, int] = {}
+    extra: list[tuple[int, str]] = []
+    for ci, c in enumerate(rows[header_at]):
+        label = layout.normalise_label(_cell_value(c)[0])
+        if not label:
+            continue
+        key = index.get(label)
+        if key is None:
+            extra.append((ci, str(_cell_value(c)[0])))
+        elif key not in columns:
+            columns[key] = ci
+    missing = [f.label(lang) for f in table.fields if f.required and f.key not in columns]
+    if missing:
+        raw.issues.append(
+            make_issue(
+                "unknown-template",
+                lang,
+                sheet=sheet,
+                missing=_t(
+                    lang,
+                    f"“{sheet}”缺少列：{'、'.join(missing)}",
+                    f"'{sheet}' lacks columns: {', '.join(missing)}",
+                ),
+            )
+        )
+        return
+    header_row = header_at + 1
+    for ci, text in extra:
+        raw.issues.append(
+            make_issue(
+                "unknown-column",
+                lang,
+                sheet=sheet,
+                cell=f"{get_column_letter(ci + 1)}{header_row}",
+                row=header_row,
+                value=text,
+            )
+        )
+    rt = RawTable(
+        key=table.key, sheet=sheet, columns={k: get_column_letter(ci + 1) for k, ci in columns.items()}
+    )
+    for ri in range(header_at + 1, len(rows)):
+        row = rows[ri]
+        excel_row = ri + 1
+        cells: dict[str, RawCell] = {}
+        for key, ci in columns.items():
+            value, fmt = _cell_value(row[ci]) if ci < len(row) else (None, None)
+            cells[key] = RawCell(
+                value=value, cell=f"{get_column_letter(ci + 1)}{excel_row}", number_format=fmt
+            )
+        # A row with nothing but a serial number is an unused template row.
+        if all(c.value is None for k, c in cells.items() if table.field(k).type != "serial"):
+            continue
+        rt.records.append(RawRecord(row=excel_row, cells=cells))
+    raw.tables[table.key] = rt
+
+
+def _read_record_table(
+    rows: list[tuple[Any, ...]], table: TableSpec, sheet: str, raw: RawSubmission, lang: Language
+) -> None:
+    index = _label_index(table)
+    label_ci = _col_index(layout.RECORD_LABEL_COLUMN) - 1
+    value_ci = _col_index(layout.RECORD_VALUE_COLUMN) - 1
+    cells: dict[str, RawCell] = {}
+    where: dict[str, str] = {}
+    for ri, row in enumerate(rows):
+        if label_ci >= len(row):
+            continue
+        key = index.get(layout.normalise_label(_cell_value(row[label_ci])[0]))
+        if key is None or key in cells:
+            continue
+        value, fmt = _cell_value(row[value_ci]) if value_ci < len(row) else (None, None)
+        ref = f"{layout.RECORD_VALUE_COLUMN}{ri + 1}"
+        cells[key] = RawCell(value=value, cell=ref, number_format=fmt)
+        where[key] = str(ri + 1)
+    missing = [f.label(lang) for f in table.fields if f.required and f.key not in cells]
+    if missing:
+        raw.issues.append(
+            make_issue(
+                "unknown-template",
+                lang,
+                sheet=sheet,
+                missing=_t(
+                    lang,
+                    f"“{sheet}”缺少项目：{'、'.join(missing)}",
+                    f"'{sheet}' lacks items: {', '.join(missing)}",
+                ),
+            )
+        )
+        return
+    row_of = {k: int(v) for k, v in where.items()}
+    raw.tables[table.key] = RawTable(
+        key=table.key,
+        sheet=sheet,
+        columns=where,
+        records=[RawRecord(row=min(row_of.values()) if row_of else None, cells=cells)],
+    )
+
+
+def _t(lang: Language, zh: str, en: str) -> str:
+    return en if lang == "en" else zh

@@ -1,0 +1,136 @@
+"""`huizong`: the command line. Each command is a thin call into a service."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from functions.cli.common import EXIT_CANNOT_RUN, EXIT_INVALID, folder_arg, friendly_errors, parse_today
+
+# Command groups living in their own modules, registered here by name so optional parts stay optional.
+_EXTRA_COMMAND_MODULES = (
+    "functions.cli.loop_cmds",
+    "functions.cli.google_cmds",
+    "functions.cli.serve_cmds",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="huizong")
+def cli() -> None:
+    """汇总 huizong — 全民终身学习活动周报送汇总：模板、校验、汇总表、催报。"""
+
+
+@cli.command()
+@folder_arg
+@click.option(
+    "--example", "example", default="wujin-2022", show_default=True, help="wujin-2022 或 xinbei-2017"
+)
+@click.option("--force", is_flag=True, help="覆盖已有的 campaign.yaml 和 units.csv")
+@friendly_errors
+def init(folder: Path, example: str, force: bool) -> None:
+    """在 FOLDER 中写入一个完整的示例活动（campaign.yaml、units.csv、inbox/）。"""
+    from functions.services.examples import write_example
+
+    written = write_example(folder, example, force=force)
+    for p in written:
+        click.echo(f"已写入 {p}")
+    click.echo(f"下一步：huizong templates {folder}")
+
+
+@cli.command()
+@folder_arg
+@friendly_errors
+def templates(folder: Path) -> None:
+    """为每个单位生成报送工作簿（templates/<材料>/<编码>-<名称>.xlsx）及空白模板。"""
+    from functions.bootstrap import open_app
+    from functions.services.templates import write_templates
+
+    app = open_app(folder)
+    _warn_roster(app)
+    paths = write_templates(folder, app.campaign, app.roster)
+    click.echo(f"已生成 {len(paths)} 个工作簿，位于 {folder / 'templates'}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--campaign", "campaign_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.option("--deliverable", default=None, help="期望的材料（如 plan），与文件不符时报 wrong-deliverable")
+@friendly_errors
+def validate(file: Path, campaign_dir: Path, as_json: bool, deliverable: str | None) -> None:
+    """校验一个工作簿。退出码：0 通过，1 有错误，2 无法运行。"""
+    from functions.bootstrap import open_app
+    from functions.services.validate_file import validate_file
+
+    app = open_app(campaign_dir)
+    report = validate_file(app, file, expected_deliverable=deliverable)
+    if as_json:
+        click.echo(json.dumps(report.public_json(), ensure_ascii=False, indent=2))
+    else:
+        from functions.services.report_text import render_report
+
+        click.echo(render_report(report, app.campaign.language), nl=False)
+    sys.exit(0 if report.valid else EXIT_INVALID)
+
+
+@cli.command()
+@folder_arg
+@click.option("--today", default=None, help="按此日期处理（YYYY-MM-DD），用于演示和补跑")
+@friendly_errors
+def ingest(folder: Path, today: str | None) -> None:
+    """读取 inbox/ 下的全部工作簿：校验、入库、写出每个单位的校验报告。"""
+    from functions.bootstrap import open_app
+    from functions.services.ingest import ingest_all
+
+    app = open_app(folder)
+    _warn_roster(app)
+    now = parse_today(today, app.campaign.tz, hour=23)
+    outcomes = ingest_all(app, now=now)
+    new = sum(o.stored for o in outcomes)
+    bad = [o for o in outcomes if o.note in ("unreadable", "unidentified")]
+    for o in outcomes:
+        state = "通过" if o.valid else f"{o.errors}个错误"
+        tag = {
+            "unchanged": "（无变化）",
+            "unreadable": "（无法读取）",
+            "unidentified": "（无法识别单位）",
+        }.get(o.note, "")
+        click.echo(f"{o.unit or '?':>8} {o.deliverable or '?':<8} {state}{tag}  {Path(o.source).name}")
+    click.echo(f"共 {len(outcomes)} 个文件，新版本 {new} 个，跳过 {len(bad)} 个。报告见 {app.paths.reports}")
+
+
+def _warn_roster(app: object) -> None:
+    from functions.bootstrap import App
+    from functions.config.loading import format_roster_problems
+
+    assert isinstance(app, App)
+    for line in format_roster_problems("units", app.roster_problems):
+        click.echo(f"名单问题（该行已跳过）：{line}", err=True)
+
+
+def _register_extra_commands() -> None:
+    for name in _EXTRA_COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(cli)
+
+
+_register_extra_commands()
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="huizong", standalone_mode=True)
+    except SystemExit as exc:
+        raise SystemExit(exc.code if exc.code is not None else 0) from None
+    except Exception:  # pragma: no cover - last resort; commands already handle their own
+        sys.exit(EXIT_CANNOT_RUN)

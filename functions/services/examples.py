@@ -1,0 +1,29 @@
+"""Example campaigns shipped as data (functions/examples/<name>/): no code knows either campaign."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from functions.config.loading import ConfigError
+
+
+def example_names() -> list[str]:
+    root = resources.files("functions").joinpath("examples")
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+
+
+def write_example(folder: Path, name: str, *, force: bool = False) -> list[Path]:
+    if name not in example_names():
+        raise ConfigError([f"没有名为 {name} 的示例；可选：{'、'.join(example_names())}"])
+    src = resources.files("functions").joinpath("examples", name)
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for fname in ("campaign.yaml", "units.csv"):
+        dest = folder / fname
+        if dest.exists() and not force:
+            raise ConfigError([f"{dest} 已存在；如要覆盖请加 --force"])
+        dest.write_bytes(src.joinpath(fname).read_bytes())
+        written.append(dest)
+    (folder / "inbox").mkdir(exist_ok=True)
+    return written

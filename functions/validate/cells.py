@@ -1,0 +1,125 @@
+"""Cell level: turn each raw cell into a typed value, or an issue saying what is wrong and where."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from functions.validate.messages import make_issue
+from functions.validate.values import (
+    ValueProblem,
+    check_phone,
+    check_url,
+    is_blank,
+    parse_date,
+    parse_number,
+    split_choices,
+    to_text,
+)
+from schemas.formspec import FieldSpec, Language
+from schemas.raw import RawCell
+from schemas.report import Issue
+from schemas.submission import CellValue
+
+_ROW_OF_CELL = re.compile(r"(\d+)$")
+
+
+@dataclass
+class CellResult:
+    value: CellValue = None
+    issues: list[Issue] = field(default_factory=list)
+    ok: bool = True  # False when the cell has an error (its value is then unusable)
+
+
+@dataclass(frozen=True)
+class Place:
+    sheet: str
+    cell: str | None
+    row: int | None
+
+
+def place_of(sheet: str, raw: RawCell | None, fallback_row: int | None) -> Place:
+    cell = raw.cell if raw else None
+    row = fallback_row
+    if cell:
+        m = _ROW_OF_CELL.search(cell)
+        if m:
+            row = int(m.group(1))
+    return Place(sheet=sheet, cell=cell, row=row)
+
+
+def _fmt_bound(x: float | None) -> str:
+    if x is None:
+        return ""
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def read_cell(
+    spec: FieldSpec,
+    raw: RawCell | None,
+    where: Place,
+    lang: Language,
+    default_year: int,
+    example_date: str = "",
+) -> CellResult:
+    label = spec.label(lang)
+    value = raw.value if raw else None
+
+    def issue(code: str, **params: object) -> Issue:
+        return make_issue(
+            code, lang, sheet=where.sheet, cell=where.cell, row=where.row, column=label, **params
+        )
+
+    if is_blank(value):
+        if spec.required:
+            return CellResult(None, [issue("missing-value")], ok=False)
+        return CellResult(None)
+
+    try:
+        if spec.type in ("integer", "number"):
+            parsed = parse_number(value, integer=spec.type == "integer")
+            out = CellResult(parsed.value)
+            if parsed.approximate:
+                out.issues.append(issue("approximate-number", value=to_text(value), number=parsed.value))
+            lo, hi = spec.min, spec.max
+            num = parsed.value
+            assert isinstance(num, int | float)
+            if (lo is not None and num < lo) or (hi is not None and num > hi):
+                out.issues.append(issue("out-of-range", value=num, min=_fmt_bound(lo), max=_fmt_bound(hi)))
+                out.ok = False
+            return out
+        if spec.type == "date":
+            parsed = parse_date(
+                value, default_year=default_year, number_format=raw.number_format if raw else None
+            )
+            return CellResult(parsed.value)
+        if spec.type == "phone":
+            return CellResult(check_phone(value))
+        if spec.type == "url":
+            return CellResult(check_url(value))
+    except ValueProblem as problem:
+        example = example_date or f"{default_year}-12-03"
+        return CellResult(None, [issue(problem.code, value=to_text(value), example=example)], ok=False)
+
+    text = to_text(value)
+    if spec.type == "serial":
+        return CellResult(text)
+    if spec.type == "choice":
+        if text not in spec.choices:
+            return CellResult(
+                None, [issue("bad-choice", value=text, choices="、".join(spec.choices))], ok=False
+            )
+        return CellResult(text)
+    if spec.type == "multi_choice":
+        picked = split_choices(value)
+        bad = [p for p in picked if p not in spec.choices]
+        if bad:
+            return CellResult(
+                None, [issue("bad-choice", value="、".join(bad), choices="、".join(spec.choices))], ok=False
+            )
+        return CellResult(picked)
+    if spec.max_length is not None and len(text) > spec.max_length:
+        return CellResult(
+            text, [issue("too-long", value=text, max=spec.max_length, length=len(text))], ok=False
+        )
+    return CellResult(text)

@@ -1,0 +1,381 @@
+"""Validate one submission: cells, rows, tables, cross-table and unit-type rules, peer outliers.
+
+Input is a RawSubmission from any channel; output is the typed submission (None when it cannot be
+stored: unknown unit or unreadable file) and the report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from functions.validate.cells import Place, place_of, read_cell
+from functions.validate.messages import make_issue
+from schemas.campaign import Campaign
+from schemas.formspec import Language, TableSpec
+from schemas.raw import RawSubmission, RawTable
+from schemas.report import Issue, ValidationReport
+from schemas.roster import Roster, Unit
+from schemas.submission import CellValue, ParsedSubmission
+
+# Issues from the reader that mean the tables could not be read at all.
+_FATAL_FILE_CODES = {"not-xlsx", "legacy-xls", "encrypted", "too-large"}
+
+
+@dataclass(frozen=True)
+class ValidationContext:
+    """What validation needs to know beyond the file itself, looked up from the store by the caller."""
+
+    # Activities in the unit's latest stored plan (for fewer-than-planned).
+    planned_activities: int | None = None
+    # Campaign-wide medians from other units' latest versions (for outlier warnings).
+    median_participants_per_activity: float | None = None
+    median_participants_per_session: float | None = None
+    activity_peers: int = 0  # units whose plans gave the activity median
+    session_peers: int = 0  # units whose statistics gave the session median
+    checked_at: dt.datetime | None = None
+
+
+@dataclass
+class _Row:
+    place_row: int | None
+    values: dict[str, CellValue]
+    bad: set[str]  # fields whose cell had an error
+
+
+class _Checker:
+    def __init__(self, campaign: Campaign, raw: RawSubmission, unit: Unit | None, ctx: ValidationContext):
+        self.campaign = campaign
+        self.lang: Language = campaign.language
+        self.raw = raw
+        self.unit = unit
+        self.ctx = ctx
+        self.issues: list[Issue] = list(raw.issues)
+        self.tables: dict[str, list[dict[str, CellValue]]] = {}
+        self.rows: dict[str, list[_Row]] = {}
+        self.year = campaign.week.start.year
+
+    # ---- helpers -------------------------------------------------------------------------
+    def add(self, code: str, **kw: Any) -> None:
+        self.issues.append(make_issue(code, self.lang, **kw))
+
+    def spec(self, table_key: str) -> TableSpec:
+        return self.campaign.form_spec.table(table_key)
+
+    def place(self, table_key: str, field: str, row: _Row | None = None) -> Place:
+        rt = self.raw.tables[table_key]
+        recs = rt.records
+        if row is None:
+            raw_cell = recs[0].cells.get(field) if recs else None
+            return place_of(rt.sheet, raw_cell, None)
+        for rec in recs:
+            if rec.row == row.place_row:
+                return place_of(rt.sheet, rec.cells.get(field), rec.row)
+        return Place(rt.sheet, None, row.place_row)
+
+    def at(self, table_key: str, field: str, row: _Row | None = None) -> dict[str, Any]:
+        p = self.place(table_key, field, row)
+        return {
+            "sheet": p.sheet,
+            "cell": p.cell,
+            "row": p.row,
+            "column": self.spec(table_key).field(field).label(self.lang),
+        }
+
+    def record(self, table_key: str) -> _Row | None:
+        rows = self.rows.get(table_key)
+        return rows[0] if rows else None
+
+    def num(self, row: _Row, key: str) -> int | float:
+        v = row.values.get(key)
+        return v if isinstance(v, int | float) else 0
+
+    # ---- cells ---------------------------------------------------------------------------
+    def read_table(self, table: TableSpec, rt: RawTable) -> None:
+        out_rows: list[_Row] = []
+        if table.kind == "rows" and not rt.records:
+            self.add("empty-table", sheet=rt.sheet)
+        for rec in rt.records:
+            values: dict[str, CellValue] = {}
+            bad: set[str] = set()
+            for spec in table.fields:
+                raw_cell = rec.cells.get(spec.key)
+                where = place_of(rt.sheet, raw_cell, rec.row)
+                result = read_cell(
+                    spec, raw_cell, where, self.lang, self.year, self.campaign.week.start.isoformat()
+                )
+                self.issues.extend(result.issues)
+                values[spec.key] = result.value
+                if not result.ok:
+                    bad.add(spec.key)
+            out_rows.append(_Row(rec.row, values, bad))
+        self.rows[table.key] = out_rows
+        self.tables[table.key] = [r.values for r in out_rows]
+
+    # ---- rows ----------------------------------------------------------------------------
+    def check_activity_rows(self) -> None:
+        if "activities" not in self.rows:
+            return
+        week = self.campaign.week
+        grace = dt.timedelta(days=self.campaign.rules.grace_days)
+        seen: dict[tuple[str, dt.date], int | None] = {}
+        for row in self.rows["activities"]:
+            start, end = row.values.get("start_date"), row.values.get("end_date")
+            if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
+                self.add(
+                    "end-before-start",
+                    **self.at("activities", "end_date", row),
+                    value=end.isoformat(),
+                    start=start.isoformat(),
+                    end=end.isoformat(),
+                )
+            for key in ("start_date", "end_date"):
+                d = row.values.get(key)
+                if not isinstance(d, dt.date) or week.start <= d <= week.end:
+                    continue
+                inside_grace = week.start - grace <= d <= week.end + grace
+                note = ""
+                if inside_grace:
+                    note = (
+                        "（在允许的前后几天内，请确认）"
+                        if self.lang == "zh"
+                        else " (within the grace days; please confirm)"
+                    )
+                self.add(
+                    "out-of-week",
+                    severity="warning" if inside_grace else "error",
+                    **self.at("activities", key, row),
+                    value=d.isoformat(),
+                    date=d.isoformat(),
+                    week_start=week.start.isoformat(),
+                    week_end=week.end.isoformat(),
+                    grace_note=note,
+                )
+            name = row.values.get("name")
+            if isinstance(name, str) and isinstance(start, dt.date):
+                k = (name, start)
+                if k in seen:
+                    self.add(
+                        "duplicate-activity",
+                        **self.at("activities", "name", row),
+                        value=name,
+                        other_row=seen[k],
+                    )
+                else:
+                    seen[k] = row.place_row
+
+    # ---- statistics and materials ------------------------------------------------------------
+    def check_statistics(self) -> None:
+        row = self.record("statistics")
+        if row is None:
+            return
+        spec = self.spec("statistics")
+        v = row.values
+        total = v.get("total_sessions")
+        if isinstance(total, int | float) and "total_sessions" not in row.bad:
+            part_keys = [
+                k
+                for k in ("lecture_sessions", "training_sessions", "exhibition_sessions", "reading_sessions")
+                if spec.has_field(k)
+            ]
+            parts = sum(self.num(row, k) for k in part_keys)
+            if parts > total:
+                sep = "、" if self.lang == "zh" else ", "
+                label = sep.join(spec.field(k).label(self.lang) for k in part_keys)
+                label = f"{label}场次之和" if self.lang == "zh" else f"The sum of {label}"
+                self.add(
+                    "parts-exceed-total",
+                    **self.at("statistics", "total_sessions"),
+                    value=total,
+                    parts=parts,
+                    total=total,
+                    parts_label=label.replace("场次、", "、"),
+                )
+            online = v.get("online_sessions")
+            if isinstance(online, int | float) and online > total:
+                label = spec.field("online_sessions").label(self.lang)
+                self.add(
+                    "parts-exceed-total",
+                    **self.at("statistics", "online_sessions"),
+                    value=online,
+                    parts=online,
+                    total=total,
+                    parts_label=label,
+                )
+            planned = self.ctx.planned_activities
+            ratio = self.campaign.rules.fewer_than_planned_ratio
+            if planned and total < planned * ratio:
+                self.add(
+                    "fewer-than-planned",
+                    **self.at("statistics", "total_sessions"),
+                    value=total,
+                    total=total,
+                    planned=planned,
+                )
+            people = v.get("total_participants")
+            median = self.ctx.median_participants_per_session
+            if (
+                isinstance(people, int | float)
+                and total
+                and median
+                and self.ctx.session_peers >= self.campaign.rules.outlier.min_peers
+                and people / total > median * self.campaign.rules.outlier.ratio
+            ):
+                what = "每场平均参与人次" if self.lang == "zh" else "Participants per session"
+                self.add(
+                    "outlier",
+                    **self.at("statistics", "total_participants"),
+                    value=people,
+                    what=what,
+                    median=round(median),
+                )
+        total_p, online_p = v.get("total_participants"), v.get("online_participants")
+        if isinstance(total_p, int | float) and isinstance(online_p, int | float) and online_p > total_p:
+            self.add(
+                "online-exceeds-total",
+                **self.at("statistics", "online_participants"),
+                value=online_p,
+                online=online_p,
+                total=total_p,
+            )
+        classes, trainees = v.get("free_classes"), v.get("free_class_trainees")
+        c = classes if isinstance(classes, int | float) else 0
+        t = trainees if isinstance(trainees, int | float) else 0
+        if (t > 0) != (c > 0) and "free_classes" not in row.bad and "free_class_trainees" not in row.bad:
+            if t > 0:
+                detail = (
+                    f"免费惠民培训人次为 {t}，但免费惠民培训班期数为 0。请补填期数。"
+                    if self.lang == "zh"
+                    else f"{t} free-class trainees but 0 free classes."
+                )
+                where = self.at("statistics", "free_classes")
+                shown: Any = c
+            else:
+                detail = (
+                    f"免费惠民培训班期数为 {c}，但培训人次为 0。请补填培训人次。"
+                    if self.lang == "zh"
+                    else f"{c} free classes but 0 trainees."
+                )
+                where = self.at("statistics", "free_class_trainees")
+                shown = t
+            self.add("free-class-mismatch", **where, value=shown, detail=detail)
+
+    def check_materials(self) -> None:
+        row = self.record("summary_materials")
+        if row is None or "photo_count" in row.bad:
+            return
+        minimum = self.campaign.rules.photo_minimum
+        count = self.num(row, "photo_count")
+        if count < minimum and not row.values.get("video_url"):
+            self.add(
+                "too-few-photos",
+                **self.at("summary_materials", "photo_count"),
+                value=count,
+                count=count,
+                minimum=minimum,
+            )
+
+    # ---- unit type rules -------------------------------------------------------------------
+    def check_unit_rules(self) -> None:
+        if self.unit is None or "activities" not in self.rows:
+            return
+        rules = self.campaign.rules
+        acts = self.rows["activities"]
+        spec = self.spec("activities")
+        sheet = self.raw.tables["activities"].sheet
+        unit_type = self.unit.type
+        if unit_type in rules.required_activities.unit_types:
+            categories = spec.field("category").choices
+            for item in rules.required_activities.items:
+                category = (
+                    item if item in categories else next((c for c in categories if item.endswith(c)), item)
+                )
+                if not any(_matches(item, category, r) for r in acts):
+                    self.add(
+                        "missing-required-activity",
+                        sheet=sheet,
+                        column=spec.field("category").label(self.lang),
+                        value=item,
+                        item=item,
+                        category=category,
+                        unit_type=unit_type,
+                    )
+        if unit_type in rules.free_class.unit_types and not any(r.values.get("free") == "是" for r in acts):
+            label = spec.field("free").label(self.lang)
+            self.add("no-free-class", sheet=sheet, column=label, unit_type=unit_type)
+
+    def check_activity_outliers(self) -> None:
+        median = self.ctx.median_participants_per_activity
+        rules = self.campaign.rules.outlier
+        if not median or self.ctx.activity_peers < rules.min_peers or "activities" not in self.rows:
+            return
+        for row in self.rows["activities"]:
+            n = row.values.get("expected_participants")
+            if isinstance(n, int | float) and n > median * rules.ratio:
+                what = "预计参与人数" if self.lang == "zh" else "Expected participants"
+                self.add(
+                    "outlier",
+                    **self.at("activities", "expected_participants", row),
+                    value=n,
+                    what=what,
+                    median=round(median),
+                )
+
+
+def _matches(item: str, category: str, row: _Row) -> bool:
+    name = row.values.get("name")
+    return row.values.get("category") == category or (isinstance(name, str) and item in name)
+
+
+def validate_submission(
+    raw: RawSubmission,
+    campaign: Campaign,
+    roster: Roster,
+    ctx: ValidationContext | None = None,
+) -> tuple[ParsedSubmission | None, ValidationReport]:
+    ctx = ctx or ValidationContext()
+    unit = roster.get(raw.unit_code) if raw.unit_code else None
+    checker = _Checker(campaign, raw, unit, ctx)
+    fatal = any(i.code in _FATAL_FILE_CODES for i in raw.issues)
+    if not fatal and raw.deliverable is not None:
+        for table in campaign.tables_of(raw.deliverable):
+            rt = raw.tables.get(table.key)
+            if rt is not None:
+                checker.read_table(table, rt)
+        checker.check_activity_rows()
+        checker.check_statistics()
+        checker.check_materials()
+        checker.check_unit_rules()
+        checker.check_activity_outliers()
+
+    errors = [i for i in checker.issues if i.severity == "error"]
+    warnings = [i for i in checker.issues if i.severity == "warning"]
+    report = ValidationReport(
+        file=raw.source,
+        unit=unit.code if unit else raw.unit_code,
+        unit_name=unit.name if unit else raw.unit_name,
+        deliverable=raw.deliverable,
+        valid=not errors,
+        errors=errors,
+        warnings=warnings,
+        checked_at=ctx.checked_at,
+    )
+    storable = (
+        unit is not None
+        and raw.deliverable is not None
+        and not fatal
+        and not any(i.code in ("unknown-template", "unknown-unit", "wrong-deliverable") for i in errors)
+    )
+    if not storable:
+        return None, report
+    assert unit is not None and raw.deliverable is not None
+    parsed = ParsedSubmission(
+        unit=unit.code,
+        deliverable=raw.deliverable,
+        tables=checker.tables,
+        source_kind=raw.source_kind,
+        source=raw.source,
+        status=raw.status,
+    )
+    return parsed, report
