@@ -13,6 +13,7 @@ from functions.bootstrap import App
 from functions.ports import IntakeItem
 from functions.services.peers import PeerStats
 from functions.services.report_text import render_report
+from functions.services.status import is_late
 from functions.validate.validator import validate_submission
 from schemas.raw import RawSubmission
 from schemas.report import ValidationReport
@@ -82,7 +83,12 @@ def ingest_raw(
             len(report.warnings),
             note,
         )
-    late = received_at > app.campaign.due_at(parsed.deliverable)
+    previous = app.store.latest(parsed.unit, parsed.deliverable, status="submitted")
+    late = (
+        is_late(app.campaign, parsed.deliverable, received_at, previous)
+        if parsed.status == "submitted"
+        else False
+    )
     version, created = app.store.add_version(parsed, report, received_at=received_at, late=late)
     return IngestOutcome(
         raw.source,

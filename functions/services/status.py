@@ -1,0 +1,111 @@
+"""Who has sent what: the state of every expected (unit, deliverable), computed from the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from functions.ports import Store
+from schemas.campaign import Campaign, Deliverable
+from schemas.roster import Roster, Unit
+from schemas.submission import UnitState, Version
+
+
+@dataclass(frozen=True)
+class UnitStatus:
+    unit: Unit
+    deliverable: Deliverable
+    state: UnitState
+    version: Version | None  # the version that decides the state (latest submitted, else latest draft)
+
+    @property
+    def late(self) -> bool:
+        return bool(self.version and self.version.status == "submitted" and self.version.late)
+
+    @property
+    def done(self) -> bool:
+        return self.state in ("valid", "errors")
+
+
+@dataclass(frozen=True)
+class DeliverableCounts:
+    deliverable: Deliverable
+    expected: int
+    submitted: int
+    valid: int
+    errors: int
+    drafts: int
+    missing: int
+    late: int
+
+    @property
+    def reporting_rate(self) -> float:
+        return self.submitted / self.expected if self.expected else 0.0
+
+    @property
+    def on_time_rate(self) -> float:
+        return (self.submitted - self.late) / self.expected if self.expected else 0.0
+
+
+def unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[UnitStatus]:
+    """One status for every unit and every deliverable that applies to it (the expected reports)."""
+    submitted = {(v.unit, v.deliverable): v for v in store.latest_versions(status="submitted")}
+    drafts = {(v.unit, v.deliverable): v for v in store.latest_versions(status="draft")}
+    out: list[UnitStatus] = []
+    for unit in roster.units:
+        for d in campaign.deliverables:
+            if not d.applies_to(unit.type):
+                continue
+            key = (unit.code, d.key)
+            sub, draft = submitted.get(key), drafts.get(key)
+            if sub is not None:
+                out.append(UnitStatus(unit, d, "valid" if sub.report.valid else "errors", sub))
+            elif draft is not None:
+                out.append(UnitStatus(unit, d, "draft", draft))
+            else:
+                out.append(UnitStatus(unit, d, "missing", None))
+    return out
+
+
+def count_by_deliverable(campaign: Campaign, statuses: list[UnitStatus]) -> list[DeliverableCounts]:
+    groups: dict[str, list[UnitStatus]] = defaultdict(list)
+    for s in statuses:
+        groups[s.deliverable.key].append(s)
+    out = []
+    for d in campaign.deliverables:
+        rows = groups.get(d.key, [])
+        c = Counter(s.state for s in rows)
+        out.append(
+            DeliverableCounts(
+                deliverable=d,
+                expected=len(rows),
+                submitted=c["valid"] + c["errors"],
+                valid=c["valid"],
+                errors=c["errors"],
+                drafts=c["draft"],
+                missing=c["missing"],
+                late=sum(1 for s in rows if s.late),
+            )
+        )
+    return out
+
+
+def rate_by(statuses: list[UnitStatus], attr: str) -> dict[str, dict[str, tuple[int, int]]]:
+    """group value (area or unit type) -> deliverable key -> (submitted, expected)."""
+    out: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for s in statuses:
+        group = getattr(s.unit, attr) or "—"
+        cell = out[group][s.deliverable.key]
+        cell[1] += 1
+        if s.done:
+            cell[0] += 1
+    return {g: {k: (v[0], v[1]) for k, v in d.items()} for g, d in out.items()}
+
+
+def is_late(campaign: Campaign, deliverable: str, received_at: dt.datetime, previous: Version | None) -> bool:
+    """Late when it arrived after the due time, unless an on-time submission came before it
+    (a correction after the deadline does not make an on-time unit late)."""
+    if previous is not None and previous.status == "submitted" and not previous.late:
+        return False
+    return received_at > campaign.due_at(deliverable)
