@@ -26,12 +26,15 @@ class FolderIntake:
     def pending(self) -> Iterator[IntakeItem]:
         if not self.inbox.exists():
             return
-        for path in sorted(p for p in self.inbox.rglob("*") if p.is_file()):
-            if path.name in _IGNORED_NAMES or path.name.startswith(_IGNORED_PREFIXES):
+        found = []
+        for path in self.inbox.rglob("*"):
+            if not path.is_file() or path.name in _IGNORED_NAMES or path.name.startswith(_IGNORED_PREFIXES):
                 continue
             # When the file arrived is when the unit sent it (for the late flag), not when we ran.
-            mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)
-            yield IntakeItem(source=str(path), received_at=mtime)
+            found.append((path.stat().st_mtime, str(path)))
+        # Oldest first: when a unit sent two versions, the one sent last must end up the latest.
+        for mtime, path in sorted(found):
+            yield IntakeItem(source=path, received_at=dt.datetime.fromtimestamp(mtime, tz=dt.UTC))
 
     def read(self, item: IntakeItem) -> RawSubmission:
         return read_workbook(Path(item.source), self.campaign, self.roster)

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,12 +112,16 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def ingest_all(app: App, *, now: dt.datetime) -> list[IngestOutcome]:
+def ingest_all(
+    app: App, *, now: dt.datetime, progress: Callable[[], object] | None = None
+) -> list[IngestOutcome]:
     """Every file in the intake. A file already stored byte-for-byte is skipped without parsing."""
     peers = PeerStats(app.store)
     outcomes: list[IngestOutcome] = []
     for item in app.intake.pending():
         outcomes.append(_ingest_item(app, item, now=now, peers=peers))
+        if progress is not None:
+            progress()
     return outcomes
 
 

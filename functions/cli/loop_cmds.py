@@ -1,0 +1,127 @@
+"""CLI: consolidate, remind, status, run and demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from functions.cli.common import folder_arg, friendly_errors, parse_today
+
+
+def _open(folder: Path):  # type: ignore[no-untyped-def]
+    from functions.bootstrap import open_app
+
+    return open_app(folder)
+
+
+@click.command()
+@folder_arg
+@click.option("--today", default=None, help="按此日期计算（YYYY-MM-DD）")
+@friendly_errors
+def consolidate(folder: Path, today: str | None) -> None:
+    """从数据库生成汇总表 out/master.xlsx（原子替换）。"""
+    from functions.services.loop import consolidate as do
+
+    app = _open(folder)
+    result = do(app, now=parse_today(today, app.campaign.tz))
+    click.echo(
+        f"汇总表：{result.path}（{result.units} 个单位，活动 {result.activity_rows} 行，问题 {result.issue_rows} 条）"
+    )
+
+
+@click.command()
+@folder_arg
+@click.option("--today", default=None, help="按此日期催报（YYYY-MM-DD，当天的催报时刻之后）")
+@click.option("--dry-run", is_flag=True, help="只列出将要发送的催报，不发送、不记录")
+@friendly_errors
+def remind(folder: Path, today: str | None, dry_run: bool) -> None:
+    """给未报、有错误或未提交的单位发送催报邮件，并给组织方发送每日汇总。"""
+    from functions.services.loop import remind as do
+
+    app = _open(folder)
+    now = parse_today(today, app.campaign.tz, hour=max(app.campaign.reminders.hour, 12))
+    result = do(app, now=now, dry_run=dry_run)
+    for line in result.lines:
+        click.echo(line)
+    if dry_run:
+        click.echo(f"（预演）将催报 {len(result.planned)} 个单位")
+        return
+    click.echo(
+        f"催报：发送 {result.sent}，无邮箱 {result.no_address}，被拒待重试 {result.refused}，"
+        f"结果不明 {result.uncertain}；日报{'已发送' if result.digest_sent else '未发送'}"
+    )
+
+
+@click.command()
+@folder_arg
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@friendly_errors
+def status(folder: Path, as_json: bool) -> None:
+    """各单位各项材料的报送状态。"""
+    from functions.services.status_view import status_json, status_table
+
+    app = _open(folder)
+    if as_json:
+        click.echo(json.dumps(status_json(app), ensure_ascii=False, indent=2))
+    else:
+        click.echo(status_table(app))
+
+
+@click.command()
+@folder_arg
+@click.option("--today", default=None, help="按此日期运行（YYYY-MM-DD）")
+@click.option("--dry-run", is_flag=True, help="催报只预演")
+@friendly_errors
+def run(folder: Path, today: str | None, dry_run: bool) -> None:
+    """一次完整运行：读取报送 → 生成汇总表 → 催报。供定时任务或云函数调用。"""
+    from functions.services.ingest import ingest_all
+    from functions.services.loop import consolidate as do_consolidate
+    from functions.services.loop import remind as do_remind
+
+    app = _open(folder)
+    now = parse_today(today, app.campaign.tz, hour=max(app.campaign.reminders.hour, 12))
+    items = list(app.intake.pending())
+    with click.progressbar(length=max(len(items), 1), label="读取报送", file=sys.stderr) as bar:
+        outcomes = ingest_all(app, now=now, progress=lambda: bar.update(1))
+    click.echo(f"读取 {len(outcomes)} 个文件，新版本 {sum(o.stored for o in outcomes)} 个")
+    master = do_consolidate(app, now=now)
+    click.echo(f"汇总表：{master.path}")
+    result = do_remind(app, now=now, dry_run=dry_run)
+    click.echo(
+        f"催报 {len(result.planned)} 个单位，发送 {result.sent}；日报{'已发送' if result.digest_sent else '未发送'}"
+    )
+
+
+@click.command()
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@friendly_errors
+def demo(folder: Path | None) -> None:
+    """演示：生成武进区2022年示例活动，模拟各单位报送（含常见错误），运行完整流程。"""
+    from functions.services.demo import default_folder, run_demo
+
+    target = folder or default_folder(Path.cwd())
+    click.echo(f"演示目录：{target}")
+    result = run_demo(target)
+    app, loop = result.app, result.loop
+    stored = sum(o.stored for o in loop.ingested)
+    skipped = [o for o in loop.ingested if o.note in ("unreadable", "unidentified")]
+    click.echo(f"模拟日期：{result.now:%Y-%m-%d %H:%M}（{app.campaign.timezone}）")
+    click.echo(f"收到 {len(loop.ingested)} 个文件，入库 {stored} 个版本，无法处理 {len(skipped)} 个")
+    click.echo(f"单位模板：   {app.paths.templates}")
+    click.echo(f"汇总表：     {loop.master.path}")
+    click.echo(f"校验报告：   {app.paths.reports}")
+    click.echo(
+        f"催报邮件：   {app.paths.outbox}（{loop.reminders.sent} 封催报，日报{'1' if loop.reminders.digest_sent else '0'} 封）"
+    )
+    click.echo("")
+    from functions.services.status_view import status_table
+
+    click.echo(status_table(app))
+
+
+def register(cli: click.Group) -> None:
+    for cmd in (consolidate, remind, status, run, demo):
+        cli.add_command(cmd)

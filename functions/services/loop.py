@@ -1,0 +1,41 @@
+"""The whole loop a cron job or a cloud function runs: ingest, consolidate, remind."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from functions.bootstrap import App
+from functions.services.consolidate import MasterResult, build_master
+from functions.services.ingest import IngestOutcome, ingest_all
+from functions.services.remind import RemindResult, run_reminders
+
+
+@dataclass
+class LoopResult:
+    ingested: list[IngestOutcome]
+    master: MasterResult
+    reminders: RemindResult
+
+
+def consolidate(app: App, *, now: dt.datetime) -> MasterResult:
+    return build_master(app.campaign, app.roster, app.store, app.paths.master, now=now)
+
+
+def remind(app: App, *, now: dt.datetime, dry_run: bool = False) -> RemindResult:
+    return run_reminders(
+        app.campaign,
+        app.roster,
+        app.store,
+        None if dry_run else app.mailer,
+        now=now,
+        dry_run=dry_run,
+        master_link=str(app.paths.master.resolve()),
+    )
+
+
+def run_loop(app: App, *, now: dt.datetime, dry_run: bool = False) -> LoopResult:
+    ingested = ingest_all(app, now=now)
+    master = consolidate(app, now=now)
+    reminders = remind(app, now=now, dry_run=dry_run)
+    return LoopResult(ingested, master, reminders)

@@ -1,0 +1,1 @@
+"""Validation: reading what units typed and saying precisely what is wrong."""
