@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from functions.services.status import (
 )
 from functions.services.summary_text import statistics_totals, summary_paragraph
 from schemas.campaign import Campaign
-from schemas.formspec import FieldSpec, Language, TableSpec
+from schemas.formspec import FieldSpec, Language
 from schemas.roster import Roster, Unit
 
 SHEETS: dict[str, tuple[str, str]] = {
@@ -42,6 +42,31 @@ _STATE_STYLE = {
     "draft": Style.STATE_DRAFT,
     "missing": Style.STATE_MISSING,
 }
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    categories: tuple[int, int, int]  # first row, last row, column (1-based) of the labels
+    series: list[tuple[str, int, int, int]]  # name, first row, last row, column of the values
+    anchor: str
+    percent_axis: bool = False
+
+
+@dataclass
+class MasterSheet:
+    """One tab of the master, independent of where it is published (xlsx file or Google Sheet)."""
+
+    key: str
+    name: str
+    header: list[str] | None
+    columns: list[Column]
+    rows: Iterable[Sequence[Any]]
+    charts: list[Chart] = field(default_factory=list)
+
+    @property
+    def is_table(self) -> bool:
+        return self.header is not None
 
 
 @dataclass(frozen=True)
@@ -86,6 +111,57 @@ def _local(ts: dt.datetime | None, tz: dt.tzinfo) -> dt.datetime | None:
     return ts.astimezone(tz).replace(tzinfo=None) if ts else None
 
 
+def master_sheets(
+    campaign: Campaign,
+    roster: Roster,
+    store: Store,
+    *,
+    now: dt.datetime,
+    statuses: list[UnitStatus] | None = None,
+) -> list[MasterSheet]:
+    """The six tabs, in order. Big tabs yield their rows lazily so writers can stream them."""
+    statuses = statuses if statuses is not None else unit_statuses(campaign, roster, store)
+    return [
+        _overview(campaign, statuses, now),
+        _status_sheet(campaign, roster, statuses),
+        _activities_sheet(campaign, statuses),
+        _statistics_sheet(campaign, statuses),
+        _issues_sheet(campaign, statuses),
+        _reminders_sheet(campaign, roster, store),
+    ]
+
+
+def write_master_xlsx(
+    sheets: list[MasterSheet], path: Path, *, title: str, max_rows_per_sheet: int = 1_048_576
+) -> dict[str, int]:
+    """Stream the tabs into one workbook, replaced atomically. Returns rows written per tab key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    with StreamingWorkbook(path, title=title, max_rows_per_sheet=max_rows_per_sheet) as wb:
+        for sheet in sheets:
+            with wb.sheet(
+                sheet.name,
+                columns=sheet.columns,
+                header=sheet.header,
+                freeze_header=sheet.is_table,
+                autofilter=sheet.is_table,
+            ) as ws:
+                n = 0
+                for row in sheet.rows:
+                    ws.append(row)
+                    n += 1
+                for chart in sheet.charts:
+                    ws.add_bar_chart(
+                        chart.title,
+                        categories=chart.categories,
+                        series=chart.series,
+                        anchor=chart.anchor,
+                        percent_axis=chart.percent_axis,
+                    )
+            counts[sheet.key] = n
+    return counts
+
+
 def build_master(
     campaign: Campaign,
     roster: Roster,
@@ -95,109 +171,92 @@ def build_master(
     now: dt.datetime,
     max_rows_per_sheet: int = 1_048_576,
 ) -> MasterResult:
-    lang = campaign.language
-    statuses = unit_statuses(campaign, roster, store)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with StreamingWorkbook(
-        path, title=f"{campaign.title} {t(lang, '汇总表', 'master')}", max_rows_per_sheet=max_rows_per_sheet
-    ) as wb:
-        _overview(wb, campaign, statuses, now)
-        _status_sheet(wb, campaign, roster, statuses)
-        acts = _activities_sheet(wb, campaign, statuses)
-        _statistics_sheet(wb, campaign, roster, statuses)
-        issues = _issues_sheet(wb, campaign, statuses)
-        _reminders_sheet(wb, campaign, roster, store)
-    return MasterResult(path=path, units=len(roster.units), activity_rows=acts, issue_rows=issues)
+    sheets = master_sheets(campaign, roster, store, now=now)
+    title = f"{campaign.title} {t(campaign.language, '汇总表', 'master')}"
+    counts = write_master_xlsx(sheets, path, title=title, max_rows_per_sheet=max_rows_per_sheet)
+    return MasterResult(
+        path=path, units=len(roster.units), activity_rows=counts["activities"], issue_rows=counts["issues"]
+    )
 
 
-def _overview(
-    wb: StreamingWorkbook, campaign: Campaign, statuses: list[UnitStatus], now: dt.datetime
-) -> None:
+def _overview(campaign: Campaign, statuses: list[UnitStatus], now: dt.datetime) -> MasterSheet:
     lang = campaign.language
     tz = campaign.tz
     counts = count_by_deliverable(campaign, statuses)
-    with wb.sheet(
-        sheet_name(lang, "overview"),
-        columns=[Column(width=w) for w in (30, 14, 10, 10, 10, 10, 14, 10, 10, 10, 10)],
-        freeze_header=False,
-        autofilter=False,
-    ) as ws:
-        ws.append([Cell(campaign.title + t(lang, " 报送汇总", " — reporting overview"), Style.TITLE)])
-        ws.append([t(lang, "数据截至", "As of"), Cell(_local(now, tz), Style.DATETIME)])
-        ws.append(
-            [
-                t(lang, "活动周", "Week"),
-                f"{full_date(lang, campaign.week.start)} — {full_date(lang, campaign.week.end)}",
-            ]
-        )
-        ws.append([])
-        head = [t(lang, "材料", "Deliverable"), t(lang, "截止日期", "Due"), t(lang, "应报", "Expected"),
-                t(lang, "已报", "Submitted"), t(lang, "通过", "Valid"), t(lang, "有错误", "With errors"),
-                t(lang, "已填写未提交", "Drafts"), t(lang, "未报", "Missing"), t(lang, "逾期", "Late"),
-                t(lang, "报送率", "Reporting rate"), t(lang, "按时率", "On-time rate")]  # fmt: skip
-        ws.append([Cell(h, Style.HEADER) for h in head])
-        for c in counts:
-            ws.append([
-                c.deliverable.title(lang), Cell(c.deliverable.due, Style.DATE), c.expected, c.submitted, c.valid,
-                c.errors, c.drafts, c.missing, c.late, Cell(c.reporting_rate, Style.PERCENT),
-                Cell(c.on_time_rate, Style.PERCENT),
-            ])  # fmt: skip
-        for attr, label in (
-            ("area", t(lang, "所属镇街", "Area")),
-            ("type", t(lang, "单位类型", "Unit type")),
-        ):
-            ws.append([])
-            groups = rate_by(statuses, attr)
-            head = [label]
+    rows: list[list[Any]] = []
+    charts: list[Chart] = []
+    rows.append([Cell(campaign.title + t(lang, " 报送汇总", " — reporting overview"), Style.TITLE)])
+    rows.append([t(lang, "数据截至", "As of"), Cell(_local(now, tz), Style.DATETIME)])
+    rows.append(
+        [
+            t(lang, "活动周", "Week"),
+            f"{full_date(lang, campaign.week.start)} — {full_date(lang, campaign.week.end)}",
+        ]
+    )
+    rows.append([])
+    head = [t(lang, "材料", "Deliverable"), t(lang, "截止日期", "Due"), t(lang, "应报", "Expected"),
+            t(lang, "已报", "Submitted"), t(lang, "通过", "Valid"), t(lang, "有错误", "With errors"),
+            t(lang, "已填写未提交", "Drafts"), t(lang, "未报", "Missing"), t(lang, "逾期", "Late"),
+            t(lang, "报送率", "Reporting rate"), t(lang, "按时率", "On-time rate")]  # fmt: skip
+    rows.append([Cell(h, Style.HEADER) for h in head])
+    for c in counts:
+        rows.append([
+            c.deliverable.title(lang), Cell(c.deliverable.due, Style.DATE), c.expected, c.submitted, c.valid,
+            c.errors, c.drafts, c.missing, c.late, Cell(c.reporting_rate, Style.PERCENT),
+            Cell(c.on_time_rate, Style.PERCENT),
+        ])  # fmt: skip
+    for attr, label in (("area", t(lang, "所属镇街", "Area")), ("type", t(lang, "单位类型", "Unit type"))):
+        rows.append([])
+        groups = rate_by(statuses, attr)
+        head = [label]
+        for d in campaign.deliverables:
+            head += [f"{d.title(lang)} {t(lang, '已报/应报', 'sent/expected')}", t(lang, "报送率", "rate")]
+        rows.append([Cell(h, Style.HEADER) for h in head])
+        first = len(rows) + 1
+        for group in sorted(groups):
+            row: list[Any] = [group]
             for d in campaign.deliverables:
-                head += [
-                    f"{d.title(lang)} {t(lang, '已报/应报', 'sent/expected')}",
-                    t(lang, "报送率", "rate"),
-                ]
-            ws.append([Cell(h, Style.HEADER) for h in head])
-            first = ws.row_count + 1
-            for group in sorted(groups):
-                row: list[Any] = [group]
-                for d in campaign.deliverables:
-                    sent, expected = groups[group].get(d.key, (0, 0))
-                    row += [f"{sent}/{expected}", Cell(sent / expected if expected else None, Style.PERCENT)]
-                ws.append(row)
-            last = ws.row_count
-            if last >= first:
-                series = [(campaign.deliverables[i].title(lang), first, last, 3 + 2 * i)
-                          for i in range(len(campaign.deliverables))]  # fmt: skip
-                ws.add_bar_chart(
+                sent, expected = groups[group].get(d.key, (0, 0))
+                row += [f"{sent}/{expected}", Cell(sent / expected if expected else None, Style.PERCENT)]
+            rows.append(row)
+        last = len(rows)
+        if last >= first:
+            series = [(campaign.deliverables[i].title(lang), first, last, 3 + 2 * i)
+                      for i in range(len(campaign.deliverables))]  # fmt: skip
+            charts.append(
+                Chart(
                     t(lang, f"按{label}的报送率", f"Reporting rate by {label.lower()}"),
                     categories=(first, last, 1),
                     series=series,
                     anchor=f"M{first - 1}",
                     percent_axis=True,
                 )
-        ws.append([])
-        submitted_versions = [s.version for s in statuses if s.done and s.version is not None]
-        totals = statistics_totals(campaign, submitted_versions)
-        ws.append([Cell(t(lang, "主要统计合计", "Key statistics (totals)"), Style.HEADER),
-                   Cell(t(lang, "合计", "Total"), Style.HEADER)])  # fmt: skip
-        ws.append([t(lang, "计入单位数", "Units counted"), totals.units])
-        spec = campaign.form_spec.table("statistics")
-        for f in spec.fields:
-            if f.summable:
-                ws.append([f.label(lang), totals.sums.get(f.key, 0)])
-        ws.append([])
-        ws.append(
-            [
-                Cell(
-                    t(lang, "工作总结参考文字（可直接复制）", "Paragraph for the summary report"),
-                    Style.HEADER,
-                )
-            ]
-        )
-        ws.append([Cell(summary_paragraph(campaign, totals), Style.WRAP)])
+            )
+    rows.append([])
+    submitted_versions = [s.version for s in statuses if s.done and s.version is not None]
+    totals = statistics_totals(campaign, submitted_versions)
+    rows.append([Cell(t(lang, "主要统计合计", "Key statistics (totals)"), Style.HEADER),
+                 Cell(t(lang, "合计", "Total"), Style.HEADER)])  # fmt: skip
+    rows.append([t(lang, "计入单位数", "Units counted"), totals.units])
+    for f in campaign.form_spec.table("statistics").fields:
+        if f.summable:
+            rows.append([f.label(lang), totals.sums.get(f.key, 0)])
+    rows.append([])
+    rows.append(
+        [Cell(t(lang, "工作总结参考文字（可直接复制）", "Paragraph for the summary report"), Style.HEADER)]
+    )
+    rows.append([Cell(summary_paragraph(campaign, totals), Style.WRAP)])
+    return MasterSheet(
+        key="overview",
+        name=sheet_name(lang, "overview"),
+        header=None,
+        columns=[Column(width=w) for w in (30, 16, 10, 10, 10, 10, 14, 10, 10, 10, 10)],
+        rows=rows,
+        charts=charts,
+    )
 
 
-def _status_sheet(
-    wb: StreamingWorkbook, campaign: Campaign, roster: Roster, statuses: list[UnitStatus]
-) -> None:
+def _status_sheet(campaign: Campaign, roster: Roster, statuses: list[UnitStatus]) -> MasterSheet:
     lang = campaign.language
     tz = campaign.tz
     by_unit: dict[str, dict[str, UnitStatus]] = defaultdict(dict)
@@ -208,7 +267,8 @@ def _status_sheet(
         title = d.title(lang)
         header += [f"{title} {t(lang, '状态', 'state')}", t(lang, "报送时间", "received"), t(lang, "版本", "version"),
                    t(lang, "错误数", "errors"), t(lang, "提醒数", "warnings")]  # fmt: skip
-    with wb.sheet(sheet_name(lang, "status"), header=header, columns=_widths(header)) as ws:
+
+    def rows() -> Iterator[list[Any]]:
         for u in roster.units:
             row: list[Any] = _unit_cells(u)
             for d in campaign.deliverables:
@@ -224,54 +284,52 @@ def _status_sheet(
                     v.error_count if v else None,
                     v.warning_count if v else None,
                 ]
-            ws.append(row)
+            yield row
+
+    return MasterSheet("status", sheet_name(lang, "status"), header, _widths(header), rows())
 
 
-def _table_rows_sheet(
-    wb: StreamingWorkbook,
-    name: str,
-    lang: Language,
-    table: TableSpec,
-    rows: Iterable[tuple[Unit, dict[str, Any]]],
-) -> int:
-    header = _unit_header(lang) + [f.label(lang) for f in table.fields]
-    n = 0
-    with wb.sheet(name, header=header, columns=_widths(header, table.fields)) as ws:
-        for unit, record in rows:
-            ws.append(_unit_cells(unit) + [_field_value(f, record.get(f.key)) for f in table.fields])
-            n += 1
-    return n
-
-
-def _activities_sheet(wb: StreamingWorkbook, campaign: Campaign, statuses: list[UnitStatus]) -> int:
+def _activities_sheet(campaign: Campaign, statuses: list[UnitStatus]) -> MasterSheet:
     lang = campaign.language
-    if not campaign.form_spec.has_table("activities"):
-        return 0
     table = campaign.form_spec.table("activities")
+    header = _unit_header(lang) + [f.label(lang) for f in table.fields]
 
-    def rows() -> Iterable[tuple[Unit, dict[str, Any]]]:
+    def rows() -> Iterator[list[Any]]:
         for s in statuses:
             if s.done and s.version is not None:
-                for record in s.version.tables.get("activities", []):
-                    yield s.unit, record
+                for record in s.version.tables.get(table.key, []):
+                    yield _unit_cells(s.unit) + [_field_value(f, record.get(f.key)) for f in table.fields]
 
-    return _table_rows_sheet(wb, sheet_name(lang, "activities"), lang, table, rows())
+    return MasterSheet(
+        "activities", sheet_name(lang, "activities"), header, _widths(header, table.fields), rows()
+    )
 
 
-def _statistics_sheet(
-    wb: StreamingWorkbook, campaign: Campaign, roster: Roster, statuses: list[UnitStatus]
-) -> None:
+def _statistics_sheet(campaign: Campaign, statuses: list[UnitStatus]) -> MasterSheet:
     lang = campaign.language
     table = campaign.form_spec.table("statistics")
     summable = [f for f in table.fields if f.summable]
     header = _unit_header(lang) + [f.label(lang) for f in table.fields]
     records: list[tuple[Unit, dict[str, Any]]] = []
     for s in statuses:
-        if s.done and s.version is not None and s.version.tables.get("statistics"):
-            records.append((s.unit, s.version.tables["statistics"][0]))
-    with wb.sheet(sheet_name(lang, "statistics"), header=header, columns=_widths(header, table.fields)) as ws:
+        if s.done and s.version is not None and s.version.tables.get(table.key):
+            records.append((s.unit, s.version.tables[table.key][0]))
+
+    def total_row(first: str, second: str, third: str, sums: dict[str, float]) -> list[Any]:
+        cells: list[Any] = [Cell(x, Style.TOTAL) for x in (first, second, third, "")]
+        for f in table.fields:
+            cells.append(Cell(_num(sums[f.key]), Style.TOTAL) if f.summable else Cell("", Style.TOTAL))
+        return cells
+
+    def add(sums: dict[str, float], record: dict[str, Any]) -> None:
+        for f in summable:
+            x = record.get(f.key)
+            if isinstance(x, int | float):
+                sums[f.key] += x
+
+    def rows() -> Iterator[list[Any]]:
         for unit, record in records:
-            ws.append(_unit_cells(unit) + [_field_value(f, record.get(f.key)) for f in table.fields])
+            yield _unit_cells(unit) + [_field_value(f, record.get(f.key)) for f in table.fields]
         for attr, label in (("type", t(lang, "小计（按单位类型）", "Subtotal by type")),
                             ("area", t(lang, "小计（按所属镇街）", "Subtotal by area"))):  # fmt: skip
             groups: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -279,68 +337,61 @@ def _statistics_sheet(
             for unit, record in records:
                 g = getattr(unit, attr) or "—"
                 units_in[g] += 1
-                for f in summable:
-                    x = record.get(f.key)
-                    if isinstance(x, int | float):
-                        groups[g][f.key] += x
+                add(groups[g], record)
             for g in sorted(groups):
-                cells: list[Any] = [Cell(label, Style.TOTAL), Cell(g, Style.TOTAL), Cell(f"{units_in[g]}", Style.TOTAL),
-                                    Cell("", Style.TOTAL)]  # fmt: skip
-                for f in table.fields:
-                    cells.append(
-                        Cell(_num(groups[g][f.key]), Style.TOTAL) if f.summable else Cell("", Style.TOTAL)
-                    )
-                ws.append(cells)
+                yield total_row(label, g, t(lang, f"{units_in[g]}个单位", f"{units_in[g]} units"), groups[g])
         total: dict[str, float] = defaultdict(float)
         for _, record in records:
-            for f in summable:
-                x = record.get(f.key)
-                if isinstance(x, int | float):
-                    total[f.key] += x
-        cells = [Cell(t(lang, "合计", "Total"), Style.TOTAL), Cell(f"{len(records)}", Style.TOTAL), Cell("", Style.TOTAL),
-                 Cell("", Style.TOTAL)]  # fmt: skip
-        for f in table.fields:
-            cells.append(Cell(_num(total[f.key]), Style.TOTAL) if f.summable else Cell("", Style.TOTAL))
-        ws.append(cells)
+            add(total, record)
+        yield total_row(
+            t(lang, "合计", "Total"), "", t(lang, f"{len(records)}个单位", f"{len(records)} units"), total
+        )
+
+    return MasterSheet(
+        "statistics", sheet_name(lang, "statistics"), header, _widths(header, table.fields), rows()
+    )
 
 
 def _num(x: float) -> int | float:
     return int(x) if float(x).is_integer() else x
 
 
-def _issues_sheet(wb: StreamingWorkbook, campaign: Campaign, statuses: list[UnitStatus]) -> int:
+def _issues_sheet(campaign: Campaign, statuses: list[UnitStatus]) -> MasterSheet:
     lang = campaign.language
     header = _unit_header(lang)[:2] + [t(lang, "材料", "Deliverable"), t(lang, "工作表", "Sheet"),
                                        t(lang, "单元格", "Cell"), t(lang, "代码", "Code"), t(lang, "级别", "Severity"),
                                        t(lang, "问题说明", "Message")]  # fmt: skip
     columns = [Column(width=w) for w in (10, 28, 22, 18, 8, 24, 8, 90)]
-    n = 0
-    with wb.sheet(sheet_name(lang, "issues"), header=header, columns=columns) as ws:
+
+    def rows() -> Iterator[list[Any]]:
         for s in statuses:
             if s.version is None:
                 continue
             for issue in s.version.report.issues:
                 sev = t(lang, "错误", "error") if issue.severity == "error" else t(lang, "提醒", "warning")
                 style = Style.STATE_ERRORS if issue.severity == "error" else Style.STATE_DRAFT
-                ws.append([s.unit.code, s.unit.name, s.deliverable.title(lang), issue.sheet, issue.cell, issue.code,
-                           Cell(sev, style), issue.message])  # fmt: skip
-                n += 1
-    return n
+                yield [s.unit.code, s.unit.name, s.deliverable.title(lang), issue.sheet, issue.cell, issue.code,
+                       Cell(sev, style), issue.message]  # fmt: skip
+
+    return MasterSheet("issues", sheet_name(lang, "issues"), header, columns, rows())
 
 
-def _reminders_sheet(wb: StreamingWorkbook, campaign: Campaign, roster: Roster, store: Store) -> None:
+def _reminders_sheet(campaign: Campaign, roster: Roster, store: Store) -> MasterSheet:
     lang = campaign.language
     header = [t(lang, "时间", "Time"), t(lang, "单位编码", "Unit code"), t(lang, "单位名称", "Unit"),
               t(lang, "材料", "Deliverable"), t(lang, "步骤", "Step"), t(lang, "邮箱", "Address"),
               t(lang, "结果", "Result")]  # fmt: skip
     columns = [Column(width=w) for w in (18, 10, 28, 22, 14, 36, 30)]
     names = {d.key: d.title(lang) for d in campaign.deliverables}
-    with wb.sheet(sheet_name(lang, "reminders"), header=header, columns=columns) as ws:
+
+    def rows() -> Iterator[list[Any]]:
         for claim in store.claims("remind/"):
             p = claim.payload
             unit = roster.get(p.get("unit", ""))
-            ws.append([
+            yield [
                 Cell(_local(claim.claimed_at, campaign.tz), Style.DATETIME), p.get("unit"),
                 unit.name if unit else p.get("unit_name"), names.get(p.get("deliverable", ""), p.get("deliverable")),
                 p.get("step_label"), p.get("address"), p.get("result"),
-            ])  # fmt: skip
+            ]  # fmt: skip
+
+    return MasterSheet("reminders", sheet_name(lang, "reminders"), header, columns, rows())
