@@ -1,0 +1,15 @@
+"""Every issue code the validator can emit is documented, and every documented code exists."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from functions.validate.messages import MESSAGES
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "validation.md"
+
+
+def test_codes_and_docs_agree() -> None:
+    documented = set(re.findall(r"^\| `([a-z-]+)` \|", DOC.read_text(encoding="utf-8"), flags=re.M))
+    assert documented == set(MESSAGES)
