@@ -1,0 +1,153 @@
+"""Lossless JSON for what stores keep: versions, tables and claim payloads.
+
+Plain JSON turns a `datetime.date` into a string, and a table cell that was the date 2022-12-03 must not
+come back as the text "2022-12-03" (the validator and the master workbook treat them differently). Dates
+and datetimes are therefore written as one-key objects {"$date": ...} / {"$datetime": ...}. A real dict
+that happens to have a single "$"-key is wrapped in {"$dict": ...} so it can never be mistaken for a tag.
+Every store (SQLite, S3, the in-memory fake) uses these helpers so they agree on the format.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from schemas.report import ValidationReport
+from schemas.submission import ParsedSubmission, TableData, Version, version_id
+
+_DATE = "$date"
+_DATETIME = "$datetime"
+_DICT = "$dict"
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def encode_value(value: Any) -> Any:
+    """A JSON-ready copy of `value` with dates and datetimes tagged."""
+    # datetime is a subclass of date, so it must be tested first.
+    if isinstance(value, dt.datetime):
+        return {_DATETIME: value.isoformat()}
+    if isinstance(value, dt.date):
+        return {_DATE: value.isoformat()}
+    if isinstance(value, dict):
+        encoded = {str(k): encode_value(v) for k, v in value.items()}
+        if len(encoded) == 1 and next(iter(encoded)).startswith("$"):
+            return {_DICT: encoded}
+        return encoded
+    if isinstance(value, list | tuple):
+        return [encode_value(v) for v in value]
+    return value
+
+
+def decode_value(value: Any) -> Any:
+    """The inverse of `encode_value`, applied to parsed JSON."""
+    if isinstance(value, dict):
+        if len(value) == 1:
+            ((tag, inner),) = value.items()
+            if tag == _DATE:
+                return dt.date.fromisoformat(inner)
+            if tag == _DATETIME:
+                return dt.datetime.fromisoformat(inner)
+            if tag == _DICT:
+                return {k: decode_value(v) for k, v in inner.items()}
+        return {k: decode_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_value(v) for v in value]
+    return value
+
+
+def dumps(value: Any) -> str:
+    """Compact tagged JSON text; Chinese kept readable rather than \\u-escaped."""
+    return json.dumps(encode_value(value), ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+
+
+def loads(text: str) -> Any:
+    return decode_value(json.loads(text))
+
+
+def dumps_tables(tables: TableData) -> str:
+    return dumps(tables)
+
+
+def loads_tables(text: str) -> TableData:
+    return loads(text)
+
+
+def dumps_report(report: ValidationReport) -> str:
+    # A report has no free-form values, so pydantic's own JSON round-trips it exactly.
+    return report.model_dump_json()
+
+
+def loads_report(text: str) -> ValidationReport:
+    return ValidationReport.model_validate_json(text)
+
+
+def dumps_datetime(value: dt.datetime) -> str:
+    """ISO 8601 with its offset, so the timezone survives the round trip."""
+    return value.isoformat()
+
+
+def loads_datetime(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+def instant_key(value: dt.datetime) -> int:
+    """Microseconds since the epoch, for ordering moments written in different timezones.
+
+    A naive datetime is read as UTC: an arbitrary but stable choice, and the same in every store.
+    """
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return (value - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def build_version(
+    submission: ParsedSubmission,
+    report: ValidationReport,
+    *,
+    seq: int,
+    content_hash: str,
+    received_at: dt.datetime,
+    late: bool,
+) -> Version:
+    """The version every store creates for a new submission, so they all name and fill it alike."""
+    return Version(
+        id=version_id(submission.unit, submission.deliverable, seq, content_hash),
+        unit=submission.unit,
+        deliverable=submission.deliverable,
+        seq=seq,
+        received_at=received_at,
+        source_kind=submission.source_kind,
+        source=submission.source,
+        content_hash=content_hash,
+        status=submission.status,
+        late=late,
+        # Nothing shared with the caller, who may keep mutating its submission and report: validation
+        # rebuilds the tables' dicts and lists, but keeps a model instance as it is, hence the dump.
+        tables=submission.tables,
+        report=report.model_dump(),
+    )
+
+
+def version_to_document(version: Version) -> dict[str, Any]:
+    """A JSON-ready dict of a whole version (for stores that keep one object per version)."""
+    doc = version.model_dump(mode="json", exclude={"tables"})
+    doc["received_at"] = dumps_datetime(version.received_at)
+    doc["tables"] = encode_value(version.tables)
+    return doc
+
+
+def version_from_document(doc: dict[str, Any]) -> Version:
+    data = dict(doc)
+    data["tables"] = decode_value(doc["tables"])
+    data["received_at"] = loads_datetime(doc["received_at"])
+    return Version.model_validate(data)
+
+
+def version_to_json(version: Version) -> str:
+    return json.dumps(version_to_document(version), ensure_ascii=False, separators=(",", ":"))
+
+
+def version_from_json(text: str) -> Version:
+    return version_from_document(json.loads(text))

@@ -1,0 +1,627 @@
+"""The behaviour every Store must have, as one reusable suite.
+
+Use it by subclassing `StoreContract` in a test module that provides a `store_factory` fixture: a
+callable returning a new handle on ONE shared backing store per test (a new SqliteStore on the same file,
+a new S3Store on the same bucket and prefix; the memory store returns itself). The suite gets its
+`store` from that factory and uses further handles to check that writes are seen, and races are won
+once, across handles. tests/test_store_contract.py runs it for every implementation: adding a store
+means adding one param there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import pytest
+
+from functions.ports import Store
+from schemas.report import Issue, ValidationReport
+from schemas.submission import CellValue, ParsedSubmission, TableData, Version, VersionStatus, version_id
+
+StoreFactory = Callable[[], Store]
+T = TypeVar("T")
+
+CST = dt.timezone(dt.timedelta(hours=8))
+T0 = dt.datetime(2022, 11, 20, 9, 30, tzinfo=CST)
+
+
+def submission(
+    unit: str = "U001",
+    deliverable: str = "plan",
+    *,
+    n: int = 1,
+    status: VersionStatus = "submitted",
+    source: str = "inbox/U001.xlsx",
+    tables: TableData | None = None,
+) -> ParsedSubmission:
+    """A submission whose content is determined by `n` (or by `tables` when given)."""
+    if tables is None:
+        tables = {"activities": [{"name": f"活动 {n}", "expected_participants": n}]}
+    return ParsedSubmission(
+        unit=unit, deliverable=deliverable, tables=tables, source=source, status=status, source_kind="file"
+    )
+
+
+def report(sub: ParsedSubmission, *, errors: int = 0, warnings: int = 0) -> ValidationReport:
+    return ValidationReport(
+        file=sub.source,
+        unit=sub.unit,
+        deliverable=sub.deliverable,
+        valid=errors == 0,
+        errors=[
+            Issue(code="required-missing", severity="error", sheet="活动", cell=f"B{i + 2}", message="必填")
+            for i in range(errors)
+        ],
+        warnings=[
+            Issue(code="peer-outlier", severity="warning", row=i + 2, column="C", message="偏高")
+            for i in range(warnings)
+        ],
+        checked_at=T0,
+    )
+
+
+def add(store: Store, sub: ParsedSubmission, *, minutes: int = 0, late: bool = False) -> tuple[Version, bool]:
+    return store.add_version(sub, report(sub), received_at=T0 + dt.timedelta(minutes=minutes), late=late)
+
+
+def run_together(count: int, work: Callable[[int], T]) -> list[T]:
+    """Run work(0..count-1) in `count` threads released at the same moment; re-raise any failure."""
+    barrier = threading.Barrier(count)
+
+    def start(i: int) -> T:
+        barrier.wait(timeout=30)
+        return work(i)
+
+    # Switch threads as often as possible so that races in pure-Python code (the memory store) show up
+    # within a few dozen calls instead of hiding behind the GIL's default 5 ms slices.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            return list(pool.map(start, range(count)))
+    finally:
+        sys.setswitchinterval(interval)
+
+
+class StoreContract:
+    """Subclass in a module that defines a `store_factory` fixture."""
+
+    @pytest.fixture
+    def store(self, store_factory: StoreFactory) -> Store:
+        return store_factory()
+
+    # -- add_version ------------------------------------------------------------------------------
+
+    def test_first_version_is_seq_1_with_every_field(self, store: Store) -> None:
+        sub = submission(source="inbox/第一中学.xlsx")
+        rep = report(sub, errors=1, warnings=2)
+        at = T0 + dt.timedelta(hours=1)
+
+        version, created = store.add_version(sub, rep, received_at=at, late=True)
+
+        assert created is True
+        assert version.seq == 1
+        assert version.content_hash == sub.content_hash()
+        assert version.id == version_id("U001", "plan", 1, sub.content_hash())
+        assert (version.unit, version.deliverable) == ("U001", "plan")
+        assert (version.source_kind, version.source, version.status) == (
+            "file",
+            "inbox/第一中学.xlsx",
+            "submitted",
+        )
+        assert version.tables == sub.tables
+        assert version.report == rep
+        assert version.received_at == at
+        assert version.late is True
+        assert store.latest("U001", "plan") == version
+
+    def test_same_content_is_not_stored_again(self, store: Store) -> None:
+        first, _ = add(store, submission(n=1, source="a.xlsx"))
+
+        again = submission(n=1, source="renamed.xlsx")
+        version, created = store.add_version(
+            again, report(again, errors=3), received_at=T0 + dt.timedelta(days=1), late=True
+        )
+
+        assert created is False
+        assert version == first
+        assert store.history("U001", "plan") == [first]
+
+    def test_changed_content_is_the_next_seq(self, store: Store) -> None:
+        v1, _ = add(store, submission(n=1))
+        v2, created = add(store, submission(n=2), minutes=5)
+
+        assert created is True
+        assert (v1.seq, v2.seq) == (1, 2)
+        assert v2.id == version_id("U001", "plan", 2, submission(n=2).content_hash())
+        assert v1.id != v2.id
+        assert store.latest("U001", "plan") == v2
+
+    def test_a_then_b_then_a_again_makes_three_versions(self, store: Store) -> None:
+        a1, _ = add(store, submission(n=1))
+        b, _ = add(store, submission(n=2), minutes=1)
+        a2, created = add(store, submission(n=1), minutes=2)
+
+        assert created is True
+        assert [a1.seq, b.seq, a2.seq] == [1, 2, 3]
+        assert a2.content_hash == a1.content_hash
+        assert a2.id != a1.id  # the seq is part of the id
+        assert store.latest("U001", "plan") == a2
+        assert store.history("U001", "plan") == [a1, b, a2]
+
+    def test_unchanged_is_judged_against_the_latest_of_any_status(self, store: Store) -> None:
+        submitted, _ = add(store, submission(n=1))
+        draft, created_draft = add(store, submission(n=2, status="draft"), minutes=1)
+        same_draft, created_again = add(store, submission(n=2, status="draft"), minutes=2)
+        # The latest submitted content equals this, but the latest of all is the draft: a new version.
+        resubmitted, created_resubmitted = add(store, submission(n=1), minutes=3)
+
+        assert created_draft and not created_again and created_resubmitted
+        assert same_draft == draft
+        assert [submitted.seq, draft.seq, resubmitted.seq] == [1, 2, 3]
+
+    def test_status_is_part_of_the_content(self, store: Store) -> None:
+        draft, _ = add(store, submission(n=1, status="draft"))
+        final, created = add(store, submission(n=1, status="submitted"), minutes=1)
+
+        assert created is True
+        assert (draft.status, final.status) == ("draft", "submitted")
+        assert final.seq == 2
+
+    def test_units_and_deliverables_have_their_own_seqs(self, store: Store) -> None:
+        add(store, submission("U001", "plan", n=1))
+        add(store, submission("U001", "plan", n=2))
+        other_deliverable, _ = add(store, submission("U001", "summary", n=1))
+        other_unit, created = add(store, submission("U002", "plan", n=1))
+
+        assert created is True
+        assert other_deliverable.seq == 1
+        assert other_unit.seq == 1
+        assert [v.seq for v in store.history("U001", "plan")] == [1, 2]
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def test_nothing_stored_reads_as_none_and_empty(self, store: Store) -> None:
+        assert store.latest("U404", "plan") is None
+        assert store.latest("U404", "plan", status="submitted") is None
+        assert store.history("U404", "plan") == []
+        assert store.latest_versions() == []
+        assert store.latest_versions(status="draft") == []
+
+    def test_latest_by_status(self, store: Store) -> None:
+        s1, _ = add(store, submission(n=1))
+        s2, _ = add(store, submission(n=2))
+        d3, _ = add(store, submission(n=3, status="draft"))
+
+        assert store.latest("U001", "plan") == d3
+        assert store.latest("U001", "plan", status="draft") == d3
+        assert store.latest("U001", "plan", status="submitted") == s2
+        assert s1.seq < s2.seq
+        assert store.latest("U002", "plan", status="submitted") is None
+
+    def test_latest_of_a_status_that_never_occurred_is_none(self, store: Store) -> None:
+        add(store, submission(n=1))
+        assert store.latest("U001", "plan", status="draft") is None
+
+    def test_history_is_oldest_first_and_per_unit_deliverable(self, store: Store) -> None:
+        expected = []
+        for n in range(1, 6):
+            expected.append(add(store, submission("U001", "plan", n=n), minutes=n)[0])
+            add(store, submission("U002", "plan", n=n), minutes=n)
+        add(store, submission("U001", "summary", n=99))
+
+        history = store.history("U001", "plan")
+
+        assert history == expected
+        assert [v.seq for v in history] == [1, 2, 3, 4, 5]
+
+    def test_latest_versions_is_ordered_by_unit_then_deliverable(self, store: Store) -> None:
+        # Inserted out of order, including a non-ASCII unit id, which sorts after ASCII by code point.
+        for unit, deliverable in [
+            ("U010", "summary"),
+            ("学校", "plan"),
+            ("U002", "summary"),
+            ("U010", "plan"),
+        ]:
+            add(store, submission(unit, deliverable, n=1))
+            add(store, submission(unit, deliverable, n=2))
+        add(store, submission("U002", "plan", n=1))
+
+        latest = store.latest_versions()
+
+        assert [(v.unit, v.deliverable) for v in latest] == [
+            ("U002", "plan"),
+            ("U002", "summary"),
+            ("U010", "plan"),
+            ("U010", "summary"),
+            ("学校", "plan"),
+        ]
+        assert [v.seq for v in latest] == [1, 2, 2, 2, 2]
+
+    def test_latest_versions_of_a_status_is_the_latest_among_that_status(self, store: Store) -> None:
+        u1_submitted, _ = add(store, submission("U001", n=1))
+        u1_draft, _ = add(store, submission("U001", n=2, status="draft"))
+        u2_draft, _ = add(store, submission("U002", n=1, status="draft"))
+        add(store, submission("U003", n=1))
+        u3_submitted, _ = add(store, submission("U003", n=2))
+
+        assert store.latest_versions() == [u1_draft, u2_draft, u3_submitted]
+        assert store.latest_versions(status="submitted") == [u1_submitted, u3_submitted]
+        assert store.latest_versions(status="draft") == [u1_draft, u2_draft]
+
+    def test_latest_versions_over_many_units(self, store: Store) -> None:
+        expected = {}
+        for round_ in range(1, 4):
+            for u in range(40):
+                unit = f"U{u:03d}"
+                for deliverable in ("plan", "summary"):
+                    if (u + round_) % 3 or round_ == 1:
+                        sub = submission(unit, deliverable, n=round_)
+                        expected[(unit, deliverable)] = add(store, sub, minutes=round_)[0]
+
+        latest = store.latest_versions()
+
+        assert latest == [expected[k] for k in sorted(expected)]
+        assert store.latest_versions(status="submitted") == latest
+
+    def test_another_handle_sees_the_writes(self, store: Store, store_factory: StoreFactory) -> None:
+        version, _ = add(store, submission(n=1))
+
+        other = store_factory()
+
+        assert other.latest("U001", "plan") == version
+        assert other.add_version(submission(n=1), report(submission(n=1)), received_at=T0, late=False) == (
+            version,
+            False,
+        )
+        assert (
+            other.add_version(submission(n=2), report(submission(n=2)), received_at=T0, late=False)[0].seq
+            == 2
+        )
+        assert [v.seq for v in store.history("U001", "plan")] == [1, 2]
+
+    # -- fidelity ---------------------------------------------------------------------------------
+
+    def test_every_value_type_survives_the_round_trip(
+        self, store: Store, store_factory: StoreFactory
+    ) -> None:
+        record: dict[str, CellValue] = {
+            "name": "社区读书会",
+            "held_on": dt.date(2022, 12, 3),
+            "looks_like_a_date": "2022-12-03",
+            "sessions": 12,
+            "ratio": 0.25,
+            "whole_float": 3.0,
+            "audiences": ["老年人", "青少年"],
+            "no_audience": [],
+            "note": None,
+            "empty": "",
+        }
+        tables: TableData = {
+            "activities": [record, {"name": "讲座", "held_on": dt.date(2023, 1, 1), "sessions": 0}],
+            "statistics": [{"total_sessions": 10_000_000_000, "total_participants": 1}],
+            "tagged": [{"$date": "not a date", "$dict": 1}],
+            "tag_lookalike": [{"$date": "2022-01-01"}],
+            "no_rows": [],
+        }
+        sub = submission(tables=tables, source="https://docs.google.com/spreadsheets/d/abc")
+        sub = sub.model_copy(update={"source_kind": "sheet"})
+        rep = report(sub, errors=2, warnings=1)
+        received = dt.datetime(2022, 12, 3, 23, 59, 58, 123456, tzinfo=CST)
+
+        created, _ = store.add_version(sub, rep, received_at=received, late=False)
+        readers = [store, store_factory()]
+        for reader in readers:
+            for back in (
+                reader.latest("U001", "plan"),
+                reader.latest("U001", "plan", status="submitted"),
+                reader.history("U001", "plan")[0],
+                reader.latest_versions()[0],
+                reader.latest_versions(status="submitted")[0],
+            ):
+                assert back == created
+                assert back is not None
+                row = back.tables["activities"][0]
+                assert type(row["held_on"]) is dt.date and row["held_on"] == dt.date(2022, 12, 3)
+                assert type(row["looks_like_a_date"]) is str
+                assert type(row["sessions"]) is int
+                assert type(row["whole_float"]) is float
+                assert row["audiences"] == ["老年人", "青少年"]
+                assert row["note"] is None
+                assert back.tables["tagged"] == [{"$date": "not a date", "$dict": 1}]
+                assert back.tables["tag_lookalike"] == [{"$date": "2022-01-01"}]
+                assert type(back.tables["tag_lookalike"][0]["$date"]) is str
+                assert back.tables["no_rows"] == []
+                assert back.source_kind == "sheet"
+                assert back.received_at.utcoffset() == dt.timedelta(hours=8)
+                assert back.received_at == received
+                assert back.report == rep
+                assert back.report.checked_at is not None
+                assert back.report.checked_at.utcoffset() == dt.timedelta(hours=8)
+
+    def test_utc_and_other_offsets_are_kept(self, store: Store) -> None:
+        utc = dt.datetime(2022, 12, 1, 1, 2, 3, tzinfo=dt.UTC)
+        minus = dt.datetime(2022, 12, 1, 1, 2, 3, tzinfo=dt.timezone(dt.timedelta(hours=-5, minutes=-30)))
+        add_utc, _ = store.add_version(submission(n=1), report(submission(n=1)), received_at=utc, late=False)
+        add_minus, _ = store.add_version(
+            submission(n=2), report(submission(n=2)), received_at=minus, late=False
+        )
+
+        first, second = store.history("U001", "plan")
+
+        assert first.received_at.utcoffset() == dt.timedelta(0)
+        assert second.received_at.utcoffset() == dt.timedelta(hours=-5, minutes=-30)
+        assert [first, second] == [add_utc, add_minus]
+
+    def test_changing_what_was_returned_or_passed_in_does_not_change_the_store(self, store: Store) -> None:
+        original: TableData = {"activities": [{"name": "活动 1", "audiences": ["老年人"]}]}
+        sub = submission(tables={"activities": [{"name": "活动 1", "audiences": ["老年人"]}]})
+        rep = report(sub)
+        version, _ = store.add_version(sub, rep, received_at=T0, late=False)
+
+        sub.tables["activities"][0]["name"] = "changed by caller"
+        audiences = sub.tables["activities"][0]["audiences"]
+        assert isinstance(audiences, list)
+        audiences.append("青少年")
+        rep.errors.append(Issue(code="late", severity="error", message="x"))
+        handed_out = [
+            version,
+            store.add_version(submission(tables=original), report(sub), received_at=T0, late=False)[0],
+            store.latest("U001", "plan"),
+            store.latest("U001", "plan", status="submitted"),
+            *store.history("U001", "plan"),
+            *store.latest_versions(),
+            *store.latest_versions(status="submitted"),
+        ]
+        for returned in handed_out:
+            assert returned is not None
+            returned.tables["activities"].append({"name": "added to a returned copy"})
+            returned.report.warnings.append(Issue(code="late", severity="warning", message="x"))
+
+        for stored in (
+            store.latest("U001", "plan"),
+            *store.history("U001", "plan"),
+            *store.latest_versions(),
+        ):
+            assert stored is not None
+            assert stored.tables == original
+            assert stored.report.errors == [] and stored.report.warnings == []
+
+    # -- concurrency ------------------------------------------------------------------------------
+
+    def test_racing_writers_of_different_content_get_consecutive_seqs(self, store: Store) -> None:
+        threads, per_thread = 8, 10
+
+        def work(t: int) -> list[tuple[int, bool]]:
+            results = []
+            for i in range(per_thread):
+                version, created = add(store, submission(n=1000 * t + i))
+                results.append((version.seq, created))
+            return results
+
+        results = [r for rs in run_together(threads, work) for r in rs]
+
+        total = threads * per_thread
+        assert all(created for _, created in results)
+        assert sorted(seq for seq, _ in results) == list(range(1, total + 1))
+        history = store.history("U001", "plan")
+        assert [v.seq for v in history] == list(range(1, total + 1))
+        expected_hashes = {
+            submission(n=1000 * t + i).content_hash() for t in range(threads) for i in range(per_thread)
+        }
+        assert {v.content_hash for v in history} == expected_hashes
+        assert len({v.id for v in history}) == total
+
+    def test_racing_writers_across_units_and_deliverables(self, store: Store) -> None:
+        threads, per_thread = 8, 10
+        targets = [("U001", "plan"), ("U001", "summary"), ("U002", "plan")]
+
+        def work(t: int) -> None:
+            for i in range(per_thread):
+                unit, deliverable = targets[(t + i) % len(targets)]
+                add(store, submission(unit, deliverable, n=1000 * t + i))
+
+        run_together(threads, work)
+
+        for k, (unit, deliverable) in enumerate(targets):
+            sent = {
+                submission(unit, deliverable, n=1000 * t + i).content_hash()
+                for t in range(threads)
+                for i in range(per_thread)
+                if (t + i) % len(targets) == k
+            }
+            history = store.history(unit, deliverable)
+            assert [v.seq for v in history] == list(range(1, len(sent) + 1))
+            assert {v.content_hash for v in history} == sent
+        assert [(v.unit, v.deliverable) for v in store.latest_versions()] == sorted(targets)
+
+    def test_racing_writers_of_the_same_content_make_one_version(self, store: Store) -> None:
+        results = run_together(8, lambda _: add(store, submission(n=7)))
+
+        assert sum(created for _, created in results) == 1
+        assert {v.id for v, _ in results} == {version_id("U001", "plan", 1, submission(n=7).content_hash())}
+        assert len(store.history("U001", "plan")) == 1
+
+    def test_racing_writers_on_separate_handles(self, store_factory: StoreFactory) -> None:
+        handles = [store_factory() for _ in range(4)]
+
+        def work(t: int) -> list[bool]:
+            return [add(handles[t], submission(n=100 * t + i))[1] for i in range(5)]
+
+        assert all(all(created) for created in run_together(len(handles), work))
+
+        history = handles[0].history("U001", "plan")
+        assert [v.seq for v in history] == list(range(1, 21))
+        assert len({v.content_hash for v in history}) == 20
+
+    # -- claims -----------------------------------------------------------------------------------
+
+    def test_a_claim_is_won_once(self, store: Store) -> None:
+        assert store.claim("remind/U001/plan/1", {"address": "a@example.org"}, at=T0) is True
+        assert (
+            store.claim("remind/U001/plan/1", {"address": "b@example.org"}, at=T0 + dt.timedelta(1)) is False
+        )
+
+        (claim,) = store.claims()
+        assert claim.key == "remind/U001/plan/1"
+        assert claim.payload == {"address": "a@example.org"}
+        assert claim.claimed_at == T0
+        assert claim.claimed_at.utcoffset() == dt.timedelta(hours=8)
+
+    def test_update_claim_replaces_the_payload(self, store: Store) -> None:
+        store.claim("digest/2022-11-20", {"result": "sending", "tries": 1}, at=T0)
+
+        store.update_claim("digest/2022-11-20", {"result": "sent"})
+
+        (claim,) = store.claims("digest/")
+        assert claim.payload == {"result": "sent"}
+        assert claim.claimed_at == T0
+
+    def test_update_of_an_unknown_claim_is_a_key_error(self, store: Store) -> None:
+        with pytest.raises(KeyError):
+            store.update_claim("remind/none", {"result": "sent"})
+        assert store.claims() == []
+
+    def test_release_lets_a_later_run_claim_again(self, store: Store) -> None:
+        store.claim("remind/U001/plan/1", {"try": 1}, at=T0)
+
+        store.release("remind/U001/plan/1")
+        assert store.claims() == []
+        assert store.claim("remind/U001/plan/1", {"try": 2}, at=T0 + dt.timedelta(hours=1)) is True
+
+        (claim,) = store.claims()
+        assert claim.payload == {"try": 2}
+        assert claim.claimed_at == T0 + dt.timedelta(hours=1)
+
+    def test_releasing_an_absent_claim_is_fine(self, store: Store) -> None:
+        store.claim("keep", {}, at=T0)
+        store.release("never-claimed")
+        assert [c.key for c in store.claims()] == ["keep"]
+
+    def test_claims_filter_by_literal_prefix(self, store: Store) -> None:
+        for key in [
+            "remind/U001",
+            "remind/U002",
+            "remind-x/U001",
+            "Remind/U003",
+            "digest/1",
+            "rem",
+            "a%b/1",
+            "axb/1",
+            "a_b/1",
+            "提醒/1",
+            "提醒x",
+            "remind/",
+        ]:
+            store.claim(key, {"key": key}, at=T0)
+
+        assert [c.key for c in store.claims("remind/")] == ["remind/", "remind/U001", "remind/U002"]
+        assert [c.key for c in store.claims("a%b/")] == ["a%b/1"]
+        assert [c.key for c in store.claims("a_b/")] == ["a_b/1"]
+        assert [c.key for c in store.claims("提醒/")] == ["提醒/1"]
+        assert [c.key for c in store.claims("nothing/")] == []
+        assert len(store.claims()) == len(store.claims("")) == 12
+        assert all(c.payload == {"key": c.key} for c in store.claims())
+
+    def test_claims_are_ordered_by_time_then_key(self, store: Store) -> None:
+        utc = dt.UTC
+        # 10:00+08:00 is 02:00 UTC: before 03:00 UTC although its wall-clock reads later.
+        store.claim("k/c", {}, at=dt.datetime(2022, 11, 20, 10, 0, tzinfo=CST))
+        store.claim("k/b", {}, at=dt.datetime(2022, 11, 20, 3, 0, tzinfo=utc))
+        store.claim("k/a", {}, at=dt.datetime(2022, 11, 20, 3, 0, tzinfo=utc))
+        store.claim("k/0", {}, at=dt.datetime(2022, 11, 21, 0, 0, tzinfo=utc))
+
+        assert [c.key for c in store.claims("k/")] == ["k/c", "k/a", "k/b", "k/0"]
+
+    def test_claim_payload_fidelity(self, store: Store, store_factory: StoreFactory) -> None:
+        payload: dict[str, Any] = {
+            "result": "sent",
+            "to": ["张老师 <zhang@example.org>", "li@example.org"],
+            "count": 3,
+            "ratio": 0.5,
+            "ok": True,
+            "nothing": None,
+            "nested": {"due": dt.date(2022, 12, 1), "at": dt.datetime(2022, 12, 1, 8, 0, tzinfo=CST)},
+        }
+        store.claim("remind/U001", payload, at=T0)
+
+        for reader in (store, store_factory()):
+            (claim,) = reader.claims("remind/")
+            assert claim.payload == payload
+            assert type(claim.payload["count"]) is int
+            assert type(claim.payload["nested"]["due"]) is dt.date
+            assert claim.payload["nested"]["at"].utcoffset() == dt.timedelta(hours=8)
+
+    def test_claims_handed_out_or_passed_in_are_not_shared(self, store: Store) -> None:
+        payload: dict[str, Any] = {"to": ["a@example.org"]}
+        store.claim("remind/U001", payload, at=T0)
+        payload["to"].append("changed@example.org")
+        store.claims()[0].payload["to"].append("changed@example.org")
+        assert store.claims()[0].payload == {"to": ["a@example.org"]}
+        update: dict[str, Any] = {"result": ["sent"]}
+        store.update_claim("remind/U001", update)
+        update["result"].append("changed")
+
+        assert store.claims()[0].payload == {"result": ["sent"]}
+
+    def test_a_payload_that_is_not_json_is_refused_before_claiming(self, store: Store) -> None:
+        with pytest.raises(TypeError):
+            store.claim("remind/U001", {"to": {"a@example.org"}}, at=T0)
+        assert store.claims() == []
+        assert store.claim("remind/U001", {}, at=T0) is True
+
+    def test_racing_claims_have_one_winner(self, store: Store) -> None:
+        wins = run_together(20, lambda i: store.claim("digest/today", {"by": i}, at=T0))
+
+        assert wins.count(True) == 1
+        (claim,) = store.claims("digest/")
+        assert claim.payload == {"by": wins.index(True)}
+
+    def test_many_racing_claims_each_have_one_winner(self, store: Store) -> None:
+        keys = [f"remind/U{k:03d}" for k in range(30)]
+        results = run_together(20, lambda i: [store.claim(key, {"by": i}, at=T0) for key in keys])
+
+        for k, key in enumerate(keys):
+            winners = [i for i, won in enumerate(results) if won[k]]
+            assert len(winners) == 1, key
+            assert store.claims(key)[0].payload == {"by": winners[0]}
+
+    def test_racing_claims_on_separate_handles_have_one_winner(self, store_factory: StoreFactory) -> None:
+        handles = [store_factory() for _ in range(5)]
+
+        def work(i: int) -> list[bool]:
+            return [handles[i].claim(f"remind/{k}", {"by": i}, at=T0) for k in range(10)]
+
+        results = run_together(len(handles), work)
+
+        for k in range(10):
+            assert [r[k] for r in results].count(True) == 1
+        assert len(handles[0].claims("remind/")) == 10
+
+    # -- meta -------------------------------------------------------------------------------------
+
+    def test_meta_get_set_and_overwrite(self, store: Store, store_factory: StoreFactory) -> None:
+        assert store.get_meta("cursor/inbox") is None
+
+        store.set_meta("cursor/inbox", "2022-11-20T09:30:00+08:00")
+        store.set_meta("registry/sheets", '{"U001": "表格"}')
+        store.set_meta("empty", "")
+        store.set_meta("cursor/inbox", "2022-11-21T00:00:00+08:00")
+
+        for reader in (store, store_factory()):
+            assert reader.get_meta("cursor/inbox") == "2022-11-21T00:00:00+08:00"
+            assert reader.get_meta("registry/sheets") == '{"U001": "表格"}'
+            assert reader.get_meta("empty") == ""
+            assert reader.get_meta("missing") is None
+
+    def test_meta_and_claims_are_separate(self, store: Store) -> None:
+        store.set_meta("remind/U001", "x")
+        assert store.claims() == []
+        assert store.claim("remind/U001", {}, at=T0) is True
+        store.release("remind/U001")
+        assert store.get_meta("remind/U001") == "x"
