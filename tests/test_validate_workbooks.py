@@ -154,7 +154,7 @@ def test_summary_cross_checks(tmp_path: Path, wujin: tuple[Campaign, Roster]) ->
     report = check(path, campaign, roster, ValidationContext(planned_activities=40))
     sheet = "活动周情况统计表"
     parts = find(report, "parts-exceed-total", "B2")
-    assert parts.sheet == sheet and "6" in parts.message
+    assert parts.sheet == sheet and "（9）" in parts.message and "场次场次" not in parts.message
     assert find(report, "approximate-number", "B8").severity == "warning"
     assert find(report, "online-exceeds-total", "B9").severity == "error"
     assert find(report, "free-class-mismatch", "B11").severity == "error"

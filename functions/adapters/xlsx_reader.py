@@ -153,7 +153,7 @@ def _read_identity(wb: Workbook, raw: RawSubmission, campaign: Campaign, roster:
             return
         raw.unit_code = unit.code
         raw.identity_from_name = True
-        raw.issues.append(make_issue("unit-by-name", lang, value=name, code=unit.code))
+        raw.issues.append(make_issue("unit-by-name", lang, value=name, unit_code=unit.code))
     else:
         sheet = layout.INSTRUCTIONS_SHEET[lang]
         raw.issues.append(

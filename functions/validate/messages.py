@@ -36,8 +36,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Unit code '{value}' is not in the roster. Check the code on the Instructions sheet or ask the organiser.",
     ),
     "unit-by-name": (
-        "工作簿中没有单位编码，已按单位名称“{value}”识别为 {code}。请使用本单位的专属模板。",
-        "No unit code in the workbook; identified as {code} by the unit name '{value}'. Use your own template.",
+        "工作簿中没有单位编码，已按单位名称“{value}”识别为 {unit_code}。请使用本单位的专属模板。",
+        "No unit code in the workbook; identified as {unit_code} by the unit name '{value}'. Use your own template.",
     ),
     "wrong-deliverable": (
         "这份表格是“{found}”，{reason}",

@@ -183,14 +183,14 @@ class _Checker:
             if parts > total:
                 sep = "、" if self.lang == "zh" else ", "
                 label = sep.join(spec.field(k).label(self.lang) for k in part_keys)
-                label = f"{label}场次之和" if self.lang == "zh" else f"The sum of {label}"
+                label = f"{label.replace('场次、', '、')}之和" if self.lang == "zh" else f"The sum of {label}"
                 self.add(
                     "parts-exceed-total",
                     **self.at("statistics", "total_sessions"),
                     value=total,
                     parts=parts,
                     total=total,
-                    parts_label=label.replace("场次、", "、"),
+                    parts_label=label,
                 )
             online = v.get("online_sessions")
             if isinstance(online, int | float) and online > total:

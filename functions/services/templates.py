@@ -1,0 +1,38 @@
+"""`huizong templates`: one workbook per unit and deliverable that applies to it, plus a blank one each."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from schemas.campaign import Campaign
+from schemas.roster import Roster
+from sheets_templates.xlsx_unit_workbook import build_unit_workbook, save_workbook_atomically
+
+# Characters Windows, macOS or a mail client will not keep in a file name.
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+def safe_file_part(text: str) -> str:
+    return _UNSAFE.sub("_", text).strip(" .") or "_"
+
+
+def blank_template_name(campaign: Campaign, deliverable_key: str) -> str:
+    prefix = "blank-template" if campaign.language == "en" else "空白模板"
+    return f"{prefix}-{deliverable_key}.xlsx"
+
+
+def write_templates(folder: Path, campaign: Campaign, roster: Roster) -> list[Path]:
+    written: list[Path] = []
+    for deliverable in campaign.deliverables:
+        target = folder / "templates" / deliverable.key
+        for unit in roster.units:
+            if not deliverable.applies_to(unit.type):
+                continue
+            path = target / f"{safe_file_part(unit.code)}-{safe_file_part(unit.name)}.xlsx"
+            save_workbook_atomically(build_unit_workbook(campaign, deliverable.key, unit), path)
+            written.append(path)
+        blank = target / blank_template_name(campaign, deliverable.key)
+        save_workbook_atomically(build_unit_workbook(campaign, deliverable.key, None), blank)
+        written.append(blank)
+    return written
