@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.formspec import FormCustomisation, FormSpec, Language, TableSpec
+from schemas.google import GoogleSettings
 
 EMAIL_PATTERN = r"^[^@\s;,]+@[^@\s;,]+\.[A-Za-z0-9-]{2,}$"
 
@@ -167,6 +168,7 @@ class Campaign(_Strict):
     mail: MailSettings = Field(default_factory=MailSettings)
     submission: Submission = Field(default_factory=Submission)
     form: FormCustomisation = Field(default_factory=FormCustomisation)
+    google: GoogleSettings | None = None
 
     model_config = ConfigDict(extra="forbid", ignored_types=(cached_property,))
 
@@ -193,6 +195,14 @@ class Campaign(_Strict):
             for tk in d.tables:
                 if not spec.has_table(tk):
                     raise ValueError(f"deliverable {d.key}: unknown table {tk!r}")
+        if self.google is not None:
+            for name, wanted in (
+                ("google.sheet_deliverables", self.google.sheet_deliverables),
+                ("google.form_deliverables", self.google.form_deliverables),
+            ):
+                for k in wanted:
+                    if k not in keys:
+                        raise ValueError(f"{name}: unknown deliverable {k!r}")
         for rule_name, types in (
             ("rules.required_activities", self.rules.required_activities.unit_types),
             ("rules.free_class", self.rules.free_class.unit_types),
