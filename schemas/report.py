@@ -43,4 +43,6 @@ class ValidationReport(BaseModel):
 
     def public_json(self) -> dict[str, Any]:
         """The documented JSON shape: file, unit, deliverable, valid, errors, warnings."""
-        return self.model_dump(mode="json", include={"file", "unit", "deliverable", "valid", "errors", "warnings"})
+        return self.model_dump(
+            mode="json", include={"file", "unit", "deliverable", "valid", "errors", "warnings"}
+        )

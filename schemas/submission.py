@@ -36,7 +36,12 @@ class ParsedSubmission(BaseModel):
     def content_hash(self) -> str:
         """Hash of what the unit said, not of where or when: the same content is the same version."""
         payload = json.dumps(
-            {"unit": self.unit, "deliverable": self.deliverable, "status": self.status, "tables": self.tables},
+            {
+                "unit": self.unit,
+                "deliverable": self.deliverable,
+                "status": self.status,
+                "tables": self.tables,
+            },
             ensure_ascii=False,
             sort_keys=True,
             default=_json_default,
