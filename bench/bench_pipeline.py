@@ -27,13 +27,13 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _campaign_folder(base: Path, units: int) -> Path:
-    """The wujin example with a roster of `units` synthetic units."""
+def _campaign_folder(base: Path, units: int, tag: str = "") -> Path:
+    """The wujin example with a roster of `units` synthetic units (`tag` keeps stores of different sizes apart)."""
     import csv
 
     from functions.services.examples import write_example
 
-    folder = base / f"campaign-{units}"
+    folder = base / f"campaign-{units}{tag}"
     if folder.exists():
         return folder
     write_example(folder, "wujin-2022")
@@ -157,7 +157,7 @@ def m_consolidate(base: Path, units: int, rows: int) -> dict[str, Any]:
     from functions.bootstrap import open_app
     from functions.services.consolidate import build_master
 
-    folder = _campaign_folder(base, units)
+    folder = _campaign_folder(base, units, f"-rows{rows}")
     _filled_store(folder, units, rows)
     app = open_app(folder)
     t0 = time.perf_counter()
@@ -174,7 +174,7 @@ def m_openpyxl_plain(base: Path, units: int, rows: int) -> dict[str, Any]:
 
     from functions.bootstrap import open_app
 
-    folder = _campaign_folder(base, units)
+    folder = _campaign_folder(base, units, f"-rows{rows}")
     _filled_store(folder, units, rows)
     app = open_app(folder)
     fields = app.campaign.form_spec.table("activities").fields

@@ -36,6 +36,7 @@ def remind(app: App, *, now: dt.datetime, dry_run: bool = False) -> RemindResult
 
 def run_loop(app: App, *, now: dt.datetime, dry_run: bool = False) -> LoopResult:
     ingested = ingest_all(app, now=now)
-    master = consolidate(app, now=now)
+    # Remind before consolidating so the master's 催报记录 shows what this run sent.
     reminders = remind(app, now=now, dry_run=dry_run)
+    master = consolidate(app, now=now)
     return LoopResult(ingested, master, reminders)

@@ -30,7 +30,7 @@ def fill_workbook(wb: Workbook, campaign: Campaign, deliverable_key: str, entrie
             for i, record in enumerate(records):
                 r = layout.ROWS_FIRST_DATA_ROW + i
                 for key, value in record.items():
-                    ws.cell(row=r, column=col_of[layout.normalise_label(labels[key])], value=value)
+                    _put(ws.cell(row=r, column=col_of[layout.normalise_label(labels[key])]), value)
         else:
             label_col = ord(layout.RECORD_LABEL_COLUMN) - ord("A") + 1
             value_col = ord(layout.RECORD_VALUE_COLUMN) - ord("A") + 1
@@ -39,4 +39,11 @@ def fill_workbook(wb: Workbook, campaign: Campaign, deliverable_key: str, entrie
                 for r in range(1, ws.max_row + 1)
             }
             for key, value in records[0].items():
-                ws.cell(row=row_of[layout.normalise_label(labels[key])], column=value_col, value=value)
+                _put(ws.cell(row=row_of[layout.normalise_label(labels[key])], column=value_col), value)
+
+
+def _put(cell: Any, value: Any) -> None:
+    """As typed into the template's text-formatted cells: "=…" stays text, as Excel and WPS keep it."""
+    cell.value = value
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"
