@@ -126,7 +126,8 @@ class SmtpSettings(_Strict):
 
 
 class SesSettings(_Strict):
-    region: str = "ap-east-1"
+    # SES is not offered in every region (not in Hong Kong); Singapore is the usual choice nearby.
+    region: str = "ap-southeast-1"
     configuration_set: str = ""
     rate_per_second: float = 1.0
 

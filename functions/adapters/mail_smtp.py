@@ -37,8 +37,17 @@ def without_bcc(message: EmailMessage) -> bytes:
 
 
 class SmtpMailer:
-    def __init__(self, settings: SmtpSettings, sender: str, *, env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        sender: str,
+        *,
+        env: Mapping[str, str],
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.settings = settings
+        # The system's trusted CAs unless a context is given (tests trust their own certificate).
+        self.tls_context = tls_context
         self.sender = sender
         self._password: str | None = None
         if settings.user:
@@ -51,7 +60,7 @@ class SmtpMailer:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
-        context = ssl.create_default_context()
+        context = self.tls_context or ssl.create_default_context()
         if s.security == "ssl":
             conn: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
         else:
