@@ -46,6 +46,10 @@ class Store(Protocol):
         """The latest version of every (unit, deliverable), optionally only of one status."""
         ...
 
+    def iter_latest_versions(self, status: VersionStatus | None = None) -> Iterator[Version]:
+        """The same as latest_versions, one at a time, so a caller can keep memory flat."""
+        ...
+
     def history(self, unit: str, deliverable: str) -> list[Version]:
         """Every version of one unit and deliverable, oldest first."""
         ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,13 @@ class MemoryStore:
         with self._lock:
             found = [_latest_of(self._versions[key], status) for key in sorted(self._versions)]
         return [store_codec.version_from_json(v.document) for v in found if v is not None]
+
+    def iter_latest_versions(self, status: VersionStatus | None = None) -> Iterator[Version]:
+        with self._lock:
+            found = [_latest_of(self._versions[key], status) for key in sorted(self._versions)]
+        for v in found:
+            if v is not None:
+                yield store_codec.version_from_json(v.document)
 
     def history(self, unit: str, deliverable: str) -> list[Version]:
         with self._lock:

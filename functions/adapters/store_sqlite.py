@@ -232,21 +232,26 @@ class SqliteStore:
         return _version_from_row(row) if row is not None else None
 
     def latest_versions(self, status: VersionStatus | None = None) -> list[Version]:
-        # One query: the highest seq per group (an index scan), joined back to its row.
+        return list(self.iter_latest_versions(status))
+
+    def iter_latest_versions(self, status: VersionStatus | None = None) -> Iterator[Version]:
+        # One query: the highest seq per group (an index scan), joined back to its row; rows are
+        # fetched in batches as the caller goes rather than all at once.
         where, params = ("WHERE status = ?", (status,)) if status is not None else ("", ())
-        rows = (
-            self._conn()
-            .execute(
-                f"SELECT {', '.join('v.' + c for c in _VERSION_COLUMNS.split(', '))} "
-                "FROM versions AS v JOIN ("
-                f"  SELECT unit, deliverable, MAX(seq) AS seq FROM versions {where} GROUP BY unit, deliverable"
-                ") AS m ON v.unit = m.unit AND v.deliverable = m.deliverable AND v.seq = m.seq "
-                "ORDER BY v.unit, v.deliverable",
-                params,
-            )
-            .fetchall()
+        cursor = self._conn().execute(
+            f"SELECT {', '.join('v.' + c for c in _VERSION_COLUMNS.split(', '))} "
+            "FROM versions AS v JOIN ("
+            f"  SELECT unit, deliverable, MAX(seq) AS seq FROM versions {where} GROUP BY unit, deliverable"
+            ") AS m ON v.unit = m.unit AND v.deliverable = m.deliverable AND v.seq = m.seq "
+            "ORDER BY v.unit, v.deliverable",
+            params,
         )
-        return [_version_from_row(r) for r in rows]
+        try:
+            while rows := cursor.fetchmany(200):
+                for r in rows:
+                    yield _version_from_row(r)
+        finally:
+            cursor.close()
 
     def history(self, unit: str, deliverable: str) -> list[Version]:
         rows = (

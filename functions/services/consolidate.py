@@ -19,6 +19,7 @@ from functions.services.i18n import full_date, state_label, t
 from functions.services.status import (
     UnitStatus,
     count_by_deliverable,
+    full_version,
     rate_by,
     unit_statuses,
 )
@@ -124,7 +125,7 @@ def master_sheets(
     return [
         _overview(campaign, statuses, now),
         _status_sheet(campaign, roster, statuses),
-        _activities_sheet(campaign, statuses),
+        _activities_sheet(campaign, statuses, store),
         _statistics_sheet(campaign, statuses),
         _issues_sheet(campaign, statuses),
         _reminders_sheet(campaign, roster, store),
@@ -289,15 +290,17 @@ def _status_sheet(campaign: Campaign, roster: Roster, statuses: list[UnitStatus]
     return MasterSheet("status", sheet_name(lang, "status"), header, _widths(header), rows())
 
 
-def _activities_sheet(campaign: Campaign, statuses: list[UnitStatus]) -> MasterSheet:
+def _activities_sheet(campaign: Campaign, statuses: list[UnitStatus], store: Store) -> MasterSheet:
     lang = campaign.language
     table = campaign.form_spec.table("activities")
+    with_rows = {d.key for d in campaign.deliverables if table.key in d.tables}
     header = _unit_header(lang) + [f.label(lang) for f in table.fields]
 
     def rows() -> Iterator[list[Any]]:
         for s in statuses:
-            if s.done and s.version is not None:
-                for record in s.version.tables.get(table.key, []):
+            if s.done and s.version is not None and s.deliverable.key in with_rows:
+                # One unit's rows at a time from the store: memory stays flat as rows grow.
+                for record in full_version(store, s.version).tables.get(table.key, []):
                     yield _unit_cells(s.unit) + [_field_value(f, record.get(f.key)) for f in table.fields]
 
     return MasterSheet(

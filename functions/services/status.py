@@ -48,10 +48,32 @@ class DeliverableCounts:
         return (self.submitted - self.late) / self.expected if self.expected else 0.0
 
 
+def light(version: Version, drop: set[str]) -> Version:
+    """A version without its row tables (activities): statuses of 2,000 units stay small; whoever needs
+    the rows reads them from the store one unit at a time (see full_version)."""
+    if not drop.intersection(version.tables):
+        return version
+    return version.model_copy(update={"tables": {k: v for k, v in version.tables.items() if k not in drop}})
+
+
+def full_version(store: Store, version: Version) -> Version:
+    """The stored version with all its tables (the one `light` trimmed)."""
+    for candidate in (store.latest(version.unit, version.deliverable, version.status),):
+        if candidate is not None and candidate.id == version.id:
+            return candidate
+    for candidate in store.history(version.unit, version.deliverable):
+        if candidate.id == version.id:
+            return candidate
+    return version
+
+
 def unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[UnitStatus]:
     """One status for every unit and every deliverable that applies to it (the expected reports)."""
-    submitted = {(v.unit, v.deliverable): v for v in store.latest_versions(status="submitted")}
-    drafts = {(v.unit, v.deliverable): v for v in store.latest_versions(status="draft")}
+    rows_tables = {t.key for t in campaign.form_spec.tables if t.kind == "rows"}
+    submitted = {
+        (v.unit, v.deliverable): light(v, rows_tables) for v in store.iter_latest_versions("submitted")
+    }
+    drafts = {(v.unit, v.deliverable): light(v, rows_tables) for v in store.iter_latest_versions("draft")}
     out: list[UnitStatus] = []
     for unit in roster.units:
         for d in campaign.deliverables:

@@ -242,6 +242,8 @@ class StoreContract:
             ("学校", "plan"),
         ]
         assert [v.seq for v in latest] == [1, 2, 2, 2, 2]
+        assert list(store.iter_latest_versions()) == latest
+        assert [v.unit for v in store.iter_latest_versions(status="draft")] == []
 
     def test_latest_versions_of_a_status_is_the_latest_among_that_status(self, store: Store) -> None:
         u1_submitted, _ = add(store, submission("U001", n=1))
