@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -57,3 +58,15 @@ def parse_today(value: str | None, tz: dt.tzinfo, hour: int = 12) -> dt.datetime
 
 def folder_arg(fn: F) -> F:
     return click.argument("folder", type=click.Path(file_okay=False, path_type=Path))(fn)  # type: ignore[return-value]
+
+
+def register_optional(modules: tuple[str, ...], group: click.Group) -> None:
+    """Let each module that exists add its commands (`register(group)`); a part not installed is absent."""
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(group)

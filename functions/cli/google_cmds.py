@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-
 import click
+
+from functions.cli.common import register_optional
 
 # Each module exposes register(group: click.Group); a part not installed yet is simply absent.
 _PARTS = (
@@ -21,12 +21,5 @@ def google() -> None:
 
 
 def register(cli: click.Group) -> None:
-    for name in _PARTS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(google)
+    register_optional(_PARTS, google)
     cli.add_command(google)

@@ -76,7 +76,7 @@ def status(folder: Path, as_json: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="催报只预演")
 @friendly_errors
 def run(folder: Path, today: str | None, dry_run: bool) -> None:
-    """一次完整运行：读取报送 → 生成汇总表 → 催报。供定时任务或云函数调用。"""
+    """一次完整运行：读取报送 → 催报 → 生成汇总表。供定时任务或云函数调用。"""
     from functions.services.ingest import ingest_all
     from functions.services.loop import consolidate as do_consolidate
     from functions.services.loop import remind as do_remind

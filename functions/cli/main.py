@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from pathlib import Path
 
 import click
 
-from functions.cli.common import EXIT_CANNOT_RUN, EXIT_INVALID, folder_arg, friendly_errors, parse_today
+from functions.cli.common import (
+    EXIT_CANNOT_RUN,
+    EXIT_INVALID,
+    folder_arg,
+    friendly_errors,
+    parse_today,
+    register_optional,
+)
 
 # Command groups living in their own modules, registered here by name so optional parts stay optional.
 _EXTRA_COMMAND_MODULES = (
@@ -113,18 +119,7 @@ def _warn_roster(app: object) -> None:
         click.echo(f"名单问题（该行已跳过）：{line}", err=True)
 
 
-def _register_extra_commands() -> None:
-    for name in _EXTRA_COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(cli)
-
-
-_register_extra_commands()
+register_optional(_EXTRA_COMMAND_MODULES, cli)
 
 
 def main() -> None:
