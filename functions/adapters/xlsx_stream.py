@@ -14,7 +14,8 @@ API
   max_sheet_bytes=2_000_000_000, compresslevel=6)``: a context manager. ``close()`` finishes the package
   in ``<path>.tmp-XXXX`` in the same directory, fsyncs it and ``os.replace``-s it onto ``path``; leaving
   the ``with`` block by an exception (or calling ``abort()``) removes the temporary file and leaves an
-  existing file at ``path`` untouched.
+  existing file at ``path`` untouched. A writer holds an advisory lock on its temporary file, so when a
+  killed writer left one behind, the next writer to the same path deletes it (POSIX only).
 - ``book.sheet(name, *, columns=(), header=None, freeze_header=True, autofilter=True) -> SheetWriter``:
   sheets are written one after another; opening a sheet closes the previous one. Names are validated
   (1-31 characters, none of ``[]:*?/\\``, no leading/trailing apostrophe, not "History") and unique
@@ -42,7 +43,8 @@ Values
   is written as it is: convert an aware datetime to the zone to show first; its tzinfo is then ignored.
   Dates before 1900-01-01 (which Excel cannot hold) are written as ISO text.
 - ``None`` is no cell; ``Cell(None, style)`` is a styled blank.
-- A style that only sets a fill or font keeps the value's date format and the quote prefix.
+- Every style keeps the quote prefix of formula-like text; a date or datetime keeps its date format under
+  every style but DATE and DATETIME (which choose between the two), so a date never shows as a serial.
 
 Overflow: when a part has ``max_rows_per_sheet`` rows (header included), or its XML would pass
 ``max_sheet_bytes`` (members stay below the 2 GiB that plain zip headers allow), writing continues on a
@@ -53,6 +55,7 @@ name is taken is skipped) with the header row, frozen pane and autofilter repeat
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 import tempfile
@@ -88,6 +91,11 @@ from functions.adapters.xlsx_stream_parts import (
 )
 from functions.adapters.xlsx_stream_styles import Style, styles_xml
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows has no flock; stale temporary files then stay
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = ["Cell", "Column", "SheetWriter", "StreamingWorkbook", "Style", "fit_width"]
 
 MAX_ROWS = 1_048_576
@@ -97,6 +105,9 @@ _A1_RANGE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)(?::\$?([A-Za-z]{1,3})\$?(\d
 _A1_CELL = re.compile(r"^([A-Za-z]{1,3})(\d+)$")
 _FLUSH_CHARS = 1 << 20
 _COLUMN_INDEX = {letters: i + 1 for i, letters in enumerate(COLUMN_LETTERS)}
+# A new writer's temporary file exists unlocked for an instant between mkstemp() and flock(); only files
+# older than this are candidates for the sweep, so that instant is never mistaken for a dead writer.
+STALE_TEMP_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -398,7 +409,15 @@ def _plain(value: object) -> object:
     return value.value if isinstance(value, Cell) else value
 
 
-def _discard(handle: IO[bytes], tmp: str) -> None:
+def _discard(archive: zipfile.ZipFile, streams: list[IO[bytes]], handle: IO[bytes], tmp: str) -> None:
+    # The open member is closed first: a ZipFile with an open writing handle refuses close(), and would
+    # complain again from its __del__.
+    for stream in streams:
+        with contextlib.suppress(Exception):
+            stream.close()
+    streams.clear()
+    with contextlib.suppress(Exception):
+        archive.close()
     with contextlib.suppress(OSError):
         handle.close()
     with contextlib.suppress(OSError):
@@ -430,16 +449,24 @@ class StreamingWorkbook:
         fd, tmp = tempfile.mkstemp(prefix=f"{self.path.name}.tmp-", dir=self.path.parent)
         self._tmp = tmp
         self._handle: IO[bytes] = os.fdopen(fd, "w+b")
-        # Removes the temporary file if the object is dropped without close() or abort().
-        self._finalizer = weakref.finalize(self, _discard, self._handle, tmp)
+        try:
+            _lock(fd)
+            _sweep_stale_temps(self.path, tmp)
+            self._zip = zipfile.ZipFile(
+                self._handle, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel
+            )
+        except BaseException:
+            self._handle.close()
+            os.unlink(tmp)
+            raise
         self._compresslevel = compresslevel
-        self._zip = zipfile.ZipFile(
-            self._handle, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel
-        )
+        self._streams: list[IO[bytes]] = []  # the sheet member being written, if any
+        # Removes the temporary file if the object is dropped without close() or abort(); it holds no
+        # reference to self, so it does not keep the workbook alive.
+        self._finalizer = weakref.finalize(self, _discard, self._zip, self._streams, self._handle, tmp)
         self._entries: list[SheetEntry] = []
         self._used: set[str] = set()
         self._open: SheetWriter | None = None
-        self._writing_part = False
         self._drawings = 0
         self._charts = 0
         self._done = False
@@ -494,8 +521,6 @@ class StreamingWorkbook:
     def abort(self) -> None:
         """Drop everything written so far; ``path`` is left as it was."""
         self._done = True
-        with contextlib.suppress(Exception):
-            self._zip.close()
         self._finalizer()
 
     def __enter__(self) -> Self:
@@ -523,9 +548,12 @@ class StreamingWorkbook:
         info.compress_type = zipfile.ZIP_DEFLATED
         # ZipFile.open() only applies the archive's level to members it names itself.
         info._compresslevel = self._compresslevel  # type: ignore[attr-defined]
-        return number, self._zip.open(info, "w")
+        stream = self._zip.open(info, "w")
+        self._streams[:] = [stream]
+        return number, stream
 
     def _part_done(self, entry: SheetEntry) -> None:
+        self._streams.clear()
         self._entries.append(entry)
 
     def _sheet_closed(self, writer: SheetWriter) -> None:
@@ -563,6 +591,46 @@ class StreamingWorkbook:
         self._zip.writestr("docProps/app.xml", app_xml([e.name for e in entries]))
         self._zip.writestr("_rels/.rels", root_rels())
         self._zip.writestr("[Content_Types].xml", content_types(entries, self._drawings, self._charts))
+
+
+def _lock(fd: int) -> None:
+    if fcntl is None:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        # Some file systems refuse locks; the writer still works, it only cannot be told from a dead one.
+        return
+
+
+def _sweep_stale_temps(path: Path, own: str) -> None:
+    """Delete temporary files of writers to ``path`` that died (killed, power loss) before cleaning up.
+
+    A live writer holds an exclusive flock on its temporary file until it is renamed or deleted, and the
+    kernel drops the lock when the process dies, so a file we can lock belongs to nobody.
+    """
+    if fcntl is None:
+        return
+    now = time.time()
+    for candidate in glob.glob(glob.escape(str(path)) + ".tmp-*"):
+        if candidate == own:
+            continue
+        try:
+            if now - os.stat(candidate).st_mtime < STALE_TEMP_SECONDS:
+                continue
+            fd = os.open(candidate, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        try:
+            with contextlib.suppress(OSError):
+                os.unlink(candidate)
+        finally:
+            os.close(fd)
 
 
 def _fsync_dir(folder: Path) -> None:

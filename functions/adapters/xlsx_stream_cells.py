@@ -47,7 +47,7 @@ COLUMN_LETTERS: tuple[str, ...] = tuple(_letters(i) for i in range(MAX_COLUMNS))
 class Cell:
     """A value with an explicit style; ``Cell(None, style)`` is a styled blank cell."""
 
-    value: str | int | float | date | datetime | None
+    value: str | bool | int | float | Decimal | date | datetime | None
     style: Style | None = None
 
     def __post_init__(self) -> None:

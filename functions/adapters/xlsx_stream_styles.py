@@ -123,6 +123,9 @@ _VARIANT_FMT = {
 
 def _xf(look: _Look, variant: Variant) -> str:
     fmt = look.num_fmt if look.num_fmt is not None else _VARIANT_FMT[variant]
+    if variant in (Variant.DATE, Variant.DATETIME) and fmt not in (_DATE, _DATETIME):
+        # A date under a number or text style would show as a bare serial such as 44854.
+        fmt = _VARIANT_FMT[variant]
     attrs = [
         f'numFmtId="{fmt}" fontId="{look.font}" fillId="{look.fill}" borderId="{look.border}" xfId="0"',
         ' applyNumberFormat="1"' if fmt else "",
