@@ -443,6 +443,7 @@ def _assert_old_master(path: Path) -> None:
 def test_exception_inside_the_block_keeps_the_old_file(tmp_path: Path) -> None:
     path = tmp_path / "master.xlsx"
     _old_master(path)
+    before = path.read_bytes()
     with pytest.raises(RuntimeError, match="midway"):
         with StreamingWorkbook(path, title="新") as book:
             with book.sheet("新", header=["a"]) as ws:
@@ -453,6 +454,7 @@ def test_exception_inside_the_block_keeps_the_old_file(tmp_path: Path) -> None:
             assert _temps(tmp_path)[0].stat().st_size > 10_000
             book.sheet("第二张").append(["x"])
             raise RuntimeError("midway")
+    assert path.read_bytes() == before
     _assert_old_master(path)
     assert _temps(tmp_path) == []
 
