@@ -46,7 +46,9 @@ class GoogleSession:
 
     # --- Drive ---------------------------------------------------------------------------------------
 
-    def drive_list(self, q: str, fields: str, page_token: str | None = None) -> dict[str, Any]:
+    def drive_list(
+        self, q: str, fields: str, page_token: str | None = None, *, order_by: str = ""
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {
             "q": q,
             "fields": fields,
@@ -54,6 +56,8 @@ class GoogleSession:
             "supportsAllDrives": "true",
             "includeItemsFromAllDrives": "true",
         }
+        if order_by:
+            params["orderBy"] = order_by
         if page_token:
             params["pageToken"] = page_token
         return self.http.json_request("GET", DRIVE_FILES_API, params=params)
