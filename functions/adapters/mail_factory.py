@@ -9,6 +9,9 @@ from typing import Any
 
 from functions.ports import Mailer
 from schemas.campaign import MailSettings, SesSettings
+from schemas.formspec import Language
+
+OUTBOX_FOLDER = "outbox"
 
 
 def build_mailer(
@@ -17,21 +20,21 @@ def build_mailer(
     *,
     env: Mapping[str, str] = os.environ,
     ses_client: Any = None,
+    language: Language = "zh",
 ) -> Mailer:
+    """The configured transport; a missing SMTP password is a ConfigError here, before anything is claimed."""
     if settings.transport == "smtp":
         from functions.adapters.mail_smtp import SmtpMailer
 
-        assert settings.smtp is not None  # MailSettings validates this
-        return SmtpMailer(settings.smtp, settings.sender, env=env)
+        if settings.smtp is None:  # MailSettings validates this; kept for type checkers
+            raise ValueError("mail.smtp is not set")
+        return SmtpMailer(settings.smtp, settings.sender, env=env, language=language)
     if settings.transport == "ses":
-        from functions.adapters.mail_ses import SesMailer
+        from functions.adapters import mail_ses
 
         ses = settings.ses or SesSettings()
-        if ses_client is None:
-            import boto3
-
-            ses_client = boto3.client("sesv2", region_name=ses.region)
-        return SesMailer(ses, settings.sender, client=ses_client)
+        client = ses_client if ses_client is not None else mail_ses.ses_client(ses.region)
+        return mail_ses.SesMailer(ses, settings.sender, client=client, language=language)
     from functions.adapters.mail_outbox import OutboxMailer
 
-    return OutboxMailer(campaign_folder / "outbox")
+    return OutboxMailer(Path(campaign_folder) / OUTBOX_FOLDER, language=language)

@@ -2,7 +2,8 @@
 
 An organiser who has not configured a mail server gets reminders they can open in any mail client and
 send by hand, so "nothing is sent by accident". The file name is derived from the Message-ID, which
-the composer makes deterministic per claim: writing the same message twice keeps one file.
+the composer makes deterministic per claim: writing the same message twice keeps one file. Bcc is kept
+in the file: whoever sends it by hand needs to see it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from functions.ports import MailRefused
+from functions.services.i18n import t
+from schemas.formspec import Language
 
 _HASH_CHARS = 12
 
@@ -43,8 +46,9 @@ def _stamp(message: EmailMessage) -> str:
 class OutboxMailer:
     """Writes <folder>/<YYYYmmdd-HHMMSS>-<hash of Message-ID>.eml; returns the path as the transport id."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, language: Language = "zh") -> None:
         self.folder = folder
+        self.language = language
 
     def existing(self, key: str) -> Path | None:
         found = sorted(self.folder.glob(f"*-{key}.eml"))
@@ -72,5 +76,11 @@ class OutboxMailer:
             # Nothing was written where a reader would look (the temp file is not an .eml): a retry is safe.
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
-            raise MailRefused(f"无法写入发件箱 {self.folder}：{exc}") from exc
+            raise MailRefused(
+                t(
+                    self.language,
+                    f"无法写入发件箱 {self.folder}：{exc}",
+                    f"cannot write to outbox {self.folder}: {exc}",
+                )
+            ) from exc
         return str(target)
