@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
+import boto3
 import gspread
 import pytest
+import requests
 import responses
 from google.oauth2.credentials import Credentials
 from gspread.exceptions import APIError
+from moto import mock_aws
 from responses import matchers
 
+from functions.adapters.google_credentials import SCOPES, GoogleCredentialsError, load_credentials
 from functions.adapters.google_http import (
     DRIVE_FILES_API,
     SHEETS_API,
@@ -19,6 +25,10 @@ from functions.adapters.google_http import (
     GoogleCallFailed,
     operation_name,
 )
+from functions.adapters.google_session import GoogleNotConfigured, build_session, connect
+from functions.config.loading import load_campaign
+from schemas.google import GoogleSettings
+from tests.test_google_provision import SA_EMAIL, service_account_json
 
 SHEET = "1AbCdEf"
 BATCH_GET = f"{SHEETS_API}/{SHEET}/values:batchGet"
@@ -130,3 +140,162 @@ def test_drive_list_query_goes_through_the_same_door(http: tuple[BudgetedHTTPCli
 )
 def test_operation_names(method: str, url: str, name: str) -> None:
     assert operation_name(method, url) == name
+
+
+# --- the session every Google helper uses: configured from the campaign, exact requests ------------------
+
+
+def test_session_is_configured_from_the_settings_and_sends_exact_requests() -> None:
+    settings = GoogleSettings(folder_id="FOLDER123", call_budget=9, max_retries=2, backoff_base_seconds=0.5)
+    session = build_session(Credentials(token="test-token"), settings, service_account_email="sa@x.iam.gserviceaccount.com")  # fmt: skip
+    assert (session.http.budget, session.http.max_retries, session.http.base_delay) == (9, 2, 0.5)
+    folder_q = "'FOLDER123' in parents and trashed=false"
+    with responses.RequestsMock() as mock:
+        mock.get(DRIVE_FILES_API, match=[matchers.query_param_matcher({"q": folder_q, "fields": "nextPageToken,files(id)", "pageSize": "1000", "supportsAllDrives": "true", "includeItemsFromAllDrives": "true", "orderBy": "modifiedTime", "pageToken": "p2"})], json={"files": []})  # fmt: skip
+        mock.post(DRIVE_FILES_API, match=[matchers.query_param_matcher({"supportsAllDrives": "true", "fields": "id,name,webViewLink"}), matchers.json_params_matcher({"name": "表", "mimeType": "application/vnd.google-apps.spreadsheet", "parents": ["FOLDER123"]})], json={"id": SHEET, "name": "表", "webViewLink": "https://docs.google.com/spreadsheets/d/1AbCdEf/edit"})  # fmt: skip
+        mock.post(f"{DRIVE_FILES_API}/{SHEET}/permissions", match=[matchers.query_param_matcher({"sendNotificationEmail": "true", "supportsAllDrives": "true", "emailMessage": "请填写"}), matchers.json_params_matcher({"type": "user", "role": "writer", "emailAddress": "a@example.org"})], json={"kind": "drive#permission", "id": "p1", "type": "user", "role": "writer"})  # fmt: skip
+        mock.post(f"{DRIVE_FILES_API}/{SHEET}/permissions", match=[matchers.query_param_matcher({"sendNotificationEmail": "false", "supportsAllDrives": "true"})], json={"kind": "drive#permission", "id": "p2", "type": "user", "role": "reader"})  # fmt: skip
+        mock.get(f"{DRIVE_FILES_API}/{SHEET}", match=[matchers.query_param_matcher({"fields": "modifiedTime", "supportsAllDrives": "true"})], json={"modifiedTime": "2022-11-21T02:00:00.000Z"})  # fmt: skip
+        mock.post(f"{SHEETS_API}/{SHEET}:batchUpdate", match=[matchers.json_params_matcher({"requests": [{"updateCells": {}}]})], json={"spreadsheetId": SHEET, "replies": [{}]})  # fmt: skip
+        mock.get(BATCH_GET, match=[matchers.query_param_matcher({"ranges": ["'填写说明'!A1:E40", "'主要活动安排表'!A1:N2000"], "majorDimension": "ROWS", "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"})], json=VALUES)  # fmt: skip
+        mock.post(f"{SHEETS_API}/{SHEET}/values:batchUpdate", match=[matchers.json_params_matcher({"valueInputOption": "RAW", "data": [{"range": "A1", "values": [["=1+1"]]}]})], json={"spreadsheetId": SHEET, "totalUpdatedCells": 1})  # fmt: skip
+        mock.get(f"{SHEETS_API}/{SHEET}", match=[matchers.query_param_matcher({"fields": "sheets.properties(sheetId,title)"})], json={"sheets": [{"properties": {"sheetId": 0, "title": "填写说明"}}]})  # fmt: skip
+        session.drive_list(folder_q, "nextPageToken,files(id)", "p2", order_by="modifiedTime")
+        assert session.create_spreadsheet("表", "FOLDER123")["id"] == SHEET
+        session.share(SHEET, "a@example.org", "writer", "请填写")
+        session.share(SHEET, "b@example.org", "reader", "ignored", notify=False)
+        assert session.get_file(SHEET, "modifiedTime")["modifiedTime"].startswith("2022-11-21")
+        session.batch_update(SHEET, [{"updateCells": {}}])
+        session.values_batch_get(SHEET, ["'填写说明'!A1:E40", "'主要活动安排表'!A1:N2000"])
+        session.values_batch_update(SHEET, [{"range": "A1", "values": [["=1+1"]]}])
+        session.get_spreadsheet(SHEET, "sheets.properties(sheetId,title)")
+        assert all(c.request.headers["Authorization"] == "Bearer test-token" for c in mock.calls)
+    assert session.http.counts == {
+        "drive.files.list": 1,
+        "drive.files.create": 1,
+        "drive.permissions.create": 2,
+        "drive.files.get": 1,
+        "sheets.batchUpdate": 1,
+        "sheets.values.batchGet": 1,
+        "sheets.values.batchUpdate": 1,
+        "sheets.get": 1,
+    }
+    assert session.http.remaining() == 0  # the budget is spent: the tenth call is refused before sending
+    with pytest.raises(GoogleBudgetExhausted):
+        session.get_file(SHEET, "id")
+
+
+def test_a_dropped_connection_is_retried_like_a_5xx(http: tuple[BudgetedHTTPClient, list[float]]) -> None:
+    client, slept = http
+    responses.add(responses.GET, BATCH_GET, body=requests.exceptions.ConnectionError("reset by peer"))
+    responses.add(responses.GET, BATCH_GET, json=VALUES, status=200)
+    assert client.values_batch_get(SHEET, ["A1"])["spreadsheetId"] == SHEET
+    assert slept == [1.0] and client.counts["sheets.values.batchGet"] == 2
+
+
+# --- where the key comes from: file, environment, SSM; errors that help and never show the key ----------
+
+
+def _settings(**kw: str) -> GoogleSettings:
+    return GoogleSettings(folder_id="FOLDER123", **kw)
+
+
+def test_key_from_a_file_relative_to_the_campaign_folder(tmp_path: Path) -> None:
+    key = service_account_json()
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "sa.json").write_text(key, encoding="utf-8")
+    creds, found = load_credentials(_settings(credentials_file="secrets/sa.json"), tmp_path, env={})
+    assert (found.source, found.client_email) == ("file", SA_EMAIL)
+    assert creds.service_account_email == SA_EMAIL and set(creds.scopes) == set(SCOPES)
+    assert set(SCOPES) == {
+        "https://www.googleapis.com/auth/spreadsheets",
+        "https://www.googleapis.com/auth/drive",
+    }
+
+
+def test_key_from_the_environment_as_json_or_as_a_path(tmp_path: Path) -> None:
+    key = service_account_json()
+    _, found = load_credentials(_settings(), tmp_path, env={"HUIZONG_GOOGLE_CREDENTIALS": key})
+    assert (found.source, found.where) == ("env", "HUIZONG_GOOGLE_CREDENTIALS")
+    path = tmp_path / "elsewhere.json"
+    path.write_text(key, encoding="utf-8")
+    _, found = load_credentials(_settings(credentials_env="MY_KEY"), tmp_path, env={"MY_KEY": str(path)})
+    assert found.source == "env" and found.client_email == SA_EMAIL
+    # A configured file that is missing falls through to the next source.
+    _, found = load_credentials(_settings(credentials_file="nope.json"), tmp_path, env={"HUIZONG_GOOGLE_CREDENTIALS": key})  # fmt: skip
+    assert found.source == "env"
+
+
+def test_key_from_an_ssm_secure_string(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in {"AWS_REGION": "ap-southeast-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():  # fmt: skip
+        monkeypatch.setenv(k, v)
+    key = service_account_json()
+    with mock_aws():
+        boto3.client("ssm", region_name="ap-southeast-1").put_parameter(Name="/huizong/google-key", Value=key, Type="SecureString")  # fmt: skip
+        creds, found = load_credentials(_settings(credentials_ssm="/huizong/google-key"), tmp_path, env={})
+        assert (found.source, found.where, creds.service_account_email) == (
+            "ssm",
+            "/huizong/google-key",
+            SA_EMAIL,
+        )
+        with pytest.raises(GoogleCredentialsError) as missing:
+            load_credentials(_settings(credentials_ssm="/huizong/other"), tmp_path, env={})
+    assert "SSM 参数 /huizong/other：读取失败（ParameterNotFound）" in str(missing.value)
+
+
+def test_no_key_anywhere_says_what_was_tried_and_how_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(GoogleCredentialsError) as err:
+        load_credentials(_settings(credentials_file="sa.json"), tmp_path, env={})
+    text = str(err.value)
+    assert "未找到 Google 服务账号密钥" in text and f"文件 {tmp_path / 'sa.json'}：不存在" in text
+    assert "环境变量 HUIZONG_GOOGLE_CREDENTIALS：未设置" in text and "google.credentials_ssm" in text
+    assert "docs/google.md" in text
+    with pytest.raises(GoogleCredentialsError) as en:
+        load_credentials(_settings(), tmp_path, env={}, language="en")
+    assert str(en.value).startswith("No Google service-account key found")
+
+
+def test_a_broken_key_is_reported_without_showing_it(tmp_path: Path) -> None:
+    key = json.loads(service_account_json())
+    secret_part = key["private_key"][60:120]
+    cases = {
+        "cut": json.dumps(key)[:-40],
+        "oauth": json.dumps({"installed": {"client_id": "x", "client_secret": secret_part}}),
+        "damaged": json.dumps(
+            {**key, "private_key": key["private_key"].replace(key["private_key"][100:140], "")}
+        ),
+    }
+    messages = {}
+    for name, text in cases.items():
+        with pytest.raises(GoogleCredentialsError) as err:
+            load_credentials(_settings(), tmp_path, env={"HUIZONG_GOOGLE_CREDENTIALS": text})
+        messages[name] = str(err.value)
+        assert secret_part not in messages[name] and "PRIVATE KEY" not in messages[name]
+        assert err.value.__cause__ is None and err.value.__suppress_context__
+    assert "不是有效的 JSON" in messages["cut"]
+    assert "不是服务账号密钥" in messages["oauth"] and "client_email" in messages["oauth"]
+    assert "private_key 无法解析" in messages["damaged"]
+
+
+def test_connect_uses_the_campaigns_key_and_exchanges_it_for_a_token(wujin_dir: Path) -> None:
+    from tests.test_google_provision import enable_google
+
+    enable_google(wujin_dir)
+    campaign = load_campaign(wujin_dir)
+    session = connect(campaign, wujin_dir, env={"HUIZONG_GOOGLE_CREDENTIALS": service_account_json()})
+    assert session.service_account_email == SA_EMAIL and session.settings == campaign.google
+    with responses.RequestsMock() as mock:
+        token = mock.post("https://oauth2.googleapis.com/token", json={"access_token": "ya29.test", "expires_in": 3599, "token_type": "Bearer"})  # fmt: skip
+        mock.get(f"{DRIVE_FILES_API}/FOLDER123", json={"id": "FOLDER123", "name": "活动周", "capabilities": {"canAddChildren": True}})  # fmt: skip
+        session.get_file("FOLDER123", "id,name,capabilities(canAddChildren)")
+        assert mock.calls[1].request.headers["Authorization"] == "Bearer ya29.test"
+        assert "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer" in str(
+            mock.calls[0].request.body
+        )
+    assert token.call_count == 1 and session.http.counts == {
+        "drive.files.get": 1
+    }  # the token is not a Google API call
+
+    plain = load_campaign(wujin_dir)
+    with pytest.raises(GoogleNotConfigured):
+        connect(plain.model_copy(update={"google": None}), wujin_dir, env={})

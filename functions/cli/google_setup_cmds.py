@@ -1,0 +1,158 @@
+"""CLI: `huizong google check` (can we reach the folder?) and `huizong google provision` (unit sheets)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+from functions.cli.common import EXIT_CANNOT_RUN, EXIT_INVALID, folder_arg, friendly_errors
+from schemas.campaign import Campaign
+from schemas.formspec import Language
+
+if TYPE_CHECKING:
+    from functions.adapters.google_session import GoogleSession
+
+
+def _t(lang: Language, zh: str, en: str) -> str:
+    return en if lang == "en" else zh
+
+
+def _fail(lines: list[str]) -> NoReturn:
+    for line in lines:
+        click.echo(line, err=True)
+    sys.exit(EXIT_CANNOT_RUN)
+
+
+def _not_configured(campaign: Campaign) -> NoReturn:
+    _fail(
+        [
+            _t(
+                campaign.language,
+                "campaign.yaml 中没有 google 设置，未启用 Google 渠道。请添加 google.folder_id 等（见 docs/google.md）。",
+                "campaign.yaml has no google section: the Google channel is off. Add google.folder_id "
+                "(see docs/google.md).",
+            )
+        ]
+    )
+
+
+def _connect(campaign: Campaign, folder: Path) -> GoogleSession:
+    from functions.adapters.google_credentials import GoogleCredentialsError
+    from functions.adapters.google_session import connect
+
+    try:
+        return connect(campaign, folder)
+    except GoogleCredentialsError as exc:
+        _fail(exc.lines)
+
+
+def _access_problem(campaign: Campaign, status: int, reason: str, email: str) -> list[str]:
+    lang = campaign.language
+    assert campaign.google is not None
+    fid = campaign.google.folder_id
+    who = email or _t(lang, "服务账号", "the service account")
+    if reason in ("accessNotConfigured", "SERVICE_DISABLED"):
+        return [
+            _t(
+                lang,
+                "Google Drive API 未在服务账号所属的项目中启用。请在 Google Cloud 控制台“API 和服务”中启用 "
+                "Google Drive API 和 Google Sheets API，几分钟后再试。",
+                "The Google Drive API is not enabled in the service account's project. Enable the Google "
+                "Drive API and Google Sheets API under 'APIs & Services', then retry in a few minutes.",
+            )
+        ]
+    return [
+        _t(
+            lang,
+            f"无法访问 Google 云端硬盘文件夹 {fid}（HTTP {status}）：文件夹不存在，或未共享给 {who}。",
+            f"Cannot reach the Drive folder {fid} (HTTP {status}): it does not exist or is not shared with {who}.",
+        ),
+        _t(
+            lang,
+            f"解决办法：在 Google 云端硬盘中右键该文件夹 →“共享”，添加 {who}，权限选“编辑者”；"
+            "并确认 campaign.yaml 中的 google.folder_id 是文件夹网址 folders/ 后面的那一段。",
+            f"To fix: in Google Drive, share the folder with {who} as Editor, and check that google.folder_id "
+            "in campaign.yaml is the part of the folder's address after folders/.",
+        ),
+    ]
+
+
+@click.command("check")
+@folder_arg
+@friendly_errors
+def check(folder: Path) -> None:
+    """检查服务账号能否访问活动的 Google 云端硬盘文件夹，并显示需要共享给的服务账号地址。"""
+    from gspread.exceptions import APIError
+
+    from functions.adapters.google_http import GoogleBudgetExhausted, GoogleCallFailed
+    from functions.config.loading import load_campaign
+    from functions.services.google_provision import api_reason, check_folder
+
+    campaign = load_campaign(folder)
+    if campaign.google is None:
+        _not_configured(campaign)
+    lang = campaign.language
+    session = _connect(campaign, folder)
+    email = session.service_account_email
+    click.echo(
+        _t(lang, f"服务账号：{email}（请把活动文件夹共享给此地址，权限为“编辑者”）",
+           f"Service account: {email} (share the campaign folder with this address as Editor)")
+    )  # fmt: skip
+    try:
+        got = check_folder(session)
+    except APIError as exc:
+        _fail(_access_problem(campaign, exc.response.status_code, api_reason(exc), email))
+    except (GoogleCallFailed, GoogleBudgetExhausted) as exc:
+        _fail(
+            [
+                _t(
+                    lang,
+                    f"Google 暂时无法访问，请稍后再试：{exc}",
+                    f"Google is not answering, retry later: {exc}",
+                )
+            ]
+        )
+    click.echo(_t(lang, f"文件夹：{got.name}（{got.folder_id}）", f"Folder: {got.name} ({got.folder_id})"))
+    if got.can_add_children:
+        click.echo(_t(lang, "可以在此文件夹中新建表格：是", "Can add spreadsheets to this folder: yes"))
+        return
+    click.echo(
+        _t(lang, f"可以在此文件夹中新建表格：否。请把文件夹共享给 {email}，权限选“编辑者”（不是“查看者”或“评论者”）。",
+           f"Can add spreadsheets to this folder: no. Share the folder with {email} as Editor "
+           "(not Viewer or Commenter).")
+    )  # fmt: skip
+    sys.exit(EXIT_INVALID)
+
+
+@click.command("provision")
+@folder_arg
+@click.option("--dry-run", is_flag=True, help="只列出将要新建或继续完成的表格，不调用 Google、不记录")
+@friendly_errors
+def provision_cmd(folder: Path, dry_run: bool) -> None:
+    """为每个单位的每项报送材料在 Google 云端硬盘文件夹中建好表格并共享给单位（可重复运行）。"""
+    from functions.bootstrap import open_app
+    from functions.services.google_provision import provision, summary_lines
+
+    app = open_app(folder)
+    campaign = app.campaign
+    if campaign.google is None:
+        _not_configured(campaign)
+    session = None if dry_run else _connect(campaign, folder)
+    result = provision(
+        campaign, app.roster, app.store, session, now=dt.datetime.now(campaign.tz), dry_run=dry_run
+    )
+    for line in summary_lines(result, campaign, dry_run=dry_run):
+        click.echo(line)
+    if result.stopped and result.stop_reason.startswith("folder:"):
+        sys.exit(EXIT_CANNOT_RUN)
+    if result.count("failed") or any(s.problems for s in result.slots):
+        sys.exit(EXIT_INVALID)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(check)
+    group.add_command(provision_cmd)
