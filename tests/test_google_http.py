@@ -238,6 +238,9 @@ def test_key_from_an_ssm_secure_string(tmp_path: Path, monkeypatch: pytest.Monke
             "/huizong/google-key",
             SA_EMAIL,
         )
+        # On the cloud functions the template names the parameter in the environment instead.
+        _, found = load_credentials(_settings(), tmp_path, env={"HUIZONG_GOOGLE_CREDENTIALS_PARAM": "/huizong/google-key"})  # fmt: skip
+        assert (found.source, found.where) == ("ssm", "/huizong/google-key")
         with pytest.raises(GoogleCredentialsError) as missing:
             load_credentials(_settings(credentials_ssm="/huizong/other"), tmp_path, env={})
     assert "SSM 参数 /huizong/other：读取失败（ParameterNotFound）" in str(missing.value)

@@ -25,6 +25,8 @@ SCOPES: tuple[str, ...] = (
 )
 
 Source = Literal["file", "env", "ssm"]
+# Set by infra/template.yaml on the cloud functions: the SSM parameter holding the key.
+SSM_PARAM_ENV = "HUIZONG_GOOGLE_CREDENTIALS_PARAM"
 
 
 class GoogleCredentialsError(Exception):
@@ -70,8 +72,8 @@ _TEXT: dict[str, dict[Language, str]] = {
         "en": "  environment variable {where} names a file that does not exist",
     },
     "ssm_unset": {
-        "zh": "  SSM 参数：未设置 google.credentials_ssm",
-        "en": "  SSM parameter: google.credentials_ssm is not set",
+        "zh": "  SSM 参数：未设置 google.credentials_ssm（或环境变量 HUIZONG_GOOGLE_CREDENTIALS_PARAM）",
+        "en": "  SSM parameter: neither google.credentials_ssm nor HUIZONG_GOOGLE_CREDENTIALS_PARAM is set",
     },
     "ssm_failed": {
         "zh": "  SSM 参数 {where}：读取失败（{why}）",
@@ -159,16 +161,16 @@ def find_key_text(
         tried.append(_t("env_path_missing", language, where=var))
     else:
         tried.append(_t("env_unset", language, where=var or "HUIZONG_GOOGLE_CREDENTIALS"))
-    if settings.credentials_ssm:
+    # The cloud template names the parameter in the environment, so one campaign.yaml serves both.
+    ssm_name = settings.credentials_ssm or env.get(SSM_PARAM_ENV, "").strip()
+    if ssm_name:
         try:
-            return _read_ssm(settings.credentials_ssm), "ssm", settings.credentials_ssm
+            return _read_ssm(ssm_name), "ssm", ssm_name
         except Exception as exc:  # any AWS failure: say which and let the person fix access
             # botocore's ClientError carries the AWS code (ParameterNotFound, AccessDeniedException …).
             body = getattr(exc, "response", None)
             code = body.get("Error", {}).get("Code") if isinstance(body, dict) else None
-            tried.append(
-                _t("ssm_failed", language, where=settings.credentials_ssm, why=code or type(exc).__name__)
-            )
+            tried.append(_t("ssm_failed", language, where=ssm_name, why=code or type(exc).__name__))
     else:
         tried.append(_t("ssm_unset", language))
     env_name = var or "HUIZONG_GOOGLE_CREDENTIALS"
