@@ -83,7 +83,12 @@ class FakeGoogle:
         self.permissions: list[dict[str, Any]] = []
         self.batches: dict[str, list[list[dict[str, Any]]]] = {}
         self.fail: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-        self.folder = {"id": "FOLDER123", "name": "活动周报送", "capabilities": {"canAddChildren": True}}
+        self.folder: dict[str, Any] = {
+            "id": "FOLDER123",
+            "name": "活动周报送",
+            "driveId": "0AShared",
+            "capabilities": {"canAddChildren": True},
+        }
         self.requests: list[tuple[str, str, dict[str, list[str]], Any]] = []
         any_url = re.compile(r"https://(www|sheets)\.googleapis\.com/.*")
         for method in ("GET", "POST", "PATCH", "DELETE"):
@@ -119,7 +124,8 @@ class FakeGoogle:
         return status, {"Content-Type": "application/json"}, json.dumps(reply, ensure_ascii=False)
 
     def _files_get(self, path: str, q: dict[str, list[str]], _b: Any) -> tuple[int, dict[str, Any]]:
-        assert q["fields"] == ["id,name,capabilities(canAddChildren)"] and q["supportsAllDrives"] == ["true"]
+        assert q["fields"] == ["id,name,driveId,capabilities(canAddChildren)"]
+        assert q["supportsAllDrives"] == ["true"]
         if path.rsplit("/", 1)[1] != self.folder["id"]:
             return 404, {
                 "error": {"code": 404, "message": "File not found: X.", "errors": [{"reason": "notFound"}]}
@@ -523,9 +529,22 @@ def test_check_prints_the_folder_and_the_address_to_share_with(
     assert [r[0] for r in google.requests] == ["drive.files.get"]
     assert "PRIVATE KEY" not in got.output and json.loads(key)["private_key"][40:80] not in got.output
 
+    # In a My Drive the service account may be an editor and still own nothing: said plainly.
+    del google.folder["driveId"]
+    my_drive = CliRunner().invoke(cli, ["google", "check", str(wujin_dir)])
+    assert (
+        my_drive.exit_code == 1
+        and "共享云端硬盘" in my_drive.output
+        and "没有自己的存储空间" in my_drive.output
+    )
+
     google.folder["capabilities"]["canAddChildren"] = False
     viewer = CliRunner().invoke(cli, ["google", "check", str(wujin_dir)])
-    assert viewer.exit_code == 1 and "“编辑者”" in viewer.output
+    assert (
+        viewer.exit_code == 1
+        and "可以在此文件夹中新建表格：否" in viewer.output
+        and "“内容管理员”" in viewer.output
+    )
 
     google.folder["id"] = "SOMETHING-ELSE"
     missing = CliRunner().invoke(cli, ["google", "check", str(wujin_dir)])
@@ -560,3 +579,21 @@ def test_provision_command_twice(cli_google: tuple[FakeGoogle, str], wujin_dir: 
 def test_provision_command_without_google_settings(wujin_dir: Path) -> None:
     got = CliRunner().invoke(cli, ["google", "provision", str(wujin_dir)])
     assert got.exit_code == 2 and "没有 google 设置" in got.output
+
+
+def test_a_folder_where_files_cannot_be_created_stops_the_run(google: FakeGoogle, wujin_dir: Path) -> None:
+    enable_google(wujin_dir, units=2)
+    campaign, roster = load(wujin_dir)
+    store = MemoryStore()
+    google.failing("drive.files.create", 403, reason="storageQuotaExceeded")
+    session = session_for(campaign)
+    result = provision(campaign, roster, store, session, now=NOW)
+    # One refusal is enough: the other three slots are not tried, and nothing stays claimed.
+    assert result.stopped and session.http.counts == {"drive.files.create": 1}
+    assert [s.action for s in result.slots] == ["planned"] * 4 and all_sheets(store) == []
+    text = "\n".join(summary_lines(result, campaign))
+    assert "不能在个人“我的云端硬盘”的文件夹中新建表格" in text and "下次运行将继续" in text
+
+    google.failing("drive.files.create", 404, reason="notFound")
+    missing = provision(campaign, roster, store, session_for(campaign), now=NOW)
+    assert missing.stopped and "huizong google check" in "\n".join(summary_lines(missing, campaign))

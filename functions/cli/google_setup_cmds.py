@@ -73,9 +73,9 @@ def _access_problem(campaign: Campaign, status: int, reason: str, email: str) ->
         ),
         _t(
             lang,
-            f"解决办法：在 Google 云端硬盘中右键该文件夹 →“共享”，添加 {who}，权限选“编辑者”；"
+            f"解决办法：在 Google 云端硬盘中右键该文件夹（须在共享云端硬盘中）→“共享”，添加 {who}，权限选“内容管理员”；"
             "并确认 campaign.yaml 中的 google.folder_id 是文件夹网址 folders/ 后面的那一段。",
-            f"To fix: in Google Drive, share the folder with {who} as Editor, and check that google.folder_id "
+            f"To fix: in Google Drive, share the folder (in a shared drive) with {who} as Content manager, and check that google.folder_id "
             "in campaign.yaml is the part of the folder's address after folders/.",
         ),
     ]
@@ -99,8 +99,8 @@ def check(folder: Path) -> None:
     session = _connect(campaign, folder)
     email = session.service_account_email
     click.echo(
-        _t(lang, f"服务账号：{email}（请把活动文件夹共享给此地址，权限为“编辑者”）",
-           f"Service account: {email} (share the campaign folder with this address as Editor)")
+        _t(lang, f"服务账号：{email}（请把共享云端硬盘中的活动文件夹共享给此地址，权限为“内容管理员”）",
+           f"Service account: {email} (add this address to the campaign folder in a shared drive as Content manager)")
     )  # fmt: skip
     try:
         got = check_folder(session)
@@ -117,12 +117,21 @@ def check(folder: Path) -> None:
             ]
         )
     click.echo(_t(lang, f"文件夹：{got.name}（{got.folder_id}）", f"Folder: {got.name} ({got.folder_id})"))
-    if got.can_add_children:
+    if got.can_add_children and got.in_shared_drive:
         click.echo(_t(lang, "可以在此文件夹中新建表格：是", "Can add spreadsheets to this folder: yes"))
         return
+    if got.can_add_children:
+        click.echo(
+            _t(lang, "注意：此文件夹在个人“我的云端硬盘”中。服务账号没有自己的存储空间，不能在这里新建表格。"
+                     "请在共享云端硬盘中建文件夹，把服务账号加为“内容管理员”，并把 google.folder_id 改为该文件夹。",
+               "Note: this folder is in a My Drive. A service account has no storage of its own and cannot "
+               "create spreadsheets here. Use a folder in a shared drive, add the service account as Content "
+               "manager and set google.folder_id to it.")
+        )  # fmt: skip
+        sys.exit(EXIT_INVALID)
     click.echo(
-        _t(lang, f"可以在此文件夹中新建表格：否。请把文件夹共享给 {email}，权限选“编辑者”（不是“查看者”或“评论者”）。",
-           f"Can add spreadsheets to this folder: no. Share the folder with {email} as Editor "
+        _t(lang, f"可以在此文件夹中新建表格：否。请把文件夹共享给 {email}，权限选“内容管理员”（不是“查看者”或“评论者”）。",
+           f"Can add spreadsheets to this folder: no. Share the folder with {email} as Content manager "
            "(not Viewer or Commenter).")
     )  # fmt: skip
     sys.exit(EXIT_INVALID)
@@ -135,7 +144,7 @@ def check(folder: Path) -> None:
 def provision_cmd(folder: Path, dry_run: bool) -> None:
     """为每个单位的每项报送材料在 Google 云端硬盘文件夹中建好表格并共享给单位（可重复运行）。"""
     from functions.bootstrap import open_app
-    from functions.services.google_provision import provision, summary_lines
+    from functions.services.google_provision import FOLDER_STOP, provision, summary_lines
 
     app = open_app(folder)
     campaign = app.campaign
@@ -147,7 +156,7 @@ def provision_cmd(folder: Path, dry_run: bool) -> None:
     )
     for line in summary_lines(result, campaign, dry_run=dry_run):
         click.echo(line)
-    if result.stopped and result.stop_reason.startswith("folder:"):
+    if result.stopped and result.stop_reason.startswith(FOLDER_STOP):
         sys.exit(EXIT_CANNOT_RUN)
     if result.count("failed") or any(s.problems for s in result.slots):
         sys.exit(EXIT_INVALID)

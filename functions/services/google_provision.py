@@ -35,6 +35,9 @@ from sheets_templates.google_unit_sheet import META_SHEET_ID, build_unit_sheet_r
 from sheets_templates.instructions import format_due
 
 BUILT_META = "google-sheet-built:"
+FOLDER_STOP = "folder:"
+STORAGE_QUOTA = "storageQuotaExceeded"  # what files.create says when a service account writes to My Drive
+CHECK_FIELDS = "id,name,driveId,capabilities(canAddChildren)"
 # A claim without a spreadsheet older than this belongs to a run that died between claiming and
 # recording the new file; younger ones may belong to a run still going, so they are left alone.
 STALE_CLAIM = dt.timedelta(minutes=30)
@@ -70,13 +73,18 @@ class FolderCheck(BaseModel):
     folder_id: str
     name: str
     can_add_children: bool
+    # A service account owns no storage, so it can create files only in a shared drive's folder.
+    in_shared_drive: bool
     client_email: str
 
 
 class FolderInaccessible(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    """Files cannot be created in the folder at all: every further slot would fail the same way."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
         super().__init__(message)
         self.status = status
+        self.reason = reason
 
 
 def _t(lang: Language, zh: str, en: str) -> str:
@@ -218,7 +226,7 @@ class _Run:
             if _is_rate_limit(exc):
                 raise GoogleBudgetExhausted(f"Drive rate limit ({api_reason(exc)})") from exc
             if exc.response.status_code in (403, 404):
-                raise FolderInaccessible(exc.response.status_code, _describe(exc)) from exc
+                raise FolderInaccessible(exc.response.status_code, api_reason(exc), _describe(exc)) from exc
             raise
         except Exception:
             # Nothing exists yet: forget the claim so the next run tries again.
@@ -328,7 +336,7 @@ def provision(
             result.slots.extend(_untouched(slots[i:]))
             break
         except FolderInaccessible as exc:
-            result.stopped, result.stop_reason = True, f"folder: {exc}"
+            result.stopped, result.stop_reason = True, f"{FOLDER_STOP}{exc.reason}"
             result.slots.extend(_untouched(slots[i:]))
             break
     codes = roster.by_code()
@@ -345,11 +353,12 @@ def _untouched(slots: Iterable[tuple[Unit, Deliverable]]) -> list[SlotOutcome]:
 def check_folder(session: GoogleSession) -> FolderCheck:
     """One Drive files.get on the campaign folder: does it exist for us, and may we add files to it?"""
     folder_id = session.settings.folder_id
-    got = session.get_file(folder_id, "id,name,capabilities(canAddChildren)")
+    got = session.get_file(folder_id, CHECK_FIELDS)
     return FolderCheck(
         folder_id=str(got.get("id", folder_id)),
         name=str(got.get("name", "")),
         can_add_children=bool(got.get("capabilities", {}).get("canAddChildren", False)),
+        in_shared_drive=bool(got.get("driveId")),
         client_email=session.service_account_email,
     )
 
@@ -389,14 +398,25 @@ def summary_lines(result: ProvisionResult, campaign: Campaign, *, dry_run: bool 
             )
         )
     if result.stopped:
-        if result.stop_reason.startswith("folder:"):
+        if result.stop_reason == FOLDER_STOP + STORAGE_QUOTA:
             lines.append(
                 _t(
                     lang,
-                    "无法在 Google 云端硬盘文件夹中创建表格（文件夹不存在或服务账号没有编辑权限）。"
+                    "服务账号没有自己的存储空间，不能在个人“我的云端硬盘”的文件夹中新建表格。请在共享云端硬盘"
+                    "中建文件夹，把服务账号加为“内容管理员”，并把 google.folder_id 改为该文件夹。下次运行将继续。",
+                    "A service account has no storage of its own and cannot create sheets in a My Drive folder. "
+                    "Use a folder in a shared drive, add the service account as Content manager and set "
+                    "google.folder_id to it. The next run will continue.",
+                )
+            )
+        elif result.stop_reason.startswith(FOLDER_STOP):
+            lines.append(
+                _t(
+                    lang,
+                    "无法在 Google 云端硬盘文件夹中创建表格（文件夹不存在，或服务账号不是“内容管理员”）。"
                     "请运行 huizong google check 检查。下次运行将继续。",
-                    "Could not create sheets in the Drive folder (missing, or the service account is not an "
-                    "editor). Run huizong google check. The next run will continue.",
+                    "Could not create sheets in the Drive folder (missing, or the service account is not a "
+                    "Content manager). Run huizong google check. The next run will continue.",
                 )
             )
         else:
