@@ -1,0 +1,651 @@
+"""The master Google Sheet at the HTTP level: exact requests, API-shaped replies, no network.
+
+A small in-memory Google applies what it is sent (tabs, grid sizes, clears, colour rules, values) the way
+the Sheets v4 reference describes, refusing what the real API refuses (values beyond the grid, deleting a
+rule that is not there, deleting the last tab). The published grid is then compared cell by cell with the
+master.xlsx written from the same store and read back with openpyxl.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+import responses
+from click.testing import CliRunner
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from google.oauth2.credentials import Credentials
+from openpyxl import load_workbook
+
+from functions.adapters.google_http import operation_name
+from functions.adapters.google_session import SPREADSHEET_MIME, GoogleSession, build_session
+from functions.adapters.store_memory import MemoryStore
+from functions.bootstrap import App, open_app
+from functions.cli.main import cli
+from functions.services.consolidate import build_master
+from functions.services.google_master import (
+    CREATE_CLAIM,
+    GET_FIELDS,
+    MasterPublishResult,
+    body_bytes,
+    plain_value,
+    publish_master,
+    summary_lines,
+)
+from functions.services.google_registry import MASTER_META
+from schemas.report import Issue, ValidationReport
+from schemas.submission import ParsedSubmission
+
+NOW = dt.datetime(2022, 11, 25, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+TOKEN_URI = "https://oauth2.googleapis.com/token"
+ORGANISER = "wjsqjy@example.org"
+EPOCH = dt.datetime(1899, 12, 30)
+_A1 = re.compile(r"^'((?:[^']|'')+)'!A(\d+)$")
+
+
+# --- a campaign that uses Google, with versions in every state ------------------------------------------
+
+
+def enable_google(folder: Path, *, language: str = "zh", **settings: Any) -> None:
+    path = folder / "campaign.yaml"
+    text = path.read_text(encoding="utf-8").replace("language: zh", f"language: {language}")
+    lines = ["", "google:", '  folder_id: "FOLDER123"', '  credentials_env: "HUIZONG_GOOGLE_CREDENTIALS"']
+    lines += [f"  {k}: {json.dumps(v)}" for k, v in settings.items()]
+    path.write_text(text + "\n".join(lines) + "\n", encoding="utf-8")
+
+
+def activity(i: int, day: dt.date, **extra: Any) -> dict[str, Any]:
+    return {"seq": i, "name": f"终身学习活动{i}", "category": "讲座", "start_date": day, "venue": "社区活动室",
+            "mode": "线下", "audience": ["社区居民", "老年人"], "expected_participants": 50 + i, "free": "是",
+            "host": "测试单位", "lead": "张老师", "phone": "13812345678", "notes": ""} | extra  # fmt: skip
+
+
+def add(app: App, unit: str, deliverable: str, tables: dict[str, Any], *, status: str = "submitted",
+        errors: list[Issue] | None = None, late: bool = False) -> None:  # fmt: skip
+    sub = ParsedSubmission(unit=unit, deliverable=deliverable, source=f"test:{unit}", tables=tables,
+                           status=status)  # type: ignore[arg-type]  # fmt: skip
+    warnings = [Issue(code="few-photos", severity="warning", sheet="材料", cell="B5", message="照片少于5张")]
+    report = ValidationReport(file=sub.source, unit=unit, deliverable=deliverable, valid=not errors,
+                              errors=errors or [], warnings=warnings if errors else [])  # fmt: skip
+    app.store.add_version(sub, report, received_at=NOW - dt.timedelta(days=1), late=late)
+
+
+def fill(app: App) -> None:
+    """One unit valid (with text that looks like formulas), one with errors and late, one draft."""
+    day = app.campaign.week.start
+    codes = [u.code for u in app.roster.units]
+    tricky = activity(1, day, name='=HYPERLINK("http://evil.example")', venue="+86 热线", notes="@所有人 -1")
+    add(app, codes[0], "plan", {"activities": [tricky, activity(2, day + dt.timedelta(days=1))],
+                                "plan_materials": [{"work_plan_url": "https://e.org/p"}]})  # fmt: skip
+    bad = Issue(code="missing-value", severity="error", sheet="活动安排", cell="F3", message="活动地点未填写")
+    add(app, codes[1], "plan", {"activities": [activity(1, day)]}, errors=[bad], late=True)
+    add(app, codes[2], "plan", {"activities": [activity(1, day)]}, status="draft")
+    stats = {k: 3 for k in ("total_sessions", "lecture_sessions", "total_participants")}
+    add(app, codes[0], "summary", {"statistics": [stats | {"filled_by": "张", "phone": "13812345678"}]})
+
+
+def session_for(app: App) -> GoogleSession:
+    assert app.campaign.google is not None
+    session = build_session(Credentials(token="test-token"), app.campaign.google)
+    session.http.sleep = lambda _s: None
+    return session
+
+
+# --- an in-memory Google, shaped like the Drive v3 and Sheets v4 references ------------------------------
+
+
+def _error(code: int, message: str, status: str = "INVALID_ARGUMENT") -> tuple[int, dict[str, Any]]:
+    return code, {"error": {"code": code, "message": message, "status": status}}
+
+
+class Tab:
+    def __init__(self, sheet_id: int, title: str, index: int, rows: int = 1000, cols: int = 26) -> None:
+        self.sheet_id, self.title, self.index = sheet_id, title, index
+        self.rows, self.cols, self.frozen = rows, cols, 0
+        self.values: dict[tuple[int, int], Any] = {}
+        self.rules: list[dict[str, Any]] = []
+        self.number_formats: dict[tuple[int, int], dict[str, str]] = {}
+        self.filter: dict[str, Any] | None = None
+
+    def grid(self) -> list[list[Any]]:
+        last_row = max((r for r, _ in self.values), default=-1)
+        out = []
+        for r in range(last_row + 1):
+            row = [self.values.get((r, c)) for c in range(self.cols)]
+            while row and row[-1] is None:
+                row.pop()
+            out.append(row)
+        return out
+
+
+class FakeGoogle:
+    def __init__(self, mock: responses.RequestsMock) -> None:
+        self.requests: list[tuple[str, str, dict[str, list[str]], Any, int]] = []
+        self.files: dict[str, dict[str, Any]] = {}
+        self.tabs: dict[str, dict[int, Tab]] = {}
+        self.permissions: list[dict[str, Any]] = []
+        self.fail: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        pattern = re.compile(r"https://(www|sheets)\.googleapis\.com/.*")
+        for method in (responses.GET, responses.POST):
+            mock.add_callback(method, pattern, callback=self._answer)
+
+    def spreadsheet(self, sid: str, title: str = "组织方的表格", tabs: tuple[str, ...] = ("Sheet1",)) -> None:
+        self.files[sid] = {"id": sid, "name": title}
+        self.tabs[sid] = {i: Tab(i, name, i) for i, name in enumerate(tabs)}
+
+    def ops(self) -> list[str]:
+        return [r[0] for r in self.requests]
+
+    def bodies(self, op: str) -> list[Any]:
+        return [r[3] for r in self.requests if r[0] == op]
+
+    def grids(self, sid: str) -> dict[str, list[list[Any]]]:
+        return {t.title: t.grid() for t in sorted(self.tabs[sid].values(), key=lambda t: t.index)}
+
+    def tab(self, sid: str, title: str) -> Tab:
+        return next(t for t in self.tabs[sid].values() if t.title == title)
+
+    def _answer(self, request: Any) -> tuple[int, dict[str, str], str]:
+        assert request.headers["Authorization"] == "Bearer test-token"
+        op = operation_name(request.method, request.url)
+        raw = request.body or b""
+        body = json.loads(raw) if raw else None
+        query = parse_qs(urlsplit(request.url).query)
+        self.requests.append((op, request.url, query, body, len(raw)))
+        if self.fail.get(op):
+            status, err = self.fail[op].pop(0)
+            return status, {}, json.dumps(err)
+        path = unquote(urlsplit(request.url).path)
+        handler = {
+            "drive.files.create": self._files_create,
+            "drive.permissions.create": self._permissions_create,
+            "sheets.get": self._get,
+            "sheets.batchUpdate": self._batch_update,
+            "sheets.values.batchUpdate": self._values,
+        }.get(op)
+        if handler is None:
+            return 501, {}, json.dumps({"error": {"code": 501, "message": f"not faked: {op}"}})
+        status, reply = handler(path, query, body)
+        return status, {"Content-Type": "application/json"}, json.dumps(reply, ensure_ascii=False)
+
+    def _files_create(self, _p: str, q: dict[str, list[str]], body: Any) -> tuple[int, dict[str, Any]]:
+        assert q == {"supportsAllDrives": ["true"], "fields": ["id,name,webViewLink"]}
+        fid = f"1Master{len(self.files) + 1:03d}xyz"
+        self.spreadsheet(fid, body["name"], ("Sheet1",))  # what Drive gives a new spreadsheet
+        self.files[fid] |= body
+        link = f"https://docs.google.com/spreadsheets/d/{fid}/edit?usp=drivesdk"
+        return 200, {"id": fid, "name": body["name"], "webViewLink": link}
+
+    def _permissions_create(
+        self, path: str, q: dict[str, list[str]], body: Any
+    ) -> tuple[int, dict[str, Any]]:
+        self.permissions.append({"file": path.split("/")[-2], "query": q, "body": body})
+        return 200, {"kind": "drive#permission", "id": f"perm{len(self.permissions)}", "type": "user",
+                     "role": body["role"]}  # fmt: skip
+
+    def _sid(self, path: str) -> str:
+        return path.split("/")[3].split(":")[0]
+
+    def _get(self, path: str, q: dict[str, list[str]], _b: Any) -> tuple[int, dict[str, Any]]:
+        sid = self._sid(path)
+        if sid not in self.tabs:
+            return _error(404, "Requested entity was not found.", "NOT_FOUND")
+        assert q == {"fields": [GET_FIELDS]}
+        sheets = []
+        for t in sorted(self.tabs[sid].values(), key=lambda t: t.index):
+            props = {"sheetId": t.sheet_id, "title": t.title, "index": t.index,
+                     "gridProperties": {"rowCount": t.rows, "columnCount": t.cols}}  # fmt: skip
+            entry: dict[str, Any] = {"properties": props}
+            if t.rules:  # the API leaves out empty repeated fields
+                entry["conditionalFormats"] = [{"ranges": r["ranges"]} for r in t.rules]
+            sheets.append(entry)
+        return 200, {"sheets": sheets}
+
+    def _batch_update(self, path: str, _q: dict[str, list[str]], body: Any) -> tuple[int, dict[str, Any]]:
+        sid = self._sid(path)
+        tabs = self.tabs[sid]
+        replies: list[dict[str, Any]] = []
+        for n, req in enumerate(body["requests"]):
+            kind, spec = next(iter(req.items()))
+            where = f"Invalid requests[{n}].{kind}"
+            if kind == "addSheet":
+                p = spec["properties"]
+                if p["sheetId"] in tabs or any(t.title == p["title"] for t in tabs.values()):
+                    return _error(400, f'{where}: A sheet with the name "{p["title"]}" already exists.')
+                tab = Tab(p["sheetId"], p["title"], p["index"], p["gridProperties"]["rowCount"],
+                          p["gridProperties"]["columnCount"])  # fmt: skip
+                tab.frozen = p["gridProperties"].get("frozenRowCount", 0)
+                for other in tabs.values():
+                    other.index += other.index >= tab.index
+                tabs[tab.sheet_id] = tab
+                replies.append({"addSheet": {"properties": {**p, "sheetType": "GRID"}}})
+                continue
+            tab = tabs.get(spec.get("sheetId", spec.get("properties", {}).get("sheetId", -1)))
+            if kind in ("updateSheetProperties",):
+                p = spec["properties"]
+                tab = tabs[p["sheetId"]]
+                g = p["gridProperties"]
+                if g["frozenRowCount"] >= g["rowCount"]:
+                    return _error(400, f"{where}: You can't freeze all visible rows on the sheet.")
+                tab.rows, tab.cols, tab.frozen = g["rowCount"], g["columnCount"], g["frozenRowCount"]
+                tab.values = {k: v for k, v in tab.values.items() if k[0] < tab.rows and k[1] < tab.cols}
+                old = tab.index
+                for other in tabs.values():
+                    if other is not tab:
+                        other.index -= other.index > old
+                        other.index += other.index >= p["index"]
+                tab.index = p["index"]
+            elif kind == "updateCells":
+                assert spec["fields"] == "userEnteredValue,userEnteredFormat" and "rows" not in spec
+                tab = tabs[spec["range"]["sheetId"]]
+                tab.values.clear()
+                tab.number_formats.clear()
+            elif kind == "deleteConditionalFormatRule":
+                assert tab is not None
+                if spec["index"] >= len(tab.rules):
+                    return _error(
+                        400,
+                        f"{where}: No conditional format on sheet {tab.sheet_id} at index {spec['index']}",
+                    )
+                tab.rules.pop(spec["index"])
+            elif kind == "addConditionalFormatRule":
+                rule = spec["rule"]
+                tab = tabs[rule["ranges"][0]["sheetId"]]
+                tab.rules.insert(spec["index"], rule)
+            elif kind == "deleteSheet":
+                if len(tabs) == 1:
+                    return _error(400, f"{where}: You can't remove all the sheets in a document.")
+                gone = tabs.pop(spec["sheetId"])
+                for other in tabs.values():
+                    other.index -= other.index > gone.index
+            elif kind == "repeatCell":
+                r = spec["range"]
+                tab = tabs[r["sheetId"]]
+                fmt = spec["cell"]["userEnteredFormat"].get("numberFormat")
+                if fmt is not None:
+                    for row in range(r["startRowIndex"], r["endRowIndex"]):
+                        for col in range(r["startColumnIndex"], r["endColumnIndex"]):
+                            tab.number_formats[(row, col)] = fmt
+            elif kind == "setBasicFilter":
+                tabs[spec["filter"]["range"]["sheetId"]].filter = spec["filter"]
+            elif kind != "updateDimensionProperties":
+                return _error(400, f"{where}: not faked")
+            replies.append({})
+        return 200, {"spreadsheetId": sid, "replies": replies}
+
+    def _values(self, path: str, _q: dict[str, list[str]], body: Any) -> tuple[int, dict[str, Any]]:
+        sid = self._sid(path)
+        assert body["valueInputOption"] == "RAW"
+        out = []
+        for block in body["data"]:
+            m = _A1.match(block["range"])
+            assert m and block["majorDimension"] == "ROWS", block["range"]
+            title, first = m.group(1).replace("''", "'"), int(m.group(2)) - 1
+            tab = self.tab(sid, title)
+            rows = block["values"]
+            width = max((len(r) for r in rows), default=0)
+            if first + len(rows) > tab.rows or width > tab.cols:
+                return _error(400, f"Range ({block['range']}) exceeds grid limits. Max rows: {tab.rows}, "
+                                   f"max columns: {tab.cols}")  # fmt: skip
+            for r, row in enumerate(rows):
+                for c, v in enumerate(row):
+                    if v == "":
+                        tab.values.pop((first + r, c), None)
+                    else:
+                        tab.values[(first + r, c)] = v
+            out.append({"spreadsheetId": sid, "updatedRange": block["range"], "updatedRows": len(rows),
+                        "updatedColumns": width, "updatedCells": sum(len(r) for r in rows)})  # fmt: skip
+        return 200, {"spreadsheetId": sid, "totalUpdatedRows": sum(o["updatedRows"] for o in out),
+                     "totalUpdatedColumns": max([o["updatedColumns"] for o in out] or [0]),
+                     "totalUpdatedCells": sum(o["updatedCells"] for o in out),
+                     "totalUpdatedSheets": len({o["updatedRange"].split("!")[0] for o in out}),
+                     "responses": out}  # fmt: skip
+
+
+@pytest.fixture
+def google() -> Iterator[FakeGoogle]:
+    # Any request the fake does not answer fails (responses raises), so nothing leaves the machine.
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield FakeGoogle(mock)
+
+
+def xlsx_grids(app: App, path: Path, now: dt.datetime = NOW) -> dict[str, list[list[Any]]]:
+    """master.xlsx from the same store, read back, in the published form (dates as serial numbers)."""
+    build_master(app.campaign, app.roster, app.store, path, now=now)
+    wb = load_workbook(path)
+    out: dict[str, list[list[Any]]] = {}
+    for ws in wb.worksheets:
+        rows = []
+        for row in ws.iter_rows(values_only=True):
+            cells = [plain_value(v)[0] if isinstance(v, dt.datetime) else v for v in row]
+            cells = [None if v == "" else v for v in cells]
+            while cells and cells[-1] is None:
+                cells.pop()
+            rows.append(cells)
+        while rows and not rows[-1]:
+            rows.pop()
+        out[ws.title] = rows
+    return out
+
+
+def assert_same(published: dict[str, list[list[Any]]], xlsx: dict[str, list[list[Any]]]) -> None:
+    assert list(published) == list(xlsx)
+    for name, rows in xlsx.items():
+        got = published[name]
+        assert len(got) == len(rows), name
+        for r, (a, b) in enumerate(zip(got, rows, strict=True)):
+            assert len(a) == len(b), (name, r, a, b)
+            for x, y in zip(a, b, strict=True):
+                if isinstance(x, float) or isinstance(y, float):
+                    assert x == pytest.approx(y, abs=1e-6), (name, r)  # xlsx keeps datetimes to the ms
+                else:
+                    assert x == y, (name, r, a, b)
+
+
+# --- tests ---------------------------------------------------------------------------------------------
+
+
+def test_first_publish_creates_shares_once_and_matches_the_xlsx(
+    google: FakeGoogle, wujin_dir: Path, tmp_path: Path
+) -> None:
+    enable_google(wujin_dir, master_viewers=["leader@example.org", "WJSQJY@example.org"])
+    app = open_app(wujin_dir)
+    fill(app)
+    result = publish_master(app, session_for(app), now=NOW)
+
+    assert result.complete and result.created and result.stopped == ""
+    sid = result.spreadsheet_id
+    assert app.store.get_meta(MASTER_META) == sid
+    assert result.url == f"https://docs.google.com/spreadsheets/d/{sid}/edit"
+    assert google.ops() == ["drive.files.create", "drive.permissions.create", "drive.permissions.create",
+                            "sheets.get", "sheets.batchUpdate", "sheets.values.batchUpdate"]  # fmt: skip
+    assert result.calls == {"drive.files.create": 1, "drive.permissions.create": 2, "sheets.get": 1,
+                            "sheets.batchUpdate": 1, "sheets.values.batchUpdate": 1}  # fmt: skip
+    assert google.bodies("drive.files.create") == [
+        {
+            "name": "武进区2022年全民终身学习活动周 汇总表",
+            "mimeType": SPREADSHEET_MIME,
+            "parents": ["FOLDER123"],
+        }
+    ]
+    # The organiser's address is listed twice (case differs): one invitation each, readers only.
+    assert [p["body"] for p in google.permissions] == [
+        {"type": "user", "role": "reader", "emailAddress": ORGANISER},
+        {"type": "user", "role": "reader", "emailAddress": "leader@example.org"},
+    ]
+    assert google.permissions[0]["query"]["emailMessage"] == ["武进区2022年全民终身学习活动周报送汇总表（只读），系统每次汇总后自动更新。"]  # fmt: skip
+    assert result.shared_with == [ORGANISER, "leader@example.org"]
+
+    # Same tabs, same order, same values as master.xlsx; Drive's empty Sheet1 is gone.
+    published = google.grids(sid)
+    assert list(published) == ["总览", "报送情况", "活动安排", "统计", "问题清单", "催报记录"]
+    assert_same(published, xlsx_grids(app, tmp_path / "master.xlsx"))
+
+    requests = google.bodies("sheets.batchUpdate")[0]["requests"]
+    kinds = [next(iter(r)) for r in requests]
+    assert kinds[:6] == ["addSheet"] * 6 and kinds[6] == "deleteSheet"
+    assert requests[6] == {"deleteSheet": {"sheetId": 0}}
+    status = google.tab(sid, "报送情况")
+    assert status.frozen == 1 and google.tab(sid, "总览").frozen == 0
+    assert status.rows == 41 and status.cols == 14  # 40 units + header; 4 unit columns + 2 × 5
+    assert status.filter == {"range": {"sheetId": status.sheet_id, "startRowIndex": 0, "endRowIndex": 41,
+                                       "startColumnIndex": 0, "endColumnIndex": 14}}  # fmt: skip
+    header = [r["repeatCell"] for r in requests if "repeatCell" in r
+              and r["repeatCell"]["range"] == {"sheetId": status.sheet_id, "startRowIndex": 0, "endRowIndex": 1,
+                                               "startColumnIndex": 0, "endColumnIndex": 14}]  # fmt: skip
+    assert header and header[0]["cell"]["userEnteredFormat"]["textFormat"] == {"bold": True}
+
+    # State colours: one rule per label on each state column (E and J), not one request per unit.
+    colours = {(r["ranges"][0]["startColumnIndex"], r["booleanRule"]["condition"]["values"][0]["userEnteredValue"]):
+               r["booleanRule"]["format"].get("backgroundColor") for r in status.rules}  # fmt: skip
+    green, red = (
+        {"red": 0.7765, "green": 0.9373, "blue": 0.8078},
+        {"red": 1.0, "green": 0.7804, "blue": 0.8078},
+    )
+    amber, grey = {"red": 1.0, "green": 0.9216, "blue": 0.6118}, {"red": 0.851, "green": 0.851, "blue": 0.851}
+    assert colours == {(4, "已通过"): green, (4, "有错误（逾期）"): red, (4, "已填写未提交"): amber,
+                       (4, "未报送"): grey, (9, "已通过"): green, (9, "未报送"): grey}  # fmt: skip
+    assert all(
+        r["ranges"][0]["startRowIndex"] == 1 and "endRowIndex" not in r["ranges"][0] for r in status.rules
+    )
+
+    # Text that looks like a formula is sent RAW and arrives as text; dates are serials with a date format.
+    activities = google.tab(sid, "活动安排")
+    first = published["活动安排"][1]
+    assert first[5] == '=HYPERLINK("http://evil.example")' and "+86 热线" in first and "@所有人 -1" in first
+    start = (app.campaign.week.start - EPOCH.date()).days
+    assert first[7] == start and isinstance(first[7], int)
+    assert activities.number_formats[(1, 7)] == {"type": "DATE", "pattern": "yyyy-mm-dd"}
+    assert activities.number_formats[(2, 7)] == {"type": "DATE", "pattern": "yyyy-mm-dd"}
+    assert (1, 8) not in activities.number_formats  # no end date given: nothing to format
+    assert status.number_formats[(1, 5)] == {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
+    assert all(body["valueInputOption"] == "RAW" for body in google.bodies("sheets.values.batchUpdate"))
+
+
+def test_second_publish_reuses_the_sheet_clears_stale_rows_and_replaces_rules(
+    google: FakeGoogle, wujin_dir: Path, tmp_path: Path
+) -> None:
+    enable_google(wujin_dir)
+    app = open_app(wujin_dir)
+    fill(app)
+    first = publish_master(app, session_for(app), now=NOW)
+    sid = first.spreadsheet_id
+    status = google.tab(sid, "报送情况")
+    rules_before = len(status.rules)
+    # A unit's plan is replaced by a shorter one; the roster loses units: fewer rows everywhere.
+    code = app.roster.units[0].code
+    add(app, code, "plan", {"activities": [activity(9, app.campaign.week.start)]})
+    units = (wujin_dir / "units.csv").read_text(encoding="utf-8").splitlines()
+    (wujin_dir / "units.csv").write_text("\n".join(units[:11]) + "\n", encoding="utf-8")
+    app = open_app(wujin_dir)
+    google.requests.clear()
+
+    later = NOW + dt.timedelta(hours=1)
+    second = publish_master(app, session_for(app), now=later)
+
+    assert second.complete and not second.created and second.spreadsheet_id == sid
+    assert google.ops() == ["sheets.get", "sheets.batchUpdate", "sheets.values.batchUpdate"]
+    assert second.shared_with == [] and google.permissions and len(google.permissions) == 1
+    requests = google.bodies("sheets.batchUpdate")[0]["requests"]
+    kinds = [next(iter(r)) for r in requests]
+    assert "addSheet" not in kinds and "deleteSheet" not in kinds
+    assert kinds.count("updateCells") == 6 and kinds.count("deleteConditionalFormatRule") == rules_before + 2
+    # Old rules go (index 0, as often as there were rules) before new ones come: they never pile up.
+    assert max(i for i, k in enumerate(kinds) if k == "deleteConditionalFormatRule") < kinds.index("addConditionalFormatRule")  # fmt: skip
+    assert len(status.rules) == rules_before
+    assert status.rows == 11
+    assert_same(google.grids(sid), xlsx_grids(app, tmp_path / "master.xlsx", later))
+
+
+def test_a_configured_spreadsheet_keeps_its_other_tabs_and_is_not_shared(
+    google: FakeGoogle, wujin_dir: Path, tmp_path: Path
+) -> None:
+    enable_google(wujin_dir, language="en", master_spreadsheet_id="ORG-SHEET-1")
+    google.spreadsheet("ORG-SHEET-1", tabs=("Notes", "Status"))
+    google.tab("ORG-SHEET-1", "Notes").values[(0, 0)] = "the organiser's own notes"
+    app = open_app(wujin_dir)
+    fill(app)
+    result = publish_master(app, session_for(app), now=NOW)
+
+    assert result.complete and not result.created and result.spreadsheet_id == "ORG-SHEET-1"
+    assert google.ops() == ["sheets.get", "sheets.batchUpdate", "sheets.values.batchUpdate"]
+    assert app.store.get_meta(MASTER_META) is None and google.permissions == []
+    grids = google.grids("ORG-SHEET-1")
+    # The master's tabs first, in the xlsx order (the existing "Status" tab reused); the organiser's tab kept.
+    assert list(grids) == ["Overview", "Status", "Activities", "Statistics", "Issues", "Reminders", "Notes"]
+    assert grids["Notes"] == [["the organiser's own notes"]]
+    xlsx = xlsx_grids(app, tmp_path / "master.xlsx")
+    assert_same({k: v for k, v in grids.items() if k != "Notes"}, xlsx)
+    assert grids["Status"][1][4] == "valid"
+
+
+def test_a_2000_unit_master_is_split_under_2_mb_and_takes_at_most_10_calls(
+    google: FakeGoogle, wujin_dir: Path
+) -> None:
+    enable_google(wujin_dir)
+    types = ["中小学", "镇（街道）社区教育中心", "非学历教育机构", "区社区教育委员会成员单位"]
+    rows = ["单位编码,单位名称,单位类型,所属镇街,联系人,邮箱,电话"]
+    rows += [f"U{i:05d},测试单位{i:05d},{types[i % 4]},湖塘镇,张老师,u{i:05d}@example.org,13812345678"
+             for i in range(2000)]  # fmt: skip
+    (wujin_dir / "units.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    app = open_app(wujin_dir, store=MemoryStore())
+    day = app.campaign.week.start
+    for n, u in enumerate(app.roster.units):
+        if n % 10:  # nine units in ten have sent a plan of ten activities
+            add(app, u.code, "plan", {"activities": [activity(i, day) for i in range(1, 11)]})
+    app.store.set_meta(MASTER_META, "BIG")
+    google.spreadsheet("BIG", tabs=("Sheet1",))
+
+    result = publish_master(app, session_for(app), now=NOW)
+
+    assert result.complete
+    assert sum(result.calls.values()) <= 10 and len(google.requests) == sum(result.calls.values())
+    values = [r for r in google.requests if r[0] == "sheets.values.batchUpdate"]
+    assert len(values) >= 2  # 18,000 activity rows do not fit one request
+    assert result.value_requests == len(values) and result.batch_requests == 1
+    for _op, _url, _q, body, size in google.requests:
+        assert size < 2_000_000
+        if body is not None:
+            assert body_bytes(body) == size  # the size the chunking counted is the size sent
+    assert result.largest_body_bytes == max(r[4] for r in google.requests)
+    # The chunks join up: every row of every tab arrives once, in order.
+    activities = google.tab("BIG", "活动安排")
+    assert activities.rows == 18_001 and len(activities.grid()) == 18_001
+    assert activities.grid()[-1][0] == "U01999" and activities.grid()[1][0] == "U00001"
+    assert len(google.tab("BIG", "报送情况").grid()) == 2001
+    assert result.rows["activities"] == 18_000 and result.rows["status"] == 2000
+
+
+def test_a_budget_too_small_touches_nothing(google: FakeGoogle, wujin_dir: Path) -> None:
+    enable_google(wujin_dir, call_budget=5)  # create + 1 share + get + batchUpdate + values = 5, plus 0 left
+    app = open_app(wujin_dir)
+    fill(app)
+    session = session_for(app)
+    session.http.budget = 4
+    result = publish_master(app, session, now=NOW)
+    assert not result.complete and google.requests == []
+    assert "调用额度或时间用尽" in result.stopped and "5 calls needed, 4 left" in result.stopped
+    assert app.store.get_meta(MASTER_META) is None and app.store.claims(CREATE_CLAIM) == []
+    assert summary_lines(result, app.campaign)[-2] == result.stopped
+
+    result = publish_master(app, session_for(app), now=NOW)  # the configured budget of 5 is just enough
+    assert result.complete and sum(result.calls.values()) == 5
+
+
+def test_a_deadline_mid_publish_stops_and_the_next_publish_rewrites_it_all(
+    google: FakeGoogle, wujin_dir: Path, tmp_path: Path
+) -> None:
+    enable_google(wujin_dir)
+    app = open_app(wujin_dir)
+    fill(app)
+    publish_master(app, session_for(app), now=NOW)
+    code = app.roster.units[3].code
+    add(app, code, "plan", {"activities": [activity(1, app.campaign.week.start)]})
+    session = session_for(app)
+    # The clock is the number of calls made: time runs out once the batchUpdate has cleared the tabs.
+    session.http.configure(deadline=2, clock=lambda: float(len(google.requests)))
+    google.requests.clear()
+    stopped = publish_master(app, session, now=NOW)
+    assert not stopped.complete and "deadline" in stopped.stopped
+    assert stopped.calls == {"sheets.get": 1, "sheets.batchUpdate": 1}
+    assert google.grids(stopped.spreadsheet_id)["报送情况"] == []  # cleared, not yet rewritten
+
+    again = publish_master(app, session_for(app), now=NOW)
+    assert again.complete
+    assert_same(google.grids(again.spreadsheet_id), xlsx_grids(app, tmp_path / "master.xlsx"))
+
+
+def test_a_refused_invitation_is_reported_and_retried_next_time(google: FakeGoogle, wujin_dir: Path) -> None:
+    enable_google(wujin_dir, master_viewers=["gone@example.org"])
+    app = open_app(wujin_dir)
+    fill(app)
+    refusal = {"error": {"code": 400, "message": "Bad Request. User message: \"gone@example.org 没有 Google 账号\"",
+                         "errors": [{"reason": "invalidSharingRequest"}]}}  # fmt: skip
+    google.fail["drive.permissions.create"] = [(400, refusal)]  # the first invitation (the organiser's)
+    first = publish_master(app, session_for(app), now=NOW)
+    assert first.complete and first.shared_with == ["gone@example.org"]
+    assert len(first.share_failures) == 1 and first.share_failures[0].startswith(f"{ORGANISER}: 400")
+    assert any("共享失败（下次重试）" in line for line in summary_lines(first, app.campaign))
+
+    google.requests.clear()
+    second = publish_master(app, session_for(app), now=NOW)
+    assert second.shared_with == [ORGANISER] and second.share_failures == []
+    assert google.ops().count("drive.permissions.create") == 1  # gone@example.org was invited the first time
+
+    google.requests.clear()
+    third = publish_master(app, session_for(app), now=NOW)
+    assert "drive.permissions.create" not in google.ops() and third.shared_with == []
+
+
+def test_publishing_turned_off_makes_no_call(google: FakeGoogle, wujin_dir: Path) -> None:
+    enable_google(wujin_dir, publish_master=False)
+    app = open_app(wujin_dir)
+    result = publish_master(app, session_for(app), now=NOW)
+    assert result == MasterPublishResult(skipped="google.publish_master 为 false，未发布。")
+    assert google.requests == []
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=SUM(A1:A9)", ("=SUM(A1:A9)", None)),
+        ("2024-05-01", ("2024-05-01", None)),
+        (123456789012345678, ("123456789012345678", None)),
+        (42, (42, None)),
+        (float("nan"), ("", None)),
+        (True, (True, None)),
+        (None, ("", None)),
+        (dt.date(2022, 12, 2), (44897, "date")),
+        (dt.datetime(2022, 12, 2, 18, 0), (44897.75, "datetime")),
+        ("长" * 60_000, ("长" * 50_000, None)),
+    ],
+)
+def test_plain_values(value: Any, expected: tuple[Any, str | None]) -> None:
+    assert plain_value(value) == expected
+
+
+# --- the CLI with a real service-account key, its token exchange intercepted -----------------------------
+
+
+def service_account_json() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())  # fmt: skip
+    return json.dumps({"type": "service_account", "project_id": "wujin-test", "private_key_id": "abc123",
+                       "private_key": pem.decode(), "client_email": "huizong@wujin-test.iam.gserviceaccount.com",
+                       "client_id": "1234567890", "token_uri": TOKEN_URI})  # fmt: skip
+
+
+def test_publish_master_command(wujin_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUIZONG_GOOGLE_CREDENTIALS", service_account_json())
+    monkeypatch.setenv("HUIZONG_STORE", "sqlite")
+    enable_google(wujin_dir)
+    fill(open_app(wujin_dir))
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add(responses.POST, TOKEN_URI, json={"access_token": "test-token", "expires_in": 3599,
+                                                  "token_type": "Bearer"})  # fmt: skip
+        google = FakeGoogle(mock)
+        got = CliRunner().invoke(cli, ["google", "publish-master", str(wujin_dir), "--today", "2022-11-25"])
+        assert got.exit_code == 0, got.output
+        sid = next(iter(google.files))
+        assert f"汇总表：https://docs.google.com/spreadsheets/d/{sid}/edit" in got.output
+        assert "（本次新建）" in got.output and f"已共享（只读）给：{ORGANISER}" in got.output
+        assert "已发布：总览 " in got.output and "报送情况 40，活动安排 3" in got.output
+        assert "API 调用 5 次" in got.output
+        overview = google.grids(sid)["总览"]
+        assert overview[1][1] == pytest.approx(plain_value(dt.datetime(2022, 11, 25, 12))[0])
+
+        again = CliRunner().invoke(cli, ["google", "publish-master", str(wujin_dir)])
+        assert again.exit_code == 0 and "（本次新建）" not in again.output and "API 调用 3 次" in again.output
+
+
+def test_publish_master_command_without_google_settings(wujin_dir: Path) -> None:
+    got = CliRunner().invoke(cli, ["google", "publish-master", str(wujin_dir)])
+    assert got.exit_code == 2 and "没有 google 设置" in got.output
