@@ -61,6 +61,8 @@ class FormQuestion(BaseModel):
     def _consistent(self) -> FormQuestion:
         if self.role == "field" and (self.table is None or self.field is None):
             raise ValueError(f"question {self.title!r}: a field question names its table and field")
+        if self.role == "unit_code" and (self.table is not None or self.field is not None):
+            raise ValueError(f"question {self.title!r}: the unit-code question fills no field")
         if self.type in ("MULTIPLE_CHOICE", "CHECKBOX", "LIST") and not self.choices:
             raise ValueError(f"question {self.title!r}: {self.type} needs choices")
         return self
@@ -83,9 +85,13 @@ class FormSpecExport(BaseModel):
     tables_not_in_form: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _unique_titles(self) -> FormSpecExport:
+    def _answers_map_back(self) -> FormSpecExport:
+        # Answers come back keyed by title only, so a repeated title or a second code question would
+        # make an answer ambiguous.
         titles = [q.title for q in self.questions]
         dupes = sorted({t for t in titles if titles.count(t) > 1})
         if dupes:
             raise ValueError(f"question titles must be unique: {dupes}")
+        if sum(q.role == "unit_code" for q in self.questions) != 1:
+            raise ValueError("a form spec has exactly one unit-code question")
         return self

@@ -20,7 +20,7 @@ from typing import Literal, cast
 from pydantic import BaseModel, ConfigDict
 
 from functions.bootstrap import App
-from functions.services.form_spec_export import form_questions
+from functions.services.form_spec_export import form_questions, unit_code_title
 from functions.services.ingest import ingest_raw
 from functions.services.peers import PeerStats
 from functions.validate.validator import validate_submission
@@ -34,12 +34,24 @@ from schemas.webhook import FormResponsePayload
 
 CLAIM_PREFIX = "form-response/"
 UNIDENTIFIED_PREFIX = "unidentified-form/"
+# A claim without a result older than this belongs to a delivery that died (a Lambda killed at its
+# 30 s timeout, a server stopped): the next delivery of the same response takes it over.
+STALE_CLAIM = dt.timedelta(minutes=2)
 
-IntakeNote = Literal["", "unchanged", "unidentified", "unreadable", "duplicate", "in-progress"]
+IntakeNote = Literal["", "unchanged", "unidentified", "unreadable"]
+UnitProblem = Literal["unknown", "mismatch"]
 
 
 class FormPayloadError(ValueError):
     """The payload is for another campaign or an unknown deliverable: a set-up mistake, not the unit's."""
+
+
+class FormIntakeBusy(RuntimeError):
+    """Another delivery of the same response is being ingested right now.
+
+    Raised rather than answered so the webhook replies with an error status and the Apps Script retries:
+    a success reply would make it forget a response whose first delivery may still fail.
+    """
 
 
 class FormIntakeResult(BaseModel):
@@ -55,9 +67,9 @@ class FormIntakeResult(BaseModel):
     stored: bool  # ingesting the response created a new version (a repeated delivery repeats the answer)
     seq: int | None
     note: IntakeNote = ""
-    duplicate: bool = False  # an earlier delivery of the same response was (or is being) ingested
+    duplicate: bool = False  # an earlier delivery of the same response was ingested
     unidentified: bool = False
-    report: ValidationReport | None = None  # None only while the first delivery is still running
+    report: ValidationReport
 
 
 class UnidentifiedResponse(BaseModel):
@@ -71,7 +83,20 @@ class UnidentifiedResponse(BaseModel):
     submitted_at: dt.datetime
     respondent_email: str | None
     unit_code_answer: str | None
+    problem: UnitProblem = "unknown"
+    # The units the code and the email point to, when they do (a mismatch names both).
+    code_unit: str | None = None
+    email_unit: str | None = None
     reasons: list[str]
+
+
+class _Identity(BaseModel):
+    unit: Unit | None
+    code_answer: str | None
+    problem: UnitProblem | None = None
+    code_unit: str | None = None
+    email_unit: str | None = None
+    issue: Issue | None = None
 
 
 # ---- mapping -----------------------------------------------------------------------------------
@@ -97,15 +122,28 @@ def _find_unit(code: str, roster: Roster) -> Unit | None:
     return roster.get(code) or roster.get(to_text(code).upper())
 
 
-def _unit_issue(campaign: Campaign, title: str, value: str | None, message: str) -> Issue:
-    return Issue(code="unknown-unit", severity="error", column=title, value=value, message=message)
-
-
-def _identify(
-    code_answer: str | None, email: str | None, campaign: Campaign, roster: Roster, code_title: str
-) -> tuple[Unit | None, list[Issue]]:
+def _identify(code_answer: str | None, email: str | None, campaign: Campaign, roster: Roster) -> _Identity:
     contact = campaign.organiser_contact_line()
     by_email = roster.find_by_email(email) if email else None
+    email_unit = by_email.code if by_email else None
+
+    def refused(problem: UnitProblem, message: str, code_unit: str | None = None) -> _Identity:
+        issue = Issue(
+            code="unknown-unit",
+            severity="error",
+            column=unit_code_title(campaign.language),
+            value=code_answer,
+            message=message,
+        )
+        return _Identity(
+            unit=None,
+            code_answer=code_answer,
+            problem=problem,
+            code_unit=code_unit,
+            email_unit=email_unit,
+            issue=issue,
+        )
+
     if code_answer:
         by_code = _find_unit(code_answer, roster)
         if by_code is None:
@@ -116,60 +154,79 @@ def _identify(
                     f"您的邮箱登记在 {by_email.name}（{by_email.code}）名下。",
                     f"Your email belongs to {by_email.name} ({by_email.code}). ",
                 )
-            msg = _t(
-                campaign,
-                f"单位编码“{code_answer}”不在本次活动的单位名单中。{hint}"
-                f"请核对组织方下发的单位编码后重新提交表单；如有疑问请联系：{contact}",
-                f"Unit code '{code_answer}' is not in the roster. {hint}"
-                f"Check the code the organiser gave you and submit the form again. Contact: {contact}",
+            return refused(
+                "unknown",
+                _t(
+                    campaign,
+                    f"单位编码“{code_answer}”不在本次活动的单位名单中，本次提交未计入任何单位。{hint}"
+                    f"请核对组织方下发的单位编码后重新提交表单；如有疑问请联系：{contact}",
+                    f"Unit code '{code_answer}' is not in the roster, so nothing was recorded. {hint}"
+                    f"Check the code the organiser gave you and submit the form again. Contact: {contact}",
+                ),
             )
-            return None, [_unit_issue(campaign, code_title, code_answer, msg)]
         if by_email is not None and by_email.code != by_code.code:
-            msg = _t(
-                campaign,
-                f"单位编码“{code_answer}”是 {by_code.name}，但提交人邮箱 {email} 登记在 "
-                f"{by_email.name}（{by_email.code}）名下。本次提交未计入任何单位。请用本单位的编码重新提交；"
-                f"如代其他单位填报，请联系组织方：{contact}",
-                f"Unit code '{code_answer}' is {by_code.name}, but {email} belongs to {by_email.name} "
-                f"({by_email.code}). Nothing was recorded. Submit again with your own unit's code, or "
-                f"contact the organiser if you report for another unit: {contact}",
+            # Either the code or the address is wrong; recording it under either unit could overwrite
+            # another unit's report, so nothing is recorded until the respondent says which.
+            return refused(
+                "mismatch",
+                _t(
+                    campaign,
+                    f"单位编码“{code_answer}”是 {by_code.name}（{by_code.code}），但提交人邮箱 {email} 登记在 "
+                    f"{by_email.name}（{by_email.code}）名下，本次提交未计入任何单位。请用本单位的编码重新提交；"
+                    f"如代其他单位填报，请联系组织方：{contact}",
+                    f"Unit code '{code_answer}' is {by_code.name} ({by_code.code}), but {email} belongs to "
+                    f"{by_email.name} ({by_email.code}), so nothing was recorded. Submit again with your own "
+                    f"unit's code, or contact the organiser if you report for another unit: {contact}",
+                ),
+                code_unit=by_code.code,
             )
-            return None, [_unit_issue(campaign, code_title, code_answer, msg)]
-        return by_code, []
+        return _Identity(unit=by_code, code_answer=code_answer, code_unit=by_code.code, email_unit=email_unit)
     if by_email is not None:
-        return by_email, []
+        return _Identity(unit=by_email, code_answer=None, email_unit=email_unit)
     who = email or _t(campaign, "（未收集）", "(not collected)")
-    msg = _t(
-        campaign,
-        f"没有填写单位编码，提交人邮箱 {who} 也不在单位名单中，无法确定报送单位。请填写组织方下发的单位编码后"
-        f"重新提交表单；如有疑问请联系：{contact}",
-        f"No unit code was given and the email {who} is not in the roster, so the unit is unknown. "
-        f"Submit the form again with your unit code. Contact: {contact}",
+    return refused(
+        "unknown",
+        _t(
+            campaign,
+            f"没有填写单位编码，提交人邮箱 {who} 也不在单位名单中，无法确定报送单位，本次提交未计入任何单位。"
+            f"请填写组织方下发的单位编码后重新提交表单；如有疑问请联系：{contact}",
+            f"No unit code was given and the email {who} is not in the roster, so the unit is unknown and "
+            f"nothing was recorded. Submit the form again with your unit code. Contact: {contact}",
+        ),
     )
-    return None, [_unit_issue(campaign, code_title, None, msg)]
 
 
 def source_of(payload: FormResponsePayload) -> str:
     return f"form:{payload.form_id}:{payload.response_id}"
 
 
-def raw_from_form(payload: FormResponsePayload, campaign: Campaign, roster: Roster) -> RawSubmission:
-    """The response as a RawSubmission: one record per one-record table, cells without A1 references."""
+def _check_payload(payload: FormResponsePayload, campaign: Campaign) -> None:
     if payload.campaign_id != campaign.id:
         raise FormPayloadError(f"payload for campaign {payload.campaign_id!r}, not {campaign.id!r}")
     if payload.deliverable not in {d.key for d in campaign.deliverables}:
         raise FormPayloadError(f"unknown deliverable {payload.deliverable!r}")
+
+
+def _code_answer(payload: FormResponsePayload, questions: list[FormQuestion]) -> str | None:
+    code_title = next(q.title for q in questions if q.role == "unit_code")
+    return next(
+        (_answer_value(a.value, multi=False) for a in payload.answers if a.title.strip() == code_title), None
+    )
+
+
+def _raw_and_identity(
+    payload: FormResponsePayload, campaign: Campaign, roster: Roster
+) -> tuple[RawSubmission, _Identity]:
+    _check_payload(payload, campaign)
     lang = campaign.language
     questions = form_questions(campaign, payload.deliverable)
     by_title: dict[str, FormQuestion] = {q.title: q for q in questions}
-    code_q = next(q for q in questions if q.role == "unit_code")
     multi = {
         (t.key, f.key)
         for t in campaign.tables_of(payload.deliverable)
         for f in t.fields
         if f.type == "multi_choice"
     }
-
     raw = RawSubmission(
         source=source_of(payload),
         source_kind="form",
@@ -177,12 +234,13 @@ def raw_from_form(payload: FormResponsePayload, campaign: Campaign, roster: Rost
         campaign_id=payload.campaign_id,
         deliverable=payload.deliverable,
     )
+    # Every one-record table gets its record even when no answer reached it, so a required question left
+    # out of the form (an old form) is reported as missing rather than silently absent.
     tables: dict[str, RawTable] = {}
     for q in questions:
-        if q.role == "field" and q.table is not None and q.table not in tables:
+        if q.table is not None and q.table not in tables:
             title = campaign.form_spec.table(q.table).title(lang)
             tables[q.table] = RawTable(key=q.table, sheet=title, records=[RawRecord(row=None)])
-    code_answer: str | None = None
     for answer in payload.answers:
         q = by_title.get(answer.title.strip())
         if q is None:
@@ -191,6 +249,7 @@ def raw_from_form(payload: FormResponsePayload, campaign: Campaign, roster: Rost
                     code="unknown-column",
                     severity="warning",
                     column=answer.title,
+                    value=answer.title,
                     message=_t(
                         campaign,
                         f"问题“{answer.title}”不是报送表单中的问题，其回答已忽略。",
@@ -199,20 +258,26 @@ def raw_from_form(payload: FormResponsePayload, campaign: Campaign, roster: Rost
                 )
             )
             continue
-        if q.role == "unit_code":
-            code_answer = _answer_value(answer.value, multi=False)
+        if q.table is None or q.field is None:  # the unit-code question
             continue
-        assert q.table is not None and q.field is not None
         rt = tables[q.table]
         rt.records[0].cells[q.field] = RawCell(value=_answer_value(answer.value, (q.table, q.field) in multi))
         rt.columns[q.field] = q.title
-
-    unit, issues = _identify(code_answer, payload.respondent_email, campaign, roster, code_q.title)
-    raw.issues.extend(issues)
-    if unit is not None:
-        raw.unit_code, raw.unit_name = unit.code, unit.name
     raw.tables = tables
-    return raw
+    identity = _identify(_code_answer(payload, questions), payload.respondent_email, campaign, roster)
+    if identity.issue is not None:
+        raw.issues.append(identity.issue)
+    if identity.unit is not None:
+        raw.unit_code, raw.unit_name = identity.unit.code, identity.unit.name
+    return raw, identity
+
+
+def raw_from_form(payload: FormResponsePayload, campaign: Campaign, roster: Roster) -> RawSubmission:
+    """The response as a RawSubmission: one record per one-record table, cells without A1 references.
+
+    Raises FormPayloadError for a payload meant for another campaign or an unknown deliverable.
+    """
+    return _raw_and_identity(payload, campaign, roster)[0]
 
 
 # ---- ingest --------------------------------------------------------------------------------------
@@ -233,13 +298,21 @@ def _aware(t: dt.datetime, campaign: Campaign) -> dt.datetime:
 
 
 def ingest_form_response(app: App, payload: FormResponsePayload, *, now: dt.datetime) -> FormIntakeResult:
-    """Ingest one response once. Raises FormPayloadError for a payload not meant for this campaign."""
-    raw = raw_from_form(payload, app.campaign, app.roster)
+    """Ingest one response once; a repeated delivery gets the first delivery's answer.
+
+    Raises FormPayloadError for a payload not meant for this campaign, FormIntakeBusy while another
+    delivery of the same response is being ingested.
+    """
+    raw, identity = _raw_and_identity(payload, app.campaign, app.roster)
     key = claim_key(payload)
     if not app.store.claim(key, {"response_id": payload.response_id}, at=now):
-        return _earlier_result(app, key, payload)
+        earlier = _earlier_result(app, key, now)
+        if earlier is not None:
+            return earlier
+        if not app.store.claim(key, {"response_id": payload.response_id}, at=now):
+            raise FormIntakeBusy(f"response {payload.response_id} is being ingested by another delivery")
     try:
-        result = _ingest(app, payload, raw, now=now)
+        result = _ingest(app, payload, raw, identity, now=now)
     except BaseException:
         # Nothing was recorded for this delivery: let the sender's retry do it again.
         app.store.release(key)
@@ -248,26 +321,43 @@ def ingest_form_response(app: App, payload: FormResponsePayload, *, now: dt.date
     return result
 
 
+def _earlier_result(app: App, key: str, now: dt.datetime) -> FormIntakeResult | None:
+    """The answer an earlier delivery recorded; None when its stale claim was released for this one."""
+    claim = next((c for c in app.store.claims(key) if c.key == key), None)
+    if claim is None:
+        return None  # released between our claim attempt and this look-up
+    if "report" in claim.payload:
+        earlier = FormIntakeResult.model_validate(claim.payload)
+        return earlier.model_copy(update={"duplicate": True})
+    if now - claim.claimed_at < STALE_CLAIM:
+        raise FormIntakeBusy(f"response {claim.payload.get('response_id')} is being ingested")
+    app.store.release(key)
+    return None
+
+
 def _ingest(
-    app: App, payload: FormResponsePayload, raw: RawSubmission, *, now: dt.datetime
+    app: App, payload: FormResponsePayload, raw: RawSubmission, identity: _Identity, *, now: dt.datetime
 ) -> FormIntakeResult:
+    # The form's own timestamp decides lateness: a delivery retried after the deadline is not late.
     received_at = min(_aware(payload.submitted_at, app.campaign), now)
     peers = PeerStats(app.store)
-    # The report the respondent sees: the same validation ingest_raw runs, with the same peer context.
+    # The report the respondent sees: the same validation ingest_raw runs, with the same peer context
+    # (ingest_raw keeps only counts of it).
     _parsed, report = validate_submission(
         raw, app.campaign, app.roster, peers.context_for(raw.unit_code, checked_at=now)
     )
     outcome = ingest_raw(app, raw, received_at=received_at, now=now, peers=peers)
     unidentified = raw.unit_code is None
+    marker = f"{UNIDENTIFIED_PREFIX}{payload.response_id}"
     if unidentified:
-        _record_unidentified(app, payload, raw, report)
-    elif app.store.get_meta(f"{UNIDENTIFIED_PREFIX}{payload.response_id}"):
+        _record_unidentified(app, payload, identity, report)
+    elif app.store.get_meta(marker):
         # An edit of the response named the unit after all: it no longer needs the organiser.
-        app.store.set_meta(f"{UNIDENTIFIED_PREFIX}{payload.response_id}", "")
+        app.store.set_meta(marker, "")
     return FormIntakeResult(
         response_id=payload.response_id,
         source=raw.source,
-        unit=outcome.unit if not unidentified else None,
+        unit=None if unidentified else outcome.unit,
         deliverable=payload.deliverable,
         valid=outcome.valid,
         stored=outcome.stored,
@@ -279,47 +369,25 @@ def _ingest(
 
 
 def _record_unidentified(
-    app: App, payload: FormResponsePayload, raw: RawSubmission, report: ValidationReport
+    app: App, payload: FormResponsePayload, identity: _Identity, report: ValidationReport
 ) -> None:
-    code_title = next(
-        q.title for q in form_questions(app.campaign, payload.deliverable) if q.role == "unit_code"
-    )
-    code_answer = next(
-        (_answer_value(a.value, multi=False) for a in payload.answers if a.title.strip() == code_title), None
-    )
     entry = UnidentifiedResponse(
         response_id=payload.response_id,
         form_id=payload.form_id,
         deliverable=payload.deliverable,
-        submitted_at=payload.submitted_at,
+        submitted_at=_aware(payload.submitted_at, app.campaign),
         respondent_email=payload.respondent_email,
-        unit_code_answer=code_answer,
+        unit_code_answer=identity.code_answer,
+        problem=identity.problem or "unknown",
+        code_unit=identity.code_unit,
+        email_unit=identity.email_unit,
         reasons=[i.message for i in report.errors if i.code == "unknown-unit"],
     )
     app.store.set_meta(f"{UNIDENTIFIED_PREFIX}{payload.response_id}", entry.model_dump_json())
 
 
-def _earlier_result(app: App, key: str, payload: FormResponsePayload) -> FormIntakeResult:
-    claim = next((c for c in app.store.claims(key) if c.key == key), None)
-    if claim is not None and "report" in claim.payload:
-        earlier = FormIntakeResult.model_validate(claim.payload)
-        return earlier.model_copy(update={"duplicate": True})
-    # The first delivery is still being ingested (or crashed before releasing its claim).
-    return FormIntakeResult(
-        response_id=payload.response_id,
-        source=source_of(payload),
-        unit=None,
-        deliverable=payload.deliverable,
-        valid=False,
-        stored=False,
-        seq=None,
-        note="in-progress",
-        duplicate=True,
-    )
-
-
 def list_unidentified(app: App) -> list[UnidentifiedResponse]:
-    """Responses no unit could be found for, oldest delivery first."""
+    """Responses no unit could be found for (the latest state of each), oldest submission first."""
     out: list[UnidentifiedResponse] = []
     seen: set[str] = set()
     for claim in app.store.claims(CLAIM_PREFIX):
@@ -330,4 +398,4 @@ def list_unidentified(app: App) -> list[UnidentifiedResponse]:
         text = app.store.get_meta(f"{UNIDENTIFIED_PREFIX}{rid}")
         if text:
             out.append(UnidentifiedResponse.model_validate_json(text))
-    return out
+    return sorted(out, key=lambda u: (u.submitted_at, u.response_id))

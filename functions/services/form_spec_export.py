@@ -229,22 +229,38 @@ def _description(campaign: Campaign, deliverable_key: str, not_in_form: list[Tab
 
 
 def form_spec(campaign: Campaign, deliverable_key: str, roster: Roster | None = None) -> FormSpecExport:
+    lang = campaign.language
     try:
         d = campaign.deliverable(deliverable_key)
     except KeyError:
-        keys = "、".join(x.key for x in campaign.deliverables)
-        raise ConfigError([f"没有名为 {deliverable_key} 的报送事项；可选：{keys}"]) from None
+        keys = _t(lang, "、", ", ").join(x.key for x in campaign.deliverables)
+        raise ConfigError(
+            [
+                _t(
+                    lang,
+                    f"没有名为 {deliverable_key} 的报送事项；可选：{keys}",
+                    f"No deliverable named {deliverable_key}; choose one of: {keys}",
+                )
+            ]
+        ) from None
     tables = campaign.tables_of(deliverable_key)
     if not any(t.kind == "record" for t in tables):
         raise ConfigError(
-            [f"报送事项 {deliverable_key} 只有多行表格，不能用表单报送（请用工作簿或共享表格）"]
+            [
+                _t(
+                    lang,
+                    f"报送事项 {deliverable_key} 只有多行表格，不能用表单报送（请用工作簿或共享表格）",
+                    f"Deliverable {deliverable_key} has only many-row tables: a form cannot carry it "
+                    "(use the workbook or a shared sheet)",
+                )
+            ]
         )
     not_in_form = [t for t in tables if t.kind != "record"]
     return FormSpecExport(
         campaign_id=campaign.id,
         deliverable=d.key,
-        language=campaign.language,
-        title=f"{campaign.title}-{d.title(campaign.language)}",
+        language=lang,
+        title=f"{campaign.title}-{d.title(lang)}",
         description=_description(campaign, deliverable_key, not_in_form),
         due=campaign.due_at(deliverable_key),
         questions=form_questions(campaign, deliverable_key, roster),
@@ -257,19 +273,46 @@ def form_spec_json(campaign: Campaign, deliverable: str, roster: Roster | None =
 
 
 def default_form_deliverable(campaign: Campaign) -> str:
-    """The deliverable a form can carry whole (only one-record tables), when there is exactly one."""
+    """The deliverable meant for a form: the one google.form_deliverables names, else the only one a
+    form can carry whole (one-record tables only). Anything else needs --deliverable."""
+    if campaign.google is not None and len(campaign.google.form_deliverables) == 1:
+        return campaign.google.form_deliverables[0]
     whole = [
         d.key for d in campaign.deliverables if all(t.kind == "record" for t in campaign.tables_of(d.key))
     ]
     if len(whole) == 1:
         return whole[0]
-    keys = "、".join(d.key for d in campaign.deliverables)
-    raise ConfigError([f"请用 --deliverable 指定报送事项（可选：{keys}）"])
+    lang = campaign.language
+    keys = _t(lang, "、", ", ").join(d.key for d in campaign.deliverables)
+    raise ConfigError(
+        [
+            _t(
+                lang,
+                f"请用 --deliverable 指定报送事项（可选：{keys}）",
+                f"Name one with --deliverable ({keys})",
+            )
+        ]
+    )
 
 
-def form_spec_command_output(folder: Path, deliverable: str | None) -> str:
-    """The JSON text `huizong google form-spec DIR [--deliverable KEY]` prints."""
+def form_spec_text(campaign: Campaign, spec: FormSpecExport, *, as_gs: bool = False) -> str:
+    """The JSON text; with as_gs, the spec.gs file the Apps Script's setup() reads (HUIZONG_SPEC)."""
+    text = json.dumps(spec.model_dump(mode="json"), ensure_ascii=False, indent=2)
+    if not as_gs:
+        return text + "\n"
+    note = _t(
+        campaign.language,
+        "// 由 huizong google form-spec --gs 生成；活动配置改动后请重新生成并再次运行 setup()。",
+        "// Written by huizong google form-spec --gs; regenerate and run setup() again after config changes.",
+    )
+    return f"{note}\nvar HUIZONG_SPEC = {text};\n"
+
+
+def form_spec_command_output(folder: Path, deliverable: str | None, *, as_gs: bool = False) -> str:
+    """What `huizong google form-spec DIR [--deliverable KEY] [--gs]` prints."""
     campaign = load_campaign(folder)
+    # Roster problems are reported by the commands that use units; here the roster only sharpens the
+    # unit-code pattern, and the well-formed rows are enough for that.
     roster, _problems = load_roster(folder, campaign)
     key = deliverable or default_form_deliverable(campaign)
-    return json.dumps(form_spec_json(campaign, key, roster), ensure_ascii=False, indent=2) + "\n"
+    return form_spec_text(campaign, form_spec(campaign, key, roster), as_gs=as_gs)

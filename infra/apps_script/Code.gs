@@ -1,21 +1,26 @@
 /**
  * huizong (汇总) — Google Form intake.
  *
- * 1. `huizong google form-spec DIR > spec.json` prints the questions derived from the campaign's form spec.
- * 2. In this Apps Script project: Project Settings → Script properties, add
+ * 1. `huizong google form-spec DIR --gs > spec.gs` writes the questions derived from the campaign's form
+ *    spec as `var HUIZONG_SPEC = {...};` (without --gs: the same JSON alone).
+ * 2. In this Apps Script project (files Code.gs, spec.gs; appsscript.json as the manifest):
+ *    Project Settings → Script properties, add
  *      HUIZONG_WEBHOOK_URL     the webhook address (…/webhook/form)
  *      HUIZONG_WEBHOOK_SECRET  the shared secret (the same value the server has; never put it in code)
- *    then add a file spec.gs containing `var HUIZONG_SPEC = <the contents of spec.json>;` and run setup().
- *    Running it again is safe: it reuses the form, adds only missing questions and never doubles triggers.
+ *    then run setup(). Running it again is safe: it reuses the form, brings its questions in line with the
+ *    spec (adds the missing ones, updates help, choices, required and validation, keeps the order) and
+ *    never doubles triggers.
  * 3. Every submitted response is POSTed as JSON to the webhook, signed with
  *      X-Huizong-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
  *    (the scheme of functions/webhook/signature.py; both are tested with tests/data/signature_vector.json).
- *    429, 5xx and network errors are retried with backoff inside the run; a response still not delivered
- *    is kept in Script Properties and retried by retryFailed() every 10 minutes. Every attempt is logged
- *    (console and the "huizong_log" spreadsheet).
+ *    429, 5xx and network errors are retried with bounded backoff inside the run; a response still not
+ *    delivered is kept in Script Properties and retried by retryFailed() every 10 minutes, for about a day.
+ *    Every attempt is logged (execution log and the "huizong_log" spreadsheet).
+ *
+ * Plain ES5 (var, no arrow functions), so it runs under the V8 and the old Rhino runtime alike.
  */
 
-const HUIZONG = {
+var HUIZONG = {
   FORMAT: 'huizong-form-spec/1',
   HEADER: 'X-Huizong-Signature',
   PROP_URL: 'HUIZONG_WEBHOOK_URL',
@@ -35,29 +40,34 @@ const HUIZONG = {
   BASE_DELAY_MS: 2000,
   MAX_DELAY_MS: 60000,
   RETRY_EVERY_MINUTES: 10,
+  QUESTION_TYPES: ['TEXT', 'PARAGRAPH_TEXT', 'MULTIPLE_CHOICE', 'CHECKBOX', 'LIST', 'DATE'],
 };
 
-// ---- signing (pure: tested outside Google with the shared vector) -------------------------------
+// ---- signing (tested outside Google, under node, with the shared vector) ------------------------
 
 /**
- * The X-Huizong-Signature header value for `body` sent at `timestamp` (unix seconds).
- * computeHmac(message, secret) returns the HMAC-SHA256 bytes; Apps Script gives them as signed
- * numbers (−128..127), so each is masked to 0..255 before it is written as two hex digits.
+ * The X-Huizong-Signature header value for `body` (a string) sent at `timestamp` (unix seconds).
+ * computeHmac(message, secret) -> bytes is optional: Apps Script's own HMAC is used without it.
  */
 function huizongSignature(secret, timestamp, body, computeHmac) {
-  const t = Math.floor(Number(timestamp));
-  if (!isFinite(t)) throw new Error('huizongSignature: bad timestamp');
-  const bytes = computeHmac(t + '.' + body, secret);
-  let hex = '';
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i] & 0xff;
-    hex += (b < 16 ? '0' : '') + b.toString(16);
-  }
-  return 't=' + t + ',v1=' + hex;
+  var t = Math.floor(Number(timestamp));
+  if (!isFinite(t)) throw new Error('huizongSignature: bad timestamp ' + timestamp);
+  var bytes = (computeHmac || appsScriptHmac_)(t + '.' + body, secret);
+  return 't=' + t + ',v1=' + huizongHex_(bytes);
 }
 
 function appsScriptHmac_(message, secret) {
   return Utilities.computeHmacSha256Signature(message, secret, Utilities.Charset.UTF_8);
+}
+
+/** Apps Script gives bytes as signed numbers (−128..127): mask each to 0..255 before writing it. */
+function huizongHex_(bytes) {
+  var hex = '';
+  for (var i = 0; i < bytes.length; i++) {
+    var b = bytes[i] & 0xff;
+    hex += (b < 16 ? '0' : '') + b.toString(16);
+  }
+  return hex;
 }
 
 /**
@@ -72,43 +82,41 @@ function huizongAsciiJson(value) {
 
 // ---- building the form ------------------------------------------------------------------------
 
-/** Run once from the editor after adding spec.gs and the two Script properties. */
+/**
+ * Run from the editor after adding spec.gs and the two Script properties (and after every new spec).
+ * HUIZONG_SPEC may also be a list of specs (one form per deliverable, all in this project).
+ */
 function setup() {
   if (typeof HUIZONG_SPEC === 'undefined') {
-    throw new Error('Add a file spec.gs with: var HUIZONG_SPEC = <output of huizong google form-spec DIR>;');
+    throw new Error('Add a file spec.gs with the output of: huizong google form-spec DIR --gs');
   }
-  return buildForm(HUIZONG_SPEC);
+  if (!Array.isArray(HUIZONG_SPEC)) return buildForm(HUIZONG_SPEC);
+  return HUIZONG_SPEC.map(function (spec) {
+    return buildForm(spec);
+  });
 }
 
 /**
- * Create (or complete) the Google Form described by `specJson` (the output of huizong google form-spec),
- * remember the webhook settings and install the triggers. Idempotent.
+ * Create or update the Google Form described by `specJson` (the output of huizong google form-spec),
+ * remember which campaign and deliverable it is, and install the triggers. Idempotent.
  * options: {webhookUrl, secret} — optional when the Script properties are already set.
  */
 function buildForm(specJson, options) {
-  const spec = typeof specJson === 'string' ? JSON.parse(specJson) : specJson;
+  var spec = typeof specJson === 'string' ? JSON.parse(specJson) : specJson;
   if (!spec || spec.format !== HUIZONG.FORMAT || !Array.isArray(spec.questions)) {
     throw new Error('Not a huizong form spec: use the output of `huizong google form-spec DIR`.');
   }
-  const props = PropertiesService.getScriptProperties();
-  const opts = options || {};
+  var props = PropertiesService.getScriptProperties();
+  var opts = options || {};
   if (opts.webhookUrl) props.setProperty(HUIZONG.PROP_URL, String(opts.webhookUrl));
   if (opts.secret) props.setProperty(HUIZONG.PROP_SECRET, String(opts.secret));
   if (!props.getProperty(HUIZONG.PROP_URL) || !props.getProperty(HUIZONG.PROP_SECRET)) {
     throw new Error('Set the Script properties ' + HUIZONG.PROP_URL + ' and ' + HUIZONG.PROP_SECRET + ' first.');
   }
 
-  const formKey = HUIZONG.FORM_PREFIX + spec.campaign_id + '/' + spec.deliverable;
-  let form = null;
-  const knownId = props.getProperty(formKey);
-  if (knownId) {
-    try {
-      form = FormApp.openById(knownId);
-    } catch (err) {
-      form = null; // deleted or no longer shared with us: build a new one
-    }
-  }
-  const created = !form;
+  var formKey = HUIZONG.FORM_PREFIX + spec.campaign_id + '/' + spec.deliverable;
+  var form = openKnownForm_(props.getProperty(formKey));
+  var created = !form;
   if (created) {
     form = FormApp.create(spec.title);
     props.setProperty(formKey, form.getId());
@@ -117,28 +125,27 @@ function buildForm(specJson, options) {
   form.setDescription(spec.description || '');
   // The respondent's address is the second way to tell which unit answered (after the unit code).
   form.setCollectEmail(true);
+  if (created && typeof form.setPublished === 'function') form.setPublished(true);
 
-  const existing = {};
-  form.getItems().forEach(function (item) {
-    existing[item.getTitle()] = true;
-  });
-  let added = 0;
-  spec.questions.forEach(function (q) {
-    if (existing[q.title]) return; // titles are how answers map to fields: never add one twice
-    addQuestion_(form, q);
-    added++;
-  });
-
+  var sync = syncQuestions_(form, spec.questions);
   props.setProperty(
     HUIZONG.CONFIG_PREFIX + form.getId(),
     JSON.stringify({ campaign_id: spec.campaign_id, deliverable: spec.deliverable })
   );
   ensureTriggers_(form);
   ensureLogSheet_();
-  const result = {
+  var result = {
     form_id: form.getId(),
     created: created,
-    questions_added: added,
+    questions_added: sync.added,
+    questions_updated: sync.updated,
+    questions_replaced: sync.replaced,
+    // Questions whose type changed after responses came in: left as they are (their answers still map
+    // by title); rebuild the form for a new campaign rather than change a live one.
+    type_kept: sync.typeKept,
+    // Questions in the form that the spec does not have (added by hand): left alone; the server ignores
+    // their answers with a warning.
+    not_in_spec: sync.notInSpec,
     edit_url: form.getEditUrl(),
     published_url: form.getPublishedUrl(),
   };
@@ -146,91 +153,170 @@ function buildForm(specJson, options) {
   return result;
 }
 
-function addQuestion_(form, q) {
-  let item;
-  switch (q.type) {
-    case 'TEXT':
-      item = form.addTextItem();
-      if (q.validation) item.setValidation(textValidation_(FormApp.createTextValidation(), q.validation));
-      break;
-    case 'PARAGRAPH_TEXT':
-      item = form.addParagraphTextItem();
-      if (q.validation) {
-        item.setValidation(textValidation_(FormApp.createParagraphTextValidation(), q.validation));
-      }
-      break;
-    case 'MULTIPLE_CHOICE':
-      item = form.addMultipleChoiceItem().setChoiceValues(q.choices);
-      break;
-    case 'CHECKBOX':
-      item = form.addCheckboxItem().setChoiceValues(q.choices);
-      break;
-    case 'LIST':
-      item = form.addListItem().setChoiceValues(q.choices);
-      break;
-    case 'DATE':
-      item = form.addDateItem();
-      break;
-    default:
-      throw new Error('Unknown question type ' + q.type + ' for ' + q.title);
+function openKnownForm_(formId) {
+  if (!formId) return null;
+  try {
+    return FormApp.openById(formId);
+  } catch (err) {
+    return null; // deleted or no longer shared with us: build a new one
   }
+}
+
+function isQuestionItem_(item) {
+  var type = String(item.getType());
+  return HUIZONG.QUESTION_TYPES.indexOf(type) >= 0;
+}
+
+/** Bring the form's questions in line with the spec; the titles are how answers map back to fields. */
+function syncQuestions_(form, questions) {
+  var byTitle = {};
+  form.getItems().forEach(function (item) {
+    if (isQuestionItem_(item) && !byTitle[item.getTitle()]) byTitle[item.getTitle()] = item;
+  });
+  var out = { added: 0, updated: 0, replaced: 0, typeKept: [], notInSpec: [] };
+  var wanted = {};
+  var hasResponses = null; // looked up only when a question changed type
+  questions.forEach(function (q, index) {
+    if (HUIZONG.QUESTION_TYPES.indexOf(q.type) < 0) {
+      throw new Error('Unknown question type ' + q.type + ' for ' + q.title);
+    }
+    wanted[q.title] = true;
+    var item = byTitle[q.title] || null;
+    if (item && String(item.getType()) !== q.type) {
+      if (hasResponses === null) hasResponses = form.getResponses().length > 0;
+      if (hasResponses) {
+        out.typeKept.push(q.title);
+        moveTo_(form, item, index);
+        return;
+      }
+      form.deleteItem(item);
+      item = null;
+      out.replaced++;
+    } else if (item) {
+      out.updated++;
+    }
+    if (!item) {
+      item = addItem_(form, q.type);
+      if (!byTitle[q.title]) out.added++;
+    }
+    applyQuestion_(typedItem_(item, q.type), q);
+    moveTo_(form, item, index);
+  });
+  Object.keys(byTitle).forEach(function (title) {
+    if (!wanted[title]) out.notInSpec.push(title);
+  });
+  return out;
+}
+
+function moveTo_(form, item, index) {
+  if (item.getIndex() !== index) form.moveItem(item, index);
+}
+
+function addItem_(form, type) {
+  switch (type) {
+    case 'TEXT':
+      return form.addTextItem();
+    case 'PARAGRAPH_TEXT':
+      return form.addParagraphTextItem();
+    case 'MULTIPLE_CHOICE':
+      return form.addMultipleChoiceItem();
+    case 'CHECKBOX':
+      return form.addCheckboxItem();
+    case 'LIST':
+      return form.addListItem();
+    case 'DATE':
+      return form.addDateItem();
+  }
+  throw new Error('Unknown question type ' + type);
+}
+
+function typedItem_(item, type) {
+  switch (type) {
+    case 'TEXT':
+      return item.asTextItem();
+    case 'PARAGRAPH_TEXT':
+      return item.asParagraphTextItem();
+    case 'MULTIPLE_CHOICE':
+      return item.asMultipleChoiceItem();
+    case 'CHECKBOX':
+      return item.asCheckboxItem();
+    case 'LIST':
+      return item.asListItem();
+    case 'DATE':
+      return item.asDateItem();
+  }
+  throw new Error('Unknown question type ' + type);
+}
+
+function applyQuestion_(item, q) {
   item.setTitle(q.title);
   item.setHelpText(q.help_text || '');
   item.setRequired(Boolean(q.required));
-  return item;
+  if (q.type === 'MULTIPLE_CHOICE' || q.type === 'CHECKBOX' || q.type === 'LIST') {
+    item.setChoiceValues(q.choices);
+  } else if (q.type === 'TEXT' || q.type === 'PARAGRAPH_TEXT') {
+    var builder = q.type === 'TEXT' ? FormApp.createTextValidation() : FormApp.createParagraphTextValidation();
+    var validation = q.validation ? textValidation_(builder, q.validation) : null;
+    if (validation) item.setValidation(validation);
+    else item.clearValidation();
+  }
 }
 
 /**
- * Forms keep one rule per question (each require… call replaces the last). Ranges and exact formats
- * are checked again on the server, which reports them to the respondent.
+ * The form's rule for a question, or null when its builder has none for that kind (a paragraph has no
+ * number rules). The form keeps one rule per question; ranges and exact formats are checked again on
+ * the server, which reports them to the respondent.
  */
 function textValidation_(builder, v) {
-  let b = builder;
-  const has = function (x) {
+  var has = function (x) {
     return x !== null && x !== undefined;
   };
+  var b = null;
   switch (v.kind) {
     case 'whole_number':
-      b = b.requireWholeNumber();
+      if (builder.requireWholeNumber) b = builder.requireWholeNumber();
       break;
     case 'number':
-      if (has(v.min) && has(v.max)) b = b.requireNumberBetween(v.min, v.max);
-      else if (has(v.min)) b = b.requireNumberGreaterThanOrEqualTo(v.min);
-      else if (has(v.max)) b = b.requireNumberLessThanOrEqualTo(v.max);
-      else b = b.requireNumber();
+      if (!builder.requireNumber) break;
+      if (has(v.min) && has(v.max)) b = builder.requireNumberBetween(v.min, v.max);
+      else if (has(v.min)) b = builder.requireNumberGreaterThanOrEqualTo(v.min);
+      else if (has(v.max)) b = builder.requireNumberLessThanOrEqualTo(v.max);
+      else b = builder.requireNumber();
       break;
     case 'url':
       // A cloud-drive link usually comes with its extraction code, which the strict URL rule refuses.
-      b = v.pattern ? b.requireTextMatchesPattern(v.pattern) : b.requireTextIsUrl();
+      if (v.pattern) b = builder.requireTextMatchesPattern(v.pattern);
+      else if (builder.requireTextIsUrl) b = builder.requireTextIsUrl();
       break;
     case 'regex':
-      b = b.requireTextMatchesPattern(v.pattern);
+      b = builder.requireTextMatchesPattern(v.pattern);
       break;
     case 'max_length':
-      b = b.requireTextLengthLessThanOrEqualTo(v.max_length);
+      b = builder.requireTextLengthLessThanOrEqualTo(v.max_length);
       break;
     default:
       throw new Error('Unknown validation ' + v.kind);
   }
+  if (!b) return null;
   if (v.help_text) b = b.setHelpText(v.help_text);
   return b.build();
 }
 
 function ensureTriggers_(form) {
-  const triggers = ScriptApp.getProjectTriggers();
-  const hasSubmit = triggers.some(function (t) {
+  var triggers = ScriptApp.getProjectTriggers();
+  var hasSubmit = triggers.some(function (t) {
     return t.getHandlerFunction() === 'onFormSubmit' && t.getTriggerSourceId() === form.getId();
   });
   if (!hasSubmit) ScriptApp.newTrigger('onFormSubmit').forForm(form).onFormSubmit().create();
-  const hasRetry = triggers.some(function (t) {
+  var hasRetry = triggers.some(function (t) {
     return t.getHandlerFunction() === 'retryFailed';
   });
   if (!hasRetry) ScriptApp.newTrigger('retryFailed').timeBased().everyMinutes(HUIZONG.RETRY_EVERY_MINUTES).create();
 }
 
 function ensureLogSheet_() {
-  const props = PropertiesService.getScriptProperties();
-  const id = props.getProperty(HUIZONG.PROP_LOG);
+  var props = PropertiesService.getScriptProperties();
+  var id = props.getProperty(HUIZONG.PROP_LOG);
   if (id) {
     try {
       if (SpreadsheetApp.openById(id).getSheetByName(HUIZONG.LOG_SHEET)) return;
@@ -238,8 +324,8 @@ function ensureLogSheet_() {
       // gone: make a new one
     }
   }
-  const ss = SpreadsheetApp.create(HUIZONG.LOG_SHEET);
-  const sheet = ss.getSheets()[0];
+  var ss = SpreadsheetApp.create(HUIZONG.LOG_SHEET);
+  var sheet = ss.getSheets()[0];
   sheet.setName(HUIZONG.LOG_SHEET);
   sheet.appendRow(['time', 'event', 'form_id', 'response_id', 'attempt', 'status', 'note']);
   props.setProperty(HUIZONG.PROP_LOG, ss.getId());
@@ -255,29 +341,33 @@ function onFormSubmit(e) {
     huizongLog_({ event: 'blank-event', note: 'onFormSubmit called without a form response; nothing sent' });
     return { ok: false, reason: 'blank-event' };
   }
-  const formId = formIdOf_(e);
-  const responseId = e.response.getId();
+  var formId = formIdOf_(e);
+  var responseId = e.response.getId();
   if (!formId) {
     huizongLog_({ event: 'unknown-form', response_id: responseId, note: 'cannot tell which form this is' });
     return { ok: false, reason: 'unknown-form' };
   }
-  const deadline = Date.now() + HUIZONG.RUN_BUDGET_MS;
-  let result;
+  var deadline = Date.now() + HUIZONG.RUN_BUDGET_MS;
+  var result;
   try {
     result = deliverResponse_(formId, e.response, deadline, HUIZONG.ATTEMPTS_PER_SUBMIT);
   } catch (err) {
     // A response that cannot even be turned into a payload (settings missing…) is kept for retryFailed.
-    result = { ok: false, retryable: true, attempts: 0, code: null, error: String(err && err.message ? err.message : err) };
+    result = { ok: false, retryable: true, attempts: 0, code: null, error: errorText_(err) };
     huizongLog_({ event: 'error', form_id: formId, response_id: responseId, note: result.error });
   }
   if (!result.ok) rememberFailed_(formId, responseId, result, null);
   return result;
 }
 
+function errorText_(err) {
+  return String(err && err.message ? err.message : err);
+}
+
 function formIdOf_(e) {
   if (e.source && typeof e.source.getId === 'function') return e.source.getId();
   if (e.triggerUid) {
-    const found = ScriptApp.getProjectTriggers().filter(function (t) {
+    var found = ScriptApp.getProjectTriggers().filter(function (t) {
       return t.getUniqueId() === e.triggerUid;
     })[0];
     if (found) return found.getTriggerSourceId();
@@ -296,9 +386,9 @@ function answerValue_(value) {
   return String(value);
 }
 
-/** The payload of schemas/webhook.py FormResponsePayload. */
+/** The payload of schemas/webhook.py FormResponsePayload (published as schemas/webhook.schema.json). */
 function buildPayload_(formId, config, response) {
-  const email = response.getRespondentEmail ? response.getRespondentEmail() : '';
+  var email = typeof response.getRespondentEmail === 'function' ? response.getRespondentEmail() : '';
   return {
     kind: 'form_response',
     campaign_id: config.campaign_id,
@@ -317,19 +407,21 @@ function retryable_(code) {
   return code === 408 || code === 429 || code >= 500;
 }
 
+/** Wait before attempt `attempt + 1`: the server's Retry-After when it gives one, else exponential with jitter. */
 function backoffMs_(attempt, retryAfterHeader) {
-  const seconds = Number(retryAfterHeader);
-  if (retryAfterHeader && isFinite(seconds) && seconds >= 0) {
+  var seconds = Number(retryAfterHeader);
+  if (retryAfterHeader !== null && retryAfterHeader !== undefined && retryAfterHeader !== '' &&
+      isFinite(seconds) && seconds >= 0) {
     return Math.min(seconds * 1000, HUIZONG.MAX_DELAY_MS);
   }
-  const exp = Math.min(HUIZONG.BASE_DELAY_MS * Math.pow(2, attempt - 1), HUIZONG.MAX_DELAY_MS);
+  var exp = Math.min(HUIZONG.BASE_DELAY_MS * Math.pow(2, attempt - 1), HUIZONG.MAX_DELAY_MS);
   return Math.floor(exp / 2 + Math.random() * (exp / 2)); // jitter so many retries do not arrive together
 }
 
 function headerOf_(headers, name) {
   if (!headers) return null;
-  const wanted = name.toLowerCase();
-  for (const k in headers) {
+  var wanted = name.toLowerCase();
+  for (var k in headers) {
     if (Object.prototype.hasOwnProperty.call(headers, k) && k.toLowerCase() === wanted) return headers[k];
   }
   return null;
@@ -341,50 +433,51 @@ function headerOf_(headers, name) {
  * signatures older than 5 minutes.
  */
 function deliverResponse_(formId, response, deadline, maxAttempts) {
-  const props = PropertiesService.getScriptProperties();
-  const url = props.getProperty(HUIZONG.PROP_URL);
-  const secret = props.getProperty(HUIZONG.PROP_SECRET);
-  const configText = props.getProperty(HUIZONG.CONFIG_PREFIX + formId);
+  var props = PropertiesService.getScriptProperties();
+  var url = props.getProperty(HUIZONG.PROP_URL);
+  var secret = props.getProperty(HUIZONG.PROP_SECRET);
+  var configText = props.getProperty(HUIZONG.CONFIG_PREFIX + formId);
   if (!url || !secret || !configText) {
     throw new Error('webhook URL, secret or form settings missing: run setup() again');
   }
-  const body = huizongAsciiJson(buildPayload_(formId, JSON.parse(configText), response));
-  const responseId = response.getId();
-  let last = { ok: false, retryable: true, attempts: 0, code: null, error: '' };
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const signature = huizongSignature(secret, Math.floor(Date.now() / 1000), body, appsScriptHmac_);
-    let code = null;
-    let error = '';
-    let retryAfter = null;
-    let text = '';
+  var body = huizongAsciiJson(buildPayload_(formId, JSON.parse(configText), response));
+  var responseId = response.getId();
+  var last = { ok: false, retryable: true, attempts: 0, code: null, error: '' };
+  for (var attempt = 1; attempt <= maxAttempts; attempt++) {
+    var headers = {};
+    headers[HUIZONG.HEADER] = huizongSignature(secret, Math.floor(Date.now() / 1000), body);
+    var code = null;
+    var error = '';
+    var retryAfter = null;
+    var text = '';
     try {
-      const res = UrlFetchApp.fetch(url, {
+      var res = UrlFetchApp.fetch(url, {
         method: 'post',
         contentType: 'application/json',
         payload: body,
-        headers: { 'X-Huizong-Signature': signature },
+        headers: headers,
         muteHttpExceptions: true,
         followRedirects: false,
       });
       code = res.getResponseCode();
       text = String(res.getContentText() || '').slice(0, 500);
-      retryAfter = headerOf_(res.getHeaders ? res.getHeaders() : null, 'Retry-After');
+      retryAfter = headerOf_(typeof res.getHeaders === 'function' ? res.getHeaders() : null, 'Retry-After');
     } catch (err) {
-      error = String(err && err.message ? err.message : err); // DNS, timeout, connection refused…
+      error = errorText_(err); // DNS, timeout, connection refused…
     }
-    const ok = code !== null && code >= 200 && code < 300;
-    const canRetry = code === null || retryable_(code);
+    var ok = code !== null && code >= 200 && code < 300;
+    var canRetry = code === null || retryable_(code);
     huizongLog_({
       event: 'deliver',
       form_id: formId,
       response_id: responseId,
       attempt: attempt,
       status: code === null ? 'network-error' : code,
-      note: ok ? '' : error || text,
+      note: ok ? text : error || text,
     });
     last = { ok: ok, retryable: !ok && canRetry, attempts: attempt, code: code, error: ok ? '' : error || text };
     if (ok || !canRetry || attempt === maxAttempts) return last;
-    const wait = backoffMs_(attempt, retryAfter);
+    var wait = backoffMs_(attempt, retryAfter);
     if (Date.now() + wait >= deadline) return last;
     Utilities.sleep(wait);
   }
@@ -392,14 +485,19 @@ function deliverResponse_(formId, response, deadline, maxAttempts) {
 }
 
 function rememberFailed_(formId, responseId, result, previous) {
-  const props = PropertiesService.getScriptProperties();
-  const key = formId + ':' + responseId;
-  const entry = previous || { form_id: formId, response_id: responseId, attempts: 0, first_failed_at: new Date().toISOString() };
+  var props = PropertiesService.getScriptProperties();
+  var key = formId + ':' + responseId;
+  var entry = previous || {
+    form_id: formId,
+    response_id: responseId,
+    attempts: 0,
+    first_failed_at: new Date().toISOString(),
+  };
   entry.attempts += result.attempts;
   entry.last_code = result.code;
   entry.last_error = String(result.error || '').slice(0, 300);
   entry.last_tried_at = new Date().toISOString();
-  const giveUp = !result.retryable || entry.attempts >= HUIZONG.MAX_ATTEMPTS;
+  var giveUp = !result.retryable || entry.attempts >= HUIZONG.MAX_ATTEMPTS;
   props.deleteProperty((giveUp ? HUIZONG.PENDING_PREFIX : HUIZONG.FAILED_PREFIX) + key);
   props.setProperty((giveUp ? HUIZONG.FAILED_PREFIX : HUIZONG.PENDING_PREFIX) + key, JSON.stringify(entry));
   huizongLog_({
@@ -414,31 +512,33 @@ function rememberFailed_(formId, responseId, result, previous) {
 
 /** Time-driven trigger: deliver the responses onFormSubmit could not. */
 function retryFailed() {
-  const lock = LockService.getScriptLock();
+  var lock = LockService.getScriptLock();
   if (!lock.tryLock(5000)) {
     huizongLog_({ event: 'retry-skipped', note: 'another retryFailed run is active' });
     return { delivered: 0, pending: null };
   }
-  let delivered = 0;
+  var delivered = 0;
   try {
-    const props = PropertiesService.getScriptProperties();
-    const all = props.getProperties();
-    const keys = Object.keys(all)
+    var props = PropertiesService.getScriptProperties();
+    var all = props.getProperties();
+    var keys = Object.keys(all)
       .filter(function (k) {
         return k.indexOf(HUIZONG.PENDING_PREFIX) === 0;
       })
       .sort();
-    const deadline = Date.now() + HUIZONG.RUN_BUDGET_MS;
-    for (let i = 0; i < keys.length; i++) {
+    var deadline = Date.now() + HUIZONG.RUN_BUDGET_MS;
+    for (var i = 0; i < keys.length; i++) {
       if (Date.now() >= deadline) break; // the rest waits for the next run
-      const entry = JSON.parse(all[keys[i]]);
-      let result;
+      var entry = JSON.parse(all[keys[i]]);
+      var result;
       try {
-        const response = FormApp.openById(entry.form_id).getResponse(entry.response_id);
+        // The response as it is now: an edit made since the failed delivery is sent, not the old answers.
+        var response = FormApp.openById(entry.form_id).getResponse(entry.response_id);
         result = deliverResponse_(entry.form_id, response, deadline, HUIZONG.ATTEMPTS_PER_RETRY_RUN);
       } catch (err) {
-        // The form or response is gone, or the settings are missing: nothing later will fix it by itself.
-        result = { ok: false, retryable: false, attempts: 1, code: null, error: String(err && err.message ? err.message : err) };
+        // Forms unavailable, the response deleted, settings missing: counted as an attempt, so a cause
+        // that never goes away ends as failed after MAX_ATTEMPTS rather than being retried forever.
+        result = { ok: false, retryable: true, attempts: 1, code: null, error: errorText_(err) };
       }
       if (result.ok) {
         props.deleteProperty(keys[i]);
@@ -456,12 +556,12 @@ function retryFailed() {
 
 /** Run by hand after fixing what made the server refuse (a wrong secret…): retry the failed ones. */
 function requeueFailed() {
-  const props = PropertiesService.getScriptProperties();
-  const all = props.getProperties();
-  let moved = 0;
+  var props = PropertiesService.getScriptProperties();
+  var all = props.getProperties();
+  var moved = 0;
   Object.keys(all).forEach(function (k) {
     if (k.indexOf(HUIZONG.FAILED_PREFIX) !== 0) return;
-    const entry = JSON.parse(all[k]);
+    var entry = JSON.parse(all[k]);
     entry.attempts = 0;
     props.setProperty(HUIZONG.PENDING_PREFIX + k.slice(HUIZONG.FAILED_PREFIX.length), JSON.stringify(entry));
     props.deleteProperty(k);
@@ -479,15 +579,18 @@ function countPrefix_(prefix) {
 
 // ---- log --------------------------------------------------------------------------------------
 
-let huizongLogSheet_ = null;
+var huizongLogSheet_ = null;
 
 /** One line per event, to the execution log and the huizong_log sheet. Never logs the secret. */
 function huizongLog_(entry) {
-  const line = Object.assign({ time: new Date().toISOString() }, entry);
+  var line = { time: new Date().toISOString() };
+  for (var k in entry) {
+    if (Object.prototype.hasOwnProperty.call(entry, k)) line[k] = entry[k];
+  }
   console.log('huizong ' + JSON.stringify(line));
   try {
     if (!huizongLogSheet_) {
-      const id = PropertiesService.getScriptProperties().getProperty(HUIZONG.PROP_LOG);
+      var id = PropertiesService.getScriptProperties().getProperty(HUIZONG.PROP_LOG);
       if (!id) return;
       huizongLogSheet_ = SpreadsheetApp.openById(id).getSheetByName(HUIZONG.LOG_SHEET);
       if (!huizongLogSheet_) return;

@@ -1,0 +1,300 @@
+"""Google Form responses as submissions: mapping, the unit, one version per response, the organiser's list."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from functions.bootstrap import App, open_app
+from functions.cli.main import cli
+from functions.services.form_intake import (
+    CLAIM_PREFIX,
+    FormIntakeBusy,
+    FormPayloadError,
+    claim_key,
+    ingest_form_response,
+    list_unidentified,
+)
+from functions.services.form_spec_export import form_questions
+from schemas.roster import Unit
+from schemas.webhook import FormResponsePayload
+from tests.test_form_spec_export import EXTRA_FIELDS_YAML, GOOGLE_YAML, customise
+
+TZ = dt.timezone(dt.timedelta(hours=8))
+SUBMITTED = dt.datetime(2022, 12, 9, 9, 30, tzinfo=TZ)
+NOW = dt.datetime(2022, 12, 9, 10, 0, tzinfo=TZ)
+ANSWERS: dict[str, str | list[str]] = {
+    "total_sessions": "12",
+    "lecture_sessions": "3",
+    "training_sessions": "2",
+    "total_participants": "3000余",
+    "online_participants": "200",
+    "filled_by": "李老师",
+    "phone": "13912345678",
+    "summary_url": "链接: https://pan.baidu.com/s/1AbC 提取码: x7k2",
+    "photo_count": "6",
+    "activity_forms": ["线下", "线上"],
+    "highlight": "品牌",
+    "report_date": "2022-12-08",
+}
+
+
+@pytest.fixture
+def app(wujin_dir: Path) -> App:
+    return open_app(customise(wujin_dir, GOOGLE_YAML, EXTRA_FIELDS_YAML))
+
+
+def _unit(app: App, i: int = 0) -> Unit:
+    return [u for u in app.roster.units if u.type == "镇（街道）社区教育中心"][i]
+
+
+def respond(
+    app: App,
+    code: str | None,
+    response_id: str,
+    *,
+    email: str | None = None,
+    submitted: dt.datetime = SUBMITTED,
+    extra: dict[str, str] | None = None,
+    **values: str | list[str],
+) -> FormResponsePayload:
+    """A payload as the Apps Script sends it: answers keyed by the titles the form was built with."""
+    wanted = {**ANSWERS, **values}
+    answers: list[dict[str, Any]] = []
+    for q in form_questions(app.campaign, "summary"):
+        if q.role == "unit_code":
+            if code is not None:
+                answers.append({"title": q.title, "value": code})
+        elif q.field in wanted:
+            answers.append({"title": q.title, "value": wanted[q.field]})
+    answers += [{"title": t, "value": v} for t, v in (extra or {}).items()]
+    return FormResponsePayload.model_validate(
+        {
+            "campaign_id": app.campaign.id,
+            "deliverable": "summary",
+            "form_id": "FORM1",
+            "response_id": response_id,
+            "submitted_at": submitted.isoformat(),
+            "respondent_email": email,
+            "answers": answers,
+        }
+    )
+
+
+def _unidentified_cli(app: App, *args: str) -> str:
+    res = CliRunner().invoke(cli, ["google", "form-unidentified", str(app.folder), *args])
+    assert res.exit_code == 0, res.output
+    return res.stdout
+
+
+def test_a_response_becomes_a_version_with_its_values_and_report(app: App) -> None:
+    unit = _unit(app)
+    result = ingest_form_response(app, respond(app, unit.code, "R1", email=unit.emails[0]), now=NOW)
+    assert (result.unit, result.stored, result.seq, result.duplicate, result.unidentified) == (
+        unit.code,
+        True,
+        1,
+        False,
+        False,
+    )
+    assert result.valid and result.note == ""
+
+    [version] = app.store.history(unit.code, "summary")
+    assert (version.source_kind, version.source, version.received_at, version.late) == (
+        "form",
+        "form:FORM1:R1",
+        SUBMITTED,
+        False,
+    )
+    stats, materials = version.tables["statistics"][0], version.tables["summary_materials"][0]
+    assert (stats["total_sessions"], stats["total_participants"], stats["phone"]) == (12, 3000, "13912345678")
+    assert stats["volunteers"] is None  # not answered
+    assert materials["activity_forms"] == ["线下", "线上"]
+    assert materials["report_date"] == dt.date(2022, 12, 8)
+    assert (materials["highlight"], materials["photo_count"]) == ("品牌", 6)
+    assert materials["summary_url"] == ANSWERS["summary_url"]
+
+    # The approximate number is reported as in a workbook, named by the question's title.
+    [approx] = [w for w in result.report.warnings if w.code == "approximate-number"]
+    assert approx.column == "参与总人次" and approx.value == "3000余" and "已按 3000 计入" in approx.message
+    saved = json.loads((app.paths.reports / f"{unit.code}-summary.json").read_text(encoding="utf-8"))
+    assert saved == result.report.model_dump(mode="json")
+    assert "3000余" in (app.paths.reports / f"{unit.code}-summary.txt").read_text(encoding="utf-8")
+    assert version.report.warnings == result.report.warnings
+
+
+def test_problems_in_answers_reach_the_report(app: App) -> None:
+    unit = _unit(app)
+    payload = respond(
+        app,
+        unit.code,
+        "R1",
+        total_sessions="1",
+        lecture_sessions="3",
+        photo_count="2",
+        extra={"你的姓名": "李"},
+    )
+    result = ingest_form_response(app, payload, now=NOW)
+    assert result.stored and not result.valid  # stored with its errors, as a workbook would be
+    codes = {i.code for i in result.report.errors}
+    assert {"parts-exceed-total", "too-few-photos"} <= codes
+    [ignored] = [w for w in result.report.warnings if w.code == "unknown-column"]
+    assert ignored.message == "问题“你的姓名”不是报送表单中的问题，其回答已忽略。"
+
+
+def test_the_same_response_twice_makes_one_version(app: App) -> None:
+    unit = _unit(app)
+    first = ingest_form_response(app, respond(app, unit.code, "R1"), now=NOW)
+    again = ingest_form_response(app, respond(app, unit.code, "R1"), now=NOW + dt.timedelta(minutes=3))
+    assert again.duplicate and not first.duplicate
+    assert again.model_dump(exclude={"duplicate"}) == first.model_dump(exclude={"duplicate"})
+    assert len(app.store.history(unit.code, "summary")) == 1
+
+    # A later response changes the figures; the first one delivered again must not bring its own back.
+    ingest_form_response(app, respond(app, unit.code, "R2", total_sessions="15"), now=NOW)
+    late_copy = ingest_form_response(app, respond(app, unit.code, "R1"), now=NOW + dt.timedelta(hours=1))
+    assert late_copy.duplicate
+    history = app.store.history(unit.code, "summary")
+    assert [v.tables["statistics"][0]["total_sessions"] for v in history] == [12, 15]
+
+    # Editing a response keeps its id but is new content: a new version.
+    edited = ingest_form_response(app, respond(app, unit.code, "R1", total_sessions="16"), now=NOW)
+    assert edited.stored and not edited.duplicate and edited.seq == 3
+
+
+def test_lateness_follows_the_form_timestamp_not_the_delivery(app: App) -> None:
+    unit, other = _unit(app, 0), _unit(app, 1)
+    due = app.campaign.due_at("summary")
+    delivered_after_due = due + dt.timedelta(hours=2)
+    on_time = respond(app, unit.code, "R1", submitted=due - dt.timedelta(minutes=5))
+    ingest_form_response(app, on_time, now=delivered_after_due)
+    assert app.store.history(unit.code, "summary")[0].late is False
+    late = respond(app, other.code, "R2", submitted=due + dt.timedelta(minutes=5))
+    ingest_form_response(app, late, now=delivered_after_due)
+    assert app.store.history(other.code, "summary")[0].late is True
+
+
+def test_the_unit_by_email_and_by_a_loosely_typed_code(app: App) -> None:
+    unit, other = _unit(app, 0), _unit(app, 1)
+    by_email = ingest_form_response(app, respond(app, None, "R1", email=unit.emails[0].upper()), now=NOW)
+    assert by_email.unit == unit.code and by_email.stored
+    fullwidth = other.code.lower().translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})
+    typed = ingest_form_response(app, respond(app, f" {fullwidth} ", "R2"), now=NOW)
+    assert typed.unit == other.code and typed.stored
+
+
+def test_an_unknown_unit_is_refused_and_listed_for_the_organiser(app: App) -> None:
+    unit = _unit(app)
+    result = ingest_form_response(app, respond(app, "ZZ999", "R9", email="someone@example.net"), now=NOW)
+    assert result.unidentified and result.unit is None and not result.stored and not result.valid
+    assert result.note == "unidentified"
+    [error] = [e for e in result.report.errors if e.code == "unknown-unit"]
+    assert error.message.startswith("单位编码“ZZ999”不在本次活动的单位名单中，本次提交未计入任何单位。")
+    assert "wjsqjy@example.org" in error.message and error.column == "单位编码"
+    assert app.store.latest_versions() == []
+    report_txt = app.paths.reports / "unidentified" / "form_FORM1_R9.txt"
+    assert "ZZ999" in report_txt.read_text(encoding="utf-8")
+
+    [listed] = list_unidentified(app)
+    assert (listed.response_id, listed.problem, listed.unit_code_answer, listed.respondent_email) == (
+        "R9",
+        "unknown",
+        "ZZ999",
+        "someone@example.net",
+    )
+    assert listed.reasons == [error.message]
+    line = _unidentified_cli(app)
+    assert line.startswith(
+        "2022-12-09 09:30 summary 回复 R9：填写人 someone@example.net，单位编码“ZZ999”（单位无法识别）"
+    )
+    assert error.message in line
+    assert json.loads(_unidentified_cli(app, "--json"))[0]["response_id"] == "R9"
+
+    # The respondent edits the response with the right code: stored, and off the organiser's list.
+    fixed = ingest_form_response(app, respond(app, unit.code, "R9", email="someone@example.net"), now=NOW)
+    assert fixed.stored and fixed.unit == unit.code
+    assert list_unidentified(app) == []
+    assert _unidentified_cli(app) == "没有无法识别单位的表单回复。\n"
+
+
+def test_no_code_and_an_unknown_email(app: App) -> None:
+    result = ingest_form_response(app, respond(app, None, "R5", email="who@example.net"), now=NOW)
+    assert result.unidentified and not result.stored
+    [error] = result.report.errors
+    assert error.message.startswith(
+        "没有填写单位编码，提交人邮箱 who@example.net 也不在单位名单中，无法确定报送单位"
+    )
+    assert [u.response_id for u in list_unidentified(app)] == ["R5"]
+
+
+def test_code_and_email_of_different_units(app: App) -> None:
+    a, b = _unit(app, 0), _unit(app, 1)
+    result = ingest_form_response(app, respond(app, b.code, "R3", email=a.emails[0]), now=NOW)
+    assert result.unidentified and not result.stored and not result.valid
+    [error] = result.report.errors
+    assert error.code == "unknown-unit"
+    assert error.message.startswith(
+        f"单位编码“{b.code}”是 {b.name}（{b.code}），但提交人邮箱 {a.emails[0]} 登记在 {a.name}（{a.code}）名下"
+    )
+    assert app.store.history(a.code, "summary") == [] and app.store.history(b.code, "summary") == []
+    [listed] = list_unidentified(app)
+    assert (listed.problem, listed.code_unit, listed.email_unit) == ("mismatch", b.code, a.code)
+    assert "（编码与邮箱不符）" in _unidentified_cli(app)
+
+
+def test_a_payload_for_another_campaign_or_deliverable(app: App) -> None:
+    payload = respond(app, _unit(app).code, "R1")
+    with pytest.raises(FormPayloadError):
+        ingest_form_response(app, payload.model_copy(update={"campaign_id": "other-2022"}), now=NOW)
+    with pytest.raises(FormPayloadError):
+        ingest_form_response(app, payload.model_copy(update={"deliverable": "nope"}), now=NOW)
+    assert app.store.claims(CLAIM_PREFIX) == []
+
+
+def test_a_delivery_in_progress_and_one_that_died(app: App) -> None:
+    unit = _unit(app)
+    payload = respond(app, unit.code, "R1")
+    # Another delivery of this response holds the claim and is still working: the sender must retry.
+    assert app.store.claim(claim_key(payload), {"response_id": "R1"}, at=NOW - dt.timedelta(seconds=30))
+    with pytest.raises(FormIntakeBusy):
+        ingest_form_response(app, payload, now=NOW)
+    assert app.store.history(unit.code, "summary") == []
+    # Minutes later the claim has no result: that delivery died (a Lambda timeout). This one takes over.
+    result = ingest_form_response(app, payload, now=NOW + dt.timedelta(minutes=3))
+    assert result.stored and not result.duplicate
+    assert len(app.store.history(unit.code, "summary")) == 1
+
+
+def test_a_failed_ingest_lets_the_retry_do_it(app: App) -> None:
+    unit = _unit(app)
+    payload = respond(app, unit.code, "R1")
+    # The report folder cannot be created: the ingest fails after the claim was taken.
+    app.paths.out.mkdir(parents=True, exist_ok=True)
+    app.paths.reports.write_text("in the way", encoding="utf-8")
+    with pytest.raises(OSError):
+        ingest_form_response(app, payload, now=NOW)
+    assert app.store.claims(CLAIM_PREFIX) == []
+    app.paths.reports.unlink()
+    result = ingest_form_response(app, payload, now=NOW)
+    assert result.stored and not result.duplicate
+
+
+def test_english_campaign_messages(wujin_dir: Path) -> None:
+    app = open_app(customise(wujin_dir, GOOGLE_YAML, language="en"))
+    result = ingest_form_response(app, respond(app, "ZZ999", "R9"), now=NOW)
+    [error] = result.report.errors
+    assert error.message.startswith("Unit code 'ZZ999' is not in the roster, so nothing was recorded.")
+    assert error.column == "Unit code"
+    line = _unidentified_cli(app)
+    assert line.startswith("2022-12-09 09:30 summary response R9: (email not collected), code 'ZZ999'")
+    assert "(unit unknown)" in line
+    unit = _unit(app)
+    ok = ingest_form_response(app, respond(app, unit.code, "R10"), now=NOW)
+    assert ok.stored
+    [approx] = [w for w in ok.report.warnings if w.code == "approximate-number"]
+    assert approx.column == "Total participant visits"
