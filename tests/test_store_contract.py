@@ -7,19 +7,23 @@ store (and closes them afterwards).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from functions.adapters.store_memory import MemoryStore
+from functions.adapters.store_s3 import S3Store
 from functions.adapters.store_sqlite import SqliteStore
 from functions.ports import Store
 from tests.contract.store_contract import StoreContract, StoreFactory
+from tests.test_store_s3 import BUCKET, PREFIX, moto_s3
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "s3"])
 def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
-    opened: list[SqliteStore] = []
+    opened: list[SqliteStore | S3Store] = []
+    stack = ExitStack()
     if request.param == "memory":
         shared = MemoryStore()
 
@@ -33,11 +37,22 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
             opened.append(store)
             return store
 
+    elif request.param == "s3":
+        # moto's S3 with a versioned bucket; each handle gets its own boto3 client, as separate Lambda
+        # instances would.
+        stack.enter_context(moto_s3(request.getfixturevalue("monkeypatch")))
+
+        def make() -> Store:
+            store = S3Store(BUCKET, PREFIX)
+            opened.append(store)
+            return store
+
     else:  # pragma: no cover - a param added above without a branch
         raise AssertionError(request.param)
-    yield make
-    for store in opened:
-        store.close()
+    with stack:
+        yield make
+        for store in opened:
+            store.close()
 
 
 class TestStoreContract(StoreContract):
