@@ -218,6 +218,18 @@ class LocalServer:
             self.stats.errors.append(f"{name}: {type(exc).__name__}: {exc}")
 
 
+_DRAIN_LIMIT = 8 * MAX_BODY_BYTES
+
+
+def _discard(stream: Any, length: int) -> None:
+    left = length
+    while left > 0:
+        chunk = stream.read(min(left, 65536))
+        if not chunk:
+            return
+        left -= len(chunk)
+
+
 def _handler_for(server: LocalServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "huizong"
@@ -249,8 +261,11 @@ def _handler_for(server: LocalServer) -> type[BaseHTTPRequestHandler]:
                 self._reply(400, {"error": "bad Content-Length"})
                 return
             if length > MAX_BODY_BYTES:
-                # Refused before reading: a huge body never reaches memory.
+                # Refused without keeping it: a huge body never reaches memory. A body up to a few MB
+                # is read and thrown away so the sender gets the 413 instead of a broken pipe.
                 server.stats.refused += 1
+                if length <= _DRAIN_LIMIT:
+                    _discard(self.rfile, length)
                 self._reply(413, {"error": "body too large"})
                 self.close_connection = True
                 return
