@@ -1,27 +1,47 @@
-"""EventBridge Scheduler, every few minutes: the Google poll, stopped before the function's time runs out."""
+"""EventBridge Scheduler, every few minutes: the Google poll, stopped before the invocation's time runs out.
+
+gspread and google-auth are imported only here, and only when the campaign uses Google. The poll keeps
+its own cursor in the store, so a repeated or overlapping invocation finds nothing new to do. New
+versions are queued for consolidation exactly as the webhook queues them.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import time
 from typing import Any
 
 from functions.handlers import runtime
 
-# Leave this much of the function's time for the write-back in flight and a clean stop.
+# Leave this much of the invocation for the write-back in flight and a clean stop.
 SAFETY_MS = 20_000
 
 
-def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    app = runtime.app()
-    if app.campaign.google is None:
-        return {"skipped": "campaign has no google settings"}
-    from functions.adapters.google_session import connect  # type: ignore[import-not-found]
-    from functions.services.google_poll import run_poll  # type: ignore[import-not-found]
+def _requests(result: Any) -> list[runtime.ConsolidateRequest]:
+    """The versions the poll created, as consolidation requests; one request when only a count is known."""
+    ids = [str(v) for v in getattr(result, "version_ids", None) or []]
+    if ids:
+        return [runtime.ConsolidateRequest(version=v) for v in ids]
+    created = int(getattr(result, "versions_created", 0) or 0)
+    if created:
+        # Unique per run, so it is never mistaken for a duplicate of an earlier poll's request.
+        return [runtime.ConsolidateRequest(version=f"poll-{runtime.clock():%Y%m%dT%H%M%S%f}")]
+    return []
 
-    remaining_ms = context.get_remaining_time_in_millis() if context is not None else 300_000
-    deadline = time.monotonic() + max(0, remaining_ms - SAFETY_MS) / 1000
-    session = connect(app.campaign, app.folder, deadline=deadline)
-    result = run_poll(app, session, now=dt.datetime.now(dt.UTC), deadline=deadline)
-    runtime.log_event("poll", campaign=app.campaign.id, result=str(result))
-    return {"ok": True}
+
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    with runtime.invocation("poll", context):
+        app = runtime.app()
+        if app.campaign.google is None:
+            runtime.log_event("poll skipped: the campaign has no google section")
+            return {"skipped": True}
+        from functions.adapters.google_session import connect
+        from functions.services.google_poll import run_poll
+
+        deadline = runtime.deadline_from(context, reserve_ms=SAFETY_MS)
+        session = connect(
+            app.campaign, app.folder, credentials=runtime.google_credentials(), deadline=deadline
+        )
+        result = run_poll(app, session, now=runtime.clock(), deadline=deadline)
+        queued = runtime.queue_consolidation(_requests(result))
+        counts = result.model_dump(mode="json") if hasattr(result, "model_dump") else {"result": str(result)}
+        runtime.log_event("poll", queued=queued, **counts)
+        return {"skipped": False, "queued": queued}
