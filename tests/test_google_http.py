@@ -93,6 +93,26 @@ def test_client_errors_are_not_retried(http: tuple[BudgetedHTTPClient, list[floa
     assert len(responses.calls) == 1 and slept == []
 
 
+def test_drive_rate_limit_403_is_retried_but_a_permission_403_is_not(
+    http: tuple[BudgetedHTTPClient, list[float]],
+) -> None:
+    client, slept = http
+    url = f"{DRIVE_FILES_API}/FOLDER123"
+    limited = {"error": {"code": 403, "message": "User Rate Limit Exceeded",
+                         "errors": [{"domain": "usageLimits", "reason": "userRateLimitExceeded"}]}}  # fmt: skip
+    denied = {"error": {"code": 403, "message": "The caller does not have permission",
+                        "errors": [{"domain": "global", "reason": "forbidden"}]}}  # fmt: skip
+    responses.add(responses.GET, url, json=limited, status=403)
+    responses.add(responses.GET, url, json={"id": "FOLDER123"}, status=200)
+    assert client.json_request("GET", url) == {"id": "FOLDER123"}
+    assert len(responses.calls) == 2 and slept == [1.0]
+
+    responses.replace(responses.GET, url, json=denied, status=403)
+    with pytest.raises(APIError):
+        client.json_request("GET", url)
+    assert len(responses.calls) == 3 and slept == [1.0]
+
+
 def test_budget_and_deadline_stop_before_sending(http: tuple[BudgetedHTTPClient, list[float]]) -> None:
     client, _ = http
     client.budget = 2

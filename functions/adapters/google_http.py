@@ -25,6 +25,8 @@ from requests.exceptions import Timeout
 SHEETS_API = "https://sheets.googleapis.com/v4/spreadsheets"
 DRIVE_FILES_API = "https://www.googleapis.com/drive/v3/files"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Drive answers 403 (not 429) when its rate limits trip: those mean "later", not "no access".
+RATE_LIMIT_REASONS = frozenset({"userRateLimitExceeded", "rateLimitExceeded"})
 
 
 class GoogleBudgetExhausted(Exception):
@@ -63,6 +65,16 @@ def operation_name(method: str, url: str) -> str:
         if m == method.upper() and pattern.search(path):
             return name
     return f"{method.upper()} {path}"
+
+
+def _is_rate_limited(response: Response) -> bool:
+    if response.status_code != 403:
+        return False
+    try:
+        errors = response.json().get("error", {}).get("errors", [])
+    except (ValueError, AttributeError):
+        return False
+    return any(isinstance(e, dict) and e.get("reason") in RATE_LIMIT_REASONS for e in errors)
 
 
 def _reason(response: Response) -> str:
@@ -169,7 +181,7 @@ class BudgetedHTTPClient(HTTPClient):
             else:
                 if response.ok:
                     return response
-                if response.status_code not in RETRY_STATUSES:
+                if response.status_code not in RETRY_STATUSES and not _is_rate_limited(response):
                     raise APIError(response)
                 if attempt >= self.max_retries:
                     raise GoogleCallFailed(operation, response.status_code, _reason(response))
