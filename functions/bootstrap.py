@@ -69,7 +69,7 @@ class App:
         if self._mailer is None:
             from functions.adapters.mail_factory import build_mailer
 
-            self._mailer = build_mailer(self.campaign.mail, self.folder)
+            self._mailer = build_mailer(self.campaign.mail, self.folder, language=self.campaign.language)
         return self._mailer
 
     def use_mailer(self, mailer: Mailer) -> None:

@@ -258,9 +258,9 @@ def _read_table(wb: Workbook, table: TableSpec, raw: RawSubmission, lang: Langua
     ws = wb[sheet]
     rows = [tuple(r) for r in ws.iter_rows()]
     if table.kind == "rows":
-        _read_rows_table(rows, table, sheet, raw, lang)
+        read_rows_grid(rows, table, sheet, raw, lang)
     else:
-        _read_record_table(rows, table, sheet, raw, lang)
+        read_record_grid(rows, table, sheet, raw, lang)
 
 
 def _cell_value(cell: Any) -> tuple[Any, str | None]:
@@ -273,7 +273,7 @@ def _cell_value(cell: Any) -> tuple[Any, str | None]:
     return value, fmt
 
 
-def _read_rows_table(
+def read_rows_grid(
     rows: list[tuple[Any, ...]], table: TableSpec, sheet: str, raw: RawSubmission, lang: Language
 ) -> None:
     index = _label_index(table)
@@ -349,7 +349,7 @@ def _read_rows_table(
     raw.tables[table.key] = rt
 
 
-def _read_record_table(
+def read_record_grid(
     rows: list[tuple[Any, ...]], table: TableSpec, sheet: str, raw: RawSubmission, lang: Language
 ) -> None:
     index = _label_index(table)

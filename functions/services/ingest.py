@@ -31,6 +31,8 @@ class IngestOutcome:
     errors: int
     warnings: int
     note: str = ""  # "unchanged", "unreadable", "unidentified"
+    report: ValidationReport | None = None  # what the unit is told (the Google channel writes it back)
+    version_id: str | None = None  # the version now current for this content
 
 
 def _safe(name: str) -> str:
@@ -83,6 +85,7 @@ def ingest_raw(
             len(report.errors),
             len(report.warnings),
             note,
+            report,
         )
     previous = app.store.latest(parsed.unit, parsed.deliverable, status="submitted")
     late = (
@@ -101,6 +104,8 @@ def ingest_raw(
         len(report.errors),
         len(report.warnings),
         "" if created else "unchanged",
+        report,
+        version.id,
     )
 
 

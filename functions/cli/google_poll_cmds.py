@@ -1,0 +1,50 @@
+"""CLI: `huizong google poll DIR`: check the unit sheets that changed since the last poll."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from functions.cli.common import EXIT_CANNOT_RUN, folder_arg, friendly_errors, parse_today
+from functions.services.i18n import t
+
+
+@click.command("poll")
+@folder_arg
+@click.option("--today", default=None, help="按此时间（YYYY-MM-DD）判断是否逾期，默认现在")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出本次轮询的结果")
+@friendly_errors
+def poll_cmd(folder: Path, today: str | None, as_json: bool) -> None:
+    """检查有变动的单位表格：校验、把结果和批注写回表格、保存新版本、勾选“提交”的发回执。"""
+    from functions.adapters.google_credentials import GoogleCredentialsError
+    from functions.adapters.google_session import connect
+    from functions.bootstrap import open_app
+    from functions.services.google_poll import run_poll, summary_lines
+
+    app = open_app(folder)
+    lang = app.campaign.language
+    if app.campaign.google is None:
+        click.echo(t(lang, "campaign.yaml 中没有 google 设置，未启用 Google 渠道（见 docs/google.md）。",
+                     "campaign.yaml has no google section: the Google channel is off (see docs/google.md)."),
+                   err=True)  # fmt: skip
+        sys.exit(EXIT_CANNOT_RUN)
+    now = parse_today(today, app.campaign.tz)
+    try:
+        session = connect(app.campaign, app.folder)
+        result = run_poll(app, session, now=now)
+    except GoogleCredentialsError as exc:
+        for line in exc.lines:
+            click.echo(line, err=True)
+        sys.exit(EXIT_CANNOT_RUN)
+    if as_json:
+        click.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
+    else:
+        for line in summary_lines(result, lang):
+            click.echo(line)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(poll_cmd)

@@ -1,0 +1,293 @@
+"""The Google poll at the HTTP level, end to end against an in-memory Drive + Sheets (tests/google_fake.py).
+
+Provision → a unit edits → the poll annotates the cells → the unit ticks 提交 → a receipt → the master
+Google Sheet shows it. Every step checks the exact requests and counts calls per operation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+from google.oauth2.credentials import Credentials
+
+from functions.adapters.google_session import GoogleSession, build_session
+from functions.bootstrap import App, open_app
+from functions.services.google_master import publish_master
+from functions.services.google_poll import CURSOR_META, LIST_FIELDS, list_query, run_poll
+from functions.services.google_provision import provision
+from functions.services.google_registry import all_sheets, sheet_for
+from schemas.campaign import Campaign
+from schemas.roster import Unit
+from sheets_templates import google_layout as gl
+from sheets_templates import layout
+from tests.google_fake import FakeGoogle, serial
+from tests.workbooks import school_plan
+
+NOW = dt.datetime(2022, 11, 20, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+SCHOOLS = 3
+
+
+def enable_google(folder: Path, *, schools: int = SCHOOLS, **settings: Any) -> None:
+    """Add `google:` to the example's campaign and keep the first `schools` schools in its roster."""
+    lines = ["", "google:", '  folder_id: "FOLDER123"', '  credentials_env: "HUIZONG_GOOGLE_CREDENTIALS"']
+    lines += [f"  {k}: {json.dumps(v)}" for k, v in settings.items()]
+    path = folder / "campaign.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n".join(lines) + "\n", encoding="utf-8")
+    roster = folder / "units.csv"
+    rows = roster.read_text(encoding="utf-8").splitlines()
+    kept = [r for r in rows[1:] if r.split(",")[2] == "中小学"][:schools]
+    roster.write_text("\n".join([rows[0], *kept]) + "\n", encoding="utf-8")
+
+
+def session_for(app: App) -> GoogleSession:
+    assert app.campaign.google is not None
+    session = build_session(
+        Credentials(token="test-token"), app.campaign.google, service_account_email=FakeGoogle.SA_EMAIL
+    )
+    session.http.sleep = lambda _s: None
+    return session
+
+
+@pytest.fixture
+def google() -> Iterator[FakeGoogle]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield FakeGoogle(mock)
+
+
+@pytest.fixture
+def app(wujin_dir: Path, google: FakeGoogle) -> App:
+    enable_google(wujin_dir, sheet_deliverables=["plan"], publish_master=True)
+    opened = open_app(wujin_dir)
+    result = provision(opened.campaign, opened.roster, opened.store, session_for(opened), now=NOW)
+    assert result.count("created") == SCHOOLS and not result.stopped
+    google.reset_counts()
+    return opened
+
+
+def sheet_of(app: App, unit: Unit) -> str:
+    record = sheet_for(app.store, unit.code, "plan")
+    assert record is not None and record.spreadsheet_id
+    return record.spreadsheet_id
+
+
+def activity_rows(campaign: Campaign, activities: list[dict[str, Any]]) -> list[list[Any]]:
+    """Rows as a person types them into the sheet: the columns of the form spec, dates as Sheets keeps them."""
+    fields = campaign.tables_of("plan")[0].fields
+    out = []
+    for a in activities:
+        row = []
+        for f in fields:
+            v = a.get(f.key, "")
+            row.append(serial(v) if isinstance(v, dt.date) else v)
+        out.append(row)
+    return out
+
+
+def fill(google: FakeGoogle, app: App, unit: Unit, *, break_date: bool = False) -> dict[str, Any]:
+    """The unit fills the activities tab and the plan documents; returns the plan it typed."""
+    plan = school_plan(app.campaign, unit)
+    if break_date:
+        plan["activities"][1]["start_date"] = "下周二"
+    sid = sheet_of(app, unit)
+    activities, materials = app.campaign.tables_of("plan")
+    lang = app.campaign.language
+    google.user_rows(sid, activities.title(lang), layout.ROWS_FIRST_DATA_ROW,
+                     activity_rows(app.campaign, plan["activities"]), email=unit.emails[0])  # fmt: skip
+    record = plan["plan_materials"][0]
+    cells = {
+        f"{layout.RECORD_VALUE_COLUMN}{layout.RECORD_FIRST_FIELD_ROW + i}": record[f.key]
+        for i, f in enumerate(materials.fields)
+        if f.key in record
+    }
+    google.user_edit(sid, materials.title(lang), cells, email=unit.emails[0])
+    return plan
+
+
+def tick(google: FakeGoogle, app: App, unit: Unit, value: bool = True) -> None:
+    title = layout.INSTRUCTIONS_SHEET[app.campaign.language]
+    google.user_edit(sheet_of(app, unit), title, {gl.SUBMIT_CELL: value}, email=unit.emails[0])
+
+
+def status(google: FakeGoogle, app: App, unit: Unit) -> tuple[Any, Any, Any]:
+    tab = google.tab(sheet_of(app, unit), layout.INSTRUCTIONS_SHEET[app.campaign.language])
+    return tab.value(gl.STATUS_CELL), tab.value(gl.CHECKED_AT_CELL), tab.value(gl.ISSUES_CELL)
+
+
+def outbox(app: App) -> list[email.message.EmailMessage]:
+    folder = app.paths.outbox
+    files = sorted(folder.glob("*.eml")) if folder.exists() else []
+    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in files]  # type: ignore[misc]
+
+
+def test_provision_edit_poll_annotate_submit_receipt_master(google: FakeGoogle, app: App) -> None:
+    unit = app.roster.units[0]
+    sid = sheet_of(app, unit)
+    activities_title = app.campaign.tables_of("plan")[0].title("zh")
+
+    # Right after provisioning every sheet was last changed by the system: nothing is read.
+    first = run_poll(app, session_for(app), now=NOW)
+    assert first.listed == SCHOOLS and first.own_changes == SCHOOLS and first.checks == []
+    assert google.counts() == {"drive.files.list": 1}
+    (q,) = google.queries("drive.files.list")
+    assert q["q"] == [list_query("FOLDER123", None)] and q["orderBy"] == ["modifiedTime"]
+    assert q["fields"] == [LIST_FIELDS] and q["pageSize"] == ["1000"]
+    assert app.store.get_meta(CURSOR_META) == first.cursor != ""
+
+    # The unit types its plan with one bad date and does not tick 提交.
+    google.reset_counts()
+    fill(google, app, unit, break_date=True)
+    second = run_poll(app, session_for(app), now=NOW)
+    assert google.counts() == {"drive.files.list": 1, "sheets.values.batchGet": 1, "sheets.batchUpdate": 1}
+    assert google.queries("drive.files.list")[0]["q"] == [list_query("FOLDER123", first.cursor)]
+    (get,) = google.queries("sheets.values.batchGet")
+    assert get["ranges"] == ["'填写说明'!A1:E40", f"'{activities_title}'!A1:Q", "'方案材料'!A1:C11"]
+    assert get["valueRenderOption"] == ["UNFORMATTED_VALUE"] and get["dateTimeRenderOption"] == [
+        "SERIAL_NUMBER"
+    ]
+    (check,) = second.checks
+    assert check.state == "draft" and check.stored and check.errors >= 1 and check.receipt is None
+    state, checked_at, problems = status(google, app, unit)
+    assert state.startswith("已填写未提交") and f"有{check.errors}个问题" in state
+    assert checked_at == "2022-11-20 10:00" and "D3" in problems
+    bad = google.tab(sid, activities_title).note("D3")  # the second activity's start date
+    assert bad is not None and bad.startswith("【错误】") and "日期" in bad
+    assert app.store.latest(unit.code, "plan").status == "draft"  # type: ignore[union-attr]
+    assert outbox(app) == []
+
+    # The write-back changed the file: the next poll sees that the change is its own and reads nothing.
+    google.reset_counts()
+    again = run_poll(app, session_for(app), now=NOW)
+    assert again.own_changes >= 1 and again.checks == [] and again.versions_created == 0
+    assert google.counts() == {"drive.files.list": 1}
+    assert len(app.store.history(unit.code, "plan")) == 1
+
+    # The unit fixes the date: the note goes, the status says filled in but not submitted.
+    google.user_edit(sid, activities_title, {"D3": serial(app.campaign.week.start + dt.timedelta(days=1))},
+                     email=unit.emails[0])  # fmt: skip
+    fixed = run_poll(app, session_for(app), now=NOW)
+    assert [c.state for c in fixed.checks] == ["draft"] and fixed.checks[0].errors == 0
+    assert google.tab(sid, activities_title).note("D3") is None
+    assert status(google, app, unit)[0] == "已填写未提交"
+    # Header help notes are not touched by the clearing of problem notes.
+    assert google.tab(sid, activities_title).note("B1")
+
+    # The unit ticks 提交: a submitted version, 已通过, and one receipt with the report attached.
+    tick(google, app, unit)
+    submitted = run_poll(app, session_for(app), now=NOW)
+    (check,) = submitted.checks
+    assert check.state == "valid" and check.stored and check.receipt == "sent"
+    assert submitted.version_ids == [app.store.latest(unit.code, "plan").id]  # type: ignore[union-attr]
+    assert status(google, app, unit)[0] == "已通过" and status(google, app, unit)[2] == ""
+    (receipt,) = outbox(app)
+    assert receipt["To"] == unit.emails[0] and receipt["Subject"].startswith("【回执】")
+    body = receipt.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "已收到贵单位报送的" in body and "已通过" in body and sid in body
+    (attachment,) = list(receipt.iter_attachments())
+    assert "结果：通过" in attachment.get_content()
+
+    # Nothing new: no receipt twice, no version twice.
+    assert run_poll(app, session_for(app), now=NOW).checks == []
+    assert len(outbox(app)) == 1 and len(app.store.history(unit.code, "plan")) == 3
+
+    # The master Google Sheet shows the unit's submission.
+    google.reset_counts()
+    published = publish_master(app, session_for(app), now=NOW)
+    assert published.complete
+    master_id = published.spreadsheet_id
+    rows = [r for grid in google.tabs[master_id].values() for r in grid.grid()]
+    assert any(unit.code in row and "已通过" in row for row in rows)
+    assert sum(google.counts().values()) <= 10
+
+
+def test_unticking_makes_a_draft_and_a_cleared_sheet_is_not_submitted(google: FakeGoogle, app: App) -> None:
+    unit = app.roster.units[1]
+    fill(google, app, unit)
+    tick(google, app, unit)
+    assert run_poll(app, session_for(app), now=NOW).checks[0].state == "valid"
+    tick(google, app, unit, value=False)
+    checked = run_poll(app, session_for(app), now=NOW).checks[0]
+    assert checked.state == "draft" and checked.stored
+    assert app.store.latest(unit.code, "plan").status == "draft"  # type: ignore[union-attr]
+    assert len(outbox(app)) == 1  # one receipt, for the one submission
+
+
+def test_budget_runs_out_mid_poll_and_the_next_poll_resumes_without_repeating(
+    google: FakeGoogle, wujin_dir: Path
+) -> None:
+    enable_google(wujin_dir, schools=6, sheet_deliverables=["plan"], call_budget=5)
+    app = open_app(wujin_dir)
+    app.campaign.google.call_budget = 1000  # type: ignore[union-attr]
+    provision(app.campaign, app.roster, app.store, session_for(app), now=NOW)
+    app.campaign.google.call_budget = 5  # type: ignore[union-attr]
+    for unit in app.roster.units:
+        fill(google, app, unit)
+    google.reset_counts()
+
+    first = run_poll(app, session_for(app), now=NOW)  # 1 list + 2 sheets x 2 calls = 5
+    assert first.stopped and len(first.checks) == 2 and first.versions_created == 2
+    assert sum(google.counts().values()) == 5
+    checked = [c.unit for c in first.checks]
+    second = run_poll(app, session_for(app), now=NOW)
+    third = run_poll(app, session_for(app), now=NOW)
+    checked += [c.unit for c in second.checks] + [c.unit for c in third.checks]
+    assert sorted(checked) == sorted(u.code for u in app.roster.units)  # each once, none lost
+    assert not third.stopped
+    fourth = run_poll(app, session_for(app), now=NOW)
+    assert fourth.checks == [] and fourth.versions_created == 0
+    assert all(len(app.store.history(u.code, "plan")) == 1 for u in app.roster.units)
+
+
+def test_a_deadline_during_the_write_back_loses_nothing(google: FakeGoogle, app: App) -> None:
+    unit = app.roster.units[0]
+    fill(google, app, unit, break_date=True)
+    google.failing("sheets.batchUpdate", 503, times=10)
+    session = session_for(app)
+    session.http.max_retries = 1
+    stopped = run_poll(app, session, now=NOW)
+    assert stopped.stopped and stopped.checks == []
+    assert app.store.latest(unit.code, "plan") is not None  # stored before the write-back failed
+    google.fail.clear()
+    resumed = run_poll(app, session_for(app), now=NOW)
+    (check,) = resumed.checks
+    assert not check.stored and check.state == "draft"  # same content: no second version
+    assert status(google, app, unit)[0].startswith("已填写未提交")
+    assert len(app.store.history(unit.code, "plan")) == 1
+
+
+def test_a_deleted_sheet_is_reported_and_the_others_are_checked(google: FakeGoogle, app: App) -> None:
+    gone, kept = app.roster.units[0], app.roster.units[1]
+    fill(google, app, gone)
+    fill(google, app, kept)
+    del google.tabs[sheet_of(app, gone)]
+    result = run_poll(app, session_for(app), now=NOW)
+    by_unit = {c.unit: c for c in result.checks}
+    assert by_unit[gone.code].problem.startswith("404") and by_unit[kept.code].state == "draft"
+    assert not result.stopped
+
+
+def test_files_that_are_no_units_sheet_are_passed_over(google: FakeGoogle, app: App) -> None:
+    google.files["stray"] = {"id": "stray", "name": "别人的表格", "mimeType": "application/vnd.google-apps.spreadsheet",
+                             "parents": ["FOLDER123"], "webViewLink": "x"}  # fmt: skip
+    google._touched("stray", me=False, email="someone@example.org")
+    result = run_poll(app, session_for(app), now=NOW)
+    assert result.not_ours == 1 and result.checks == []
+    assert google.counts() == {"drive.files.list": 1}
+
+
+def test_registry_is_what_identifies_the_unit(google: FakeGoogle, app: App) -> None:
+    unit, other = app.roster.units[0], app.roster.units[1]
+    fill(google, app, unit)
+    # The unit overwrites the hidden identity tab with another unit's code: the registry still decides.
+    google.user_edit(sheet_of(app, unit), layout.META_SHEET, {"B2": other.code}, email=unit.emails[0])
+    run_poll(app, session_for(app), now=NOW)
+    assert app.store.latest(unit.code, "plan") is not None
+    assert app.store.latest(other.code, "plan") is None
+    assert {r.unit for r in all_sheets(app.store)} == {u.code for u in app.roster.units}
