@@ -223,7 +223,7 @@ class CountingGoogle:
 
 def poll_cycle(base: Path, units: int, changed: int) -> list[dict[str, Any]]:
     try:
-        from functions.services.google_poll import run_poll  # type: ignore[import-not-found]
+        from functions.services.google_poll import run_poll
     except ImportError:
         return [{"scenario": f"poll: {units} unit sheets, {changed} changed",
                  "note": "functions.services.google_poll.run_poll not available yet"}]  # fmt: skip
@@ -248,8 +248,11 @@ def poll_cycle(base: Path, units: int, changed: int) -> list[dict[str, Any]]:
             }
             for n, i in enumerate(range(0, step * changed, step))
         ]
+        # The next cycle lists the same files again, now last changed by the poll's own write-back.
+        own = [f | {"modifiedTime": f"2022-11-23T10:{n % 60:02d}:00.000Z", "lastModifyingUser": {"me": True}}
+               for n, f in enumerate(google.changed)]  # fmt: skip
         for label, files in ((f"poll: {units} unit sheets, {changed} changed", google.changed), (
-                f"poll again: {units} unit sheets, none changed", [])):  # fmt: skip
+                f"poll again: {units} unit sheets, only its own {changed} write-backs changed", own)):  # fmt: skip
             google.changed = files
             session = session_for(app)
             t0 = time.perf_counter()

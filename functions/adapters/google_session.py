@@ -7,6 +7,7 @@ assert exact requests in one place. Methods return the API's JSON body as a dict
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +29,15 @@ DRIVE_PAGE_SIZE = 1000  # files.list's maximum: fewer pages, fewer calls
 
 class GoogleNotConfigured(Exception):
     """The campaign has no `google:` section."""
+
+
+def compact_json(body: Any) -> bytes:
+    """A request body as sent: UTF-8 and no spaces. requests' own json= escapes every Chinese character
+    as a \\u escape (six bytes instead of three), which would cut the rows that fit in a 2 MB request by 40 %."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+_JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 
 def _flag(value: bool) -> str:
@@ -91,7 +101,10 @@ class GoogleSession:
 
     def batch_update(self, spreadsheet_id: str, requests: list[dict[str, Any]]) -> dict[str, Any]:
         return self.http.json_request(
-            "POST", f"{SHEETS_API}/{spreadsheet_id}:batchUpdate", json={"requests": requests}
+            "POST",
+            f"{SHEETS_API}/{spreadsheet_id}:batchUpdate",
+            data=compact_json({"requests": requests}),
+            headers=dict(_JSON_HEADERS),
         )
 
     def values_batch_get(self, spreadsheet_id: str, ranges: list[str]) -> dict[str, Any]:
@@ -109,7 +122,12 @@ class GoogleSession:
     ) -> dict[str, Any]:
         # RAW by default: a unit's "=…" text or "2024-05-01" must not be turned into formulas or dates.
         body = {"valueInputOption": input_option, "data": data}
-        return self.http.json_request("POST", f"{SHEETS_API}/{spreadsheet_id}/values:batchUpdate", json=body)
+        return self.http.json_request(
+            "POST",
+            f"{SHEETS_API}/{spreadsheet_id}/values:batchUpdate",
+            data=compact_json(body),
+            headers=dict(_JSON_HEADERS),
+        )
 
     def values_batch_clear(self, spreadsheet_id: str, ranges: list[str]) -> dict[str, Any]:
         return self.http.json_request(

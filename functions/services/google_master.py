@@ -14,7 +14,6 @@ objects would pile up on every publish unless each one's id were read back first
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -26,7 +25,7 @@ from gspread.exceptions import APIError
 from pydantic import BaseModel, Field
 
 from functions.adapters.google_http import GoogleBudgetExhausted, GoogleCallFailed
-from functions.adapters.google_session import GoogleNotConfigured, GoogleSession
+from functions.adapters.google_session import GoogleNotConfigured, GoogleSession, compact_json
 from functions.adapters.xlsx_stream import Cell, Style
 from functions.bootstrap import App
 from functions.ports import Store
@@ -365,8 +364,8 @@ def structure_requests(
 
 
 def body_bytes(body: Any) -> int:
-    """The size of a JSON body as requests sends it (json.dumps defaults: ASCII escapes, ", " and ": ")."""
-    return len(json.dumps(body).encode("utf-8"))
+    """The size of a JSON body as the session sends it (compact UTF-8, see google_session.compact_json)."""
+    return len(compact_json(body))
 
 
 def chunk_requests(requests: list[dict[str, Any]], limit: int = MAX_BODY_BYTES) -> list[list[dict[str, Any]]]:
