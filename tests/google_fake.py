@@ -95,6 +95,7 @@ class FakeGoogle:
     SA_EMAIL = "huizong@wujin-test.iam.gserviceaccount.com"
 
     def __init__(self, mock: responses.RequestsMock, *, folder_id: str = "FOLDER123") -> None:
+        self.mock = mock
         self.folder_id = folder_id
         self.folder = {"id": folder_id, "name": "活动周报送", "driveId": "0AShared",
                        "capabilities": {"canAddChildren": True}}  # fmt: skip

@@ -40,6 +40,8 @@ from functions.services.i18n import t
 from functions.services.ingest import ingest_raw
 from functions.services.peers import PeerStats
 from functions.services.receipt import ReceiptOutcome, send_receipt
+from schemas.formspec import Language
+from sheets_templates import google_layout as gl
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +247,13 @@ def _check(
             result.receipts_sent += check.receipt == "sent"
 
 
+def _state_label(check: SheetCheck, lang: str) -> str:
+    language: Language = "en" if lang == "en" else "zh"
+    if check.state is None:
+        return ""
+    return gl.STATUS_TEXT[check.state][language].format(n=check.errors)
+
+
 def summary_lines(result: PollResult, lang: str) -> list[str]:
     zh = lang != "en"
     lines = [
@@ -259,7 +268,7 @@ def summary_lines(result: PollResult, lang: str) -> list[str]:
         )
     ]
     for c in result.checks:
-        state = c.problem or (c.state or "")
+        state = c.problem or _state_label(c, lang)
         extra = (f" 新版本 v{c.seq}" if zh else f" new version v{c.seq}") if c.stored else ""
         receipt = (f" 回执：{c.receipt}" if zh else f" receipt: {c.receipt}") if c.receipt else ""
         lines.append(f"  {c.unit} {c.deliverable}: {state}{extra}{receipt}")
