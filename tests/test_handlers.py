@@ -36,6 +36,9 @@ from functions.handlers import webhook as webhook_handler
 from functions.services.examples import write_example
 from functions.webhook.signature import MAX_BODY_BYTES, sign
 from tests.test_sam_template import template
+from tests.test_secrets_extension import TOKEN as EXTENSION_TOKEN
+from tests.test_secrets_extension import FakeExtension
+from tests.test_secrets_extension import extension as extension  # the fixture: a loopback extension
 from tests.test_serve import payload
 
 REGION = "ap-southeast-1"
@@ -371,6 +374,68 @@ def test_secret_is_read_from_ssm_once_per_cold_start_and_never_logged(
     assert [x["status"] for x in served] == [200, 200, 401] and served[0]["versions"] == 1
     text = json.dumps(lines)
     assert SECRET not in text and "the-rotated-secret-value-9876" not in text
+
+
+def test_a_refused_request_creates_no_queue_client_and_a_new_version_does(cloud: Cloud) -> None:
+    """The SQS client (its model, its endpoint rules) is paid for only by a request that queues."""
+    app = runtime.app()
+    body = json.dumps(payload(app, "WJ015", "R15")).encode()
+    runtime.reset()  # a new cold start, whose first request is forged
+    forged = webhook_handler.handler(url_event(body, sign(b"forged-secret-0000000000", body), b64=False))
+    assert forged["statusCode"] == 401
+    oversized = b"x" * (MAX_BODY_BYTES + 1)
+    assert webhook_handler.handler(url_event(oversized, None, b64=True))["statusCode"] == 413
+    stale = sign(SECRET.encode(), body, timestamp=int(dt.datetime.now(dt.UTC).timestamp()) - 3600)
+    assert webhook_handler.handler(url_event(body, stale, b64=False))["statusCode"] == 401
+    # Without the extension the secret comes through botocore's SSM client (the fallback).
+    assert runtime.clients_created() == ("s3", "ssm")
+
+    genuine = webhook_handler.handler(url_event(body, sign(SECRET.encode(), body), b64=False))
+    assert genuine["statusCode"] == 200 and json.loads(genuine["body"])["stored"] is True
+    assert runtime.clients_created() == ("s3", "ssm", "sqs")
+    assert len(receive(cloud)) == 1
+
+
+def test_webhook_reads_its_secret_through_the_extension_without_an_ssm_client(
+    cloud: Cloud, extension: FakeExtension, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The extension holds the secret; SSM (moto) holds another value, so only the extension can pass.
+    extension.values[SECRET_PARAM] = SECRET
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name=SECRET_PARAM, Value="not-what-the-extension-says-000", Type="SecureString", Overwrite=True
+    )
+    app = runtime.app()
+    body = json.dumps(payload(app, "WJ016", "R16")).encode()
+    forged = webhook_handler.handler(url_event(body, sign(b"forged-secret-0000000000", body), b64=False))
+    assert forged["statusCode"] == 401
+    assert runtime.clients_created() == ("s3",)
+    assert submit(app, "WJ016", "R16")["statusCode"] == 200
+    assert submit(app, "WJ017", "R17")["statusCode"] == 200
+    assert runtime.clients_created() == ("s3", "sqs")
+    # Read once per cold start, with the instance's session token.
+    assert [(r["name"], r["token"]) for r in extension.requests] == [(SECRET_PARAM, EXTENSION_TOKEN)]
+    assert len(receive(cloud)) == 2
+    lines = log_lines(capsys.readouterr().out)
+    assert [x["source"] for x in lines if x["message"] == "parameter read"] == ["extension"]
+    assert SECRET not in json.dumps(lines)
+
+
+def test_webhook_answers_503_when_the_extension_refuses_the_token(
+    cloud: Cloud,
+    extension: FakeExtension,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    extension.values[SECRET_PARAM] = SECRET
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "expired-token")
+    body = json.dumps(payload(runtime.app(), "WJ018", "R18")).encode()
+    reply = webhook_handler.handler(url_event(body, sign(SECRET.encode(), body), b64=False))
+    assert reply["statusCode"] == 503 and json.loads(reply["body"])["code"] == "unavailable"
+    assert "token" not in reply["body"]  # nothing about the configuration reaches the caller
+    [error] = [x for x in log_lines(capsys.readouterr().out) if x["level"] == "ERROR"]
+    assert "HTTP 401" in error["error"] and "session token" in error["error"]
+    assert "sqs" not in runtime.clients_created()
+    assert receive(cloud) == []
 
 
 def test_missing_configuration_answers_503_and_logs_why(

@@ -10,6 +10,13 @@ Secrets. The webhook secret and the Google service-account key are SSM Parameter
 parameters whose *names* are in the environment (HUIZONG_WEBHOOK_SECRET_PARAM,
 HUIZONG_GOOGLE_CREDENTIALS_PARAM). Each is read once per cold start and kept in memory; a secret value is
 never accepted from the environment, never logged, and scrubbed from any log line that would carry it.
+With HUIZONG_SECRETS_EXTENSION=1 (the template sets it when the AWS Parameters and Secrets Lambda
+Extension layer is attached) a parameter is read from the extension's HTTP server on localhost with
+urllib, which spares the cold start an SSM client (its model and endpoint rules); without it, botocore's
+SSM client reads it. A switch rather than probing the port: a function without the layer would otherwise
+wait for a connection on every cold start, and a layer that fails is reported, not silently bypassed.
+The extension answers only during invocations, not during the init phase, so secrets are read by the
+first request, never at import.
 
 AWS clients. botocore is used directly (boto3 only adds a resource layer these functions do not use), one
 session and one client per service per cold start; botocore clients are thread-safe, so the store's
@@ -35,7 +42,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from functions.bootstrap import STORE_ENV, App, open_app
 from functions.ports import Store
@@ -44,6 +51,13 @@ CAMPAIGN_FILE = "campaign.yaml"
 ROSTER_FILES = ("units.csv", "units.xlsx")  # the first found wins, as in functions/config/loading.py
 WEBHOOK_SECRET_PARAM = "HUIZONG_WEBHOOK_SECRET_PARAM"
 GOOGLE_CREDENTIALS_PARAM = "HUIZONG_GOOGLE_CREDENTIALS_PARAM"
+# The AWS Parameters and Secrets Lambda Extension: our switch, then the layer's own settings.
+SECRETS_EXTENSION_ENV = "HUIZONG_SECRETS_EXTENSION"
+EXTENSION_PORT_ENV = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
+DEFAULT_EXTENSION_PORT = 2773
+EXTENSION_TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
+# A cache miss makes the extension call SSM itself: allow for that round trip and its retries.
+EXTENSION_TIMEOUT_S = 5.0
 DEFAULT_WORK_DIR = "/tmp/huizong"
 
 QUEUE_URL_ENV = "HUIZONG_QUEUE_URL"
@@ -169,6 +183,14 @@ def _session() -> Any:
 S3_POOL = 24
 
 
+_clients_created: list[str] = []
+
+
+def clients_created() -> tuple[str, ...]:
+    """The services a client was created for since the cold start, in order (what the cold start paid)."""
+    return tuple(_clients_created)
+
+
 @cache
 def client(service: str) -> Any:
     """One botocore client per service per cold start (the same object boto3.client would return)."""
@@ -178,18 +200,98 @@ def client(service: str) -> Any:
     if service == "s3":
         # SigV4 for presigned links too: the only signature newer regions accept.
         config = config.merge(Config(signature_version="s3v4", max_pool_connections=S3_POOL))
-    return _session().create_client(service, region_name=region(), config=config)
+    created = _session().create_client(service, region_name=region(), config=config)
+    _clients_created.append(service)
+    return created
 
 
 # ---- secrets -----------------------------------------------------------------------------------------
 
 
+class _ParameterValue(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    Value: str
+
+
+class _ExtensionReply(BaseModel):
+    """The extension answers with the body of SSM's GetParameter reply."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    Parameter: _ParameterValue
+
+
+def secrets_extension_port() -> int | None:
+    """The extension's port when HUIZONG_SECRETS_EXTENSION is on, else None (read through botocore)."""
+    if os.environ.get(SECRETS_EXTENSION_ENV, "").strip().lower() not in ("1", "true", "yes", "on"):
+        return None
+    raw = os.environ.get(EXTENSION_PORT_ENV, "").strip() or str(DEFAULT_EXTENSION_PORT)
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise RuntimeConfigError(f"{EXTENSION_PORT_ENV}={raw!r} is not a port number")
+    return int(raw)
+
+
+def _parameter_from_extension(name: str, port: int) -> str:
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    token = os.environ.get("AWS_SESSION_TOKEN", "").strip()
+    if not token:
+        raise RuntimeConfigError(
+            f"{SECRETS_EXTENSION_ENV} is on but AWS_SESSION_TOKEN is not set: the extension authenticates "
+            f"callers by the {EXTENSION_TOKEN_HEADER} header, which carries it"
+        )
+    query = urllib.parse.urlencode({"name": name, "withDecryption": "true"})
+    request = urllib.request.Request(
+        f"http://localhost:{port}/systemsmanager/parameters/get?{query}",
+        headers={EXTENSION_TOKEN_HEADER: token},
+    )
+    # No proxy, whatever HTTP_PROXY says: the session token must not leave the instance.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=EXTENSION_TIMEOUT_S) as reply:
+            data = reply.read()
+    except urllib.error.HTTPError as exc:
+        # An error body is the extension's message (no value in it); kept short for the log.
+        detail = exc.read(300).decode("utf-8", "replace").strip()
+        hint = " (a wrong or missing session token)" if exc.code in (401, 403) else ""
+        raise RuntimeConfigError(
+            f"the Parameters and Secrets extension refused {name}{hint}: HTTP {exc.code} {detail}"
+        ) from None
+    except OSError as exc:
+        raise RuntimeConfigError(
+            f"the Parameters and Secrets extension did not answer on localhost:{port} ({exc}): "
+            f"is the layer attached (SecretsExtensionLayerArn)?"
+        ) from None
+    try:
+        return _ExtensionReply.model_validate_json(data).Parameter.Value
+    except ValidationError:
+        # Not the error text: pydantic would quote the input, which may hold the value.
+        raise RuntimeConfigError(
+            f"the Parameters and Secrets extension's reply for {name} has no value"
+        ) from None
+
+
+def _parameter_from_ssm(name: str) -> str:
+    reply = client("ssm").get_parameter(Name=name, WithDecryption=True)
+    return str(reply["Parameter"]["Value"])
+
+
 @cache
 def parameter(name: str) -> str:
     """A SecureString parameter, decrypted, read once per cold start and remembered for log scrubbing."""
-    reply = client("ssm").get_parameter(Name=name, WithDecryption=True)
-    value = str(reply["Parameter"]["Value"])
+    started = time.perf_counter()
+    port = secrets_extension_port()
+    value = _parameter_from_ssm(name) if port is None else _parameter_from_extension(name, port)
     _secret_values.add(value.strip())
+    log_event(
+        "parameter read",
+        parameter=name,
+        source="ssm" if port is None else "extension",
+        ms=round((time.perf_counter() - started) * 1000),
+    )
     return value
 
 
@@ -344,6 +446,7 @@ def reset() -> None:
     _session.cache_clear()
     _secret_values.clear()
     _campaign_id.clear()
+    _clients_created.clear()
 
 
 # ---- the consolidation queue ---------------------------------------------------------------------------
