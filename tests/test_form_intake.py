@@ -298,3 +298,21 @@ def test_english_campaign_messages(wujin_dir: Path) -> None:
     assert ok.stored
     [approx] = [w for w in ok.report.warnings if w.code == "approximate-number"]
     assert approx.column == "Total participant visits"
+
+
+def test_the_webhook_answers_a_delivery_in_progress_with_503(app: App) -> None:
+    from functions.services.webhook_service import BUSY_RETRY_SECONDS, handle_webhook
+    from functions.webhook.signature import HEADER, sign
+
+    secret = b"a-webhook-secret-of-enough-length-0123"
+    unit = _unit(app)
+    payload = respond(app, unit.code, "R7")
+    body = payload.model_dump_json().encode()
+    headers = {HEADER: sign(secret, body, timestamp=int(NOW.timestamp()))}
+    assert app.store.claim(claim_key(payload), {"response_id": "R7"}, at=NOW - dt.timedelta(seconds=5))
+    busy = handle_webhook(app, body=body, headers=headers, secret=secret, now=NOW)
+    assert (
+        busy.status == 503 and busy.body["code"] == "busy" and busy.body["retry_after"] == BUSY_RETRY_SECONDS
+    )
+    assert "正在处理中" in busy.body["error"] and busy.versions == []
+    assert app.store.history(unit.code, "summary") == []

@@ -28,8 +28,18 @@ SHEET_CHANGED_PREFIX = "google-changed:"
 WEBHOOK_PATHS = ("/webhook", "/webhook/form", "/webhook/sheet")
 
 RefusalCode = Literal[
-    "too-large", "signature", "bad-json", "schema", "wrong-campaign", "bad-payload", "method", "not-found"
+    "too-large",
+    "signature",
+    "bad-json",
+    "schema",
+    "wrong-campaign",
+    "bad-payload",
+    "method",
+    "not-found",
+    "busy",
 ]
+# Seconds the sender is asked to wait when another delivery of the same response is being ingested.
+BUSY_RETRY_SECONDS = 30
 
 # signature.py's reasons are English and stable; what a person reads is chosen here.
 _SIGNATURE_TEXT: dict[str, tuple[str, str]] = {
@@ -136,10 +146,21 @@ def _invalid(app: App, exc: ValidationError) -> WebhookResult:
 
 def _form_response(app: App, payload: FormResponsePayload, now: dt.datetime) -> WebhookResult:
     # Imported here: the validator behind it is only needed once a request has proved genuine.
-    from functions.services.form_intake import FormPayloadError, ingest_form_response
+    from functions.services.form_intake import FormIntakeBusy, FormPayloadError, ingest_form_response
 
     try:
         result = ingest_form_response(app, payload, now=now)
+    except FormIntakeBusy:
+        # Not a success: the Apps Script must keep the response and deliver it again, since the
+        # delivery in flight may still fail.
+        return refusal(
+            app,
+            503,
+            "busy",
+            f"同一份表单回复正在处理中，请 {BUSY_RETRY_SECONDS} 秒后重试。",
+            f"The same response is being processed; retry in {BUSY_RETRY_SECONDS} s.",
+            retry_after=BUSY_RETRY_SECONDS,
+        )
     except FormPayloadError as exc:
         return refusal(
             app,
