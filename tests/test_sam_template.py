@@ -172,3 +172,52 @@ def test_every_handler_named_in_the_template_exists(name: str) -> None:
 
     module, _, function = name.rpartition(".")
     assert callable(getattr(importlib.import_module(module), function))
+
+
+def test_secrets_extension_layer_is_optional_and_only_on_the_webhook() -> None:
+    import re
+
+    t = template()
+    param = t["Parameters"]["SecretsExtensionLayerArn"]
+    assert param["Type"] == "String" and param["Default"] == ""
+    pattern = re.compile(param["AllowedPattern"])
+    layer = "arn:aws:lambda:ap-southeast-1:044395824272:layer:AWS-Parameters-and-Secrets-Lambda-Extension:17"
+    assert pattern.fullmatch("") and pattern.fullmatch(layer)
+    assert pattern.fullmatch(layer.replace("arn:aws:", "arn:aws-cn:"))
+    for wrong in ("arn:aws:lambda:ap-southeast-1:044395824272:layer:SomethingElse:1", layer + " ", "2773"):
+        assert not pattern.fullmatch(wrong), wrong
+    condition = t["Conditions"]["UseSecretsExtension"]
+    assert condition == {"Not": [{"Equals": [{"Ref": "SecretsExtensionLayerArn"}, ""]}]}
+
+    res = t["Resources"]
+    webhook = res["WebhookFunction"]["Properties"]
+    when = {"If": ["UseSecretsExtension", {"Ref": "SecretsExtensionLayerArn"}, {"Ref": "AWS::NoValue"}]}
+    assert webhook["Layers"] == [when]
+    switch = webhook["Environment"]["Variables"]["HUIZONG_SECRETS_EXTENSION"]
+    # The values functions/handlers/runtime.py reads as on and off.
+    assert switch == {"If": ["UseSecretsExtension", "1", "0"]}
+    # The extension reads with the function's role: the same one permission on the same parameter.
+    secret = {st.get("Sid"): st for name, st in _statements(res) if name == "WebhookFunction"}[
+        "WebhookSecret"
+    ]
+    assert secret["Action"] == "ssm:GetParameter"
+    for name in HANDLERS:
+        if name != "WebhookFunction":
+            assert "Layers" not in res[name]["Properties"], name
+    # The function-level variables add to the Globals ones (SAM merges them); none is shadowed.
+    assert not set(webhook["Environment"]["Variables"]) & set(
+        t["Globals"]["Function"]["Environment"]["Variables"]
+    )
+
+
+def test_runtime_reads_the_switch_the_template_sets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.handlers import runtime
+
+    switch = template()["Resources"]["WebhookFunction"]["Properties"]["Environment"]["Variables"]
+    assert runtime.SECRETS_EXTENSION_ENV in switch
+    on, off = switch[runtime.SECRETS_EXTENSION_ENV]["If"][1:]
+    monkeypatch.delenv(runtime.EXTENSION_PORT_ENV, raising=False)
+    monkeypatch.setenv(runtime.SECRETS_EXTENSION_ENV, on)
+    assert runtime.secrets_extension_port() == 2773
+    monkeypatch.setenv(runtime.SECRETS_EXTENSION_ENV, off)
+    assert runtime.secrets_extension_port() is None
