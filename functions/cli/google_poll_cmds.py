@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
-from functions.cli.common import EXIT_CANNOT_RUN, folder_arg, friendly_errors, parse_today
-from functions.services.i18n import t
+from functions.cli.common import folder_arg, friendly_errors, parse_today
+from functions.cli.google_common import connect_or_exit
 
 
 @click.command("poll")
@@ -19,26 +18,13 @@ from functions.services.i18n import t
 @friendly_errors
 def poll_cmd(folder: Path, today: str | None, as_json: bool) -> None:
     """检查有变动的单位表格：校验、把结果和批注写回表格、保存新版本、勾选“提交”的发回执。"""
-    from functions.adapters.google_credentials import GoogleCredentialsError
-    from functions.adapters.google_session import connect
     from functions.bootstrap import open_app
     from functions.services.google_poll import run_poll, summary_lines
 
     app = open_app(folder)
     lang = app.campaign.language
-    if app.campaign.google is None:
-        click.echo(t(lang, "campaign.yaml 中没有 google 设置，未启用 Google 渠道（见 docs/google.md）。",
-                     "campaign.yaml has no google section: the Google channel is off (see docs/google.md)."),
-                   err=True)  # fmt: skip
-        sys.exit(EXIT_CANNOT_RUN)
-    now = parse_today(today, app.campaign.tz)
-    try:
-        session = connect(app.campaign, app.folder)
-        result = run_poll(app, session, now=now)
-    except GoogleCredentialsError as exc:
-        for line in exc.lines:
-            click.echo(line, err=True)
-        sys.exit(EXIT_CANNOT_RUN)
+    session = connect_or_exit(app.campaign, app.folder)
+    result = run_poll(app, session, now=parse_today(today, app.campaign.tz))
     if as_json:
         click.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
     else:

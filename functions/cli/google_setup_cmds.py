@@ -5,49 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import click
 
 from functions.cli.common import EXIT_CANNOT_RUN, EXIT_INVALID, folder_arg, friendly_errors
+from functions.cli.google_common import connect_or_exit, fail, require_google
 from schemas.campaign import Campaign
 from schemas.formspec import Language
 
 if TYPE_CHECKING:
-    from functions.adapters.google_session import GoogleSession
+    pass
 
 
 def _t(lang: Language, zh: str, en: str) -> str:
     return en if lang == "en" else zh
-
-
-def _fail(lines: list[str]) -> NoReturn:
-    for line in lines:
-        click.echo(line, err=True)
-    sys.exit(EXIT_CANNOT_RUN)
-
-
-def _not_configured(campaign: Campaign) -> NoReturn:
-    _fail(
-        [
-            _t(
-                campaign.language,
-                "campaign.yaml 中没有 google 设置，未启用 Google 渠道。请添加 google.folder_id 等（见 docs/google.md）。",
-                "campaign.yaml has no google section: the Google channel is off. Add google.folder_id "
-                "(see docs/google.md).",
-            )
-        ]
-    )
-
-
-def _connect(campaign: Campaign, folder: Path) -> GoogleSession:
-    from functions.adapters.google_credentials import GoogleCredentialsError
-    from functions.adapters.google_session import connect
-
-    try:
-        return connect(campaign, folder)
-    except GoogleCredentialsError as exc:
-        _fail(exc.lines)
 
 
 def _access_problem(campaign: Campaign, status: int, reason: str, email: str) -> list[str]:
@@ -94,9 +66,9 @@ def check(folder: Path) -> None:
 
     campaign = load_campaign(folder)
     if campaign.google is None:
-        _not_configured(campaign)
+        require_google(campaign)
     lang = campaign.language
-    session = _connect(campaign, folder)
+    session = connect_or_exit(campaign, folder)
     email = session.service_account_email
     click.echo(
         _t(lang, f"服务账号：{email}（请把共享云端硬盘中的活动文件夹共享给此地址，权限为“内容管理员”）",
@@ -105,9 +77,9 @@ def check(folder: Path) -> None:
     try:
         got = check_folder(session)
     except APIError as exc:
-        _fail(_access_problem(campaign, exc.response.status_code, api_reason(exc), email))
+        fail(_access_problem(campaign, exc.response.status_code, api_reason(exc), email))
     except (GoogleCallFailed, GoogleBudgetExhausted) as exc:
-        _fail(
+        fail(
             [
                 _t(
                     lang,
@@ -149,8 +121,8 @@ def provision_cmd(folder: Path, dry_run: bool) -> None:
     app = open_app(folder)
     campaign = app.campaign
     if campaign.google is None:
-        _not_configured(campaign)
-    session = None if dry_run else _connect(campaign, folder)
+        require_google(campaign)
+    session = None if dry_run else connect_or_exit(campaign, folder)
     result = provision(
         campaign, app.roster, app.store, session, now=dt.datetime.now(campaign.tz), dry_run=dry_run
     )

@@ -1,0 +1,42 @@
+"""What every `huizong google …` command does first: refuse a campaign without Google, then connect."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+from functions.cli.common import EXIT_CANNOT_RUN
+from functions.services.i18n import t
+from schemas.campaign import Campaign
+
+if TYPE_CHECKING:
+    from functions.adapters.google_session import GoogleSession
+
+
+def fail(lines: list[str]) -> NoReturn:
+    for line in lines:
+        click.echo(line, err=True)
+    sys.exit(EXIT_CANNOT_RUN)
+
+
+def require_google(campaign: Campaign) -> None:
+    if campaign.google is None:
+        fail([t(campaign.language,
+                "campaign.yaml 中没有 google 设置，未启用 Google 渠道。请添加 google.folder_id 等（见 docs/google.md）。",
+                "campaign.yaml has no google section: the Google channel is off. Add google.folder_id "
+                "(see docs/google.md).")])  # fmt: skip
+
+
+def connect_or_exit(campaign: Campaign, folder: Path) -> GoogleSession:
+    """The run's Google session; a key that is missing or broken ends the command with its explanation."""
+    from functions.adapters.google_credentials import GoogleCredentialsError
+    from functions.adapters.google_session import connect
+
+    require_google(campaign)
+    try:
+        return connect(campaign, folder)
+    except GoogleCredentialsError as exc:
+        fail(exc.lines)
