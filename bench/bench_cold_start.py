@@ -1,12 +1,19 @@
 """Cold start of each Lambda handler: what a new execution environment pays before doing work.
 
-Three numbers per handler, each from a fresh interpreter, best and median of --runs:
+Per handler (and, for the webhook, per kind of first request), each run in a fresh interpreter:
 
-- importtime: `python -X importtime -c "import <handler module>"`, the handler module's cumulative time
-  (what the init phase spends importing it; -X importtime itself adds some overhead);
-- import wall: perf_counter around the same `import`, without -X importtime;
+- import: perf_counter around `import <handler module>` (what the init phase spends on it);
 - first request: the work the first request adds on top, without the network: the modules the handler
-  imports lazily and the botocore clients it creates (fake credentials; creating a client sends nothing).
+  imports lazily, the botocore clients it creates (fake credentials; creating a client sends nothing),
+  and for the webhook with the extension the secret read itself, over HTTP from a stand-in for the AWS
+  Parameters and Secrets Lambda Extension that this script serves on 127.0.0.1 (what the real one adds
+  on a cache miss, an SSM round trip, is network and not counted);
+- total: import + first request of the same run, which is what a cold start pays before the handler's
+  own work (the campaign fetched and parsed, the request handled).
+
+Best and median of --runs. Also `python -X importtime`'s cumulative time for the handler module, which
+adds its own overhead. The webhook's clients and modules here are the ones tests/test_handlers.py sees a
+real first request create (runtime.clients_created()); keep them in step.
 
 With --no-pyc, the import is also measured with an empty bytecode cache (-X pycache_prefix), as on a
 deployment package shipped without .pyc files; that compiles the standard library modules it touches
@@ -18,16 +25,23 @@ too, so it is an upper bound.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+SECRET_PARAM = "/huizong/webhook-secret"
+EXTENSION_TOKEN = "bench-session-token"
 
 
 @dataclass(frozen=True)
@@ -36,10 +50,21 @@ class Handler:
     module: str
     lazy_modules: list[str] = field(default_factory=list)
     clients: list[str] = field(default_factory=list)
+    # The webhook secret read through the extension stand-in, as runtime.secret does on a first request.
+    secret_via_extension: bool = False
 
 
+WEBHOOK = "functions.handlers.webhook"
 HANDLERS = [
-    Handler("webhook", "functions.handlers.webhook", ["functions.adapters.store_s3"], ["ssm", "s3", "sqs"]),
+    # A forged, stale or oversized request: the campaign and the store (S3), the secret; no queue.
+    Handler("webhook, refused (extension)", WEBHOOK, ["functions.adapters.store_s3"], ["s3"],
+            secret_via_extension=True),
+    # A response that made a new version: the same, plus the queue.
+    Handler("webhook, new version (extension)", WEBHOOK, ["functions.adapters.store_s3"], ["s3", "sqs"],
+            secret_via_extension=True),
+    # Without the layer the secret comes from botocore's SSM client.
+    Handler("webhook, new version (SSM client)", WEBHOOK, ["functions.adapters.store_s3"],
+            ["s3", "ssm", "sqs"]),
     Handler("consolidate", "functions.handlers.consolidate", ["functions.adapters.store_s3"], ["s3"]),
     Handler("remind", "functions.handlers.remind",
             ["functions.adapters.store_s3", "functions.adapters.mail_ses", "boto3"], ["s3", "sesv2"]),
@@ -51,13 +76,47 @@ HANDLERS = [
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_SESSION_TOKEN": EXTENSION_TOKEN,
     "AWS_DEFAULT_REGION": "ap-southeast-1",
     "AWS_REGION": "ap-southeast-1",
+    "HUIZONG_WEBHOOK_SECRET_PARAM": SECRET_PARAM,
 }
+
+
+class _Extension(BaseHTTPRequestHandler):
+    """Answers like the AWS Parameters and Secrets Lambda Extension, for the bench's one parameter."""
+
+    def do_GET(self) -> None:
+        if self.headers.get("X-Aws-Parameters-Secrets-Token") != EXTENSION_TOKEN:
+            self.send_error(401)
+            return
+        body = json.dumps({"Parameter": {"Name": SECRET_PARAM, "Value": "bench-secret-value"}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def extension_server() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Extension)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _run(args: list[str], extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), **FAKE_AWS, **(extra_env or {})}
+    for name in ("HUIZONG_SECRETS_EXTENSION", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"):
+        env.pop(name, None)
+    env.update(extra_env or {})
     return subprocess.run(
         [sys.executable, *args], capture_output=True, text=True, cwd=ROOT, env=env, check=True
     )
@@ -75,23 +134,27 @@ def importtime_ms(module: str, *, pycache: str | None = None) -> float:
     raise RuntimeError(f"{module} not in the importtime output")
 
 
-def import_wall_ms(module: str) -> float:
-    code = f"import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
-    return float(_run(["-c", code]).stdout)
-
-
-def first_request_ms(handler: Handler) -> float:
-    """Lazy imports and client creation, after the handler module is already imported."""
+def cold_start_ms(handler: Handler, port: int) -> tuple[float, float]:
+    """(import, first request) of one fresh interpreter."""
     code = "\n".join([
         "import importlib, time",
+        "t0 = time.perf_counter()",
         f"import {handler.module}",
+        "t1 = time.perf_counter()",
         "from functions.handlers import runtime",
-        "t = time.perf_counter()",
         *[f"importlib.import_module({m!r})" for m in handler.lazy_modules],
-        *[f"runtime.client({c!r})" for c in handler.clients],
-        "print((time.perf_counter() - t) * 1000)",
+        *[f"runtime.client({c!r})" for c in handler.clients if c == "s3"],
+        *(["assert runtime.secret(runtime.WEBHOOK_SECRET_PARAM)"] if handler.secret_via_extension else []),
+        *[f"runtime.client({c!r})" for c in handler.clients if c != "s3"],
+        "t2 = time.perf_counter()",
+        "assert 'ssm' not in runtime.clients_created() or " + repr("ssm" in handler.clients),
+        "print('BENCH', (t1 - t0) * 1000, (t2 - t1) * 1000)",
     ])  # fmt: skip
-    return float(_run(["-c", code]).stdout)
+    env = {"HUIZONG_SECRETS_EXTENSION": "1", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(port)}
+    out = _run(["-c", code], env if handler.secret_via_extension else None).stdout
+    [line] = [x for x in out.splitlines() if x.startswith("BENCH ")]
+    _, imported, first = line.split()
+    return float(imported), float(first)
 
 
 def _stats(values: list[float]) -> str:
@@ -107,24 +170,26 @@ def main() -> None:
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.system()} {platform.release()}; load average {load:.2f} at start")  # fmt: skip
     print()
-    header = "| handler | importtime (best / median) | import wall (best / median) | first request adds (best / median) |"
-    print(header)
-    print("|---|---|---|---|")
-    for h in HANDLERS:
-        it = [importtime_ms(h.module) for _ in range(a.runs)]
-        wall = [import_wall_ms(h.module) for _ in range(a.runs)]
-        first = [first_request_ms(h) for _ in range(a.runs)]
-        print(f"| {h.name} | {_stats(it)} | {_stats(wall)} | {_stats(first)} |")
+    print("| handler | import (best / median) | first request adds (best / median) "
+          "| total (best / median) | importtime of the module (best / median) |")  # fmt: skip
+    print("|---|---|---|---|---|")
+    with extension_server() as port:
+        for h in HANDLERS:
+            runs = [cold_start_ms(h, port) for _ in range(a.runs)]
+            imported, first = [r[0] for r in runs], [r[1] for r in runs]
+            total = [i + f for i, f in runs]
+            it = [importtime_ms(h.module) for _ in range(a.runs)]
+            print(f"| {h.name} | {_stats(imported)} | {_stats(first)} | {_stats(total)} | {_stats(it)} |")
     if a.no_pyc:
         print()
         print("| handler | importtime without .pyc (upper bound, best / median) |")
         print("|---|---|")
-        for h in HANDLERS:
-            runs = []
+        for module in dict.fromkeys(h.module for h in HANDLERS):
+            times = []
             for _ in range(a.runs):
                 with tempfile.TemporaryDirectory() as empty:
-                    runs.append(importtime_ms(h.module, pycache=empty))
-            print(f"| {h.name} | {_stats(runs)} |")
+                    times.append(importtime_ms(module, pycache=empty))
+            print(f"| {module.rsplit('.', 1)[-1]} | {_stats(times)} |")
 
 
 if __name__ == "__main__":
