@@ -183,7 +183,8 @@ class PlainJsonFileLoader:
     SUFFIXES = (".json", ".json.gz")
 
     def exists(self, file_path: str) -> bool:
-        return any(os.path.isfile(file_path + suffix) for suffix in self.SUFFIXES)
+        # Gzipped first: botocore asks this of every service's folder, and most models are gzipped.
+        return any(os.path.isfile(file_path + suffix) for suffix in reversed(self.SUFFIXES))
 
     def load_file(self, file_path: str) -> Any:
         import gzip
