@@ -15,11 +15,16 @@ Best and median of --runs. Also `python -X importtime`'s cumulative time for the
 adds its own overhead. The webhook's clients and modules here are the ones tests/test_handlers.py sees a
 real first request create (runtime.clients_created()); keep them in step.
 
+This machine sets PYTHONDONTWRITEBYTECODE=1, so the project's own modules are compiled on every run,
+as on a Lambda package shipped without their .pyc (the deployment folder is read-only, so nothing is
+cached there); the dependencies come with bytecode. --compiled measures a package built with compileall
+(docs/deploy.md): every module from bytecode.
+
 With --no-pyc, the import is also measured with an empty bytecode cache (-X pycache_prefix), as on a
 deployment package shipped without .pyc files; that compiles the standard library modules it touches
 too, so it is an upper bound.
 
-    .venv/bin/python bench/bench_cold_start.py [--runs 7] [--no-pyc]
+    .venv/bin/python bench/bench_cold_start.py [--runs 7] [--no-pyc] [--compiled]
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET_PARAM = "/huizong/webhook-secret"
+COMPILED = ""  # --compiled: a bytecode cache for every module, the project's included
 EXTENSION_TOKEN = "bench-session-token"
 
 
@@ -113,10 +119,14 @@ def extension_server() -> Iterator[int]:
 
 
 def _run(args: list[str], extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **FAKE_AWS, **(extra_env or {})}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **FAKE_AWS}
     for name in ("HUIZONG_SECRETS_EXTENSION", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"):
         env.pop(name, None)
     env.update(extra_env or {})
+    if COMPILED:
+        # Bytecode from COMPILED, written by the first run (the later ones only read it).
+        env["PYTHONDONTWRITEBYTECODE"] = "1" if os.path.isdir(COMPILED + "/warm") else ""
+        args = ["-X", f"pycache_prefix={COMPILED}", *args]
     return subprocess.run(
         [sys.executable, *args], capture_output=True, text=True, cwd=ROOT, env=env, check=True
     )
@@ -165,7 +175,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--no-pyc", action="store_true", help="also measure with an empty bytecode cache")
+    ap.add_argument(
+        "--compiled",
+        action="store_true",
+        help="the project's modules from bytecode too, as in a package built with compileall",
+    )
     a = ap.parse_args()
+    global COMPILED
+    if a.compiled:
+        COMPILED = tempfile.mkdtemp(prefix="huizong-pyc-")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.system()} {platform.release()}; load average {load:.2f} at start")  # fmt: skip
@@ -175,6 +193,9 @@ def main() -> None:
     print("|---|---|---|---|---|")
     with extension_server() as port:
         for h in HANDLERS:
+            if COMPILED:
+                cold_start_ms(h, port)  # writes the bytecode
+                os.makedirs(COMPILED + "/warm", exist_ok=True)
             runs = [cold_start_ms(h, port) for _ in range(a.runs)]
             imported, first = [r[0] for r in runs], [r[1] for r in runs]
             total = [i + f for i, f in runs]
