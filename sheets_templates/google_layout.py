@@ -35,3 +35,8 @@ STATUS_TEXT: dict[str, dict[Language, str]] = {
     "draft": {"zh": "已填写未提交", "en": "Filled in, not submitted"},
     "empty": {"zh": "未提交", "en": "Not submitted"},
 }
+
+
+def a1_tab(title: str) -> str:
+    """A tab's name as an A1 range prefix: always quoted, inner quotes doubled (Chinese names need it)."""
+    return "'" + title.replace("'", "''") + "'"

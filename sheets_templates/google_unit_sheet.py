@@ -21,6 +21,7 @@ from schemas.formspec import FieldSpec, Language, TableSpec
 from schemas.roster import Unit
 from sheets_templates import google_layout as gl
 from sheets_templates import layout
+from sheets_templates.field_hints import field_hint
 from sheets_templates.instructions import InstructionLine, instruction_lines, sheet_heading
 
 # A spreadsheet created through Drive starts with one tab whose id is 0: it becomes the instructions.
@@ -158,28 +159,6 @@ def _format(range_: dict[str, int], number_format: dict[str, str]) -> Request:
 
 
 # --- validation and help -------------------------------------------------------------------------------
-
-
-def field_hint(field: FieldSpec, campaign: Campaign) -> str:
-    """What a unit sees as the input message and note: required, the help, what the type expects."""
-    lang = campaign.language
-    parts: list[str] = []
-    if field.required:
-        parts.append(_t(lang, "必填。", "Required."))
-    if field.help(lang):
-        parts.append(field.help(lang))
-    if field.type == "integer":
-        parts.append(_t(lang, "填整数，不要写“余”“多”等字。", "A whole number only."))
-    elif field.type == "date":
-        w = campaign.week
-        parts.append(
-            _t(lang, f"活动周：{w.start:%Y-%m-%d} 至 {w.end:%Y-%m-%d}。", f"The week: {w.start} to {w.end}.")
-        )
-    elif field.type == "multi_choice":
-        parts.append(_t(lang, "可选：", "Choices: ") + "、".join(field.choices))
-    elif field.type == "url":
-        parts.append(_t(lang, "以 http:// 或 https:// 开头的链接。", "A link starting with http(s)://."))
-    return " ".join(parts)
 
 
 def validation_rule(field: FieldSpec, campaign: Campaign) -> dict[str, Any] | None:

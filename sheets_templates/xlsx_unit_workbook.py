@@ -27,6 +27,7 @@ from schemas.campaign import Campaign
 from schemas.formspec import FieldSpec, Language, TableSpec
 from schemas.roster import Unit
 from sheets_templates import layout
+from sheets_templates.field_hints import field_hint
 from sheets_templates.instructions import instruction_lines, sheet_heading
 
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -97,27 +98,8 @@ class _Lists:
 
 
 def _prompt(field: FieldSpec, lang: Language, campaign: Campaign) -> str:
-    parts: list[str] = []
-    if field.required:
-        parts.append(_t(lang, "必填。", "Required."))
-    if field.help(lang):
-        parts.append(field.help(lang))
-    if field.type == "integer":
-        parts.append(_t(lang, "填整数，不要写“余”“多”等字。", "A whole number only."))
-    elif field.type == "date":
-        w = campaign.week
-        parts.append(
-            _t(
-                lang,
-                f"活动周：{w.start:%Y-%m-%d} 至 {w.end:%Y-%m-%d}。",
-                f"The week: {w.start} to {w.end}.",
-            )
-        )
-    elif field.type == "multi_choice":
-        parts.append(_t(lang, "可选：", "Choices: ") + "、".join(field.choices))
-    elif field.type == "url":
-        parts.append(_t(lang, "以 http:// 或 https:// 开头的链接。", "A link starting with http(s)://."))
-    text = " ".join(parts)
+    # Excel refuses an input message over 255 characters.
+    text = field_hint(field, campaign)
     return text if len(text) <= _PROMPT_MAX else text[: _PROMPT_MAX - 1] + "…"
 
 

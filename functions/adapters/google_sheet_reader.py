@@ -43,10 +43,6 @@ class SheetContent:
     empty: bool  # no table holds anything a unit typed
 
 
-def a1_tab(title: str) -> str:
-    return "'" + title.replace("'", "''") + "'"
-
-
 def _last_column(table: TableSpec) -> str:
     if table.kind == "rows":
         return get_column_letter(len(table.fields) + EXTRA_COLUMNS)
@@ -56,9 +52,9 @@ def _last_column(table: TableSpec) -> str:
 def sheet_ranges(campaign: Campaign, deliverable: str) -> list[str]:
     """The ranges of the one batchGet: the instructions' status area, then every table tab in order."""
     lang = campaign.language
-    out = [f"{a1_tab(layout.INSTRUCTIONS_SHEET[lang])}!{gl.INSTRUCTIONS_READ_RANGE}"]
+    out = [f"{gl.a1_tab(layout.INSTRUCTIONS_SHEET[lang])}!{gl.INSTRUCTIONS_READ_RANGE}"]
     for table in campaign.tables_of(deliverable):
-        tab = a1_tab(table.title(lang))
+        tab = gl.a1_tab(table.title(lang))
         if table.kind == "rows":
             # Open-ended rows: however many rows a unit adds, they are read.
             out.append(f"{tab}!A1:{_last_column(table)}")

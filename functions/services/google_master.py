@@ -34,6 +34,7 @@ from functions.services.google_registry import MASTER_META
 from functions.services.i18n import t
 from schemas.campaign import Campaign
 from schemas.google import GoogleSettings
+from sheets_templates.google_layout import a1_tab
 
 # Google recommends at most 2 MB per request; staying at 1.5 MB leaves room for what the estimate of
 # a body's size cannot know (headers, a proxy's re-encoding) and still packs a 2,000-unit master into
@@ -380,10 +381,6 @@ def chunk_requests(requests: list[dict[str, Any]], limit: int = MAX_BODY_BYTES) 
         chunks[-1].append(request)
         size += n
     return [c for c in chunks if c]
-
-
-def a1_tab(name: str) -> str:
-    return "'" + name.replace("'", "''") + "'"
 
 
 def value_chunks(tabs: list[RenderedTab], limit: int = MAX_BODY_BYTES) -> list[list[dict[str, Any]]]:

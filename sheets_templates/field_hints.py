@@ -1,0 +1,32 @@
+"""The help a unit sees for a field, the same in the xlsx (input message, help column) and the Google
+Sheet (header note): whether it is required, the form spec's help, and what the field's type expects."""
+
+from __future__ import annotations
+
+from schemas.campaign import Campaign
+from schemas.formspec import FieldSpec
+
+
+def field_hint(field: FieldSpec, campaign: Campaign) -> str:
+    lang = campaign.language
+
+    def t(zh: str, en: str) -> str:
+        return en if lang == "en" else zh
+
+    parts: list[str] = []
+    if field.required:
+        parts.append(t("必填。", "Required."))
+    if field.help(lang):
+        parts.append(field.help(lang))
+    if field.type == "integer":
+        parts.append(t("填整数，不要写“余”“多”等字。", "A whole number only."))
+    elif field.type == "date":
+        w = campaign.week
+        parts.append(
+            t(f"活动周：{w.start:%Y-%m-%d} 至 {w.end:%Y-%m-%d}。", f"The week: {w.start} to {w.end}.")
+        )
+    elif field.type == "multi_choice":
+        parts.append(t("可选：", "Choices: ") + "、".join(field.choices))
+    elif field.type == "url":
+        parts.append(t("以 http:// 或 https:// 开头的链接。", "A link starting with http(s)://."))
+    return " ".join(parts)
