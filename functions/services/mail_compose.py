@@ -57,6 +57,18 @@ def _render(name: str, **ctx: Any) -> str:
     return _env().get_template(name).render(t=lambda zh, en: t(lang, zh, en), **ctx)
 
 
+def compose(
+    campaign: Campaign, template: str, *, to: list[str], subject: str, key: str, now: dt.datetime, **ctx: Any
+) -> EmailMessage:
+    """A text + HTML message from <template>.txt.j2 and <template>.html.j2, with the common headers."""
+    msg = _base(campaign, to=to, subject=subject, key=key, now=now)
+    msg.set_content(_render(f"{template}.txt.j2", campaign=campaign, subject=subject, **ctx))
+    msg.add_alternative(
+        _render(f"{template}.html.j2", campaign=campaign, subject=subject, **ctx), subtype="html"
+    )
+    return msg
+
+
 def reminder_subject(campaign: Campaign, reminder: UnitReminder) -> str:
     lang = campaign.language
     items = reminder.items
@@ -110,19 +122,18 @@ def build_reminder(campaign: Campaign, reminder: UnitReminder, *, now: dt.dateti
             "more": max(0, len(errors) - listed),
         })  # fmt: skip
     subject = reminder_subject(campaign, reminder)
-    ctx = {
-        "campaign": campaign,
-        "unit": reminder.unit,
-        "items": items,
-        "subject": subject,
-        "how": campaign.submission.how_en if lang == "en" else campaign.submission.how_zh,
-        "contact": campaign.organiser_contact_line(),
-    }
-    key = "|".join(i.claim_key for i in reminder.items)
-    msg = _base(campaign, to=list(reminder.unit.emails), subject=subject, key=key, now=now)
-    msg.set_content(_render("reminder.txt.j2", **ctx))
-    msg.add_alternative(_render("reminder.html.j2", **ctx), subtype="html")
-    return msg
+    return compose(
+        campaign,
+        "reminder",
+        to=list(reminder.unit.emails),
+        subject=subject,
+        key="|".join(i.claim_key for i in reminder.items),
+        now=now,
+        unit=reminder.unit,
+        items=items,
+        how=campaign.submission.how_en if lang == "en" else campaign.submission.how_zh,
+        contact=campaign.organiser_contact_line(),
+    )
 
 
 def build_digest(
@@ -169,17 +180,17 @@ def build_digest(
             with_errors.append({"title": d.title(lang), "units": wrong})
     subject = t(lang, f"【日报】{campaign.title}：报送情况（{month_day(lang, day)}）",
                 f"[Digest] {campaign.title}: reporting status ({month_day(lang, day)})")  # fmt: skip
-    ctx = {
-        "campaign": campaign,
-        "day": day.isoformat(),
-        "counts": count_rows,
-        "pending": pending,
-        "with_errors": with_errors,
-        "sent": sent,
-        "master_link": master_link,
-        "subject": subject,
-    }
-    msg = _base(campaign, to=list(campaign.organiser.emails), subject=subject, key=f"digest/{day}", now=now)
-    msg.set_content(_render("digest.txt.j2", **ctx))
-    msg.add_alternative(_render("digest.html.j2", **ctx), subtype="html")
-    return msg
+    return compose(
+        campaign,
+        "digest",
+        to=list(campaign.organiser.emails),
+        subject=subject,
+        key=f"digest/{day}",
+        now=now,
+        day=day.isoformat(),
+        counts=count_rows,
+        pending=pending,
+        with_errors=with_errors,
+        sent=sent,
+        master_link=master_link,
+    )

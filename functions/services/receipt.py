@@ -15,7 +15,7 @@ from typing import Literal
 from functions.bootstrap import App
 from functions.ports import MailRefused, MailUncertain
 from functions.services.i18n import t
-from functions.services.mail_compose import _base, _render
+from functions.services.mail_compose import compose
 from functions.services.report_text import render_report
 from schemas.campaign import Campaign
 from schemas.roster import Unit
@@ -65,25 +65,26 @@ def build_receipt(
         f"[Receipt] {campaign.title}: {title} received from {unit.name}"
         + (" (errors to fix)" if errors else ""),
     )
-    ctx = {
-        "campaign": campaign,
-        "unit": unit,
-        "title": title,
-        "seq": version.seq,
-        "received": version.received_at.astimezone(campaign.tz).strftime("%Y-%m-%d %H:%M"),
-        "late": version.late,
-        "verdict": verdict,
-        "color": color,
-        "issues": issues,
-        "more": max(0, len(shown) - LISTED),
-        "errors": errors,
-        "link": link,
-        "subject": subject,
-        "contact": campaign.organiser_contact_line(),
-    }
-    msg = _base(campaign, to=list(unit.emails), subject=subject, key=receipt_key(version), now=now)
-    msg.set_content(_render("receipt.txt.j2", **ctx))
-    msg.add_alternative(_render("receipt.html.j2", **ctx), subtype="html")
+    msg = compose(
+        campaign,
+        "receipt",
+        to=list(unit.emails),
+        subject=subject,
+        key=receipt_key(version),
+        now=now,
+        unit=unit,
+        title=title,
+        seq=version.seq,
+        received=version.received_at.astimezone(campaign.tz).strftime("%Y-%m-%d %H:%M"),
+        late=version.late,
+        verdict=verdict,
+        color=color,
+        issues=issues,
+        more=max(0, len(shown) - LISTED),
+        errors=errors,
+        link=link,
+        contact=campaign.organiser_contact_line(),
+    )
     name = t(
         lang,
         f"校验报告-{unit.code}-{version.deliverable}.txt",
