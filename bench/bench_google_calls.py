@@ -36,6 +36,7 @@ from functions.adapters.store_memory import MemoryStore  # noqa: E402
 from functions.bootstrap import App, open_app  # noqa: E402
 from functions.services.examples import write_example  # noqa: E402
 from functions.services.google_master import publish_master  # noqa: E402
+from functions.services.google_poll import CURSOR_META, run_poll  # noqa: E402
 from functions.services.google_registry import MASTER_META, SheetRecord, claim_sheet, save_sheet  # noqa: E402
 from schemas.report import ValidationReport  # noqa: E402
 from schemas.submission import ParsedSubmission  # noqa: E402
@@ -44,7 +45,6 @@ from sheets_templates import layout  # noqa: E402
 
 NOW = dt.datetime(2022, 11, 23, 10, 0, tzinfo=dt.UTC)
 CURSOR = "2022-11-23T01:00:00.000Z"
-POLL_CURSOR_META = "google-poll-cursor"  # as documented for run_poll
 _EPOCH = dt.date(1899, 12, 30)
 _RANGE_TAB = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))(?:!.*)?$")
 
@@ -222,11 +222,6 @@ class CountingGoogle:
 
 
 def poll_cycle(base: Path, units: int, changed: int) -> list[dict[str, Any]]:
-    try:
-        from functions.services.google_poll import run_poll
-    except ImportError:
-        return [{"scenario": f"poll: {units} unit sheets, {changed} changed",
-                 "note": "functions.services.google_poll.run_poll not available yet"}]  # fmt: skip
     app = open_app(campaign_folder(base, units), store=MemoryStore())
     out = []
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
@@ -238,7 +233,7 @@ def poll_cycle(base: Path, units: int, changed: int) -> list[dict[str, Any]]:
                                               url=f"https://docs.google.com/spreadsheets/d/{sid}/edit",
                                               title=f"{app.campaign.title}-{u.name}-plan", created_at=NOW))  # fmt: skip
             google.unit_of[sid] = u.code
-        app.store.set_meta(POLL_CURSOR_META, CURSOR)
+        app.store.set_meta(CURSOR_META, CURSOR)
         step = max(1, units // changed)
         google.changed = [
             {
@@ -346,11 +341,6 @@ def markdown(rows: list[dict[str, Any]], changed: int) -> str:
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
-        if "calls" not in row:
-            lines.append(
-                f"| {row['scenario']} | " + " | ".join(["–"] * (len(head) - 2)) + f" | {row['note']} |"
-            )
-            continue
         calls = row["calls"]
         known = {c[0] for c in COLUMNS}
         other = ", ".join(f"{k} {v}" for k, v in sorted(calls.items()) if k not in known) or "0"

@@ -15,18 +15,6 @@ from functions.handlers import runtime
 SAFETY_MS = 20_000
 
 
-def _requests(result: Any) -> list[runtime.ConsolidateRequest]:
-    """The versions the poll created, as consolidation requests; one request when only a count is known."""
-    ids = [str(v) for v in getattr(result, "version_ids", None) or []]
-    if ids:
-        return [runtime.ConsolidateRequest(version=v) for v in ids]
-    created = int(getattr(result, "versions_created", 0) or 0)
-    if created:
-        # Unique per run, so it is never mistaken for a duplicate of an earlier poll's request.
-        return [runtime.ConsolidateRequest(version=f"poll-{runtime.clock():%Y%m%dT%H%M%S%f}")]
-    return []
-
-
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     with runtime.invocation("poll", context):
         app = runtime.app()
@@ -40,8 +28,9 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         session = connect(
             app.campaign, app.folder, credentials=runtime.google_credentials(), deadline=deadline
         )
-        result = run_poll(app, session, now=runtime.clock(), deadline=deadline)
-        queued = runtime.queue_consolidation(_requests(result))
-        counts = result.model_dump(mode="json") if hasattr(result, "model_dump") else {"result": str(result)}
-        runtime.log_event("poll", queued=queued, **counts)
+        result = run_poll(app, session, now=runtime.clock())
+        queued = runtime.queue_consolidation(
+            [runtime.ConsolidateRequest(version=v) for v in result.version_ids]
+        )
+        runtime.log_event("poll", queued=queued, **result.model_dump(mode="json"))
         return {"skipped": False, "queued": queued}

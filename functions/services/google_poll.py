@@ -124,14 +124,10 @@ def sheet_url(spreadsheet_id: str) -> str:
     return f"https://docs.google.com/spreadsheets/d/{spreadsheet_id}/edit"
 
 
-def run_poll(
-    app: App, session: GoogleSession, *, now: dt.datetime, deadline: float | None = None
-) -> PollResult:
-    """One poll cycle. `deadline` (time.monotonic) tightens the session's own, for a Lambda's remaining time."""
+def run_poll(app: App, session: GoogleSession, *, now: dt.datetime) -> PollResult:
+    """One poll cycle within the session's call budget and deadline (a Lambda passes its remaining time)."""
     settings = app.campaign.google
     assert settings is not None, "run_poll needs campaign.google"
-    if deadline is not None and (session.http.deadline is None or deadline < session.http.deadline):
-        session.http.deadline = deadline
     store = app.store
     result = PollResult()
     cursor = store.get_meta(CURSOR_META)

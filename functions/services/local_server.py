@@ -181,7 +181,7 @@ class LocalServer:
             session = connect(self.app.campaign, self.app.folder)
             result = run_poll(self.app, session, now=self.clock())
         self.stats.polls += 1
-        if getattr(result, "versions_created", 0):
+        if result.versions_created:
             self.worker.request()
 
     def remind_if_due(self) -> bool:
