@@ -22,6 +22,7 @@ from google.oauth2.credentials import Credentials
 from functions.adapters.google_session import GoogleSession, build_session
 from functions.bootstrap import App, open_app
 from functions.cli.main import cli
+from functions.ports import MailRefused
 from functions.services.google_master import publish_master
 from functions.services.google_poll import CURSOR_META, LIST_FIELDS, list_query, run_poll
 from functions.services.google_provision import provision
@@ -324,3 +325,37 @@ def test_poll_command_checks_and_reports(
 def test_poll_command_without_google_settings(wujin_dir: Path) -> None:
     got = CliRunner().invoke(cli, ["google", "poll", str(wujin_dir)])
     assert got.exit_code != 0 and "没有 google 设置" in got.output
+
+
+class RefusingOnce:
+    """A transport that refuses its first message before accepting it (a full mailbox, a 4xx), then delivers."""
+
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+        self.refused = 0
+
+    def send(self, message: Any) -> str:
+        if not self.refused:
+            self.refused += 1
+            raise MailRefused("451 try again later")
+        self.sent.append(message)
+        return f"id-{len(self.sent)}"
+
+
+def test_a_refused_receipt_is_sent_by_the_next_poll_without_reading_the_sheet(
+    google: FakeGoogle, app: App
+) -> None:
+    mailer = RefusingOnce()
+    app.use_mailer(mailer)
+    unit = app.roster.units[0]
+    fill(google, app, unit)
+    tick(google, app, unit)
+    first = run_poll(app, session_for(app), now=NOW)
+    assert first.checks[0].receipt == "refused" and mailer.sent == []
+    google.reset_counts()
+    second = run_poll(app, session_for(app), now=NOW)
+    assert second.checks == [] and second.receipts_sent == 1
+    assert google.counts() == {"drive.files.list": 1}  # the sheet is not read again for it
+    (receipt,) = mailer.sent
+    assert receipt["Subject"].startswith("【回执】") and unit.name in receipt["Subject"]
+    assert run_poll(app, session_for(app), now=NOW).receipts_sent == 0 and len(mailer.sent) == 1

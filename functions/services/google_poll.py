@@ -39,7 +39,7 @@ from functions.services.google_writeback import SheetState, sheet_state, writeba
 from functions.services.i18n import t
 from functions.services.ingest import ingest_raw
 from functions.services.peers import PeerStats
-from functions.services.receipt import ReceiptOutcome, send_receipt
+from functions.services.receipt import ReceiptOutcome, retry_pending_receipts, send_receipt
 from schemas.formspec import Language
 from sheets_templates import google_layout as gl
 
@@ -134,6 +134,8 @@ def run_poll(app: App, session: GoogleSession, *, now: dt.datetime) -> PollResul
     result.cursor = cursor or ""
     peers = _LazyPeers(app)
     lang = app.campaign.language
+    # No Google call: receipts refused by the mail transport on an earlier poll.
+    result.receipts_sent += sum(o == "sent" for o in retry_pending_receipts(app, now=now))
     try:
         for file in _changed_files(session, settings.folder_id, cursor):
             result.listed += 1

@@ -24,6 +24,9 @@ from schemas.submission import Version
 log = logging.getLogger(__name__)
 
 RECEIPT_PREFIX = "receipt/"
+# A receipt the transport refused: the sheet will not be read again (its last change is the write-back),
+# so the refusal itself is remembered and every poll retries it.
+PENDING_PREFIX = "receipt-pending/"
 LISTED = 10
 ReceiptOutcome = Literal["sent", "already", "refused", "uncertain", "no-address"]
 
@@ -114,6 +117,7 @@ def send_receipt(app: App, version: Version, *, link: str, now: dt.datetime) -> 
         app.mailer.send(build_receipt(app.campaign, unit, version, link=link, now=now))
     except MailRefused as exc:
         app.store.release(key)
+        app.store.claim(_pending_key(version), {**payload, "link": link, "error": str(exc)}, at=now)
         log.warning("receipt refused, will retry: %s/%s: %s", version.unit, version.deliverable, exc)
         return "refused"
     except MailUncertain as exc:
@@ -121,3 +125,21 @@ def send_receipt(app: App, version: Version, *, link: str, now: dt.datetime) -> 
         return "uncertain"
     app.store.update_claim(key, {**payload, "result": "sent", "address": ", ".join(unit.emails)})
     return "sent"
+
+
+def _pending_key(version: Version) -> str:
+    return f"{PENDING_PREFIX}{version.unit}/{version.deliverable}/{version.id}"
+
+
+def retry_pending_receipts(app: App, *, now: dt.datetime) -> list[ReceiptOutcome]:
+    """Send again the receipts a transport refused, while their version is still the unit's latest."""
+    outcomes: list[ReceiptOutcome] = []
+    for pending in app.store.claims(PENDING_PREFIX):
+        unit, deliverable = str(pending.payload["unit"]), str(pending.payload["deliverable"])
+        app.store.release(pending.key)
+        version = app.store.latest(unit, deliverable)
+        # A newer version has (or will have) its own receipt; this one is no longer worth a message.
+        if version is None or _pending_key(version) != pending.key or version.status != "submitted":
+            continue
+        outcomes.append(send_receipt(app, version, link=str(pending.payload.get("link", "")), now=now))
+    return outcomes
