@@ -60,23 +60,23 @@ class Handler:
     secret_via_extension: bool = False
 
 
-WEBHOOK = "functions.handlers.webhook"
+WEBHOOK = "functions.handlers.form_url"
 HANDLERS = [
     # A forged, stale or oversized request: the campaign and the store (S3), the secret; no queue.
-    Handler("webhook, refused (extension)", WEBHOOK, ["functions.adapters.store_s3"], ["s3"],
+    Handler("webhook, refused (extension)", WEBHOOK, ["functions.adapters.store.s3"], ["s3"],
             secret_via_extension=True),
     # A response that made a new version: the same, plus the queue.
-    Handler("webhook, new version (extension)", WEBHOOK, ["functions.adapters.store_s3"], ["s3", "sqs"],
+    Handler("webhook, new version (extension)", WEBHOOK, ["functions.adapters.store.s3"], ["s3", "sqs"],
             secret_via_extension=True),
     # Without the layer the secret comes from botocore's SSM client.
-    Handler("webhook, new version (SSM client)", WEBHOOK, ["functions.adapters.store_s3"],
+    Handler("webhook, new version (SSM client)", WEBHOOK, ["functions.adapters.store.s3"],
             ["s3", "ssm", "sqs"]),
-    Handler("consolidate", "functions.handlers.consolidate", ["functions.adapters.store_s3"], ["s3"]),
-    Handler("remind", "functions.handlers.remind",
-            ["functions.adapters.store_s3", "functions.adapters.mail_ses", "boto3"], ["s3", "sesv2"]),
-    Handler("poll", "functions.handlers.poll",
-            ["functions.adapters.store_s3", "functions.adapters.google_session",
-             "functions.adapters.google_credentials"], ["ssm", "s3", "sqs"]),
+    Handler("consolidate", "functions.handlers.consolidate_queue", ["functions.adapters.store.s3"], ["s3"]),
+    Handler("remind", "functions.handlers.remind_schedule",
+            ["functions.adapters.store.s3", "functions.adapters.mail.ses", "boto3"], ["s3", "sesv2"]),
+    Handler("poll", "functions.handlers.poll_schedule",
+            ["functions.adapters.store.s3", "functions.adapters.google.session",
+             "functions.adapters.google.credentials"], ["ssm", "s3", "sqs"]),
 ]  # fmt: skip
 
 FAKE_AWS = {

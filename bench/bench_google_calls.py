@@ -30,14 +30,14 @@ from google.oauth2.credentials import Credentials
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from functions.adapters.google_http import operation_name  # noqa: E402
-from functions.adapters.google_session import GoogleSession, build_session  # noqa: E402
-from functions.adapters.store_memory import MemoryStore  # noqa: E402
+from functions.adapters.google.http import operation_name  # noqa: E402
+from functions.adapters.google.session import GoogleSession, build_session  # noqa: E402
+from functions.adapters.store.memory import MemoryStore  # noqa: E402
 from functions.bootstrap import App, open_app  # noqa: E402
-from functions.services.examples import write_example  # noqa: E402
-from functions.services.google_master import publish_master  # noqa: E402
-from functions.services.google_poll import CURSOR_META, run_poll  # noqa: E402
-from functions.services.google_registry import MASTER_META, SheetRecord, claim_sheet, save_sheet  # noqa: E402
+from functions.services.google.poll import CURSOR_META, run_poll  # noqa: E402
+from functions.services.google.publish_master import publish_master  # noqa: E402
+from functions.services.google.registry import MASTER_META, SheetRecord, claim_sheet, save_sheet  # noqa: E402
+from functions.services.setup.examples import write_example  # noqa: E402
 from schemas.report import ValidationReport  # noqa: E402
 from schemas.submission import ParsedSubmission  # noqa: E402
 from sheets_templates import google_layout as gl  # noqa: E402

@@ -31,7 +31,7 @@ def _campaign_folder(base: Path, units: int, tag: str = "") -> Path:
     """The wujin example with a roster of `units` synthetic units (`tag` keeps stores of different sizes apart)."""
     import csv
 
-    from functions.services.examples import write_example
+    from functions.services.setup.examples import write_example
 
     folder = base / f"campaign-{units}{tag}"
     if folder.exists():
@@ -82,8 +82,8 @@ def _filled_store(folder: Path, units: int, rows: int) -> None:
 
 def m_validate_one(base: Path) -> dict[str, Any]:
     from functions.bootstrap import open_app
-    from functions.services.validate_file import validate_file
-    from functions.services.workbook_fill import fill_workbook
+    from functions.services.intake.validate_file import validate_file
+    from functions.services.setup.workbook_fill import fill_workbook
     from sheets_templates.xlsx_unit_workbook import build_unit_workbook
 
     folder = _campaign_folder(base, 100)
@@ -119,8 +119,8 @@ def m_ingest(base: Path, n: int) -> dict[str, Any]:
     import datetime as dt
 
     from functions.bootstrap import open_app
-    from functions.services.ingest import ingest_all
-    from functions.services.workbook_fill import fill_workbook
+    from functions.services.intake.ingest import ingest_all
+    from functions.services.setup.workbook_fill import fill_workbook
     from sheets_templates.xlsx_unit_workbook import build_unit_workbook
 
     folder = _campaign_folder(base, max(n, 100))
@@ -155,7 +155,7 @@ def m_consolidate(base: Path, units: int, rows: int) -> dict[str, Any]:
     import datetime as dt
 
     from functions.bootstrap import open_app
-    from functions.services.consolidate import build_master
+    from functions.services.master.master_sheets import build_master
 
     folder = _campaign_folder(base, units, f"-rows{rows}")
     _filled_store(folder, units, rows)
@@ -201,8 +201,8 @@ def m_remind_plan(base: Path, units: int) -> dict[str, Any]:
     import datetime as dt
 
     from functions.bootstrap import open_app
-    from functions.services.remind_plan import plan_reminders
-    from functions.services.status import unit_statuses
+    from functions.services.reminders.plan import plan_reminders
+    from functions.services.status.unit_states import unit_statuses
 
     folder = _campaign_folder(base, units)
     app = open_app(folder)

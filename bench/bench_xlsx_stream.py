@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from functions.adapters.xlsx_stream import Cell, Column, StreamingWorkbook, Style  # noqa: E402
+from functions.adapters.xlsx.stream import Cell, Column, StreamingWorkbook, Style  # noqa: E402
 
 HEADER = [
     "序号",

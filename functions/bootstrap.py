@@ -60,14 +60,14 @@ class App:
 
     @cached_property
     def intake(self) -> Intake:
-        from functions.adapters.intake_folder import FolderIntake
+        from functions.adapters.folder.intake import FolderIntake
 
         return FolderIntake(self.paths.inbox, self.campaign, self.roster)
 
     @property
     def mailer(self) -> Mailer:
         if self._mailer is None:
-            from functions.adapters.mail_factory import build_mailer
+            from functions.adapters.mail.factory import build_mailer
 
             self._mailer = build_mailer(self.campaign.mail, self.folder, language=self.campaign.language)
         return self._mailer
@@ -80,11 +80,11 @@ def open_store(folder: Path) -> Store:
     """HUIZONG_STORE chooses the store: unset or sqlite (DIR/huizong.sqlite3), or s3://bucket/prefix."""
     spec = os.environ.get(STORE_ENV, "sqlite")
     if spec == "sqlite":
-        from functions.adapters.store_sqlite import SqliteStore
+        from functions.adapters.store.sqlite import SqliteStore
 
         return SqliteStore(folder / SQLITE_NAME)
     if spec.startswith("s3://"):
-        from functions.adapters.store_s3 import S3Store
+        from functions.adapters.store.s3 import S3Store
 
         bucket, _, prefix = spec.removeprefix("s3://").partition("/")
         return S3Store(bucket=bucket, prefix=prefix)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from functions.config.loading import load_campaign, load_roster
-from functions.services.examples import write_example
+from functions.services.setup.examples import write_example
 from schemas.campaign import Campaign
 from schemas.roster import Roster
 

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import responses
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
-from functions.adapters.google_http import operation_name
+from functions.adapters.google.http import operation_name
 
 SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
 EPOCH = dt.date(1899, 12, 30)

@@ -2,7 +2,7 @@
 
 The script builds a form from the real `huizong google form-spec` output, submits a response through its
 onFormSubmit trigger and prints what it sent; here the signatures are verified with
-functions/webhook/signature.py, the bodies parsed as FormResponsePayload and ingested as a version.
+functions/services/intake/signature.py, the bodies parsed as FormResponsePayload and ingested as a version.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from functions.bootstrap import open_app
-from functions.services.form_intake import ingest_form_response
-from functions.services.form_spec_export import form_spec_command_output
-from functions.webhook.signature import verify
+from functions.services.google.form_spec import form_spec_command_output
+from functions.services.intake.form_responses import ingest_form_response
+from functions.services.intake.signature import verify
 from schemas.webhook import FormResponsePayload
 from tests.test_form_spec_export import EXTRA_FIELDS_YAML, GOOGLE_YAML, customise
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from functions.config.loading import ConfigError, load_campaign, load_roster
-from functions.services.examples import example_names, write_example
+from functions.services.setup.examples import example_names, write_example
 from schemas.roster import ROSTER_HEADERS
 
 ACTIVITY_HEADERS = [

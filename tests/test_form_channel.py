@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from functions.bootstrap import open_app
-from functions.services.form_intake import ingest_form_response, list_unidentified
-from functions.webhook.signature import verify
+from functions.services.intake.form_responses import ingest_form_response, list_unidentified
+from functions.services.intake.signature import verify
 from schemas.webhook import FormResponsePayload
 from tests.test_serve import NOW, payload
 

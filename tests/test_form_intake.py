@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from functions.bootstrap import App, open_app
 from functions.cli.main import cli
-from functions.services.form_intake import (
+from functions.services.google.form_spec import form_questions
+from functions.services.intake.form_responses import (
     CLAIM_PREFIX,
     FormIntakeBusy,
     FormPayloadError,
@@ -20,7 +21,6 @@ from functions.services.form_intake import (
     ingest_form_response,
     list_unidentified,
 )
-from functions.services.form_spec_export import form_questions
 from schemas.roster import Unit
 from schemas.webhook import FormResponsePayload
 from tests.test_form_spec_export import EXTRA_FIELDS_YAML, GOOGLE_YAML, customise
@@ -301,8 +301,8 @@ def test_english_campaign_messages(wujin_dir: Path) -> None:
 
 
 def test_the_webhook_answers_a_delivery_in_progress_with_503(app: App) -> None:
-    from functions.services.webhook_service import BUSY_RETRY_SECONDS, handle_webhook
-    from functions.webhook.signature import HEADER, sign
+    from functions.services.intake.form_webhook import BUSY_RETRY_SECONDS, handle_webhook
+    from functions.services.intake.signature import HEADER, sign
 
     secret = b"a-webhook-secret-of-enough-length-0123"
     unit = _unit(app)

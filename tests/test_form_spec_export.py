@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from functions.cli.main import cli
 from functions.config.loading import ConfigError, load_campaign, load_roster
-from functions.services.form_spec_export import (
+from functions.services.google.form_spec import (
     PHONE_HINT_PATTERN,
     URL_HINT_PATTERN,
     default_form_deliverable,

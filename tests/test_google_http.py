@@ -16,8 +16,8 @@ from gspread.exceptions import APIError
 from moto import mock_aws
 from responses import matchers
 
-from functions.adapters.google_credentials import SCOPES, GoogleCredentialsError, load_credentials
-from functions.adapters.google_http import (
+from functions.adapters.google.credentials import SCOPES, GoogleCredentialsError, load_credentials
+from functions.adapters.google.http import (
     DRIVE_FILES_API,
     SHEETS_API,
     BudgetedHTTPClient,
@@ -25,7 +25,7 @@ from functions.adapters.google_http import (
     GoogleCallFailed,
     operation_name,
 )
-from functions.adapters.google_session import GoogleNotConfigured, build_session, connect
+from functions.adapters.google.session import GoogleNotConfigured, build_session, connect
 from functions.config.loading import load_campaign
 from schemas.google import GoogleSettings
 from tests.test_google_provision import SA_EMAIL, service_account_json

@@ -24,13 +24,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from google.oauth2.credentials import Credentials
 from openpyxl import load_workbook
 
-from functions.adapters.google_http import operation_name
-from functions.adapters.google_session import SPREADSHEET_MIME, GoogleSession, build_session
-from functions.adapters.store_memory import MemoryStore
+from functions.adapters.google.http import operation_name
+from functions.adapters.google.session import SPREADSHEET_MIME, GoogleSession, build_session
+from functions.adapters.store.memory import MemoryStore
 from functions.bootstrap import App, open_app
 from functions.cli.main import cli
-from functions.services.consolidate import build_master
-from functions.services.google_master import (
+from functions.services.google.publish_master import (
     CREATE_CLAIM,
     GET_FIELDS,
     MasterPublishResult,
@@ -39,7 +38,8 @@ from functions.services.google_master import (
     publish_master,
     summary_lines,
 )
-from functions.services.google_registry import MASTER_META
+from functions.services.google.registry import MASTER_META
+from functions.services.master.master_sheets import build_master
 from schemas.report import Issue, ValidationReport
 from schemas.submission import ParsedSubmission
 

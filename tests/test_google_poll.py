@@ -19,14 +19,14 @@ import responses
 from click.testing import CliRunner
 from google.oauth2.credentials import Credentials
 
-from functions.adapters.google_session import GoogleSession, build_session
+from functions.adapters.google.session import GoogleSession, build_session
 from functions.bootstrap import App, open_app
 from functions.cli.main import cli
 from functions.ports import MailRefused
-from functions.services.google_master import publish_master
-from functions.services.google_poll import CURSOR_META, LIST_FIELDS, list_query, run_poll
-from functions.services.google_provision import provision
-from functions.services.google_registry import all_sheets, sheet_for
+from functions.services.google.poll import CURSOR_META, LIST_FIELDS, list_query, run_poll
+from functions.services.google.provision import provision
+from functions.services.google.publish_master import publish_master
+from functions.services.google.registry import all_sheets, sheet_for
 from schemas.campaign import Campaign
 from schemas.roster import Unit
 from sheets_templates import google_layout as gl

@@ -23,13 +23,13 @@ from google.oauth2.credentials import Credentials
 from openpyxl import load_workbook
 from openpyxl.utils.cell import get_column_letter
 
-from functions.adapters.google_http import operation_name
-from functions.adapters.google_session import SPREADSHEET_MIME, GoogleSession, build_session
-from functions.adapters.store_memory import MemoryStore
+from functions.adapters.google.http import operation_name
+from functions.adapters.google.session import SPREADSHEET_MIME, GoogleSession, build_session
+from functions.adapters.store.memory import MemoryStore
 from functions.cli.main import cli
 from functions.config.loading import load_campaign, load_roster
-from functions.services.google_provision import provision, summary_lines
-from functions.services.google_registry import all_sheets, sheet_for, sheet_key
+from functions.services.google.provision import provision, summary_lines
+from functions.services.google.registry import all_sheets, sheet_for, sheet_key
 from schemas.campaign import Campaign
 from schemas.roster import Roster
 from sheets_templates import google_layout as gl

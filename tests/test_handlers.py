@@ -28,13 +28,13 @@ from moto.ses.models import ses_backends
 from openpyxl import load_workbook
 
 from functions.bootstrap import App
-from functions.handlers import consolidate as consolidate_handler
-from functions.handlers import poll as poll_handler
-from functions.handlers import remind as remind_handler
+from functions.handlers import consolidate_queue as consolidate_handler
+from functions.handlers import form_url as webhook_handler
+from functions.handlers import poll_schedule as poll_handler
+from functions.handlers import remind_schedule as remind_handler
 from functions.handlers import runtime
-from functions.handlers import webhook as webhook_handler
-from functions.services.examples import write_example
-from functions.webhook.signature import MAX_BODY_BYTES, sign
+from functions.services.intake.signature import MAX_BODY_BYTES, sign
+from functions.services.setup.examples import write_example
 from tests.test_sam_template import template
 from tests.test_secrets_extension import TOKEN as EXTENSION_TOKEN
 from tests.test_secrets_extension import FakeExtension

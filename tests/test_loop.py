@@ -16,9 +16,9 @@ import pytest
 from openpyxl import load_workbook
 
 from functions.bootstrap import open_app
-from functions.services.demo import run_demo
 from functions.services.loop import consolidate, remind, run_loop
-from functions.services.status import unit_statuses
+from functions.services.setup.demo import run_demo
+from functions.services.status.unit_states import unit_statuses
 from tests.workbooks import school_plan, write_workbook
 
 SHEETS = ["总览", "报送情况", "活动安排", "统计", "问题清单", "催报记录"]

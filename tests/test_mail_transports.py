@@ -18,14 +18,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from functions.adapters.mail_factory import build_mailer
-from functions.adapters.mail_outbox import OutboxMailer
-from functions.adapters.mail_ses import RateLimiter, SesMailer, ses_client
-from functions.adapters.mail_smtp import SmtpMailer, dot_stuffed, envelope_recipients
-from functions.adapters.store_memory import MemoryStore
+from functions.adapters.mail.factory import build_mailer
+from functions.adapters.mail.outbox import OutboxMailer
+from functions.adapters.mail.ses import RateLimiter, SesMailer, ses_client
+from functions.adapters.mail.smtp import SmtpMailer, dot_stuffed, envelope_recipients
+from functions.adapters.store.memory import MemoryStore
 from functions.config.loading import ConfigError, load_campaign, load_roster
 from functions.ports import MailRefused, MailUncertain
-from functions.services.remind import run_reminders
+from functions.services.reminders.send_reminders import run_reminders
 from schemas.campaign import MailSettings, SesSettings, SmtpSettings
 from tests.smtp_server import (  # noqa: F401
     PASSWORD,

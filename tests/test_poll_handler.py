@@ -18,11 +18,11 @@ import pytest
 import responses
 from moto import mock_aws
 
-from functions.handlers import poll as poll_handler
+from functions.handlers import poll_schedule as poll_handler
 from functions.handlers import runtime
-from functions.services.examples import write_example
-from functions.services.google_provision import provision
-from functions.services.google_registry import sheet_for
+from functions.services.google.provision import provision
+from functions.services.google.registry import sheet_for
+from functions.services.setup.examples import write_example
 from tests.google_fake import FakeGoogle
 from tests.test_google_master import TOKEN_URI, service_account_json
 from tests.test_google_poll import NOW, enable_google, fill, session_for, tick

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from functions.services.remind_plan import current_step, digest_window, plan_reminders, reminder_claim_key
-from functions.services.status import UnitStatus
+from functions.services.reminders.plan import current_step, digest_window, plan_reminders, reminder_claim_key
+from functions.services.status.unit_states import UnitStatus
 from schemas.campaign import Campaign
 from schemas.roster import Roster
 

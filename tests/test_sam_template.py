@@ -14,10 +14,10 @@ import yaml
 TEMPLATE = Path(__file__).resolve().parents[1] / "infra" / "template.yaml"
 DATA_SERVICES = ("s3:", "sqs:", "ssm:", "ses:", "kms:", "dynamodb:", "secretsmanager:")
 HANDLERS = {
-    "WebhookFunction": "functions.handlers.webhook.handler",
-    "ConsolidateFunction": "functions.handlers.consolidate.handler",
-    "RemindFunction": "functions.handlers.remind.handler",
-    "PollFunction": "functions.handlers.poll.handler",
+    "WebhookFunction": "functions.handlers.form_url.handler",
+    "ConsolidateFunction": "functions.handlers.consolidate_queue.handler",
+    "RemindFunction": "functions.handlers.remind_schedule.handler",
+    "PollFunction": "functions.handlers.poll_schedule.handler",
 }
 
 

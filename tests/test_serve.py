@@ -18,9 +18,9 @@ import pytest
 from openpyxl import load_workbook
 
 from functions.bootstrap import App, open_app
-from functions.services.form_spec_export import form_questions
-from functions.services.local_server import LocalServer
-from functions.webhook.signature import HEADER, sign
+from functions.serve.local_server import LocalServer
+from functions.services.google.form_spec import form_questions
+from functions.services.intake.signature import HEADER, sign
 
 SECRET = b"a-shared-secret-of-enough-length"
 NOW = dt.datetime(2022, 12, 9, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from functions.adapters.store_memory import MemoryStore
-from functions.adapters.store_s3 import S3Store
-from functions.adapters.store_sqlite import SqliteStore
+from functions.adapters.store.memory import MemoryStore
+from functions.adapters.store.s3 import S3Store
+from functions.adapters.store.sqlite import SqliteStore
 from functions.ports import Store
 from tests.contract.store_contract import StoreContract, StoreFactory
 from tests.test_store_s3 import BUCKET, PREFIX, moto_s3

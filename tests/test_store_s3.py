@@ -23,8 +23,9 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.s3.responses import S3Response
 
-from functions.adapters import store_codec, store_s3
-from functions.adapters.store_s3 import S3Store
+from functions.adapters.store import codec as store_codec
+from functions.adapters.store import s3 as store_s3
+from functions.adapters.store.s3 import S3Store
 from tests.contract.store_contract import T0, add, report, run_together, submission
 
 REGION = "ap-southeast-1"

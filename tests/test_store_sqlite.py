@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from functions.adapters.store_sqlite import SCHEMA_VERSION, SchemaVersionError, SqliteStore, StoreClosedError
+from functions.adapters.store.sqlite import SCHEMA_VERSION, SchemaVersionError, SqliteStore, StoreClosedError
 from tests.contract.store_contract import T0, add, report, run_together, submission
 
 

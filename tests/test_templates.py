@@ -11,9 +11,9 @@ import yaml
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from functions.adapters.xlsx_reader import read_workbook
+from functions.adapters.xlsx.reader import read_workbook
 from functions.config.loading import load_campaign, load_roster
-from functions.services.templates import write_templates
+from functions.services.setup.unit_templates import write_templates
 from schemas.campaign import Campaign
 from schemas.roster import Roster
 from sheets_templates.xlsx_unit_workbook import build_unit_workbook, save_workbook_atomically

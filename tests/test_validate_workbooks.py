@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from functions.adapters.xlsx_reader import read_workbook
+from functions.adapters.xlsx.reader import read_workbook
 from functions.validate.validator import ValidationContext, validate_submission
 from schemas.campaign import Campaign
 from schemas.report import Issue, ValidationReport

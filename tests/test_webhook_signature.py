@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from functions.webhook.signature import MAX_BODY_BYTES, SignatureError, compute, header_value, sign, verify
+from functions.services.intake.signature import (
+    MAX_BODY_BYTES,
+    SignatureError,
+    compute,
+    header_value,
+    sign,
+    verify,
+)
 from schemas.webhook import SCHEMA_PATH, webhook_json_schema
 
 VECTOR = json.loads((Path(__file__).parent / "data" / "signature_vector.json").read_text(encoding="utf-8"))

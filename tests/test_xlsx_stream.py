@@ -22,7 +22,7 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from functions.adapters.xlsx_stream import (
+from functions.adapters.xlsx.stream import (
     STALE_TEMP_SECONDS,
     Cell,
     Column,
@@ -499,7 +499,7 @@ def test_success_replaces_and_keeps_the_file_mode(tmp_path: Path) -> None:
 _KILLED_WRITER = """
 import sys, time
 from pathlib import Path
-from functions.adapters.xlsx_stream import StreamingWorkbook
+from functions.adapters.xlsx.stream import StreamingWorkbook
 book = StreamingWorkbook(Path(sys.argv[1]))
 ws = book.sheet("新")
 for i in range(30_000):

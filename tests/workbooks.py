@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from functions.services.workbook_fill import fill_workbook
+from functions.services.setup.workbook_fill import fill_workbook
 from schemas.campaign import Campaign
 from schemas.roster import Roster, Unit
 from sheets_templates.xlsx_unit_workbook import build_unit_workbook, save_workbook_atomically

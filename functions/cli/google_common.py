@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from functions.cli.common import EXIT_CANNOT_RUN
-from functions.services.i18n import t
 from schemas.campaign import Campaign
+from schemas.i18n import t
 
 if TYPE_CHECKING:
-    from functions.adapters.google_session import GoogleSession
+    from functions.adapters.google.session import GoogleSession
 
 
 def fail(lines: list[str]) -> NoReturn:
@@ -32,8 +32,8 @@ def require_google(campaign: Campaign) -> None:
 
 def connect_or_exit(campaign: Campaign, folder: Path) -> GoogleSession:
     """The run's Google session; a key that is missing or broken ends the command with its explanation."""
-    from functions.adapters.google_credentials import GoogleCredentialsError
-    from functions.adapters.google_session import connect
+    from functions.adapters.google.credentials import GoogleCredentialsError
+    from functions.adapters.google.session import connect
 
     require_google(campaign)
     try:

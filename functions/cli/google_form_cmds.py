@@ -11,7 +11,7 @@ import click
 from functions.cli.common import folder_arg, friendly_errors
 
 if TYPE_CHECKING:
-    from functions.services.form_intake import UnidentifiedResponse
+    from functions.services.intake.form_responses import UnidentifiedResponse
     from schemas.campaign import Campaign
 
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 @friendly_errors
 def form_spec(folder: Path, deliverable: str | None, as_gs: bool) -> None:
     """输出 Google 表单的题目（JSON），供 infra/apps_script/Code.gs 的 setup() 建表单。"""
-    from functions.services.form_spec_export import form_spec_command_output
+    from functions.services.google.form_spec import form_spec_command_output
 
     click.echo(form_spec_command_output(folder, deliverable, as_gs=as_gs), nl=False)
 
@@ -36,7 +36,7 @@ def form_spec(folder: Path, deliverable: str | None, as_gs: bool) -> None:
 def form_unidentified(folder: Path, as_json: bool) -> None:
     """列出无法识别单位（编码不在名单中，或编码与邮箱不符）的表单回复，供组织方跟进。"""
     from functions.bootstrap import open_app
-    from functions.services.form_intake import list_unidentified
+    from functions.services.intake.form_responses import list_unidentified
 
     app = open_app(folder)
     rows = list_unidentified(app)

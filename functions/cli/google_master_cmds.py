@@ -18,7 +18,7 @@ from functions.cli.google_common import connect_or_exit, fail
 def publish_master_cmd(folder: Path, today: str | None) -> None:
     """把汇总表（与 master.xlsx 相同的工作表）发布到 Google 表格，并只读共享给组织方。"""
     from functions.bootstrap import open_app
-    from functions.services.google_master import MasterPublishError, publish_master, summary_lines
+    from functions.services.google.publish_master import MasterPublishError, publish_master, summary_lines
 
     app = open_app(folder)
     session = connect_or_exit(app.campaign, app.folder)

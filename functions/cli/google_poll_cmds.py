@@ -19,7 +19,7 @@ from functions.cli.google_common import connect_or_exit
 def poll_cmd(folder: Path, today: str | None, as_json: bool) -> None:
     """检查有变动的单位表格：校验、把结果和批注写回表格、保存新版本、勾选“提交”的发回执。"""
     from functions.bootstrap import open_app
-    from functions.services.google_poll import run_poll, summary_lines
+    from functions.services.google.poll import run_poll, summary_lines
 
     app = open_app(folder)
     lang = app.campaign.language

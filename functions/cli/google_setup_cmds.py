@@ -60,9 +60,9 @@ def check(folder: Path) -> None:
     """检查服务账号能否访问活动的 Google 云端硬盘文件夹，并显示需要共享给的服务账号地址。"""
     from gspread.exceptions import APIError
 
-    from functions.adapters.google_http import GoogleBudgetExhausted, GoogleCallFailed
+    from functions.adapters.google.http import GoogleBudgetExhausted, GoogleCallFailed
     from functions.config.loading import load_campaign
-    from functions.services.google_provision import api_reason, check_folder
+    from functions.services.google.provision import api_reason, check_folder
 
     campaign = load_campaign(folder)
     if campaign.google is None:
@@ -116,7 +116,7 @@ def check(folder: Path) -> None:
 def provision_cmd(folder: Path, dry_run: bool) -> None:
     """为每个单位的每项报送材料在 Google 云端硬盘文件夹中建好表格并共享给单位（可重复运行）。"""
     from functions.bootstrap import open_app
-    from functions.services.google_provision import FOLDER_STOP, provision, summary_lines
+    from functions.services.google.provision import FOLDER_STOP, provision, summary_lines
 
     app = open_app(folder)
     campaign = app.campaign

@@ -61,7 +61,7 @@ def remind(folder: Path, today: str | None, dry_run: bool) -> None:
 @friendly_errors
 def status(folder: Path, as_json: bool) -> None:
     """各单位各项材料的报送状态。"""
-    from functions.services.status_view import status_json, status_table
+    from functions.services.status.unit_states.status_table import status_json, status_table
 
     app = _open(folder)
     if as_json:
@@ -77,7 +77,7 @@ def status(folder: Path, as_json: bool) -> None:
 @friendly_errors
 def run(folder: Path, today: str | None, dry_run: bool) -> None:
     """一次完整运行：读取报送 → 催报 → 生成汇总表。供定时任务或云函数调用。"""
-    from functions.services.ingest import ingest_all
+    from functions.services.intake.ingest import ingest_all
     from functions.services.loop import consolidate as do_consolidate
     from functions.services.loop import remind as do_remind
 
@@ -100,7 +100,7 @@ def run(folder: Path, today: str | None, dry_run: bool) -> None:
 @friendly_errors
 def demo(folder: Path | None) -> None:
     """演示：生成武进区2022年示例活动，模拟各单位报送（含常见错误），运行完整流程。"""
-    from functions.services.demo import default_folder, run_demo
+    from functions.services.setup.demo import default_folder, run_demo
 
     target = folder or default_folder(Path.cwd())
     click.echo(f"演示目录：{target}")
@@ -117,7 +117,7 @@ def demo(folder: Path | None) -> None:
         f"催报邮件：   {app.paths.outbox}（{loop.reminders.sent} 封催报，日报{'1' if loop.reminders.digest_sent else '0'} 封）"
     )
     click.echo("")
-    from functions.services.status_view import status_table
+    from functions.services.status.unit_states.status_table import status_table
 
     click.echo(status_table(app))
 

@@ -40,7 +40,7 @@ def cli() -> None:
 @friendly_errors
 def init(folder: Path, example: str, force: bool) -> None:
     """在 FOLDER 中写入一个完整的示例活动（campaign.yaml、units.csv、inbox/）。"""
-    from functions.services.examples import write_example
+    from functions.services.setup.examples import write_example
 
     written = write_example(folder, example, force=force)
     for p in written:
@@ -54,7 +54,7 @@ def init(folder: Path, example: str, force: bool) -> None:
 def templates(folder: Path) -> None:
     """为每个单位生成报送工作簿（templates/<材料>/<编码>-<名称>.xlsx）及空白模板。"""
     from functions.bootstrap import open_app
-    from functions.services.templates import write_templates
+    from functions.services.setup.unit_templates import write_templates
 
     app = open_app(folder)
     _warn_roster(app)
@@ -71,14 +71,14 @@ def templates(folder: Path) -> None:
 def validate(file: Path, campaign_dir: Path, as_json: bool, deliverable: str | None) -> None:
     """校验一个工作簿。退出码：0 通过，1 有错误，2 无法运行。"""
     from functions.bootstrap import open_app
-    from functions.services.validate_file import validate_file
+    from functions.services.intake.validate_file import validate_file
 
     app = open_app(campaign_dir)
     report = validate_file(app, file, expected_deliverable=deliverable)
     if as_json:
         click.echo(json.dumps(report.public_json(), ensure_ascii=False, indent=2))
     else:
-        from functions.services.report_text import render_report
+        from functions.services.messages.report_text import render_report
 
         click.echo(render_report(report, app.campaign.language), nl=False)
     sys.exit(0 if report.valid else EXIT_INVALID)
@@ -91,7 +91,7 @@ def validate(file: Path, campaign_dir: Path, as_json: bool, deliverable: str | N
 def ingest(folder: Path, today: str | None) -> None:
     """读取 inbox/ 下的全部工作簿：校验、入库、写出每个单位的校验报告。"""
     from functions.bootstrap import open_app
-    from functions.services.ingest import ingest_all
+    from functions.services.intake.ingest import ingest_all
 
     app = open_app(folder)
     _warn_roster(app)

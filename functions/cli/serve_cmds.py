@@ -39,7 +39,7 @@ def _secret(secret_file: Path | None) -> bytes:
 def serve(folder: Path, host: str, port: int, secret_file: Path | None, no_scheduler: bool) -> None:
     """在本机运行：webhook（表单回传）、定时收件与轮询、每日催报、自动汇总。"""
     from functions.bootstrap import open_app
-    from functions.services.local_server import LocalServer
+    from functions.serve.local_server import LocalServer
 
     app = open_app(folder)
     server = LocalServer(app, secret=_secret(secret_file), host=host, port=port)

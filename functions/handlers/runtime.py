@@ -397,7 +397,7 @@ def open_store_for(folder: Path) -> Store | None:
             # /tmp does not outlive the execution environment: versions would be lost.
             log_event("the store is not on S3: data will not survive this instance", level=logging.WARNING)
         return None
-    from functions.adapters.store_s3 import S3Store
+    from functions.adapters.store.s3 import S3Store
 
     bucket, _, prefix = spec.removeprefix("s3://").partition("/")
     return S3Store(bucket=bucket, prefix=prefix, client=client("s3"))
@@ -429,7 +429,7 @@ def google_credentials() -> Any:
 
     Kept across invocations, so google-auth's access token is reused until it expires instead of being
     fetched again on every poll."""
-    from functions.adapters.google_credentials import load_credentials
+    from functions.adapters.google.credentials import load_credentials
 
     opened = app()
     settings = opened.campaign.google

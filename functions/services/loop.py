@@ -6,9 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from functions.bootstrap import App
-from functions.services.consolidate import MasterResult, build_master
-from functions.services.ingest import IngestOutcome, ingest_all
-from functions.services.remind import RemindResult, run_reminders
+from functions.services.intake.ingest import IngestOutcome, ingest_all
+from functions.services.master.master_sheets import MasterResult, build_master
+from functions.services.reminders.send_reminders import RemindResult, run_reminders
 
 
 @dataclass

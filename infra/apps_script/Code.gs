@@ -12,7 +12,7 @@
  *    never doubles triggers.
  * 3. Every submitted response is POSTed as JSON to the webhook, signed with
  *      X-Huizong-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
- *    (the scheme of functions/webhook/signature.py; both are tested with tests/data/signature_vector.json).
+ *    (the scheme of functions/services/intake/signature.py; both are tested with tests/data/signature_vector.json).
  *    429, 5xx and network errors are retried with bounded backoff inside the run; a response still not
  *    delivered is kept in Script Properties and retried by retryFailed() every 10 minutes, for about a day.
  *    Every attempt is logged (execution log and the "huizong_log" spreadsheet).

@@ -1,0 +1,1 @@
+"""Google Drive and Sheets over HTTP."""

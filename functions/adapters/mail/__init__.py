@@ -1,0 +1,1 @@
+"""Mail transports: outbox folder, SMTP, SES."""

@@ -1,0 +1,1 @@
+"""Stores: SQLite, S3, in memory."""

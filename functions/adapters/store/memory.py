@@ -1,0 +1,132 @@
+"""An in-process Store: the fake for unit tests, with exactly the semantics of the durable stores.
+
+Versions and claims are kept as the same JSON the durable stores write (store_codec), so a value that
+would not survive SQLite or S3 does not survive here either, and nothing handed out shares state with
+what is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from functions.adapters.store import codec as store_codec
+from functions.ports import Claim
+from schemas.report import ValidationReport
+from schemas.submission import ParsedSubmission, Version, VersionStatus
+
+
+@dataclass(frozen=True)
+class _StoredVersion:
+    status: VersionStatus
+    content_hash: str
+    document: str
+
+
+@dataclass(frozen=True)
+class _StoredClaim:
+    claimed_at: dt.datetime
+    payload: str
+
+
+class MemoryStore:
+    """Dicts behind one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._versions: dict[tuple[str, str], list[_StoredVersion]] = {}
+        self._claims: dict[str, _StoredClaim] = {}
+        self._meta: dict[str, str] = {}
+
+    def add_version(
+        self,
+        submission: ParsedSubmission,
+        report: ValidationReport,
+        *,
+        received_at: dt.datetime,
+        late: bool,
+    ) -> tuple[Version, bool]:
+        content_hash = submission.content_hash()
+        with self._lock:
+            history = self._versions.setdefault((submission.unit, submission.deliverable), [])
+            if history and history[-1].content_hash == content_hash:
+                return store_codec.version_from_json(history[-1].document), False
+            version = store_codec.build_version(
+                submission,
+                report,
+                seq=len(history) + 1,
+                content_hash=content_hash,
+                received_at=received_at,
+                late=late,
+            )
+            history.append(_StoredVersion(version.status, content_hash, store_codec.version_to_json(version)))
+        return version, True
+
+    def latest(self, unit: str, deliverable: str, status: VersionStatus | None = None) -> Version | None:
+        with self._lock:
+            found = _latest_of(self._versions.get((unit, deliverable), []), status)
+        return store_codec.version_from_json(found.document) if found is not None else None
+
+    def latest_versions(self, status: VersionStatus | None = None) -> list[Version]:
+        with self._lock:
+            found = [_latest_of(self._versions[key], status) for key in sorted(self._versions)]
+        return [store_codec.version_from_json(v.document) for v in found if v is not None]
+
+    def iter_latest_versions(self, status: VersionStatus | None = None) -> Iterator[Version]:
+        with self._lock:
+            found = [_latest_of(self._versions[key], status) for key in sorted(self._versions)]
+        for v in found:
+            if v is not None:
+                yield store_codec.version_from_json(v.document)
+
+    def history(self, unit: str, deliverable: str) -> list[Version]:
+        with self._lock:
+            stored = list(self._versions.get((unit, deliverable), []))
+        return [store_codec.version_from_json(v.document) for v in stored]
+
+    def claim(self, key: str, payload: dict[str, Any], *, at: dt.datetime) -> bool:
+        stored = _StoredClaim(at, store_codec.dumps(payload))
+        with self._lock:
+            if key in self._claims:
+                return False
+            self._claims[key] = stored
+            return True
+
+    def update_claim(self, key: str, payload: dict[str, Any]) -> None:
+        encoded = store_codec.dumps(payload)
+        with self._lock:
+            claim = self._claims.get(key)
+            if claim is None:
+                raise KeyError(key)
+            self._claims[key] = _StoredClaim(claim.claimed_at, encoded)
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._claims.pop(key, None)
+
+    def claims(self, prefix: str = "") -> list[Claim]:
+        with self._lock:
+            found = [(k, c) for k, c in self._claims.items() if k.startswith(prefix)]
+        found.sort(key=lambda kc: (store_codec.instant_key(kc[1].claimed_at), kc[0]))
+        return [Claim(key=k, claimed_at=c.claimed_at, payload=store_codec.loads(c.payload)) for k, c in found]
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            return self._meta.get(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._meta[key] = value
+
+    def close(self) -> None:
+        """Nothing to release; present so callers can treat every store alike."""
+
+
+def _latest_of(history: list[_StoredVersion], status: VersionStatus | None) -> _StoredVersion | None:
+    for version in reversed(history):
+        if status is None or version.status == status:
+            return version
+    return None

@@ -1,0 +1,380 @@
+"""The default Store: one SQLite file in the campaign folder (DIR/huizong.sqlite3).
+
+Several huizong processes (a watch loop, a manual ingest, a cron reminder) may share the file, so writes
+that read-then-insert run under BEGIN IMMEDIATE: the write lock is taken before the read, and a second
+writer waits (busy_timeout) instead of computing the same next seq.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from functions.adapters.store import codec as store_codec
+from functions.ports import Claim
+from schemas.report import ValidationReport
+from schemas.submission import ParsedSubmission, Version, VersionStatus
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_SECONDS = 30.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+    id           TEXT    NOT NULL UNIQUE,
+    unit         TEXT    NOT NULL,
+    deliverable  TEXT    NOT NULL,
+    seq          INTEGER NOT NULL CHECK (seq >= 1),
+    received_at  TEXT    NOT NULL,
+    source_kind  TEXT    NOT NULL,
+    source       TEXT    NOT NULL,
+    content_hash TEXT    NOT NULL,
+    status       TEXT    NOT NULL,
+    late         INTEGER NOT NULL,
+    tables_json  TEXT    NOT NULL,
+    report_json  TEXT    NOT NULL,
+    UNIQUE (unit, deliverable, seq)
+);
+CREATE INDEX IF NOT EXISTS versions_by_status ON versions (status, unit, deliverable, seq);
+CREATE TABLE IF NOT EXISTS claims (
+    key          TEXT    NOT NULL PRIMARY KEY,
+    claimed_at   TEXT    NOT NULL,
+    claimed_us   INTEGER NOT NULL,
+    payload_json TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS claims_by_time ON claims (claimed_us, key);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT NOT NULL PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+_VERSION_COLUMNS = (
+    "id, unit, deliverable, seq, received_at, source_kind, source, content_hash, status, late, "
+    "tables_json, report_json"
+)
+
+
+class SchemaVersionError(RuntimeError):
+    """The file was written by a newer huizong whose layout this one does not know."""
+
+
+class StoreClosedError(RuntimeError):
+    pass
+
+
+class SqliteStore:
+    """A Store in one SQLite file; safe to share between threads and between processes."""
+
+    def __init__(self, path: Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
+        self.path = Path(path)
+        self._busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        # Every connection opened, so close() can close them all, whichever thread opened them.
+        self._connections: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
+        self._closed = False
+        try:
+            self._initialise()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- connections -------------------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreClosedError(f"存储已关闭: {self.path}")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        # A connection must not cross a fork: the child opens its own.
+        if conn is not None and self._local.pid == os.getpid():
+            return conn
+        conn = self._connect()
+        self._local.conn, self._local.pid = conn, os.getpid()
+        with self._lock:
+            self._forget_dead_threads()
+            self._connections.append((weakref.ref(threading.current_thread()), conn))
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: no implicit transactions; the methods below say where they begin.
+        # check_same_thread=False only so close() may close connections of other (finished) threads;
+        # each connection is still used by the one thread that opened it.
+        conn = sqlite3.connect(
+            self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+        # WAL makes a commit a sequential append; NORMAL is durable against process crashes.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    def _forget_dead_threads(self) -> None:
+        alive = []
+        for ref, conn in self._connections:
+            thread = ref()
+            if thread is not None and thread.is_alive():
+                alive.append((ref, conn))
+            else:
+                conn.close()
+        self._connections = alive
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            for _, conn in self._connections:
+                conn.close()
+            self._connections = []
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _immediate(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that holds the write lock from its first statement."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            # SQLite has already rolled back after some errors (disk full, interrupt).
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _initialise(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = self._conn()
+        self._enable_wal(conn)
+        with self._immediate() as c:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    c.execute(statement)
+            row = c.execute("SELECT MAX(version) FROM schema_version").fetchone()
+            found = row[0]
+            if found is None:
+                c.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            elif found > SCHEMA_VERSION:
+                raise SchemaVersionError(
+                    f"{self.path} 的数据格式版本是 {found}，本程序只支持到 {SCHEMA_VERSION}：请升级 huizong"
+                )
+
+    def _enable_wal(self, conn: sqlite3.Connection) -> None:
+        # Switching to WAL needs a moment of exclusive access and does not wait on the busy handler
+        # everywhere, so two processes creating the file together retry briefly. The mode is stored in
+        # the file: once set, later openers find it already on.
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    # -- versions ----------------------------------------------------------------------------------
+
+    def add_version(
+        self,
+        submission: ParsedSubmission,
+        report: ValidationReport,
+        *,
+        received_at: dt.datetime,
+        late: bool,
+    ) -> tuple[Version, bool]:
+        content_hash = submission.content_hash()
+        with self._immediate() as conn:
+            row = conn.execute(
+                f"SELECT {_VERSION_COLUMNS} FROM versions WHERE unit = ? AND deliverable = ? "
+                "ORDER BY seq DESC LIMIT 1",
+                (submission.unit, submission.deliverable),
+            ).fetchone()
+            if row is not None and row[7] == content_hash:
+                return _version_from_row(row), False
+            version = store_codec.build_version(
+                submission,
+                report,
+                seq=1 if row is None else row[3] + 1,
+                content_hash=content_hash,
+                received_at=received_at,
+                late=late,
+            )
+            conn.execute(
+                f"INSERT INTO versions ({_VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _row_from_version(version),
+            )
+        return version, True
+
+    def latest(self, unit: str, deliverable: str, status: VersionStatus | None = None) -> Version | None:
+        sql = f"SELECT {_VERSION_COLUMNS} FROM versions WHERE unit = ? AND deliverable = ?"
+        params: tuple[Any, ...] = (unit, deliverable)
+        if status is not None:
+            sql += " AND status = ?"
+            params += (status,)
+        row = self._conn().execute(sql + " ORDER BY seq DESC LIMIT 1", params).fetchone()
+        return _version_from_row(row) if row is not None else None
+
+    def latest_versions(self, status: VersionStatus | None = None) -> list[Version]:
+        return list(self.iter_latest_versions(status))
+
+    def iter_latest_versions(self, status: VersionStatus | None = None) -> Iterator[Version]:
+        # One query: the highest seq per group (an index scan), joined back to its row; rows are
+        # fetched in batches as the caller goes rather than all at once.
+        where, params = ("WHERE status = ?", (status,)) if status is not None else ("", ())
+        cursor = self._conn().execute(
+            f"SELECT {', '.join('v.' + c for c in _VERSION_COLUMNS.split(', '))} "
+            "FROM versions AS v JOIN ("
+            f"  SELECT unit, deliverable, MAX(seq) AS seq FROM versions {where} GROUP BY unit, deliverable"
+            ") AS m ON v.unit = m.unit AND v.deliverable = m.deliverable AND v.seq = m.seq "
+            "ORDER BY v.unit, v.deliverable",
+            params,
+        )
+        try:
+            while rows := cursor.fetchmany(200):
+                for r in rows:
+                    yield _version_from_row(r)
+        finally:
+            cursor.close()
+
+    def history(self, unit: str, deliverable: str) -> list[Version]:
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT {_VERSION_COLUMNS} FROM versions WHERE unit = ? AND deliverable = ? ORDER BY seq",
+                (unit, deliverable),
+            )
+            .fetchall()
+        )
+        return [_version_from_row(r) for r in rows]
+
+    # -- claims ------------------------------------------------------------------------------------
+
+    def claim(self, key: str, payload: dict[str, Any], *, at: dt.datetime) -> bool:
+        payload_json = store_codec.dumps(payload)
+        with self._immediate() as conn:
+            cur = conn.execute(
+                "INSERT INTO claims (key, claimed_at, claimed_us, payload_json) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (key) DO NOTHING",
+                (key, store_codec.dumps_datetime(at), store_codec.instant_key(at), payload_json),
+            )
+            return cur.rowcount == 1
+
+    def update_claim(self, key: str, payload: dict[str, Any]) -> None:
+        with self._immediate() as conn:
+            cur = conn.execute(
+                "UPDATE claims SET payload_json = ? WHERE key = ?", (store_codec.dumps(payload), key)
+            )
+            if cur.rowcount == 0:
+                raise KeyError(key)
+
+    def release(self, key: str) -> None:
+        self._conn().execute("DELETE FROM claims WHERE key = ?", (key,))
+
+    def claims(self, prefix: str = "") -> list[Claim]:
+        sql = "SELECT key, claimed_at, payload_json FROM claims"
+        params: tuple[str, ...] = ()
+        if prefix:
+            # A key range rather than LIKE: LIKE ignores case and treats % and _ as wildcards.
+            upper = _prefix_upper_bound(prefix)
+            sql += " WHERE key >= ?" + (" AND key < ?" if upper is not None else "")
+            params = (prefix,) if upper is None else (prefix, upper)
+        rows = self._conn().execute(sql + " ORDER BY claimed_us, key", params).fetchall()
+        return [
+            Claim(key=k, claimed_at=store_codec.loads_datetime(at), payload=store_codec.loads(p))
+            for k, at, p in rows
+        ]
+
+    # -- meta --------------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._conn().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row is not None else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._conn().execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+
+def _row_from_version(v: Version) -> tuple[Any, ...]:
+    return (
+        v.id,
+        v.unit,
+        v.deliverable,
+        v.seq,
+        store_codec.dumps_datetime(v.received_at),
+        v.source_kind,
+        v.source,
+        v.content_hash,
+        v.status,
+        int(v.late),
+        store_codec.dumps_tables(v.tables),
+        store_codec.dumps_report(v.report),
+    )
+
+
+def _version_from_row(row: tuple[Any, ...]) -> Version:
+    (
+        vid,
+        unit,
+        deliverable,
+        seq,
+        received_at,
+        source_kind,
+        source,
+        content_hash,
+        status,
+        late,
+        tables,
+        report,
+    ) = row
+    return Version(
+        id=vid,
+        unit=unit,
+        deliverable=deliverable,
+        seq=seq,
+        received_at=store_codec.loads_datetime(received_at),
+        source_kind=source_kind,
+        source=source,
+        content_hash=content_hash,
+        status=status,
+        late=bool(late),
+        tables=store_codec.loads_tables(tables),
+        report=store_codec.loads_report(report),
+    )
+
+
+def _prefix_upper_bound(prefix: str) -> str | None:
+    """The smallest string greater than every string starting with `prefix` (None: no such bound).
+
+    SQLite compares TEXT as UTF-8 bytes, which orders like code points, so bumping the last code point
+    gives the end of the range.
+    """
+    chars = list(prefix)
+    while chars:
+        last = ord(chars.pop())
+        if last < sys.maxunicode:
+            bumped = last + 1
+            # Surrogates cannot be encoded; the next encodable code point is U+E000.
+            if 0xD800 <= bumped <= 0xDFFF:
+                bumped = 0xE000
+            return "".join(chars) + chr(bumped)
+    return None

@@ -1,0 +1,1 @@
+"""Workbooks: the reader and the streaming writer."""

@@ -1,0 +1,171 @@
+"""Cell values to SpreadsheetML: the hot path of the streaming xlsx writer.
+
+Text is always an inline string (never a formula; there is no formula support) so memory stays flat;
+a text that Excel would take for a formula when re-edited gets the quote-prefix variant of its style.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from functions.adapters.xlsx.stream_styles import XF_ATTRS, Style, Variant
+
+MAX_COLUMNS = 16_384
+MAX_TEXT = 32_767  # Excel's limit, counted in UTF-16 code units
+# Excel keeps 15 significant digits; larger integers (ID numbers, long codes) would be silently rounded.
+_MAX_EXACT_INT = 10**15
+_FORMULA_LEAD = frozenset("=+-@\t\r")
+_EDGE_SPACE = frozenset(" \t\n\r")
+_DATE_EPOCH = date(1899, 12, 30).toordinal()
+
+# Anything that needs more than a plain copy: XML specials, characters XML 1.0 forbids (lone surrogates
+# cannot even be encoded), CR (an XML parser would turn it into LF) and text Excel would read as _xHHHH_.
+_SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]|_x[0-9A-Fa-f]{4}_")
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_EXCEL_ESCAPE = re.compile("_(x[0-9A-Fa-f]{4}_)")
+
+
+def _letters(index: int) -> str:
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(65 + rest) + name
+    return name
+
+
+COLUMN_LETTERS: tuple[str, ...] = tuple(_letters(i) for i in range(MAX_COLUMNS))
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """A value with an explicit style; ``Cell(None, style)`` is a styled blank cell."""
+
+    value: str | bool | int | float | Decimal | date | datetime | None
+    style: Style | None = None
+
+    def __post_init__(self) -> None:
+        if self.style is not None and self.style not in XF_ATTRS:
+            raise ValueError(f"unknown style {self.style!r}; use a Style member")
+
+
+def clean_text(text: str) -> str:
+    """The text as it will be stored: XML-illegal characters dropped, cut to Excel's 32,767 limit."""
+    text = _ILLEGAL.sub("", text)
+    if len(text) > MAX_TEXT // 2 and len(text.encode("utf-16-le")) > 2 * MAX_TEXT:
+        text = text.encode("utf-16-le")[: 2 * MAX_TEXT].decode("utf-16-le", errors="ignore")
+    return text
+
+
+def _escape(text: str) -> str:
+    if "_x" in text:
+        text = _EXCEL_ESCAPE.sub(r"_x005F_\1", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+def _text_cell(ref: str, text: str, style: Style | str | None) -> str | None:
+    if _SPECIAL.search(text) is not None or len(text) > MAX_TEXT // 2:
+        text = clean_text(text)
+        body = _escape(text)
+    else:
+        body = text
+    if not text:
+        return f'<c r="{ref}"{XF_ATTRS[style][0]}/>' if style is not None else None
+    variant = Variant.QUOTE if text[0] in _FORMULA_LEAD else Variant.PLAIN
+    space = ' xml:space="preserve"' if text[0] in _EDGE_SPACE or text[-1] in _EDGE_SPACE else ""
+    return f'<c r="{ref}"{XF_ATTRS[style][variant]} t="inlineStr"><is><t{space}>{body}</t></is></c>'
+
+
+def excel_serial(value: date) -> float | int | None:
+    """Days since Excel's 1900 epoch (with its fictitious 1900-02-29); None before 1900-01-01."""
+    days = value.toordinal() - _DATE_EPOCH
+    if days <= 60:
+        days -= 1
+    if days < 1:
+        return None
+    if not isinstance(value, datetime):
+        return days
+    seconds = value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1_000_000
+    return days + seconds / 86_400 if seconds else days
+
+
+def _other_cell(ref: str, value: object, style: Style | str | None) -> str | None:
+    attrs = XF_ATTRS[style]
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{attrs[0]} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, str):
+        return _text_cell(ref, str(value), style)
+    if isinstance(value, date):
+        return _date_cell(ref, value, style)
+    if isinstance(value, numbers.Integral):
+        return _int_cell(ref, int(value), style)
+    if isinstance(value, numbers.Real | Decimal):
+        return _float_cell(ref, float(value), style)
+    raise TypeError(f"cannot write a {type(value).__name__} to a cell: {value!r}")
+
+
+def _date_cell(ref: str, value: date, style: Style | str | None) -> str | None:
+    # Aware datetimes keep their wall-clock time: the caller converts to the zone it wants shown.
+    serial = excel_serial(value)
+    if serial is None:
+        return _text_cell(ref, value.isoformat(), style)
+    variant = Variant.DATETIME if isinstance(value, datetime) else Variant.DATE
+    return f'<c r="{ref}"{XF_ATTRS[style][variant]}><v>{serial!r}</v></c>'
+
+
+def _int_cell(ref: str, value: int, style: Style | str | None) -> str:
+    if -_MAX_EXACT_INT < value < _MAX_EXACT_INT:
+        return f'<c r="{ref}"{XF_ATTRS[style][0]}><v>{value}</v></c>'
+    return f'<c r="{ref}"{XF_ATTRS[style][0]} t="inlineStr"><is><t>{value}</t></is></c>'
+
+
+def _float_cell(ref: str, value: float, style: Style | str | None) -> str | None:
+    if math.isfinite(value):
+        return f'<c r="{ref}"{XF_ATTRS[style][0]}><v>{value!r}</v></c>'
+    return f'<c r="{ref}"{XF_ATTRS[style][0]}/>' if style is not None else None
+
+
+def row_xml(row: Sequence[object], number: int) -> tuple[str, int]:
+    """One ``<row>`` element and the number of columns it spans (0 when every cell is blank)."""
+    if len(row) > MAX_COLUMNS:
+        raise ValueError(f"a row has {len(row)} cells; Excel allows {MAX_COLUMNS}")
+    rn = str(number)
+    parts = [f'<row r="{rn}">']
+    add = parts.append
+    letters = COLUMN_LETTERS
+    width = 0
+    for i, value in enumerate(row):
+        style = None
+        if type(value) is Cell:
+            style = value.style
+            value = value.value
+            if value is None:
+                if style is not None:
+                    add(f'<c r="{letters[i]}{rn}"{XF_ATTRS[style][0]}/>')
+                    width = i + 1
+                continue
+        elif value is None:
+            continue
+        kind = type(value)
+        ref = letters[i] + rn
+        if kind is str:
+            xml = _text_cell(ref, value, style)  # type: ignore[arg-type]
+        elif kind is int:
+            xml = _int_cell(ref, value, style)  # type: ignore[arg-type]
+        elif kind is float:
+            xml = _float_cell(ref, value, style)  # type: ignore[arg-type]
+        elif kind is datetime or kind is date:
+            xml = _date_cell(ref, value, style)  # type: ignore[arg-type]
+        else:
+            xml = _other_cell(ref, value, style)
+        if xml is not None:
+            add(xml)
+            width = i + 1
+    add("</row>")
+    return "".join(parts), width

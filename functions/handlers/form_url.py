@@ -1,0 +1,145 @@
+"""Lambda function URL (payload format 2.0): verify, ingest one response, queue its consolidation.
+
+The function URL has AuthType NONE: the HMAC signature is the authentication, checked by the same
+service `huizong serve` uses. The body is decoded exactly as received (base64 when isBase64Encoded), so
+the signature covers the bytes the Apps Script signed.
+
+The services a genuine request needs are imported with this module, during the cold start's init phase,
+rather than inside the first request.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+import functions.services.intake.form_responses  # noqa: F401  (see the module docstring)
+from functions.config.loading import ConfigError
+from functions.handlers import runtime
+from functions.services.intake.form_webhook import (
+    WEBHOOK_PATHS,
+    WebhookResult,
+    handle_webhook,
+    refusal,
+    too_large,
+)
+from functions.services.intake.signature import MAX_BODY_BYTES
+from schemas.i18n import t
+
+# A base64 body is a third longer than the bytes it carries.
+MAX_ENCODED_CHARS = (MAX_BODY_BYTES + 2) // 3 * 4
+
+
+class HttpInfo(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    method: str = "POST"
+    path: str = "/"
+
+
+class RequestContext(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    http: HttpInfo = Field(default_factory=HttpInfo)
+    requestId: str | None = None
+
+
+class FunctionUrlEvent(BaseModel):
+    """The parts of a function URL request (payload 2.0) this handler reads."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    rawPath: str = "/"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = None
+    isBase64Encoded: bool = False
+    requestContext: RequestContext = Field(default_factory=RequestContext)
+
+
+def _reply(result: WebhookResult) -> dict[str, Any]:
+    return {
+        "statusCode": result.status,
+        "headers": {"Content-Type": "application/json; charset=utf-8"},
+        "body": json.dumps(result.body, ensure_ascii=False),
+    }
+
+
+def _unavailable(language: str) -> dict[str, Any]:
+    # Apps Script retries 5xx; nothing about the configuration leaks to the caller.
+    text = "服务暂时不可用，请稍后重试。" if language != "en" else "Service unavailable, retry later."
+    return _reply(WebhookResult(status=503, body={"ok": False, "code": "unavailable", "error": text}))
+
+
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    with runtime.invocation("webhook", context):
+        try:
+            app = runtime.app()
+            secret = runtime.secret(runtime.WEBHOOK_SECRET_PARAM)
+        except (runtime.RuntimeConfigError, ConfigError):
+            runtime.logger().exception("webhook is not configured")
+            return _unavailable("zh")
+        request = FunctionUrlEvent.model_validate(event)
+        path = request.rawPath.rstrip("/") or "/"
+        if request.requestContext.http.method.upper() != "POST":
+            return _reply(refusal(app, 405, "method", "只接受 POST 请求。", "Only POST is accepted."))
+        if path not in WEBHOOK_PATHS:
+            paths = "、".join(WEBHOOK_PATHS)
+            return _reply(
+                refusal(
+                    app, 404, "not-found", f"地址应以 {paths} 结尾。", f"The path must be one of {paths}."
+                )
+            )
+        raw = request.body or ""
+        # Refuse before decoding, so an oversized body is never copied again.
+        if len(raw) > (MAX_ENCODED_CHARS if request.isBase64Encoded else MAX_BODY_BYTES):
+            return _reply(too_large(app))
+        try:
+            body = base64.b64decode(raw, validate=True) if request.isBase64Encoded else raw.encode()
+        except (binascii.Error, ValueError):
+            return _reply(refusal(app, 400, "bad-json", "请求内容无法解码。", "The body cannot be decoded."))
+        result = handle_webhook(app, body=body, headers=request.headers, secret=secret, now=runtime.clock())
+        queued = 0
+        if result.versions:
+            unit, deliverable = result.body.get("unit"), result.body.get("deliverable")
+            requests = [
+                runtime.ConsolidateRequest(version=v, unit=unit, deliverable=deliverable)
+                for v in result.versions
+            ]
+            try:
+                queued = runtime.queue_consolidation(requests)
+            except Exception:
+                # The version is stored; the sender's retry is a duplicate that queues it again.
+                runtime.logger().exception(
+                    "consolidation not queued", extra={"fields": {"versions": result.versions}}
+                )
+                return _reply(
+                    WebhookResult(
+                        status=503,
+                        body={
+                            "ok": False,
+                            "code": "unavailable",
+                            "error": t(
+                                app.campaign.language,
+                                "已收到并保存，但汇总排队失败，请稍后重试（重试不会重复计入）。",
+                                "Received and stored, but the rebuild could not be queued: retry later "
+                                "(a retry is not counted twice).",
+                            ),
+                        },
+                    )
+                )
+        runtime.log_event(
+            "webhook",
+            status=result.status,
+            code=result.body.get("code"),
+            unit=result.body.get("unit"),
+            stored=result.body.get("stored"),
+            duplicate=result.body.get("duplicate"),
+            versions=len(result.versions),
+            queued=queued,
+            bytes=len(body),
+        )
+        return _reply(result)

@@ -1,0 +1,1 @@
+"""`huizong serve`: the one-machine server (webhook, scheduler) — an entry point."""

@@ -1,0 +1,284 @@
+"""`huizong serve`: the cloud functions' jobs on one machine, for an organiser without AWS.
+
+- the webhook (signed Google Form responses and sheet-change pings) on a loopback HTTP port, handled by
+  the same service the Lambda function uses (functions/services/intake/form_webhook.py);
+- consolidation queued in process: one worker thread, requests coalesced, so a burst of fifty responses
+  makes a handful of rebuilds, never two at once (the FIFO queue's single message group, locally);
+- a scheduler: the inbox folder ingested every minute, the Google poll every few minutes when the campaign
+  uses Google, reminders once a day at the campaign's hour (claims make a repeat harmless anyway).
+
+Service calls are serialised by one lock: one machine, one campaign, and the store stays simple.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from functions.bootstrap import App
+from functions.services.intake.signature import MAX_BODY_BYTES
+
+log = logging.getLogger("huizong.serve")
+
+WEBHOOK_PATHS = ("/webhook", "/webhook/form", "/webhook/sheet")
+
+
+@dataclass
+class ServerStats:
+    requests: int = 0
+    accepted: int = 0
+    refused: int = 0
+    rebuilds: int = 0
+    ingests: int = 0
+    polls: int = 0
+    reminder_runs: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "errors"} | {"errors": self.errors[-5:]}
+
+
+class ConsolidationWorker:
+    """Rebuilds the master whenever asked; asks made while a rebuild runs fold into one more rebuild."""
+
+    def __init__(self, rebuild: Callable[[], None], stats: ServerStats) -> None:
+        self._rebuild = rebuild
+        self._stats = stats
+        self._wanted = threading.Event()
+        self._stop = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread = threading.Thread(target=self._run, name="huizong-consolidate", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def request(self) -> None:
+        self._idle.clear()
+        self._wanted.set()
+
+    def wait_idle(self, timeout: float) -> bool:
+        return self._idle.wait(timeout)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wanted.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wanted.wait()
+            if self._stop.is_set():
+                break
+            self._wanted.clear()
+            try:
+                self._rebuild()
+                self._stats.rebuilds += 1
+            except Exception as exc:  # a failed rebuild keeps the previous master; the next ask retries
+                log.exception("consolidation failed")
+                self._stats.errors.append(f"consolidate: {type(exc).__name__}: {exc}")
+            if not self._wanted.is_set():
+                self._idle.set()
+
+
+@dataclass
+class Schedule:
+    ingest_every: float = 60.0
+    poll_every: float = 300.0
+    tick: float = 5.0
+
+
+class LocalServer:
+    def __init__(
+        self,
+        app: App,
+        *,
+        secret: bytes,
+        host: str = "127.0.0.1",
+        port: int = 8787,
+        schedule: Schedule | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.app = app
+        self.secret = secret
+        self.schedule = schedule or Schedule()
+        self.clock = clock or (lambda: dt.datetime.now(app.campaign.tz))
+        self.stats = ServerStats()
+        self.lock = threading.Lock()
+        self.worker = ConsolidationWorker(self._rebuild, self.stats)
+        self._stop = threading.Event()
+        self._scheduler = threading.Thread(target=self._schedule_loop, name="huizong-scheduler", daemon=True)
+        self._last_ingest = float("-inf")
+        self._last_poll = float("-inf")
+        self._reminded_on: dt.date | None = None
+        self.httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self.httpd.daemon_threads = True
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self.httpd.server_address[:2]
+        return str(host), int(port)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def start(self, *, scheduler: bool = True) -> None:
+        self.worker.start()
+        if scheduler:
+            self._scheduler.start()
+        threading.Thread(target=self.httpd.serve_forever, name="huizong-http", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.worker.stop()
+
+    # --- jobs ------------------------------------------------------------------------------------
+    def _rebuild(self) -> None:
+        from functions.services.loop import consolidate
+
+        with self.lock:
+            consolidate(self.app, now=self.clock())
+
+    def handle_webhook(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        from functions.services.intake.form_webhook import handle_webhook
+
+        with self.lock:
+            result = handle_webhook(
+                self.app, body=body, headers=headers, secret=self.secret, now=self.clock()
+            )
+        if 200 <= result.status < 300:
+            self.stats.accepted += 1
+            if result.versions:
+                self.worker.request()
+        else:
+            self.stats.refused += 1
+        return result.status, result.body
+
+    def ingest_inbox(self) -> int:
+        from functions.services.intake.ingest import ingest_all
+
+        with self.lock:
+            outcomes = ingest_all(self.app, now=self.clock())
+        self.stats.ingests += 1
+        created = sum(1 for o in outcomes if o.stored)
+        if created:
+            self.worker.request()
+        return created
+
+    def poll_google(self) -> None:
+        if self.app.campaign.google is None:
+            return
+        from functions.adapters.google.session import connect
+        from functions.services.google.poll import run_poll
+
+        with self.lock:
+            session = connect(self.app.campaign, self.app.folder)
+            result = run_poll(self.app, session, now=self.clock())
+        self.stats.polls += 1
+        if result.versions_created:
+            self.worker.request()
+
+    def remind_if_due(self) -> bool:
+        now = self.clock()
+        if now.hour < self.app.campaign.reminders.hour or self._reminded_on == now.date():
+            return False
+        from functions.services.loop import remind
+
+        with self.lock:
+            remind(self.app, now=now)
+        self._reminded_on = now.date()
+        self.stats.reminder_runs += 1
+        return True
+
+    def _schedule_loop(self) -> None:
+        import time
+
+        while not self._stop.wait(self.schedule.tick):
+            mono = time.monotonic()
+            for name, job, every, last_attr in (
+                ("ingest", self.ingest_inbox, self.schedule.ingest_every, "_last_ingest"),
+                ("poll", self.poll_google, self.schedule.poll_every, "_last_poll"),
+            ):
+                if mono - getattr(self, last_attr) >= every:
+                    setattr(self, last_attr, mono)
+                    self._safely(name, job)
+            self._safely("remind", self.remind_if_due)
+
+    def _safely(self, name: str, job: Callable[[], object]) -> None:
+        try:
+            job()
+        except Exception as exc:  # one failing job must not stop the server; it is retried next tick
+            log.exception("%s failed", name)
+            self.stats.errors.append(f"{name}: {type(exc).__name__}: {exc}")
+
+
+_DRAIN_LIMIT = 8 * MAX_BODY_BYTES
+
+
+def _discard(stream: Any, length: int) -> None:
+    left = length
+    while left > 0:
+        chunk = stream.read(min(left, 65536))
+        if not chunk:
+            return
+        left -= len(chunk)
+
+
+def _handler_for(server: LocalServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "huizong"
+
+        def _reply(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body, ensure_ascii=False).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            if self.path.rstrip("/") in ("/healthz", ""):
+                self._reply(200, {"ok": True, "campaign": server.app.campaign.id} | server.stats.as_dict())
+            else:
+                self._reply(404, {"error": "not found"})
+
+        def do_POST(self) -> None:
+            server.stats.requests += 1
+            if self.path.split("?", 1)[0].rstrip("/") not in WEBHOOK_PATHS:
+                self._reply(404, {"error": "not found"})
+                return
+            try:
+                length = int(self.headers.get("Content-Length", "0"))
+            except ValueError:
+                length = -1
+            if length < 0:
+                self._reply(400, {"error": "bad Content-Length"})
+                return
+            if length > MAX_BODY_BYTES:
+                # Refused without keeping it: a huge body never reaches memory. A body up to a few MB
+                # is read and thrown away so the sender gets the 413 instead of a broken pipe.
+                server.stats.refused += 1
+                if length <= _DRAIN_LIMIT:
+                    _discard(self.rfile, length)
+                self._reply(413, {"error": "body too large"})
+                self.close_connection = True
+                return
+            body = self.rfile.read(length)
+            try:
+                status, payload = server.handle_webhook(body, {k: v for k, v in self.headers.items()})
+            except Exception as exc:
+                log.exception("webhook failed")
+                server.stats.errors.append(f"webhook: {type(exc).__name__}: {exc}")
+                status, payload = 500, {"error": "internal error"}
+            self._reply(status, payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.info("%s %s", self.address_string(), format % args)
+
+    return Handler

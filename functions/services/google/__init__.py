@@ -1,0 +1,1 @@
+"""The Google channel: provisioning, the poll and write-back, the master sheet."""

@@ -1,0 +1,281 @@
+"""The Google poll: find the unit sheets that changed, check each, write the result back, store versions.
+
+One cycle costs, for N changed sheets among any number: one Drive files.list page per 1,000 changed files
+(the folder, modifiedTime after the cursor, oldest first), then per changed sheet ONE values batchGet
+(every tab) and ONE batchUpdate (status area and cell notes). Nothing else is read.
+
+Not looping on its own writes: a write-back changes the file's modifiedTime, and the listing shows who made
+the last change (lastModifyingUser.me). A file whose last change is ours is passed over without a read,
+so a write-back never triggers another check, let alone another version; the content hash in the store
+would refuse a second version of the same content anyway.
+
+Resuming: files are handled oldest change first and the cursor moves past each file once it is handled.
+When the call budget or the invocation's time runs out, the poll stops before the next file (it never
+reads a sheet it has no calls left to annotate) and the next run lists again from the cursor. The cursor
+is rewound by a small overlap on each listing, to allow for Drive's listing lagging behind a change; a
+per-sheet note of the last change handled makes those files cost nothing the second time.
+
+Known limit: a unit's edit that lands between the read and the write-back of the same sheet (about a
+second) is covered by the write-back's own modifiedTime, so it is checked at the unit's next edit (ticking
+提交 is one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from gspread.exceptions import APIError
+from pydantic import BaseModel, Field
+
+from functions.adapters.google.http import GoogleBudgetExhausted, GoogleCallFailed
+from functions.adapters.google.session import SPREADSHEET_MIME, GoogleSession
+from functions.adapters.google.sheet_reader import read_unit_sheet, sheet_ranges
+from functions.bootstrap import App
+from functions.services.google.registry import SheetRecord, sheet_by_id
+from functions.services.google.writeback import SheetState, sheet_state, writeback_requests
+from functions.services.intake.ingest import ingest_raw
+from functions.services.intake.peers import PeerStats
+from functions.services.intake.receipt import ReceiptOutcome, retry_pending_receipts, send_receipt
+from schemas.formspec import Language
+from schemas.i18n import t
+from sheets_templates import google_layout as gl
+
+log = logging.getLogger(__name__)
+
+CURSOR_META = "google-poll-cursor"
+SEEN_PREFIX = "google-seen:"
+LIST_FIELDS = "nextPageToken,files(id,name,modifiedTime,lastModifyingUser(me,emailAddress))"
+OVERLAP = dt.timedelta(minutes=2)
+CALLS_PER_SHEET = 2  # one batchGet, one batchUpdate
+
+
+class SheetCheck(BaseModel):
+    spreadsheet_id: str
+    unit: str
+    deliverable: str
+    modified: str
+    state: SheetState | None = None
+    errors: int = 0
+    warnings: int = 0
+    stored: bool = False  # a new version
+    seq: int | None = None
+    receipt: ReceiptOutcome | None = None
+    problem: str = ""
+
+
+class PollResult(BaseModel):
+    listed: int = 0
+    own_changes: int = 0  # last changed by this system (write-backs, provisioning): not read
+    already_seen: int = 0
+    not_ours: int = 0  # files in the folder that are no unit's sheet (the master, others' files)
+    checks: list[SheetCheck] = Field(default_factory=list)
+    versions_created: int = 0
+    version_ids: list[str] = Field(default_factory=list)
+    receipts_sent: int = 0
+    stopped: bool = False
+    stop_reason: str = ""
+    cursor: str = ""
+    calls: dict[str, int] = Field(default_factory=dict)
+
+
+def _parse(stamp: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _rfc3339(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def list_query(folder_id: str, cursor: str | None) -> str:
+    q = f"'{folder_id}' in parents and mimeType = '{SPREADSHEET_MIME}' and trashed = false"
+    if cursor:
+        q += f" and modifiedTime > '{_rfc3339(_parse(cursor) - OVERLAP)}'"
+    return q
+
+
+def _changed_files(session: GoogleSession, folder_id: str, cursor: str | None) -> Iterator[dict[str, Any]]:
+    """Files changed after the cursor, oldest change first, fetched a page at a time as they are handled."""
+    token: str | None = None
+    while True:
+        page = session.drive_list(list_query(folder_id, cursor), LIST_FIELDS, token, order_by="modifiedTime")
+        yield from page.get("files", [])
+        token = page.get("nextPageToken")
+        if not token:
+            return
+
+
+class _LazyPeers:
+    """Peer figures read the latest versions of every unit: only worth it when a sheet is actually checked."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+        self._peers: PeerStats | None = None
+
+    def get(self) -> PeerStats:
+        if self._peers is None:
+            self._peers = PeerStats(self._app.store)
+        return self._peers
+
+
+def sheet_url(spreadsheet_id: str) -> str:
+    return f"https://docs.google.com/spreadsheets/d/{spreadsheet_id}/edit"
+
+
+def run_poll(app: App, session: GoogleSession, *, now: dt.datetime) -> PollResult:
+    """One poll cycle within the session's call budget and deadline (a Lambda passes its remaining time)."""
+    settings = app.campaign.google
+    assert settings is not None, "run_poll needs campaign.google"
+    store = app.store
+    result = PollResult()
+    cursor = store.get_meta(CURSOR_META)
+    result.cursor = cursor or ""
+    peers = _LazyPeers(app)
+    lang = app.campaign.language
+    # No Google call: receipts refused by the mail transport on an earlier poll.
+    result.receipts_sent += sum(o == "sent" for o in retry_pending_receipts(app, now=now))
+    try:
+        for file in _changed_files(session, settings.folder_id, cursor):
+            result.listed += 1
+            fid, modified = str(file["id"]), str(file["modifiedTime"])
+            if not _handle(app, session, file, result, peers, now):
+                break
+            store.set_meta(SEEN_PREFIX + fid, modified)
+            if not result.cursor or _parse(modified) > _parse(result.cursor):
+                result.cursor = modified
+                store.set_meta(CURSOR_META, modified)
+    except GoogleBudgetExhausted as exc:
+        result.stopped = True
+        result.stop_reason = t(lang, f"调用次数或时间用尽（{exc}），下次轮询从断点继续。",
+                               f"Call budget or time spent ({exc}); the next poll resumes.")  # fmt: skip
+    except GoogleCallFailed as exc:
+        # Google kept failing after the retries: stop here, the cursor still points before this sheet.
+        result.stopped = True
+        result.stop_reason = t(lang, f"Google 接口持续出错（{exc}），下次轮询重试。",
+                               f"Google kept failing ({exc}); the next poll retries.")  # fmt: skip
+    result.calls = dict(session.http.counts)
+    return result
+
+
+def _handle(
+    app: App,
+    session: GoogleSession,
+    file: dict[str, Any],
+    result: PollResult,
+    peers: _LazyPeers,
+    now: dt.datetime,
+) -> bool:
+    """Handle one listed file; False when the poll must stop before it (no budget for a check)."""
+    fid, modified = str(file["id"]), str(file["modifiedTime"])
+    if (file.get("lastModifyingUser") or {}).get("me") is True:
+        result.own_changes += 1
+        return True
+    if app.store.get_meta(SEEN_PREFIX + fid) == modified:
+        result.already_seen += 1
+        return True
+    record = sheet_by_id(app.store, fid)
+    deliverables = {d.key for d in app.campaign.deliverables}
+    if record is None or record.deliverable not in deliverables:
+        result.not_ours += 1
+        return True
+    remaining = session.http.remaining()
+    if remaining is not None and remaining < CALLS_PER_SHEET:
+        result.stopped = True
+        result.stop_reason = t(app.campaign.language, "本次调用次数用尽，下次轮询从断点继续。",
+                               "The call budget is spent; the next poll resumes.")  # fmt: skip
+        return False
+    check = SheetCheck(
+        spreadsheet_id=fid, unit=record.unit, deliverable=record.deliverable, modified=modified
+    )
+    try:
+        _check(app, session, record, check, result, peers, now)
+    except APIError as exc:
+        # This sheet refuses (deleted, access removed, a tab renamed past reading): report it and go
+        # on; it is read again when it changes.
+        code = exc.response.status_code if exc.response is not None else "?"
+        check.problem = f"{code} {exc}"
+        log.warning("sheet %s (%s/%s) not checked: %s", fid, record.unit, record.deliverable, exc)
+    result.checks.append(check)
+    return True
+
+
+def _check(
+    app: App,
+    session: GoogleSession,
+    record: SheetRecord,
+    check: SheetCheck,
+    result: PollResult,
+    peers: _LazyPeers,
+    now: dt.datetime,
+) -> None:
+    campaign = app.campaign
+    unit = app.roster.get(record.unit)
+    got = session.values_batch_get(record.spreadsheet_id, sheet_ranges(campaign, record.deliverable))
+    content = read_unit_sheet(
+        got.get("valueRanges", []),
+        campaign,
+        spreadsheet_id=record.spreadsheet_id,
+        unit_code=record.unit,
+        unit_name=unit.name if unit else record.unit,
+        deliverable=record.deliverable,
+    )
+    report = None
+    version_id = None
+    if not (content.empty and not content.submitted):
+        # The unit's change happened at modifiedTime, not when this poll noticed it: lateness uses it.
+        outcome = ingest_raw(app, content.raw, received_at=_parse(check.modified), now=now, peers=peers.get())
+        report = outcome.report
+        version_id = outcome.version_id
+        check.stored, check.seq = outcome.stored, outcome.seq
+        check.errors, check.warnings = outcome.errors, outcome.warnings
+        if outcome.stored and version_id:
+            result.versions_created += 1
+            result.version_ids.append(version_id)
+    check.state = sheet_state(report, submitted=content.submitted, empty=content.empty)
+    requests = writeback_requests(campaign, record.deliverable, report, state=check.state, checked_at=now)
+    session.batch_update(record.spreadsheet_id, requests)
+    if content.submitted and version_id and unit is not None:
+        version = app.store.latest(record.unit, record.deliverable)
+        if version is not None and version.id == version_id and version.status == "submitted":
+            check.receipt = send_receipt(
+                app, version, link=record.url or sheet_url(record.spreadsheet_id), now=now
+            )
+            result.receipts_sent += check.receipt == "sent"
+
+
+def _state_label(check: SheetCheck, lang: str) -> str:
+    language: Language = "en" if lang == "en" else "zh"
+    if check.state is None:
+        return ""
+    return gl.STATUS_TEXT[check.state][language].format(n=check.errors)
+
+
+def summary_lines(result: PollResult, lang: str) -> list[str]:
+    zh = lang != "en"
+    lines = [
+        (
+            f"列出 {result.listed} 个有变动的文件：检查 {len(result.checks)} 个，"
+            f"本系统自己的改动 {result.own_changes} 个，已处理过 {result.already_seen} 个，非单位表格 {result.not_ours} 个。"
+        )
+        if zh
+        else (
+            f"{result.listed} changed file(s): {len(result.checks)} checked, {result.own_changes} changed by "
+            f"this system, {result.already_seen} already handled, {result.not_ours} not a unit sheet."
+        )
+    ]
+    for c in result.checks:
+        state = c.problem or _state_label(c, lang)
+        extra = (f" 新版本 v{c.seq}" if zh else f" new version v{c.seq}") if c.stored else ""
+        receipt = (f" 回执：{c.receipt}" if zh else f" receipt: {c.receipt}") if c.receipt else ""
+        lines.append(f"  {c.unit} {c.deliverable}: {state}{extra}{receipt}")
+    lines.append(
+        f"新版本 {result.versions_created} 个，回执 {result.receipts_sent} 封；接口调用 {sum(result.calls.values())} 次。"
+        if zh
+        else f"{result.versions_created} new version(s), {result.receipts_sent} receipt(s); "
+        f"{sum(result.calls.values())} API call(s)."
+    )
+    if result.stopped:
+        lines.append(result.stop_reason)
+    return lines

@@ -1,0 +1,1 @@
+"""Taking submissions in: files, form responses, the webhook; receipts."""

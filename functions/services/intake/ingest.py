@@ -1,0 +1,155 @@
+"""Ingest: read what arrived, validate it, store a version when it is new, write the unit's report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from functions.bootstrap import App
+from functions.ports import IntakeItem
+from functions.services.intake.peers import PeerStats
+from functions.services.messages.report_text import render_report
+from functions.services.status.unit_states import is_late
+from functions.validate.validator import validate_submission
+from schemas.raw import RawSubmission
+from schemas.report import ValidationReport
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    source: str
+    unit: str | None
+    deliverable: str | None
+    valid: bool
+    stored: bool  # a new version was created
+    seq: int | None
+    errors: int
+    warnings: int
+    note: str = ""  # "unchanged", "unreadable", "unidentified"
+    report: ValidationReport | None = None  # what the unit is told (the Google channel writes it back)
+    version_id: str | None = None  # the version now current for this content
+
+
+def _safe(name: str) -> str:
+    return re.sub(r'[\\/:*?"<>|\s]+', "_", name).strip("_") or "file"
+
+
+def write_report_files(app: App, report: ValidationReport, *, fallback_name: str) -> Path:
+    """out/reports/<unit>-<deliverable>.json/.txt; files that could not be tied to a unit go to unidentified/."""
+    reports = app.paths.reports
+    if report.unit and report.deliverable and app.roster.get(report.unit):
+        base = reports / f"{report.unit}-{report.deliverable}"
+    else:
+        base = reports / "unidentified" / _safe(fallback_name)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    payload = report.model_dump(mode="json")
+    _atomic_write(base.with_suffix(".json"), json.dumps(payload, ensure_ascii=False, indent=2))
+    _atomic_write(base.with_suffix(".txt"), render_report(report, app.campaign.language))
+    return base.with_suffix(".txt")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def ingest_raw(
+    app: App,
+    raw: RawSubmission,
+    *,
+    received_at: dt.datetime,
+    now: dt.datetime,
+    peers: PeerStats | None = None,
+) -> IngestOutcome:
+    """Validate and store one submission from any channel; never raises for bad content."""
+    peers = peers or PeerStats(app.store)
+    ctx = peers.context_for(raw.unit_code, checked_at=now)
+    parsed, report = validate_submission(raw, app.campaign, app.roster, ctx)
+    name = Path(raw.source).name
+    write_report_files(app, report, fallback_name=name)
+    if parsed is None:
+        note = "unidentified" if report.deliverable or raw.tables else "unreadable"
+        return IngestOutcome(
+            raw.source,
+            report.unit,
+            report.deliverable,
+            False,
+            False,
+            None,
+            len(report.errors),
+            len(report.warnings),
+            note,
+            report,
+        )
+    previous = app.store.latest(parsed.unit, parsed.deliverable, status="submitted")
+    late = (
+        is_late(app.campaign, parsed.deliverable, received_at, previous)
+        if parsed.status == "submitted"
+        else False
+    )
+    version, created = app.store.add_version(parsed, report, received_at=received_at, late=late)
+    return IngestOutcome(
+        raw.source,
+        parsed.unit,
+        parsed.deliverable,
+        report.valid,
+        created,
+        version.seq,
+        len(report.errors),
+        len(report.warnings),
+        "" if created else "unchanged",
+        report,
+        version.id,
+    )
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def ingest_all(
+    app: App, *, now: dt.datetime, progress: Callable[[], object] | None = None
+) -> list[IngestOutcome]:
+    """Every file in the intake. A file already stored byte-for-byte is skipped without parsing."""
+    peers = PeerStats(app.store)
+    outcomes: list[IngestOutcome] = []
+    for item in app.intake.pending():
+        outcomes.append(_ingest_item(app, item, now=now, peers=peers))
+        if progress is not None:
+            progress()
+    return outcomes
+
+
+def _ingest_item(app: App, item: IntakeItem, *, now: dt.datetime, peers: PeerStats) -> IngestOutcome:
+    path = Path(item.source)
+    digest = _file_digest(path) if path.is_file() else None
+    seen_key = f"file-seen/{digest}"
+    if digest and (seen := app.store.get_meta(seen_key)):
+        unit, _, deliverable = seen.partition("/")
+        latest = app.store.latest(unit, deliverable)
+        return IngestOutcome(
+            item.source,
+            unit,
+            deliverable,
+            bool(latest and latest.report.valid),
+            False,
+            latest.seq if latest else None,
+            latest.error_count if latest else 0,
+            latest.warning_count if latest else 0,
+            "unchanged",
+        )
+    raw = app.intake.read(item)
+    outcome = ingest_raw(app, raw, received_at=min(item.received_at, now), now=now, peers=peers)
+    if digest and outcome.unit and outcome.deliverable and outcome.seq is not None:
+        app.store.set_meta(seen_key, f"{outcome.unit}/{outcome.deliverable}")
+    return outcome

@@ -1,0 +1,145 @@
+"""The receipt a unit gets when its submission is stored: what arrived, the check result, the report.
+
+Claimed before it is sent, keyed by the version: a poll that runs twice, or a run that stopped between
+storing the version and mailing, sends it once. A send the transport refused before accepting it is
+released, so the next poll retries; an uncertain one keeps its claim (a second copy is worse than none).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from email.message import EmailMessage
+from typing import Literal
+
+from functions.bootstrap import App
+from functions.ports import MailRefused, MailUncertain
+from functions.services.messages.compose import compose
+from functions.services.messages.report_text import render_report
+from schemas.campaign import Campaign
+from schemas.i18n import t
+from schemas.roster import Unit
+from schemas.submission import Version
+
+log = logging.getLogger(__name__)
+
+RECEIPT_PREFIX = "receipt/"
+# A receipt the transport refused: the sheet will not be read again (its last change is the write-back),
+# so the refusal itself is remembered and every poll retries it.
+PENDING_PREFIX = "receipt-pending/"
+LISTED = 10
+ReceiptOutcome = Literal["sent", "already", "refused", "uncertain", "no-address"]
+
+
+def receipt_key(version: Version) -> str:
+    return f"{RECEIPT_PREFIX}{version.unit}/{version.deliverable}/{version.id}"
+
+
+def build_receipt(
+    campaign: Campaign, unit: Unit, version: Version, *, link: str, now: dt.datetime
+) -> EmailMessage:
+    lang = campaign.language
+    report = version.report
+    title = campaign.deliverable(version.deliverable).title(lang)
+    errors = len(report.errors)
+    if errors:
+        verdict = t(lang, f"有 {errors} 个错误需要修改", f"{errors} error(s) to fix")
+        color = "#c00000"
+    elif report.warnings:
+        verdict = t(
+            lang,
+            f"已通过（{len(report.warnings)} 条提醒请核实）",
+            f"passed ({len(report.warnings)} warnings)",
+        )
+        color = "#006100"
+    else:
+        verdict, color = t(lang, "已通过", "passed"), "#006100"
+    shown = [*report.errors, *report.warnings]
+    issues = [
+        {
+            "where": (f"{i.sheet} {i.cell}：" if i.cell else f"{i.sheet}：") if i.sheet else "",
+            "message": i.message,
+        }
+        for i in shown[:LISTED]
+    ]
+    subject = t(
+        lang,
+        f"【回执】{campaign.title}：已收到{unit.name}的{title}" + ("（有错误待修改）" if errors else ""),
+        f"[Receipt] {campaign.title}: {title} received from {unit.name}"
+        + (" (errors to fix)" if errors else ""),
+    )
+    msg = compose(
+        campaign,
+        "receipt",
+        to=list(unit.emails),
+        subject=subject,
+        key=receipt_key(version),
+        now=now,
+        unit=unit,
+        title=title,
+        seq=version.seq,
+        received=version.received_at.astimezone(campaign.tz).strftime("%Y-%m-%d %H:%M"),
+        late=version.late,
+        verdict=verdict,
+        color=color,
+        issues=issues,
+        more=max(0, len(shown) - LISTED),
+        errors=errors,
+        link=link,
+        contact=campaign.organiser_contact_line(),
+    )
+    name = t(
+        lang,
+        f"校验报告-{unit.code}-{version.deliverable}.txt",
+        f"report-{unit.code}-{version.deliverable}.txt",
+    )
+    text = render_report(report, lang, unit_name=unit.name)
+    msg.add_attachment(text, subtype="plain", charset="utf-8", filename=name)
+    return msg
+
+
+def send_receipt(app: App, version: Version, *, link: str, now: dt.datetime) -> ReceiptOutcome:
+    """Send the receipt for `version` unless it was sent (or is being sent) already."""
+    unit = app.roster.get(version.unit)
+    key = receipt_key(version)
+    payload = {
+        "unit": version.unit,
+        "deliverable": version.deliverable,
+        "seq": version.seq,
+        "result": "sending",
+    }
+    if not app.store.claim(key, payload, at=now):
+        return "already"
+    if unit is None or not unit.emails:
+        app.store.update_claim(key, {**payload, "result": "no address"})
+        return "no-address"
+    try:
+        app.mailer.send(build_receipt(app.campaign, unit, version, link=link, now=now))
+    except MailRefused as exc:
+        app.store.release(key)
+        app.store.claim(_pending_key(version), {**payload, "link": link, "error": str(exc)}, at=now)
+        log.warning("receipt refused, will retry: %s/%s: %s", version.unit, version.deliverable, exc)
+        return "refused"
+    except MailUncertain as exc:
+        app.store.update_claim(key, {**payload, "result": f"uncertain: {exc}"})
+        return "uncertain"
+    app.store.update_claim(key, {**payload, "result": "sent", "address": ", ".join(unit.emails)})
+    return "sent"
+
+
+def _pending_key(version: Version) -> str:
+    return f"{PENDING_PREFIX}{version.unit}/{version.deliverable}/{version.id}"
+
+
+def retry_pending_receipts(app: App, *, now: dt.datetime) -> list[ReceiptOutcome]:
+    """Send again the receipts a transport refused, while their version is still the unit's latest."""
+    outcomes: list[ReceiptOutcome] = []
+    for pending in app.store.claims(PENDING_PREFIX):
+        unit, deliverable = str(pending.payload["unit"]), str(pending.payload["deliverable"])
+        app.store.release(pending.key)
+        version = app.store.latest(unit, deliverable)
+        # A newer version has (or will have) its own receipt; this one is no longer worth a message.
+        if version is None or _pending_key(version) != pending.key or version.status != "submitted":
+            continue
+        outcomes.append(send_receipt(app, version, link=str(pending.payload.get("link", "")), now=now))
+    return outcomes

@@ -1,0 +1,1 @@
+"""The master workbook: its sheet model, built from the store."""

@@ -1,0 +1,400 @@
+"""Build the master workbook organisers watch, from the store (the source of truth).
+
+The file is written by the streaming writer and replaced atomically: a reader never sees a half-written
+master, and a killed run leaves the previous one intact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from functions.adapters.xlsx.stream import Cell, Column, StreamingWorkbook, Style, fit_width
+from functions.ports import Store
+from functions.services.master.summary_text import statistics_totals, summary_paragraph
+from functions.services.status.unit_states import (
+    UnitStatus,
+    count_by_deliverable,
+    full_version,
+    rate_by,
+    unit_statuses,
+)
+from schemas.campaign import Campaign
+from schemas.formspec import FieldSpec, Language
+from schemas.i18n import full_date, state_label, t
+from schemas.roster import Roster, Unit
+
+SHEETS: dict[str, tuple[str, str]] = {
+    "overview": ("总览", "Overview"),
+    "status": ("报送情况", "Status"),
+    "activities": ("活动安排", "Activities"),
+    "statistics": ("统计", "Statistics"),
+    "issues": ("问题清单", "Issues"),
+    "reminders": ("催报记录", "Reminders"),
+}
+
+_STATE_STYLE = {
+    "valid": Style.STATE_VALID,
+    "errors": Style.STATE_ERRORS,
+    "draft": Style.STATE_DRAFT,
+    "missing": Style.STATE_MISSING,
+}
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    categories: tuple[int, int, int]  # first row, last row, column (1-based) of the labels
+    series: list[tuple[str, int, int, int]]  # name, first row, last row, column of the values
+    anchor: str
+    percent_axis: bool = False
+
+
+@dataclass
+class MasterSheet:
+    """One tab of the master, independent of where it is published (xlsx file or Google Sheet)."""
+
+    key: str
+    name: str
+    header: list[str] | None
+    columns: list[Column]
+    rows: Iterable[Sequence[Any]]
+    charts: list[Chart] = field(default_factory=list)
+
+    @property
+    def is_table(self) -> bool:
+        return self.header is not None
+
+
+@dataclass(frozen=True)
+class MasterResult:
+    path: Path
+    units: int
+    activity_rows: int
+    issue_rows: int
+
+
+def sheet_name(lang: Language, key: str) -> str:
+    zh, en = SHEETS[key]
+    return t(lang, zh, en)
+
+
+def _unit_header(lang: Language) -> list[str]:
+    return [t(lang, "单位编码", "Unit code"), t(lang, "单位名称", "Unit"), t(lang, "单位类型", "Type"),
+            t(lang, "所属镇街", "Area")]  # fmt: skip
+
+
+def _unit_cells(u: Unit) -> list[Any]:
+    return [u.code, u.name, u.type, u.area]
+
+
+def _field_value(f: FieldSpec, value: Any) -> Any:
+    if isinstance(value, list):
+        return "、".join(str(x) for x in value)
+    if f.type in ("integer", "number") and isinstance(value, int | float):
+        return value
+    if isinstance(value, dt.date):
+        return value
+    return value
+
+
+def _widths(headers: Sequence[str], fields: Sequence[FieldSpec] = ()) -> list[Column]:
+    widths = {f.label_zh: f.width for f in fields} | {f.label_en: f.width for f in fields}
+    return [Column(width=widths.get(h) or fit_width([h], minimum=8)) for h in headers]
+
+
+def _local(ts: dt.datetime | None, tz: dt.tzinfo) -> dt.datetime | None:
+    # Excel has no time zones: show the campaign's local time.
+    return ts.astimezone(tz).replace(tzinfo=None) if ts else None
+
+
+def master_sheets(
+    campaign: Campaign,
+    roster: Roster,
+    store: Store,
+    *,
+    now: dt.datetime,
+    statuses: list[UnitStatus] | None = None,
+) -> list[MasterSheet]:
+    """The six tabs, in order. Big tabs yield their rows lazily so writers can stream them."""
+    statuses = statuses if statuses is not None else unit_statuses(campaign, roster, store)
+    return [
+        _overview(campaign, statuses, now),
+        _status_sheet(campaign, roster, statuses),
+        _activities_sheet(campaign, statuses, store),
+        _statistics_sheet(campaign, statuses),
+        _issues_sheet(campaign, statuses),
+        _reminders_sheet(campaign, roster, store),
+    ]
+
+
+def write_master_xlsx(
+    sheets: list[MasterSheet], path: Path, *, title: str, max_rows_per_sheet: int = 1_048_576
+) -> dict[str, int]:
+    """Stream the tabs into one workbook, replaced atomically. Returns rows written per tab key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    with StreamingWorkbook(path, title=title, max_rows_per_sheet=max_rows_per_sheet) as wb:
+        for sheet in sheets:
+            with wb.sheet(
+                sheet.name,
+                columns=sheet.columns,
+                header=sheet.header,
+                freeze_header=sheet.is_table,
+                autofilter=sheet.is_table,
+            ) as ws:
+                n = 0
+                for row in sheet.rows:
+                    ws.append(row)
+                    n += 1
+                for chart in sheet.charts:
+                    ws.add_bar_chart(
+                        chart.title,
+                        categories=chart.categories,
+                        series=chart.series,
+                        anchor=chart.anchor,
+                        percent_axis=chart.percent_axis,
+                    )
+            counts[sheet.key] = n
+    return counts
+
+
+def build_master(
+    campaign: Campaign,
+    roster: Roster,
+    store: Store,
+    path: Path,
+    *,
+    now: dt.datetime,
+    max_rows_per_sheet: int = 1_048_576,
+) -> MasterResult:
+    sheets = master_sheets(campaign, roster, store, now=now)
+    title = f"{campaign.title} {t(campaign.language, '汇总表', 'master')}"
+    counts = write_master_xlsx(sheets, path, title=title, max_rows_per_sheet=max_rows_per_sheet)
+    return MasterResult(
+        path=path, units=len(roster.units), activity_rows=counts["activities"], issue_rows=counts["issues"]
+    )
+
+
+def _overview(campaign: Campaign, statuses: list[UnitStatus], now: dt.datetime) -> MasterSheet:
+    lang = campaign.language
+    tz = campaign.tz
+    counts = count_by_deliverable(campaign, statuses)
+    rows: list[list[Any]] = []
+    charts: list[Chart] = []
+    rows.append([Cell(campaign.title + t(lang, " 报送汇总", " — reporting overview"), Style.TITLE)])
+    rows.append([t(lang, "数据截至", "As of"), Cell(_local(now, tz), Style.DATETIME)])
+    rows.append(
+        [
+            t(lang, "活动周", "Week"),
+            f"{full_date(lang, campaign.week.start)} — {full_date(lang, campaign.week.end)}",
+        ]
+    )
+    rows.append([])
+    head = [t(lang, "材料", "Deliverable"), t(lang, "截止日期", "Due"), t(lang, "应报", "Expected"),
+            t(lang, "已报", "Submitted"), t(lang, "通过", "Valid"), t(lang, "有错误", "With errors"),
+            t(lang, "已填写未提交", "Drafts"), t(lang, "未报", "Missing"), t(lang, "逾期", "Late"),
+            t(lang, "报送率", "Reporting rate"), t(lang, "按时率", "On-time rate")]  # fmt: skip
+    rows.append([Cell(h, Style.HEADER) for h in head])
+    for c in counts:
+        rows.append([
+            c.deliverable.title(lang), Cell(c.deliverable.due, Style.DATE), c.expected, c.submitted, c.valid,
+            c.errors, c.drafts, c.missing, c.late, Cell(c.reporting_rate, Style.PERCENT),
+            Cell(c.on_time_rate, Style.PERCENT),
+        ])  # fmt: skip
+    for attr, label in (("area", t(lang, "所属镇街", "Area")), ("type", t(lang, "单位类型", "Unit type"))):
+        rows.append([])
+        groups = rate_by(statuses, attr)
+        head = [label]
+        for d in campaign.deliverables:
+            head += [f"{d.title(lang)} {t(lang, '已报/应报', 'sent/expected')}", t(lang, "报送率", "rate")]
+        rows.append([Cell(h, Style.HEADER) for h in head])
+        first = len(rows) + 1
+        for group in sorted(groups):
+            row: list[Any] = [group]
+            for d in campaign.deliverables:
+                sent, expected = groups[group].get(d.key, (0, 0))
+                row += [f"{sent}/{expected}", Cell(sent / expected if expected else None, Style.PERCENT)]
+            rows.append(row)
+        last = len(rows)
+        if last >= first:
+            series = [(campaign.deliverables[i].title(lang), first, last, 3 + 2 * i)
+                      for i in range(len(campaign.deliverables))]  # fmt: skip
+            charts.append(
+                Chart(
+                    t(lang, f"按{label}的报送率", f"Reporting rate by {label.lower()}"),
+                    categories=(first, last, 1),
+                    series=series,
+                    anchor=f"M{first - 1}",
+                    percent_axis=True,
+                )
+            )
+    rows.append([])
+    submitted_versions = [s.version for s in statuses if s.done and s.version is not None]
+    totals = statistics_totals(campaign, submitted_versions)
+    rows.append([Cell(t(lang, "主要统计合计", "Key statistics (totals)"), Style.HEADER),
+                 Cell(t(lang, "合计", "Total"), Style.HEADER)])  # fmt: skip
+    rows.append([t(lang, "计入单位数", "Units counted"), totals.units])
+    for f in campaign.form_spec.table("statistics").fields:
+        if f.summable:
+            rows.append([f.label(lang), totals.sums.get(f.key, 0)])
+    rows.append([])
+    rows.append(
+        [Cell(t(lang, "工作总结参考文字（可直接复制）", "Paragraph for the summary report"), Style.HEADER)]
+    )
+    rows.append([Cell(summary_paragraph(campaign, totals), Style.WRAP)])
+    return MasterSheet(
+        key="overview",
+        name=sheet_name(lang, "overview"),
+        header=None,
+        columns=[Column(width=w) for w in (30, 16, 10, 10, 10, 10, 14, 10, 10, 10, 10)],
+        rows=rows,
+        charts=charts,
+    )
+
+
+def _status_sheet(campaign: Campaign, roster: Roster, statuses: list[UnitStatus]) -> MasterSheet:
+    lang = campaign.language
+    tz = campaign.tz
+    by_unit: dict[str, dict[str, UnitStatus]] = defaultdict(dict)
+    for s in statuses:
+        by_unit[s.unit.code][s.deliverable.key] = s
+    header = _unit_header(lang)
+    for d in campaign.deliverables:
+        title = d.title(lang)
+        header += [f"{title} {t(lang, '状态', 'state')}", t(lang, "报送时间", "received"), t(lang, "版本", "version"),
+                   t(lang, "错误数", "errors"), t(lang, "提醒数", "warnings")]  # fmt: skip
+
+    def rows() -> Iterator[list[Any]]:
+        for u in roster.units:
+            row: list[Any] = _unit_cells(u)
+            for d in campaign.deliverables:
+                s = by_unit[u.code].get(d.key)
+                if s is None:
+                    row += [Cell(t(lang, "不适用", "n/a"), Style.NOTE), None, None, None, None]
+                    continue
+                v = s.version
+                row += [
+                    Cell(state_label(lang, s.state, s.late), _STATE_STYLE[s.state]),
+                    Cell(_local(v.received_at, tz), Style.DATETIME) if v else None,
+                    v.seq if v else None,
+                    v.error_count if v else None,
+                    v.warning_count if v else None,
+                ]
+            yield row
+
+    return MasterSheet("status", sheet_name(lang, "status"), header, _widths(header), rows())
+
+
+def _activities_sheet(campaign: Campaign, statuses: list[UnitStatus], store: Store) -> MasterSheet:
+    lang = campaign.language
+    table = campaign.form_spec.table("activities")
+    with_rows = {d.key for d in campaign.deliverables if table.key in d.tables}
+    header = _unit_header(lang) + [f.label(lang) for f in table.fields]
+
+    def rows() -> Iterator[list[Any]]:
+        for s in statuses:
+            if s.done and s.version is not None and s.deliverable.key in with_rows:
+                # One unit's rows at a time from the store: memory stays flat as rows grow.
+                for record in full_version(store, s.version).tables.get(table.key, []):
+                    yield _unit_cells(s.unit) + [_field_value(f, record.get(f.key)) for f in table.fields]
+
+    return MasterSheet(
+        "activities", sheet_name(lang, "activities"), header, _widths(header, table.fields), rows()
+    )
+
+
+def _statistics_sheet(campaign: Campaign, statuses: list[UnitStatus]) -> MasterSheet:
+    lang = campaign.language
+    table = campaign.form_spec.table("statistics")
+    summable = [f for f in table.fields if f.summable]
+    header = _unit_header(lang) + [f.label(lang) for f in table.fields]
+    records: list[tuple[Unit, dict[str, Any]]] = []
+    for s in statuses:
+        if s.done and s.version is not None and s.version.tables.get(table.key):
+            records.append((s.unit, s.version.tables[table.key][0]))
+
+    def total_row(first: str, second: str, third: str, sums: dict[str, float]) -> list[Any]:
+        cells: list[Any] = [Cell(x, Style.TOTAL) for x in (first, second, third, "")]
+        for f in table.fields:
+            cells.append(Cell(_num(sums[f.key]), Style.TOTAL) if f.summable else Cell("", Style.TOTAL))
+        return cells
+
+    def add(sums: dict[str, float], record: dict[str, Any]) -> None:
+        for f in summable:
+            x = record.get(f.key)
+            if isinstance(x, int | float):
+                sums[f.key] += x
+
+    def rows() -> Iterator[list[Any]]:
+        for unit, record in records:
+            yield _unit_cells(unit) + [_field_value(f, record.get(f.key)) for f in table.fields]
+        for attr, label in (("type", t(lang, "小计（按单位类型）", "Subtotal by type")),
+                            ("area", t(lang, "小计（按所属镇街）", "Subtotal by area"))):  # fmt: skip
+            groups: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+            units_in: dict[str, int] = defaultdict(int)
+            for unit, record in records:
+                g = getattr(unit, attr) or "—"
+                units_in[g] += 1
+                add(groups[g], record)
+            for g in sorted(groups):
+                yield total_row(label, g, t(lang, f"{units_in[g]}个单位", f"{units_in[g]} units"), groups[g])
+        total: dict[str, float] = defaultdict(float)
+        for _, record in records:
+            add(total, record)
+        yield total_row(
+            t(lang, "合计", "Total"), "", t(lang, f"{len(records)}个单位", f"{len(records)} units"), total
+        )
+
+    return MasterSheet(
+        "statistics", sheet_name(lang, "statistics"), header, _widths(header, table.fields), rows()
+    )
+
+
+def _num(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else x
+
+
+def _issues_sheet(campaign: Campaign, statuses: list[UnitStatus]) -> MasterSheet:
+    lang = campaign.language
+    header = _unit_header(lang)[:2] + [t(lang, "材料", "Deliverable"), t(lang, "工作表", "Sheet"),
+                                       t(lang, "单元格", "Cell"), t(lang, "代码", "Code"), t(lang, "级别", "Severity"),
+                                       t(lang, "问题说明", "Message")]  # fmt: skip
+    columns = [Column(width=w) for w in (10, 28, 22, 18, 8, 24, 8, 90)]
+
+    def rows() -> Iterator[list[Any]]:
+        for s in statuses:
+            if s.version is None:
+                continue
+            for issue in s.version.report.issues:
+                sev = t(lang, "错误", "error") if issue.severity == "error" else t(lang, "提醒", "warning")
+                style = Style.STATE_ERRORS if issue.severity == "error" else Style.STATE_DRAFT
+                yield [s.unit.code, s.unit.name, s.deliverable.title(lang), issue.sheet, issue.cell, issue.code,
+                       Cell(sev, style), issue.message]  # fmt: skip
+
+    return MasterSheet("issues", sheet_name(lang, "issues"), header, columns, rows())
+
+
+def _reminders_sheet(campaign: Campaign, roster: Roster, store: Store) -> MasterSheet:
+    lang = campaign.language
+    header = [t(lang, "时间", "Time"), t(lang, "单位编码", "Unit code"), t(lang, "单位名称", "Unit"),
+              t(lang, "材料", "Deliverable"), t(lang, "步骤", "Step"), t(lang, "邮箱", "Address"),
+              t(lang, "结果", "Result")]  # fmt: skip
+    columns = [Column(width=w) for w in (18, 10, 28, 22, 14, 36, 30)]
+    names = {d.key: d.title(lang) for d in campaign.deliverables}
+
+    def rows() -> Iterator[list[Any]]:
+        for claim in store.claims("remind/"):
+            p = claim.payload
+            unit = roster.get(p.get("unit", ""))
+            yield [
+                Cell(_local(claim.claimed_at, campaign.tz), Style.DATETIME), p.get("unit"),
+                unit.name if unit else p.get("unit_name"), names.get(p.get("deliverable", ""), p.get("deliverable")),
+                p.get("step_label"), p.get("address"), p.get("result"),
+            ]  # fmt: skip
+
+    return MasterSheet("reminders", sheet_name(lang, "reminders"), header, columns, rows())

@@ -1,0 +1,1 @@
+"""Text for people: mail composition and validation reports."""

@@ -1,0 +1,196 @@
+"""Build reminder and digest emails (text + HTML, proper headers) from the Jinja2 templates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from functions.services.reminders.plan import UnitReminder
+from functions.services.status.unit_states import DeliverableCounts, UnitStatus
+from schemas.campaign import Campaign
+from schemas.i18n import month_day, state_label, t
+
+
+@cache
+def _env() -> Environment:
+    return Environment(
+        loader=PackageLoader("functions.services.messages", "templates"),
+        autoescape=select_autoescape(["html.j2"]),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def _address(display: str, addr: str) -> Address:
+    local, _, domain = addr.partition("@")
+    return Address(display_name=display, username=local, domain=domain)
+
+
+def message_id(key: str, sender: str) -> str:
+    """Deterministic per claim, so a message written twice (outbox, retries) is recognisably the same."""
+    domain = sender.partition("@")[2] or "huizong.local"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}.huizong@{domain}>"
+
+
+def _base(campaign: Campaign, *, to: list[str], subject: str, key: str, now: dt.datetime) -> EmailMessage:
+    msg = EmailMessage()
+    mail = campaign.mail
+    msg["Subject"] = subject
+    msg["From"] = _address(mail.sender_name or campaign.organiser.name, mail.sender)
+    msg["To"] = ", ".join(to)
+    msg["Reply-To"] = ", ".join(campaign.organiser.emails)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id(key, mail.sender)
+    msg["Auto-Submitted"] = "auto-generated"
+    return msg
+
+
+def _render(name: str, **ctx: Any) -> str:
+    lang = ctx["campaign"].language
+    return _env().get_template(name).render(t=lambda zh, en: t(lang, zh, en), **ctx)
+
+
+def compose(
+    campaign: Campaign, template: str, *, to: list[str], subject: str, key: str, now: dt.datetime, **ctx: Any
+) -> EmailMessage:
+    """A text + HTML message from <template>.txt.j2 and <template>.html.j2, with the common headers."""
+    msg = _base(campaign, to=to, subject=subject, key=key, now=now)
+    msg.set_content(_render(f"{template}.txt.j2", campaign=campaign, subject=subject, **ctx))
+    msg.add_alternative(
+        _render(f"{template}.html.j2", campaign=campaign, subject=subject, **ctx), subtype="html"
+    )
+    return msg
+
+
+def reminder_subject(campaign: Campaign, reminder: UnitReminder) -> str:
+    lang = campaign.language
+    items = reminder.items
+    titles = "、".join(i.deliverable.title(lang) for i in items)
+    first = items[0]
+    due = month_day(lang, first.deliverable.due)
+    if all(i.status.state == "errors" for i in items):
+        return t(lang, f"【请修改】{campaign.title}：{titles}有错误，请于{due}前修改后重新报送",
+                 f"[Please correct] {campaign.title}: {titles} has errors; resubmit by {due}")  # fmt: skip
+    if first.step > 0:
+        return t(lang, f"【催报】{campaign.title}：{titles}已逾期，请尽快报送",
+                 f"[Reminder] {campaign.title}: {titles} is overdue, please submit")  # fmt: skip
+    return t(lang, f"【催报】{campaign.title}：请于{due}前报送{titles}",
+             f"[Reminder] {campaign.title}: please submit {titles} by {due}")  # fmt: skip
+
+
+def _state_text(campaign: Campaign, s: UnitStatus) -> tuple[str, str]:
+    lang = campaign.language
+    if s.state == "missing":
+        return t(lang, "尚未收到贵单位的报送", "not received yet"), "#c00000"
+    if s.state == "draft":
+        return t(
+            lang, "已填写但尚未提交，请确认无误后勾选“提交”", "filled in but not submitted: tick Submit"
+        ), "#9c6500"
+    n = s.version.error_count if s.version else 0
+    return t(lang, f"已收到，但有 {n} 个错误需要修改", f"received, but {n} errors must be fixed"), "#c00000"
+
+
+def build_reminder(campaign: Campaign, reminder: UnitReminder, *, now: dt.datetime) -> EmailMessage:
+    lang = campaign.language
+    listed = campaign.reminders.errors_listed
+    items = []
+    for item in reminder.items:
+        s = item.status
+        text, color = _state_text(campaign, s)
+        errors = s.version.report.errors if s.version else []
+        issues = [
+            {
+                "where": (f"{e.sheet} {e.cell}：" if e.cell else f"{e.sheet}：") if e.sheet else "",
+                "message": e.message,
+            }
+            for e in errors[:listed]
+        ]
+        due_at = campaign.due_at(item.deliverable.key)
+        items.append({
+            "title": item.deliverable.title(lang),
+            "due_text": f"{month_day(lang, due_at.date())} {due_at.strftime('%H:%M')}",
+            "state_text": text,
+            "color": color,
+            "issues": issues,
+            "more": max(0, len(errors) - listed),
+        })  # fmt: skip
+    subject = reminder_subject(campaign, reminder)
+    return compose(
+        campaign,
+        "reminder",
+        to=list(reminder.unit.emails),
+        subject=subject,
+        key="|".join(i.claim_key for i in reminder.items),
+        now=now,
+        unit=reminder.unit,
+        items=items,
+        how=campaign.submission.how_en if lang == "en" else campaign.submission.how_zh,
+        contact=campaign.organiser_contact_line(),
+    )
+
+
+def build_digest(
+    campaign: Campaign,
+    statuses: list[UnitStatus],
+    counts: list[DeliverableCounts],
+    *,
+    day: dt.date,
+    sent: int,
+    master_link: str,
+    now: dt.datetime,
+) -> EmailMessage:
+    lang = campaign.language
+    count_rows = [
+        {
+            "title": c.deliverable.title(lang),
+            "due": month_day(lang, c.deliverable.due),
+            "expected": c.expected,
+            "submitted": c.submitted,
+            "valid": c.valid,
+            "errors": c.errors,
+            "missing": c.missing + c.drafts,
+            "late": c.late,
+            "rate": f"{c.reporting_rate:.0%}",
+        }
+        for c in counts
+    ]
+    pending, with_errors = [], []
+    for d in campaign.deliverables:
+        mine = [s for s in statuses if s.deliverable.key == d.key]
+        waiting = [
+            {"code": s.unit.code, "name": s.unit.name, "contact": s.unit.contact, "phone": s.unit.phone,
+             "state": state_label(lang, s.state) if s.state == "draft" else ""}
+            for s in mine if s.state in ("missing", "draft")
+        ]  # fmt: skip
+        wrong = [
+            {"code": s.unit.code, "name": s.unit.name, "errors": s.version.error_count if s.version else 0}
+            for s in mine
+            if s.state == "errors"
+        ]
+        if waiting:
+            pending.append({"title": d.title(lang), "units": waiting})
+        if wrong:
+            with_errors.append({"title": d.title(lang), "units": wrong})
+    subject = t(lang, f"【日报】{campaign.title}：报送情况（{month_day(lang, day)}）",
+                f"[Digest] {campaign.title}: reporting status ({month_day(lang, day)})")  # fmt: skip
+    return compose(
+        campaign,
+        "digest",
+        to=list(campaign.organiser.emails),
+        subject=subject,
+        key=f"digest/{day}",
+        now=now,
+        day=day.isoformat(),
+        counts=count_rows,
+        pending=pending,
+        with_errors=with_errors,
+        sent=sent,
+        master_link=master_link,
+    )

@@ -1,0 +1,1 @@
+"""Reminders and the organiser's digest: the plan, then claimed sends."""

@@ -1,0 +1,1 @@
+"""Where each unit stands, per deliverable."""

@@ -1,0 +1,89 @@
+"""`huizong status`: units × deliverables, as a table for a Chinese terminal or as JSON."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from functions.bootstrap import App
+from functions.services.status.unit_states import count_by_deliverable, unit_statuses
+from schemas.i18n import state_label, t
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def status_json(app: App) -> dict[str, Any]:
+    statuses = unit_statuses(app.campaign, app.roster, app.store)
+    counts = count_by_deliverable(app.campaign, statuses)
+    return {
+        "campaign": app.campaign.id,
+        "deliverables": [
+            {
+                "key": c.deliverable.key,
+                "expected": c.expected,
+                "submitted": c.submitted,
+                "valid": c.valid,
+                "errors": c.errors,
+                "drafts": c.drafts,
+                "missing": c.missing,
+                "late": c.late,
+                "reporting_rate": round(c.reporting_rate, 4),
+                "on_time_rate": round(c.on_time_rate, 4),
+            }
+            for c in counts
+        ],
+        "units": [
+            {
+                "unit": s.unit.code,
+                "name": s.unit.name,
+                "deliverable": s.deliverable.key,
+                "state": s.state,
+                "late": s.late,
+                "version": s.version.seq if s.version else None,
+                "errors": s.version.error_count if s.version else 0,
+                "warnings": s.version.warning_count if s.version else 0,
+                "received_at": s.version.received_at.isoformat() if s.version else None,
+            }
+            for s in statuses
+        ],
+    }
+
+
+def status_table(app: App) -> str:
+    lang = app.campaign.language
+    statuses = unit_statuses(app.campaign, app.roster, app.store)
+    cells: dict[tuple[str, str], str] = {}
+    for s in statuses:
+        text = state_label(lang, s.state, s.late)
+        if s.version and s.state in ("errors", "draft"):
+            text += f" {s.version.error_count}"
+        cells[(s.unit.code, s.deliverable.key)] = text
+    deliverables = app.campaign.deliverables
+    header = [t(lang, "编码", "Code"), t(lang, "单位", "Unit"), *[d.title(lang)[:10] for d in deliverables]]
+    rows = [
+        [u.code, u.name, *[cells.get((u.code, d.key), "—") for d in deliverables]] for u in app.roster.units
+    ]
+    widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(_pad(h, w) for h, w in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for r in rows:
+        lines.append("  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)))
+    lines.append("")
+    for c in count_by_deliverable(app.campaign, statuses):
+        lines.append(
+            t(
+                lang,
+                f"{c.deliverable.title(lang)}：应报 {c.expected}，已报 {c.submitted}（通过 {c.valid}，有错误 {c.errors}），"
+                f"未提交 {c.drafts}，未报 {c.missing}，逾期 {c.late}，报送率 {c.reporting_rate:.0%}，按时率 {c.on_time_rate:.0%}",
+                f"{c.deliverable.title(lang)}: expected {c.expected}, submitted {c.submitted} (valid {c.valid}, "
+                f"errors {c.errors}), drafts {c.drafts}, missing {c.missing}, late {c.late}, "
+                f"rate {c.reporting_rate:.0%}, on time {c.on_time_rate:.0%}",
+            )
+        )
+    return "\n".join(lines)
