@@ -162,7 +162,7 @@ def m_consolidate(base: Path, units: int, rows: int) -> dict[str, Any]:
     app = open_app(folder)
     t0 = time.perf_counter()
     result = build_master(app.campaign, app.roster, app.store, base / f"master-{units}-{rows}.xlsx",
-                          now=dt.datetime.now(dt.UTC))  # fmt: skip
+                          now=dt.datetime.now(dt.UTC), write=app.write_master)  # fmt: skip
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "rows": result.activity_rows, "rows_per_s": result.activity_rows / seconds,
             "peak_mb": _peak_mb()}  # fmt: skip

@@ -1,104 +1,181 @@
-"""The composition root: the one place that turns configuration into wired adapters."""
+"""The composition root: the one place that turns configuration into wired adapters, for every profile.
+
+- local (`huizong …` on a campaign folder) and `huizong serve`: SQLite (or HUIZONG_STORE=s3://…), the
+  inbox folder, the campaign's mail transport, the Google key from the campaign's sources, out/ as the
+  artifact store;
+- lambda (functions/handlers/): the campaign files fetched once per cold start, the S3 store and bucket
+  over one shared botocore client, secrets from SSM, the Google key from SSM.
+
+Adapters are imported inside the builders so a profile pays only for what it uses (docs/cold-start.md).
+Services receive the resulting App and never import this module.
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
-from functools import cached_property
+import logging
 from pathlib import Path
+from typing import Any
 
+from functions.app import App, Paths
 from functions.config.loading import ConfigError, load_campaign, load_roster
-from functions.ports import Intake, Mailer, Store
+from functions.ports import ArtifactStore, GoogleClient, GoogleConnector, Mailer, Store
+from functions.settings import STORE_ENV, Settings
 from schemas.campaign import Campaign
-from schemas.roster import Roster, RosterProblem
 
-STORE_ENV = "HUIZONG_STORE"
+__all__ = ["App", "Paths", "open_app", "open_lambda_app", "open_store"]
+
 SQLITE_NAME = "huizong.sqlite3"
 
 
-@dataclass
-class Paths:
-    root: Path
-
-    @property
-    def inbox(self) -> Path:
-        return self.root / "inbox"
-
-    @property
-    def out(self) -> Path:
-        return self.root / "out"
-
-    @property
-    def reports(self) -> Path:
-        return self.out / "reports"
-
-    @property
-    def master(self) -> Path:
-        return self.out / "master.xlsx"
-
-    @property
-    def outbox(self) -> Path:
-        return self.root / "outbox"
-
-    @property
-    def templates(self) -> Path:
-        return self.root / "templates"
-
-
-@dataclass
-class App:
-    folder: Path
-    campaign: Campaign
-    roster: Roster
-    roster_problems: list[RosterProblem]
-    store: Store
-    paths: Paths = field(init=False)
-    _mailer: Mailer | None = None
-
-    def __post_init__(self) -> None:
-        self.paths = Paths(self.folder)
-
-    @cached_property
-    def intake(self) -> Intake:
-        from functions.adapters.folder.intake import FolderIntake
-
-        return FolderIntake(self.paths.inbox, self.campaign, self.roster)
-
-    @property
-    def mailer(self) -> Mailer:
-        if self._mailer is None:
-            from functions.adapters.mail.factory import build_mailer
-
-            self._mailer = build_mailer(self.campaign.mail, self.folder, language=self.campaign.language)
-        return self._mailer
-
-    def use_mailer(self, mailer: Mailer) -> None:
-        self._mailer = mailer
-
-
-def open_store(folder: Path) -> Store:
+def open_store(folder: Path, settings: Settings | None = None, *, s3_client: Any = None) -> Store:
     """HUIZONG_STORE chooses the store: unset or sqlite (DIR/huizong.sqlite3), or s3://bucket/prefix."""
-    spec = os.environ.get(STORE_ENV, "sqlite")
+    spec = (settings or Settings.from_env()).store
     if spec == "sqlite":
         from functions.adapters.store.sqlite import SqliteStore
 
-        return SqliteStore(folder / SQLITE_NAME)
+        return SqliteStore(Path(folder) / SQLITE_NAME)
     if spec.startswith("s3://"):
         from functions.adapters.store.s3 import S3Store
 
         bucket, _, prefix = spec.removeprefix("s3://").partition("/")
-        return S3Store(bucket=bucket, prefix=prefix)
-    raise ConfigError([f"{STORE_ENV}={spec!r}: 只支持 sqlite 或 s3://bucket/prefix"])
+        return S3Store(bucket=bucket, prefix=prefix, client=s3_client)
+    raise ConfigError(
+        [f"{STORE_ENV}={spec!r}: 只支持 sqlite 或 s3://bucket/prefix / only sqlite or s3://bucket/prefix"]
+    )
 
 
-def open_app(folder: Path, *, store: Store | None = None) -> App:
-    folder = Path(folder)
+def _read_workbook(path: Path, campaign: Campaign, roster: Any) -> Any:
+    from functions.adapters.xlsx.reader import read_workbook
+
+    return read_workbook(path, campaign, roster)
+
+
+def _write_master(sheets: Any, path: Path, *, title: str, max_rows_per_sheet: int) -> dict[str, int]:
+    from functions.adapters.xlsx.master_writer import write_master_xlsx
+
+    return write_master_xlsx(sheets, path, title=title, max_rows_per_sheet=max_rows_per_sheet)
+
+
+def _local_google(campaign: Campaign, folder: Path) -> GoogleConnector | None:
+    if campaign.google is None:
+        return None
+
+    def connect(*, deadline: float | None = None) -> GoogleClient:
+        from functions.adapters.google.session import connect as google_connect
+
+        return google_connect(campaign, folder, deadline=deadline)
+
+    return connect
+
+
+def _assemble(
+    folder: Path,
+    *,
+    store: Store,
+    artifacts: ArtifactStore | None = None,
+    google: Any = "local",
+    mailer_factory: Any = None,
+) -> App:
+    from functions.adapters.folder.artifacts import FolderArtifacts
+    from functions.adapters.folder.intake import FolderIntake
+
     campaign = load_campaign(folder)
     roster, problems = load_roster(folder, campaign)
+    paths = Paths(folder)
+
+    def build_mailer() -> Mailer:
+        from functions.adapters.mail.factory import build_mailer as factory
+
+        return factory(campaign.mail, folder, language=campaign.language)
+
     return App(
         folder=folder,
         campaign=campaign,
         roster=roster,
         roster_problems=problems,
-        store=store if store is not None else open_store(folder),
+        store=store,
+        intake=FolderIntake(paths.inbox, campaign, roster, read=_read_workbook),
+        read_workbook=_read_workbook,
+        write_master=_write_master,
+        artifacts=artifacts if artifacts is not None else FolderArtifacts(paths.out),
+        mailer_factory=mailer_factory or build_mailer,
+        google=_local_google(campaign, folder) if google == "local" else google(campaign),
     )
+
+
+def open_app(folder: Path, *, store: Store | None = None, settings: Settings | None = None) -> App:
+    """The local profile (CLI, `huizong serve`): everything beside the campaign files in `folder`."""
+    folder = Path(folder)
+    return _assemble(folder, store=store if store is not None else open_store(folder, settings))
+
+
+def open_lambda_app(settings: Settings) -> App:
+    """The Lambda profile; the caller (functions/handlers/runtime.py) keeps it for the cold start."""
+    from functions.adapters.aws import clients, logs
+    from functions.adapters.aws.campaign_files import fetch_campaign_files
+
+    folder = fetch_campaign_files(settings)
+    s3 = None
+    if settings.store.startswith("s3://") or settings.data_bucket:
+        s3 = clients.client("s3")
+    if not settings.store.startswith("s3://") and settings.in_lambda:
+        # /tmp does not outlive the execution environment: versions would be lost.
+        logs.log_event("the store is not on S3: data will not survive this instance", level=logging.WARNING)
+    artifacts: ArtifactStore | None = None
+    if settings.data_bucket:
+        from functions.adapters.aws.artifacts_s3 import S3Artifacts
+
+        artifacts = S3Artifacts(settings.data_bucket, s3)
+    return _assemble(
+        folder,
+        store=open_store(folder, settings, s3_client=s3),
+        artifacts=artifacts,
+        google=lambda campaign: _lambda_google(campaign, folder, settings),
+    )
+
+
+def _lambda_google(campaign: Campaign, folder: Path, settings: Settings) -> GoogleConnector | None:
+    if campaign.google is None:
+        return None
+
+    def connect(*, deadline: float | None = None) -> GoogleClient:
+        from functions.adapters.google.session import build_session
+
+        credentials = _lambda_google_credentials(campaign, folder, settings)
+        return build_session(credentials, campaign.google, deadline=deadline)  # type: ignore[arg-type]
+
+    return connect
+
+
+_GOOGLE_CREDENTIALS: dict[str, Any] = {}
+# Where the in-memory key is handed to google_credentials, which validates it without echoing it.
+_KEY_VAR = "HUIZONG_GOOGLE_CREDENTIALS"
+
+
+def _lambda_google_credentials(campaign: Campaign, folder: Path, settings: Settings) -> Any:
+    """The service-account credentials from SSM, once per cold start: google-auth's access token is then
+    reused until it expires instead of being fetched again on every poll."""
+    if "value" in _GOOGLE_CREDENTIALS:
+        return _GOOGLE_CREDENTIALS["value"]
+    from functions.adapters.aws.secrets import parameter
+    from functions.adapters.google.credentials import load_credentials
+    from functions.settings import GOOGLE_CREDENTIALS_PARAM, RuntimeConfigError
+
+    google = campaign.google
+    assert google is not None
+    name = google.credentials_ssm or settings.google_credentials_param
+    if not name:
+        raise RuntimeConfigError(f"{GOOGLE_CREDENTIALS_PARAM} is not set: it must name an SSM SecureString")
+    local = google.model_copy(
+        update={"credentials_file": "", "credentials_env": _KEY_VAR, "credentials_ssm": ""}
+    )
+    credentials, _where = load_credentials(
+        local, folder, env={_KEY_VAR: parameter(name)}, language=campaign.language
+    )
+    _GOOGLE_CREDENTIALS["value"] = credentials
+    return credentials
+
+
+def forget_cold_start() -> None:
+    """Forget what a cold start cached here (tests; a warm instance never needs it)."""
+    _GOOGLE_CREDENTIALS.clear()

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from typing import Any, Protocol
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.campaign import Campaign
+from schemas.google import GoogleSettings
 from schemas.raw import RawSubmission
 from schemas.report import ValidationReport
+from schemas.roster import Roster
 from schemas.submission import ParsedSubmission, Version, VersionStatus
+
+if TYPE_CHECKING:
+    from functions.sheet_model import MasterSheet
 
 
 class Claim(BaseModel):
@@ -97,9 +105,154 @@ class Mailer(Protocol):
         ...
 
 
-class MasterPublisher(Protocol):
-    def publish(self, path: Any) -> str:
-        """Publish a built master workbook; returns where it went."""
+class MasterWriter(Protocol):
+    def __call__(
+        self, sheets: Sequence[MasterSheet], path: Path, *, title: str, max_rows_per_sheet: int
+    ) -> dict[str, int]:
+        """Write the master's tabs to `path`, replacing it atomically; returns rows written per tab key."""
+        ...
+
+
+class WorkbookReader(Protocol):
+    def __call__(self, path: Path, campaign: Campaign, roster: Roster) -> RawSubmission:
+        """Read one unit workbook as found; never raises for bad input (problems become issues)."""
+        ...
+
+
+class ArtifactStore(Protocol):
+    """Files the organiser downloads (the master, per-unit reports): a folder locally, a bucket in the cloud."""
+
+    def put(self, key: str, data: bytes, *, content_type: str, download_name: str | None = None) -> str:
+        """Store `data` under `key` (a relative, slash-separated name); returns where it went."""
+        ...
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def link(self, key: str, *, expires_s: int, download_name: str | None = None) -> str:
+        """A link the organiser can open (a file path locally, a presigned URL in the cloud)."""
+        ...
+
+
+# ---- Google ------------------------------------------------------------------------------------------
+
+
+class GoogleError(Exception):
+    """Anything the Google port raises."""
+
+
+class GoogleBudgetExhausted(GoogleError):
+    """The run's call budget or deadline is spent: stop cleanly, the next run resumes."""
+
+
+class GoogleCallFailed(GoogleError):
+    """A call failed for good: retries exhausted, or (GoogleRefused) an answer that will not change."""
+
+    def __init__(self, operation: str, status: int | None, message: str, reason: str = "") -> None:
+        super().__init__(f"{operation}: {status} {message}")
+        self.operation = operation
+        self.status = status
+        self.message = message
+        # Google's machine-readable reason (errors[0].reason), e.g. "storageQuotaExceeded".
+        self.reason = reason
+
+
+class GoogleRefused(GoogleCallFailed):
+    """A 4xx answer (other than rate limits): no access, not found, a bad request. Retrying won't help."""
+
+
+class GoogleNotConfigured(GoogleError):
+    """The campaign has no `google:` section."""
+
+
+@dataclass(frozen=True)
+class SheetContent:
+    """One unit sheet as read: the submission found, whether 提交 is ticked, whether anything is typed."""
+
+    raw: RawSubmission
+    submitted: bool  # the 提交 checkbox is ticked
+    empty: bool  # no table holds anything a unit typed
+
+
+@dataclass
+class PreparedMaster:
+    """The master rendered for Google, before any call: what it holds and how many value calls it takes."""
+
+    rows: dict[str, int]  # data rows per tab key
+    tab_names: dict[str, str]  # tab key -> the name organisers see
+    cells: int
+    max_cells: int  # Google's limit per spreadsheet
+    value_calls: int
+    payload: Any = None  # the adapter's own rendering, handed back to write_master
+
+
+@dataclass
+class MasterWriteStats:
+    batch_requests: int = 0  # batchUpdate calls made (normally one)
+    value_requests: int = 0  # values:batchUpdate calls made
+    largest_body_bytes: int = 0
+
+
+class GoogleClient(Protocol):
+    """The Drive and Sheets calls the Google services make; each returns the API's JSON body.
+
+    Every call counts against the run's budget and deadline (GoogleBudgetExhausted when spent)."""
+
+    settings: GoogleSettings
+    # The address sheets are shared from; empty when the credentials are not a service account's.
+    service_account_email: str
+
+    def drive_list(
+        self, q: str, fields: str, page_token: str | None = None, *, order_by: str = ""
+    ) -> dict[str, Any]: ...
+
+    def get_file(self, file_id: str, fields: str) -> dict[str, Any]: ...
+
+    def create_spreadsheet(self, title: str, folder_id: str) -> dict[str, Any]: ...
+
+    def share(
+        self, file_id: str, email: str, role: str, message: str | None = None, *, notify: bool = True
+    ) -> dict[str, Any]: ...
+
+    def get_spreadsheet(self, spreadsheet_id: str, fields: str) -> dict[str, Any]: ...
+
+    def batch_update(self, spreadsheet_id: str, requests: list[dict[str, Any]]) -> dict[str, Any]: ...
+
+    def values_batch_get(self, spreadsheet_id: str, ranges: list[str]) -> dict[str, Any]: ...
+
+    def values_batch_update(
+        self, spreadsheet_id: str, data: list[dict[str, Any]], input_option: str = "RAW"
+    ) -> dict[str, Any]: ...
+
+    def read_unit_sheet(
+        self, spreadsheet_id: str, campaign: Campaign, *, unit_code: str, unit_name: str, deliverable: str
+    ) -> SheetContent:
+        """One batchGet of a unit sheet's status area and tabs, read as a submission."""
+        ...
+
+    def prepare_master(self, sheets: Sequence[MasterSheet]) -> PreparedMaster:
+        """Render the master's tabs for this API (no call is made)."""
+        ...
+
+    def write_master(
+        self, spreadsheet_id: str, prepared: PreparedMaster, *, drop_others: bool
+    ) -> MasterWriteStats:
+        """Replace the master's tabs in the spreadsheet (`drop_others`: delete tabs that are not the master's).
+
+        Raises GoogleBudgetExhausted before the first write when the budget cannot cover them all."""
+        ...
+
+    def call_counts(self) -> dict[str, int]:
+        """Calls made so far, per operation (drive.files.list, sheets.batchUpdate…)."""
+        ...
+
+    def remaining_calls(self) -> int | None:
+        """Calls left in the run's budget; None when unlimited."""
+        ...
+
+
+class GoogleConnector(Protocol):
+    def __call__(self, *, deadline: float | None = None) -> GoogleClient:
+        """A client for this run; `deadline` is a time.monotonic() value after which calls stop."""
         ...
 
 

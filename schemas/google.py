@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Drive's type for a Google Sheet: what provisioning creates and the poll lists.
+SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
+
 
 class GoogleSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -9,9 +9,8 @@ unit must not change (identity, headers, labels) while leaving rows insertable.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
+import io
 import unicodedata
 from pathlib import Path
 
@@ -23,6 +22,8 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from functions.atomic_file import write_atomically
+from functions.sheet_model import SPREADSHEET_EPOCH
 from schemas.campaign import Campaign
 from schemas.formspec import FieldSpec, Language, TableSpec
 from schemas.roster import Unit
@@ -30,7 +31,6 @@ from sheets_templates import layout
 from sheets_templates.field_hints import field_hint
 from sheets_templates.instructions import instruction_lines, sheet_heading
 
-_EXCEL_EPOCH = dt.date(1899, 12, 30)
 _INT_MAX = 2_147_483_647
 # Excel limits for a validation's input message.
 _PROMPT_TITLE_MAX = 32
@@ -75,7 +75,7 @@ def column_width(field: FieldSpec, lang: Language) -> float:
 
 
 def _serial(day: dt.date) -> int:
-    return (day - _EXCEL_EPOCH).days
+    return (day - SPREADSHEET_EPOCH).days
 
 
 class _Lists:
@@ -372,12 +372,7 @@ def build_unit_workbook(campaign: Campaign, deliverable_key: str, unit: Unit | N
 
 
 def save_workbook_atomically(wb: Workbook, path: Path) -> None:
-    """Write next to the target, then rename: a reader never sees half a workbook."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    """Write the whole workbook, then replace the file: a reader never sees half a workbook."""
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    write_atomically(path, buffer.getvalue())

@@ -12,7 +12,6 @@ import pytest
 import requests
 import responses
 from google.oauth2.credentials import Credentials
-from gspread.exceptions import APIError
 from moto import mock_aws
 from responses import matchers
 
@@ -21,12 +20,11 @@ from functions.adapters.google.http import (
     DRIVE_FILES_API,
     SHEETS_API,
     BudgetedHTTPClient,
-    GoogleBudgetExhausted,
-    GoogleCallFailed,
     operation_name,
 )
-from functions.adapters.google.session import GoogleNotConfigured, build_session, connect
+from functions.adapters.google.session import build_session, connect
 from functions.config.loading import load_campaign
+from functions.ports import GoogleBudgetExhausted, GoogleCallFailed, GoogleNotConfigured, GoogleRefused
 from schemas.google import GoogleSettings
 from tests.test_google_provision import SA_EMAIL, service_account_json
 
@@ -88,7 +86,7 @@ def test_retry_after_is_honoured_but_capped(http: tuple[BudgetedHTTPClient, list
 def test_client_errors_are_not_retried(http: tuple[BudgetedHTTPClient, list[float]]) -> None:
     client, slept = http
     responses.add(responses.GET, BATCH_GET, json={"error": {"code": 404, "message": "Requested entity was not found."}}, status=404)  # fmt: skip
-    with pytest.raises(APIError):
+    with pytest.raises(GoogleRefused):
         client.values_batch_get(SHEET, ["A1"])
     assert len(responses.calls) == 1 and slept == []
 
@@ -108,7 +106,7 @@ def test_drive_rate_limit_403_is_retried_but_a_permission_403_is_not(
     assert len(responses.calls) == 2 and slept == [1.0]
 
     responses.replace(responses.GET, url, json=denied, status=403)
-    with pytest.raises(APIError):
+    with pytest.raises(GoogleRefused):
         client.json_request("GET", url)
     assert len(responses.calls) == 3 and slept == [1.0]
 

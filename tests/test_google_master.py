@@ -25,21 +25,20 @@ from google.oauth2.credentials import Credentials
 from openpyxl import load_workbook
 
 from functions.adapters.google.http import operation_name
-from functions.adapters.google.session import SPREADSHEET_MIME, GoogleSession, build_session
+from functions.adapters.google.master_sheet import GET_FIELDS, body_bytes, plain_value
+from functions.adapters.google.session import GoogleSession, build_session
 from functions.adapters.store.memory import MemoryStore
 from functions.bootstrap import App, open_app
 from functions.cli.main import cli
 from functions.services.google.publish_master import (
     CREATE_CLAIM,
-    GET_FIELDS,
     MasterPublishResult,
-    body_bytes,
-    plain_value,
     publish_master,
     summary_lines,
 )
 from functions.services.google.registry import MASTER_META
 from functions.services.master.master_sheets import build_master
+from schemas.google import SPREADSHEET_MIME
 from schemas.report import Issue, ValidationReport
 from schemas.submission import ParsedSubmission
 
@@ -318,7 +317,7 @@ def google() -> Iterator[FakeGoogle]:
 
 def xlsx_grids(app: App, path: Path, now: dt.datetime = NOW) -> dict[str, list[list[Any]]]:
     """master.xlsx from the same store, read back, in the published form (dates as serial numbers)."""
-    build_master(app.campaign, app.roster, app.store, path, now=now)
+    build_master(app.campaign, app.roster, app.store, path, now=now, write=app.write_master)
     wb = load_workbook(path)
     out: dict[str, list[list[Any]]] = {}
     for ws in wb.worksheets:

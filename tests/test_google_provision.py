@@ -24,13 +24,14 @@ from openpyxl import load_workbook
 from openpyxl.utils.cell import get_column_letter
 
 from functions.adapters.google.http import operation_name
-from functions.adapters.google.session import SPREADSHEET_MIME, GoogleSession, build_session
+from functions.adapters.google.session import GoogleSession, build_session
 from functions.adapters.store.memory import MemoryStore
 from functions.cli.main import cli
 from functions.config.loading import load_campaign, load_roster
 from functions.services.google.provision import provision, summary_lines
 from functions.services.google.registry import all_sheets, sheet_for, sheet_key
 from schemas.campaign import Campaign
+from schemas.google import SPREADSHEET_MIME
 from schemas.roster import Roster
 from sheets_templates import google_layout as gl
 from sheets_templates.xlsx_unit_workbook import build_unit_workbook, save_workbook_atomically

@@ -27,6 +27,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from openpyxl import load_workbook
 
+from functions.adapters.aws import clients as aws_clients
+from functions.adapters.aws.artifacts_s3 import S3Artifacts
 from functions.bootstrap import App
 from functions.handlers import consolidate_queue as consolidate_handler
 from functions.handlers import form_url as webhook_handler
@@ -453,7 +455,7 @@ def test_botocore_models_load_as_plain_dicts_with_the_same_content_and_order() -
         assert json.dumps(mine) == json.dumps(theirs), name  # same keys in the same order
         assert mine is None if name.endswith("missing") else type(mine) is dict
     assert isinstance(
-        runtime._session().get_component("data_loader").file_loader, runtime.PlainJsonFileLoader
+        aws_clients._session().get_component("data_loader").file_loader, runtime.PlainJsonFileLoader
     )
 
 
@@ -515,7 +517,7 @@ def test_consolidate_failure_returns_every_message(cloud: Cloud, monkeypatch: py
     assert submit(app, "WJ014", "R9")["statusCode"] == 200
     event = sqs_event(cloud, receive(cloud))
     # A real failure: the upload target does not exist.
-    monkeypatch.setenv("HUIZONG_DATA_BUCKET", "huizong-no-such-bucket")
+    monkeypatch.setattr(app, "artifacts", S3Artifacts("huizong-no-such-bucket", runtime.client("s3")))
     result = consolidate_handler.handler(event, LambdaContext())
     assert result == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
 

@@ -26,7 +26,7 @@ SHEETS = ["总览", "报送情况", "活动安排", "统计", "问题清单", "�
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    return run_demo(tmp_path_factory.mktemp("demo") / "huizong-demo")
+    return run_demo(tmp_path_factory.mktemp("demo") / "huizong-demo", open_app)
 
 
 def _emails(folder: Path) -> list[email.message.EmailMessage]:
@@ -105,13 +105,15 @@ def test_remind_again_same_day_sends_nothing(demo) -> None:  # type: ignore[no-u
 
 
 def test_missed_days_send_only_the_latest_step(tmp_path: Path) -> None:
-    result = run_demo(tmp_path / "d", today=dt.date(2022, 11, 30))  # plan due 11-24: steps -3..+5 all past
+    result = run_demo(
+        tmp_path / "d", open_app, today=dt.date(2022, 11, 30)
+    )  # plan due 11-24: steps -3..+5 all past
     keys = [c.key for c in result.app.store.claims("remind/plan/")]
     assert keys and all(k.endswith("/+5") for k in keys)
 
 
 def test_valid_resubmission_stops_plan_reminders(tmp_path: Path) -> None:
-    result = run_demo(tmp_path / "d")
+    result = run_demo(tmp_path / "d", open_app)
     app, now = result.app, result.now
     pending = [s for s in unit_statuses(app.campaign, app.roster, app.store)
                if s.deliverable.key == "plan" and s.unit.type == "中小学" and s.state != "valid"]  # fmt: skip
@@ -134,7 +136,7 @@ def test_valid_resubmission_stops_plan_reminders(tmp_path: Path) -> None:
 
 
 def test_formula_text_stays_text_in_master(tmp_path: Path) -> None:
-    result = run_demo(tmp_path / "d")
+    result = run_demo(tmp_path / "d", open_app)
     app = result.app
     school = next(u for u in app.roster.units if u.type == "中小学")
     entries = school_plan(app.campaign, school)
@@ -183,7 +185,7 @@ def test_killed_consolidation_leaves_previous_master(demo) -> None:  # type: ign
         "import sys, time, datetime as dt\n"
         "from pathlib import Path\n"
         "from functions.bootstrap import open_app\n"
-        "from functions.services import consolidate as c\n"
+        "from functions.services.master import master_sheets as c\n"
         "orig = c._activities_sheet\n"
         "def slow(campaign, statuses, store):\n"
         "    sheet = orig(campaign, statuses, store)\n"
@@ -197,7 +199,8 @@ def test_killed_consolidation_leaves_previous_master(demo) -> None:  # type: ign
         "    return sheet\n"
         "c._activities_sheet = slow\n"
         f"app = open_app(Path({str(demo.folder)!r}))\n"
-        "c.build_master(app.campaign, app.roster, app.store, app.paths.master, now=dt.datetime.now(dt.UTC))\n"
+        "c.build_master(app.campaign, app.roster, app.store, app.paths.master, now=dt.datetime.now(dt.UTC),\n"
+        "               write=app.write_master)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
                             cwd=Path(__file__).resolve().parents[1])  # fmt: skip

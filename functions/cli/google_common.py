@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import click
@@ -13,7 +12,8 @@ from schemas.campaign import Campaign
 from schemas.i18n import t
 
 if TYPE_CHECKING:
-    from functions.adapters.google.session import GoogleSession
+    from functions.app import App
+    from functions.ports import GoogleClient
 
 
 def fail(lines: list[str]) -> NoReturn:
@@ -30,13 +30,13 @@ def require_google(campaign: Campaign) -> None:
                 "(see docs/google.md).")])  # fmt: skip
 
 
-def connect_or_exit(campaign: Campaign, folder: Path) -> GoogleSession:
-    """The run's Google session; a key that is missing or broken ends the command with its explanation."""
+def connect_or_exit(app: App) -> GoogleClient:
+    """The run's Google client; a key that is missing or broken ends the command with its explanation."""
     from functions.adapters.google.credentials import GoogleCredentialsError
-    from functions.adapters.google.session import connect
 
-    require_google(campaign)
+    require_google(app.campaign)
+    assert app.google is not None  # the composition root wires Google whenever the campaign has it
     try:
-        return connect(campaign, folder)
+        return app.google()
     except GoogleCredentialsError as exc:
         fail(exc.lines)

@@ -21,7 +21,7 @@ def publish_master_cmd(folder: Path, today: str | None) -> None:
     from functions.services.google.publish_master import MasterPublishError, publish_master, summary_lines
 
     app = open_app(folder)
-    session = connect_or_exit(app.campaign, app.folder)
+    session = connect_or_exit(app)
     try:
         result = publish_master(app, session, now=parse_today(today, app.campaign.tz))
     except MasterPublishError as exc:

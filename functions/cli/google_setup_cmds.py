@@ -58,17 +58,16 @@ def _access_problem(campaign: Campaign, status: int, reason: str, email: str) ->
 @friendly_errors
 def check(folder: Path) -> None:
     """检查服务账号能否访问活动的 Google 云端硬盘文件夹，并显示需要共享给的服务账号地址。"""
-    from gspread.exceptions import APIError
+    from functions.bootstrap import open_app
+    from functions.ports import GoogleBudgetExhausted, GoogleCallFailed, GoogleRefused
+    from functions.services.google.provision import check_folder
 
-    from functions.adapters.google.http import GoogleBudgetExhausted, GoogleCallFailed
-    from functions.config.loading import load_campaign
-    from functions.services.google.provision import api_reason, check_folder
-
-    campaign = load_campaign(folder)
+    app = open_app(folder)
+    campaign = app.campaign
     if campaign.google is None:
         require_google(campaign)
     lang = campaign.language
-    session = connect_or_exit(campaign, folder)
+    session = connect_or_exit(app)
     email = session.service_account_email
     click.echo(
         _t(lang, f"服务账号：{email}（请把共享云端硬盘中的活动文件夹共享给此地址，权限为“内容管理员”）",
@@ -76,8 +75,8 @@ def check(folder: Path) -> None:
     )  # fmt: skip
     try:
         got = check_folder(session)
-    except APIError as exc:
-        fail(_access_problem(campaign, exc.response.status_code, api_reason(exc), email))
+    except GoogleRefused as exc:
+        fail(_access_problem(campaign, exc.status, exc.reason, email))
     except (GoogleCallFailed, GoogleBudgetExhausted) as exc:
         fail(
             [
@@ -122,7 +121,7 @@ def provision_cmd(folder: Path, dry_run: bool) -> None:
     campaign = app.campaign
     if campaign.google is None:
         require_google(campaign)
-    session = None if dry_run else connect_or_exit(campaign, folder)
+    session = None if dry_run else connect_or_exit(app)
     result = provision(
         campaign, app.roster, app.store, session, now=dt.datetime.now(campaign.tz), dry_run=dry_run
     )

@@ -111,7 +111,7 @@ def ingest(folder: Path, today: str | None) -> None:
 
 
 def _warn_roster(app: object) -> None:
-    from functions.bootstrap import App
+    from functions.app import App
     from functions.config.loading import format_roster_problems
 
     assert isinstance(app, App)

@@ -20,15 +20,15 @@ import datetime as dt
 import json
 import logging
 import posixpath
-import urllib.parse
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from functions.bootstrap import App
+from functions.app import App
 from functions.handlers import runtime
 from functions.services.master.master_sheets import build_master
 from functions.services.messages.report_text import render_report
+from schemas.i18n import t
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Leave this much of the invocation for the upload after the Google publish stops.
@@ -61,18 +61,16 @@ def _parse(records: list[SqsRecord]) -> tuple[list[tuple[str, runtime.Consolidat
 
 
 def _download_name(app: App) -> str:
-    # The presigned link in the digest downloads under the campaign's own title, not "master.xlsx".
-    title = app.campaign.title + ("汇总表" if app.campaign.language != "en" else " master")
-    return f"attachment; filename=\"master.xlsx\"; filename*=UTF-8''{urllib.parse.quote(title + '.xlsx')}"
+    # The link in the digest downloads under the campaign's own title, not "master.xlsx".
+    return app.campaign.title + t(app.campaign.language, "汇总表", " master") + ".xlsx"
 
 
-def _upload(app: App, bucket: str, requests: list[runtime.ConsolidateRequest]) -> int:
-    s3 = runtime.client("s3")
+def _upload(app: App, requests: list[runtime.ConsolidateRequest]) -> int:
+    """The master and the reports of the versions named in the batch, to the artifact store."""
     key = runtime.master_key(app.campaign.id)
-    with app.paths.master.open("rb") as data:
-        s3.put_object(
-            Bucket=bucket, Key=key, Body=data, ContentType=XLSX_TYPE, ContentDisposition=_download_name(app)
-        )
+    app.artifacts.put(
+        key, app.paths.master.read_bytes(), content_type=XLSX_TYPE, download_name=_download_name(app)
+    )
     reports = posixpath.join(posixpath.dirname(key), "reports")
     uploaded = 0
     seen: set[tuple[str, str]] = set()
@@ -86,31 +84,21 @@ def _upload(app: App, bucket: str, requests: list[runtime.ConsolidateRequest]) -
             continue
         base = f"{reports}/{request.unit}-{request.deliverable}"
         text = render_report(version.report, app.campaign.language)
-        s3.put_object(
-            Bucket=bucket, Key=base + ".txt", Body=text.encode(), ContentType="text/plain; charset=utf-8"
-        )
-        s3.put_object(
-            Bucket=bucket,
-            Key=base + ".json",
-            Body=json.dumps(version.report.model_dump(mode="json"), ensure_ascii=False).encode(),
-            ContentType="application/json",
-        )
+        app.artifacts.put(base + ".txt", text.encode(), content_type="text/plain; charset=utf-8")
+        body = json.dumps(version.report.model_dump(mode="json"), ensure_ascii=False).encode()
+        app.artifacts.put(base + ".json", body, content_type="application/json")
         uploaded += 1
     return uploaded
 
 
 def _publish_google(app: App, context: Any, now: dt.datetime) -> str:
     google = app.campaign.google
-    if google is None or not google.publish_master:
+    if google is None or not google.publish_master or app.google is None:
         return "off"
     try:
-        from functions.adapters.google.session import connect
         from functions.services.google.publish_master import publish_master
 
-        deadline = runtime.deadline_from(context, reserve_ms=GOOGLE_RESERVE_MS)
-        session = connect(
-            app.campaign, app.folder, credentials=runtime.google_credentials(), deadline=deadline
-        )
+        session = app.google(deadline=runtime.deadline_from(context, reserve_ms=GOOGLE_RESERVE_MS))
         publish_master(app, session, now=now)
     except Exception:
         runtime.logger().exception(
@@ -133,9 +121,11 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         requests = [r for _, r in good]
         try:
             # Not services.loop.consolidate: loop also imports ingest and the mail templates.
-            result = build_master(app.campaign, app.roster, app.store, app.paths.master, now=now)
-            bucket = runtime.data_bucket()
-            reports = _upload(app, bucket, requests) if bucket else 0
+            result = build_master(
+                app.campaign, app.roster, app.store, app.paths.master, now=now, write=app.write_master
+            )
+            bucket = runtime.settings().data_bucket or None
+            reports = _upload(app, requests) if bucket else 0
         except Exception:
             runtime.logger().exception("consolidation failed", extra={"fields": {"messages": len(good)}})
             # The whole batch goes back to the queue (and after maxReceiveCount to the dead-letter queue).

@@ -18,16 +18,12 @@ SAFETY_MS = 20_000
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     with runtime.invocation("poll", context):
         app = runtime.app()
-        if app.campaign.google is None:
+        if app.campaign.google is None or app.google is None:
             runtime.log_event("poll skipped: the campaign has no google section")
             return {"skipped": True}
-        from functions.adapters.google.session import connect
         from functions.services.google.poll import run_poll
 
-        deadline = runtime.deadline_from(context, reserve_ms=SAFETY_MS)
-        session = connect(
-            app.campaign, app.folder, credentials=runtime.google_credentials(), deadline=deadline
-        )
+        session = app.google(deadline=runtime.deadline_from(context, reserve_ms=SAFETY_MS))
         result = run_poll(app, session, now=runtime.clock())
         queued = runtime.queue_consolidation(
             [runtime.ConsolidateRequest(version=v) for v in result.version_ids]

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.bootstrap import App
+from functions.app import App
 from functions.handlers import runtime
 from functions.services.reminders.send_reminders import run_reminders
 
@@ -47,17 +47,10 @@ def run_time(event: dict[str, Any], now: dt.datetime) -> dt.datetime:
 
 
 def master_link(app: App) -> str:
-    bucket = runtime.data_bucket()
-    if bucket is None:
+    if not runtime.settings().data_bucket:
         return ""
     # Signing is local: no request, and a link to a master not built yet just answers 404.
-    return str(
-        runtime.client("s3").generate_presigned_url(
-            "get_object",
-            Params={"Bucket": bucket, "Key": runtime.master_key(app.campaign.id)},
-            ExpiresIn=LINK_SECONDS,
-        )
-    )
+    return app.artifacts.link(runtime.master_key(app.campaign.id), expires_s=LINK_SECONDS)
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:

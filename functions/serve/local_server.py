@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from functions.bootstrap import App
+from functions.app import App
 from functions.services.intake.signature import MAX_BODY_BYTES
 
 log = logging.getLogger("huizong.serve")
@@ -172,13 +172,12 @@ class LocalServer:
         return created
 
     def poll_google(self) -> None:
-        if self.app.campaign.google is None:
+        if self.app.google is None:
             return
-        from functions.adapters.google.session import connect
         from functions.services.google.poll import run_poll
 
         with self.lock:
-            session = connect(self.app.campaign, self.app.folder)
+            session = self.app.google()
             result = run_poll(self.app, session, now=self.clock())
         self.stats.polls += 1
         if result.versions_created:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from functions.bootstrap import App
+from functions.app import App
 from functions.services.intake.ingest import IngestOutcome, ingest_all
 from functions.services.master.master_sheets import MasterResult, build_master
 from functions.services.reminders.send_reminders import RemindResult, run_reminders
@@ -19,7 +19,9 @@ class LoopResult:
 
 
 def consolidate(app: App, *, now: dt.datetime) -> MasterResult:
-    return build_master(app.campaign, app.roster, app.store, app.paths.master, now=now)
+    return build_master(
+        app.campaign, app.roster, app.store, app.paths.master, now=now, write=app.write_master
+    )
 
 
 def remind(app: App, *, now: dt.datetime, dry_run: bool = False) -> RemindResult:

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from functions.sheet_model import SPREADSHEET_EPOCH
 from schemas import raw as _raw
 
 RawValue = _raw.RawValue
@@ -312,7 +313,6 @@ def parse_number(raw: RawValue, *, integer: bool) -> Parsed:
 
 # ---- dates ---------------------------------------------------------------------------------
 
-_EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 61 and later; Excel's serial 60 is the fictitious 1900-02-29
 _MAX_SERIAL = 2_958_465  # 9999-12-31
 # Without a date number format, a serial far from the campaign year is more likely a count or a code.
 _PLAUSIBLE_YEARS = 20
@@ -356,7 +356,7 @@ def _from_serial(serial: float, *, default_year: int, date_format: bool) -> dt.d
     whole = math.floor(serial)
     if whole < 1 or whole > _MAX_SERIAL or whole == 60:
         raise ValueProblem("bad-date", f"not a date serial: {serial}")
-    day = _EXCEL_EPOCH + dt.timedelta(days=whole if whole > 60 else whole + 1)
+    day = SPREADSHEET_EPOCH + dt.timedelta(days=whole if whole > 60 else whole + 1)
     if not date_format and abs(day.year - default_year) > _PLAUSIBLE_YEARS:
         raise ValueProblem("bad-date", f"implausible date serial {serial} ({day.isoformat()})")
     return day

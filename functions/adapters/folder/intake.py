@@ -6,8 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
-from functions.adapters.xlsx.reader import read_workbook
-from functions.ports import IntakeItem
+from functions.ports import IntakeItem, WorkbookReader
 from schemas.campaign import Campaign
 from schemas.raw import RawSubmission
 from schemas.roster import Roster
@@ -18,10 +17,11 @@ _IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
 
 
 class FolderIntake:
-    def __init__(self, inbox: Path, campaign: Campaign, roster: Roster):
+    def __init__(self, inbox: Path, campaign: Campaign, roster: Roster, *, read: WorkbookReader):
         self.inbox = inbox
         self.campaign = campaign
         self.roster = roster
+        self._read = read
 
     def pending(self) -> Iterator[IntakeItem]:
         if not self.inbox.exists():
@@ -37,4 +37,4 @@ class FolderIntake:
             yield IntakeItem(source=path, received_at=dt.datetime.fromtimestamp(mtime, tz=dt.UTC))
 
     def read(self, item: IntakeItem) -> RawSubmission:
-        return read_workbook(Path(item.source), self.campaign, self.roster)
+        return self._read(Path(item.source), self.campaign, self.roster)

@@ -16,31 +16,18 @@ from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from google.auth.credentials import Credentials
-from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 from requests import Response, Session
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import Timeout
+
+from functions.ports import GoogleBudgetExhausted, GoogleCallFailed, GoogleRefused
 
 SHEETS_API = "https://sheets.googleapis.com/v4/spreadsheets"
 DRIVE_FILES_API = "https://www.googleapis.com/drive/v3/files"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Drive answers 403 (not 429) when its rate limits trip: those mean "later", not "no access".
 RATE_LIMIT_REASONS = frozenset({"userRateLimitExceeded", "rateLimitExceeded"})
-
-
-class GoogleBudgetExhausted(Exception):
-    """The run's call budget or deadline is spent: stop cleanly, the next run resumes."""
-
-
-class GoogleCallFailed(Exception):
-    """A call failed for good (4xx other than 429, or retries exhausted)."""
-
-    def __init__(self, operation: str, status: int | None, message: str) -> None:
-        super().__init__(f"{operation}: {status} {message}")
-        self.operation = operation
-        self.status = status
-        self.message = message
 
 
 _OPERATIONS: list[tuple[str, re.Pattern[str], str]] = [
@@ -67,6 +54,16 @@ def operation_name(method: str, url: str) -> str:
     return f"{method.upper()} {path}"
 
 
+def _api_reason(response: Response) -> str:
+    """Google's machine-readable reason (error.errors[0].reason), e.g. "storageQuotaExceeded"."""
+    try:
+        errors = response.json().get("error", {}).get("errors") or [{}]
+    except (ValueError, AttributeError):
+        return ""
+    first = errors[0] if isinstance(errors, list) and errors else {}
+    return str(first.get("reason", "")) if isinstance(first, dict) else ""
+
+
 def _is_rate_limited(response: Response) -> bool:
     if response.status_code != 403:
         return False
@@ -77,7 +74,7 @@ def _is_rate_limited(response: Response) -> bool:
     return any(isinstance(e, dict) and e.get("reason") in RATE_LIMIT_REASONS for e in errors)
 
 
-def _reason(response: Response) -> str:
+def _message(response: Response) -> str:
     try:
         err = response.json().get("error", {})
         return str(err.get("message") or err.get("status") or response.reason)
@@ -182,9 +179,11 @@ class BudgetedHTTPClient(HTTPClient):
                 if response.ok:
                     return response
                 if response.status_code not in RETRY_STATUSES and not _is_rate_limited(response):
-                    raise APIError(response)
+                    raise GoogleRefused(
+                        operation, response.status_code, _message(response), _api_reason(response)
+                    )
                 if attempt >= self.max_retries:
-                    raise GoogleCallFailed(operation, response.status_code, _reason(response))
+                    raise GoogleCallFailed(operation, response.status_code, _message(response))
             self._wait(attempt, response, operation)
             attempt += 1
 

@@ -1,15 +1,15 @@
 """One connection to Google for one run: a gspread client whose every request goes through the budget.
 
-The Google helpers (provision, poll, master publish) speak to the APIs only through :class:`GoogleSession`,
+The Google services (provision, poll, master publish) speak to the APIs only through :class:`GoogleSession`
+(the GoogleClient port),
 so the call budget, the deadline, the backoff and the per-operation counts cover every call, and tests can
 assert exact requests in one place. Methods return the API's JSON body as a dict.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,24 +17,16 @@ from typing import Any
 import gspread
 from google.auth.credentials import Credentials
 
+from functions.adapters.google import master_sheet, sheet_reader
 from functions.adapters.google.credentials import load_credentials
 from functions.adapters.google.http import DRIVE_FILES_API, SHEETS_API, BudgetedHTTPClient
+from functions.adapters.google.json_body import compact_json
+from functions.ports import GoogleNotConfigured, MasterWriteStats, PreparedMaster, SheetContent
+from functions.sheet_model import MasterSheet
 from schemas.campaign import Campaign
-from schemas.google import GoogleSettings
+from schemas.google import SPREADSHEET_MIME, GoogleSettings
 
-SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
-FOLDER_MIME = "application/vnd.google-apps.folder"
 DRIVE_PAGE_SIZE = 1000  # files.list's maximum: fewer pages, fewer calls
-
-
-class GoogleNotConfigured(Exception):
-    """The campaign has no `google:` section."""
-
-
-def compact_json(body: Any) -> bytes:
-    """A request body as sent: UTF-8 and no spaces. requests' own json= escapes every Chinese character
-    as a \\u escape (six bytes instead of three), which would cut the rows that fit in a 2 MB request by 40 %."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 _JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
@@ -129,10 +121,36 @@ class GoogleSession:
             headers=dict(_JSON_HEADERS),
         )
 
-    def values_batch_clear(self, spreadsheet_id: str, ranges: list[str]) -> dict[str, Any]:
-        return self.http.json_request(
-            "POST", f"{SHEETS_API}/{spreadsheet_id}/values:batchClear", json={"ranges": ranges}
+    def read_unit_sheet(
+        self, spreadsheet_id: str, campaign: Campaign, *, unit_code: str, unit_name: str, deliverable: str
+    ) -> SheetContent:
+        got = self.values_batch_get(spreadsheet_id, sheet_reader.sheet_ranges(campaign, deliverable))
+        return sheet_reader.read_unit_sheet(
+            got.get("valueRanges", []),
+            campaign,
+            spreadsheet_id=spreadsheet_id,
+            unit_code=unit_code,
+            unit_name=unit_name,
+            deliverable=deliverable,
         )
+
+    # --- the master, rendered by master_sheet.py ---------------------------------------------------------
+
+    def prepare_master(self, sheets: Sequence[MasterSheet]) -> PreparedMaster:
+        return master_sheet.prepare_master(sheets)
+
+    def write_master(
+        self, spreadsheet_id: str, prepared: PreparedMaster, *, drop_others: bool
+    ) -> MasterWriteStats:
+        return master_sheet.write_master(self, spreadsheet_id, prepared, drop_others=drop_others)
+
+    # --- what the run has spent ------------------------------------------------------------------------
+
+    def call_counts(self) -> dict[str, int]:
+        return dict(self.http.counts)
+
+    def remaining_calls(self) -> int | None:
+        return self.http.remaining()
 
 
 def build_session(

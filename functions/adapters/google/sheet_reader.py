@@ -15,6 +15,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
 from functions.adapters.xlsx.reader import read_record_grid, read_rows_grid
+from functions.ports import SheetContent
 from functions.validate.messages import make_issue
 from schemas.campaign import Campaign
 from schemas.formspec import TableSpec
@@ -34,13 +35,6 @@ GOOGLE_DATE_FORMAT = "yyyy-mm-dd"
 class _Cell:
     value: Any
     number_format: str | None = None
-
-
-@dataclass(frozen=True)
-class SheetContent:
-    raw: RawSubmission
-    submitted: bool  # the 提交 checkbox is ticked
-    empty: bool  # no table holds anything a unit typed
 
 
 def _last_column(table: TableSpec) -> str:

@@ -8,15 +8,14 @@ in the file: whoever sends it by hand needs to see it.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import email.policy
 import hashlib
-import os
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from functions.atomic_file import write_atomically
 from functions.ports import MailRefused
 from schemas.formspec import Language
 from schemas.i18n import t
@@ -58,7 +57,6 @@ class OutboxMailer:
         # SMTP policy: CRLF line ends and RFC 2047 headers, exactly what a server would have received.
         data = message.as_bytes(policy=email.policy.SMTP)
         key = message_key(message, data)
-        tmp = self.folder / f".{key}.{os.getpid()}.tmp"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             # The time part of the name can differ between two writes of the same message (Date is
@@ -67,15 +65,9 @@ class OutboxMailer:
             if already is not None:
                 return str(already)
             target = self.folder / f"{_stamp(message)}-{key}.eml"
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
+            write_atomically(target, data)
         except OSError as exc:
             # Nothing was written where a reader would look (the temp file is not an .eml): a retry is safe.
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
             raise MailRefused(
                 t(
                     self.language,

@@ -60,16 +60,14 @@ import os
 import re
 import tempfile
 import time
-import unicodedata
 import weakref
 import zipfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
-from functions.adapters.xlsx.stream_cells import COLUMN_LETTERS, MAX_COLUMNS, Cell, row_xml
+from functions.adapters.xlsx.stream_cells import COLUMN_LETTERS, MAX_COLUMNS, row_xml
 from functions.adapters.xlsx.stream_parts import (
     NS_MAIN,
     NS_R,
@@ -89,7 +87,9 @@ from functions.adapters.xlsx.stream_parts import (
     workbook_rels,
     workbook_xml,
 )
-from functions.adapters.xlsx.stream_styles import Style, styles_xml
+from functions.adapters.xlsx.stream_styles import styles_xml
+from functions.atomic_file import fsync_dir
+from functions.sheet_model import Cell, Column, Style, fit_width
 
 try:
     import fcntl
@@ -108,27 +108,6 @@ _COLUMN_INDEX = {letters: i + 1 for i, letters in enumerate(COLUMN_LETTERS)}
 # A new writer's temporary file exists unlocked for an instant between mkstemp() and flock(); only files
 # older than this are candidates for the sweep, so that instant is never mistaken for a dead writer.
 STALE_TEMP_SECONDS = 60.0
-
-
-@dataclass(frozen=True)
-class Column:
-    """Column settings; ``width`` is in Excel character units (None: Excel's default)."""
-
-    width: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.width is not None and not 0 < self.width <= 255:
-            raise ValueError(f"column width must be in (0, 255], got {self.width}")
-
-
-def fit_width(texts: Iterable[str], *, minimum: float = 6, maximum: float = 60) -> float:
-    """A column width for the longest line of ``texts``: wide (CJK, full-width) characters count 2."""
-    longest = 0
-    for text in texts:
-        for line in str(text).splitlines() or [""]:
-            size = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
-            longest = max(longest, size)
-    return float(min(maximum, max(minimum, longest + 2)))
 
 
 def _column_number(col: int | str) -> int:
@@ -516,7 +495,7 @@ class StreamingWorkbook:
             raise
         self._done = True
         self._finalizer.detach()
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
     def abort(self) -> None:
         """Drop everything written so far; ``path`` is left as it was."""
@@ -631,17 +610,3 @@ def _sweep_stale_temps(path: Path, own: str) -> None:
                 os.unlink(candidate)
         finally:
             os.close(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    # Makes the rename itself durable; not every platform can open a directory.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -10,11 +10,11 @@ import math
 import numbers
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from functions.adapters.xlsx.stream_styles import XF_ATTRS, Style, Variant
+from functions.adapters.xlsx.stream_styles import XF_ATTRS, Variant
+from functions.sheet_model import SPREADSHEET_EPOCH, Cell, Style
 
 MAX_COLUMNS = 16_384
 MAX_TEXT = 32_767  # Excel's limit, counted in UTF-16 code units
@@ -22,7 +22,7 @@ MAX_TEXT = 32_767  # Excel's limit, counted in UTF-16 code units
 _MAX_EXACT_INT = 10**15
 _FORMULA_LEAD = frozenset("=+-@\t\r")
 _EDGE_SPACE = frozenset(" \t\n\r")
-_DATE_EPOCH = date(1899, 12, 30).toordinal()
+_DATE_EPOCH = SPREADSHEET_EPOCH.toordinal()
 
 # Anything that needs more than a plain copy: XML specials, characters XML 1.0 forbids (lone surrogates
 # cannot even be encoded), CR (an XML parser would turn it into LF) and text Excel would read as _xHHHH_.
@@ -41,18 +41,6 @@ def _letters(index: int) -> str:
 
 
 COLUMN_LETTERS: tuple[str, ...] = tuple(_letters(i) for i in range(MAX_COLUMNS))
-
-
-@dataclass(frozen=True, slots=True)
-class Cell:
-    """A value with an explicit style; ``Cell(None, style)`` is a styled blank cell."""
-
-    value: str | bool | int | float | Decimal | date | datetime | None
-    style: Style | None = None
-
-    def __post_init__(self) -> None:
-        if self.style is not None and self.style not in XF_ATTRS:
-            raise ValueError(f"unknown style {self.style!r}; use a Style member")
 
 
 def clean_text(text: str) -> str:

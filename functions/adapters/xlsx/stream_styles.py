@@ -9,28 +9,10 @@ protects a formula-like text: plain, date, datetime and quote-prefixed text. The
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum, StrEnum
+from enum import IntEnum
 from xml.sax.saxutils import quoteattr
 
-
-class Style(StrEnum):
-    DEFAULT = "default"
-    TEXT = "text"
-    HEADER = "header"
-    INT = "int"
-    NUMBER = "number"
-    PERCENT = "percent"
-    DATE = "date"
-    DATETIME = "datetime"
-    TITLE = "title"
-    NOTE = "note"
-    TOTAL = "total"
-    STATE_VALID = "state_valid"
-    STATE_ERRORS = "state_errors"
-    STATE_DRAFT = "state_draft"
-    STATE_MISSING = "state_missing"
-    LATE = "late"
-    WRAP = "wrap"
+from functions.sheet_model import Style
 
 
 class Variant(IntEnum):

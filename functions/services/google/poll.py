@@ -27,19 +27,17 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from gspread.exceptions import APIError
 from pydantic import BaseModel, Field
 
-from functions.adapters.google.http import GoogleBudgetExhausted, GoogleCallFailed
-from functions.adapters.google.session import SPREADSHEET_MIME, GoogleSession
-from functions.adapters.google.sheet_reader import read_unit_sheet, sheet_ranges
-from functions.bootstrap import App
+from functions.app import App
+from functions.ports import GoogleBudgetExhausted, GoogleCallFailed, GoogleClient, GoogleRefused
 from functions.services.google.registry import SheetRecord, sheet_by_id
 from functions.services.google.writeback import SheetState, sheet_state, writeback_requests
 from functions.services.intake.ingest import ingest_raw
 from functions.services.intake.peers import PeerStats
 from functions.services.intake.receipt import ReceiptOutcome, retry_pending_receipts, send_receipt
 from schemas.formspec import Language
+from schemas.google import SPREADSHEET_MIME
 from schemas.i18n import t
 from sheets_templates import google_layout as gl
 
@@ -96,7 +94,7 @@ def list_query(folder_id: str, cursor: str | None) -> str:
     return q
 
 
-def _changed_files(session: GoogleSession, folder_id: str, cursor: str | None) -> Iterator[dict[str, Any]]:
+def _changed_files(session: GoogleClient, folder_id: str, cursor: str | None) -> Iterator[dict[str, Any]]:
     """Files changed after the cursor, oldest change first, fetched a page at a time as they are handled."""
     token: str | None = None
     while True:
@@ -124,7 +122,7 @@ def sheet_url(spreadsheet_id: str) -> str:
     return f"https://docs.google.com/spreadsheets/d/{spreadsheet_id}/edit"
 
 
-def run_poll(app: App, session: GoogleSession, *, now: dt.datetime) -> PollResult:
+def run_poll(app: App, session: GoogleClient, *, now: dt.datetime) -> PollResult:
     """One poll cycle within the session's call budget and deadline (a Lambda passes its remaining time)."""
     settings = app.campaign.google
     assert settings is not None, "run_poll needs campaign.google"
@@ -155,13 +153,13 @@ def run_poll(app: App, session: GoogleSession, *, now: dt.datetime) -> PollResul
         result.stopped = True
         result.stop_reason = t(lang, f"Google 接口持续出错（{exc}），下次轮询重试。",
                                f"Google kept failing ({exc}); the next poll retries.")  # fmt: skip
-    result.calls = dict(session.http.counts)
+    result.calls = dict(session.call_counts())
     return result
 
 
 def _handle(
     app: App,
-    session: GoogleSession,
+    session: GoogleClient,
     file: dict[str, Any],
     result: PollResult,
     peers: _LazyPeers,
@@ -180,7 +178,7 @@ def _handle(
     if record is None or record.deliverable not in deliverables:
         result.not_ours += 1
         return True
-    remaining = session.http.remaining()
+    remaining = session.remaining_calls()
     if remaining is not None and remaining < CALLS_PER_SHEET:
         result.stopped = True
         result.stop_reason = t(app.campaign.language, "本次调用次数用尽，下次轮询从断点继续。",
@@ -191,11 +189,10 @@ def _handle(
     )
     try:
         _check(app, session, record, check, result, peers, now)
-    except APIError as exc:
+    except GoogleRefused as exc:
         # This sheet refuses (deleted, access removed, a tab renamed past reading): report it and go
         # on; it is read again when it changes.
-        code = exc.response.status_code if exc.response is not None else "?"
-        check.problem = f"{code} {exc}"
+        check.problem = f"{exc.status} {exc.message}"
         log.warning("sheet %s (%s/%s) not checked: %s", fid, record.unit, record.deliverable, exc)
     result.checks.append(check)
     return True
@@ -203,7 +200,7 @@ def _handle(
 
 def _check(
     app: App,
-    session: GoogleSession,
+    session: GoogleClient,
     record: SheetRecord,
     check: SheetCheck,
     result: PollResult,
@@ -212,11 +209,9 @@ def _check(
 ) -> None:
     campaign = app.campaign
     unit = app.roster.get(record.unit)
-    got = session.values_batch_get(record.spreadsheet_id, sheet_ranges(campaign, record.deliverable))
-    content = read_unit_sheet(
-        got.get("valueRanges", []),
+    content = session.read_unit_sheet(
+        record.spreadsheet_id,
         campaign,
-        spreadsheet_id=record.spreadsheet_id,
         unit_code=record.unit,
         unit_name=unit.name if unit else record.unit,
         deliverable=record.deliverable,

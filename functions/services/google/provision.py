@@ -13,12 +13,9 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Literal
 
-from gspread.exceptions import APIError
 from pydantic import BaseModel, Field
 
-from functions.adapters.google.http import GoogleBudgetExhausted, GoogleCallFailed
-from functions.adapters.google.session import SPREADSHEET_MIME, GoogleSession
-from functions.ports import Store
+from functions.ports import GoogleBudgetExhausted, GoogleCallFailed, GoogleClient, GoogleRefused, Store
 from functions.services.google.registry import (
     SheetRecord,
     all_sheets,
@@ -30,6 +27,7 @@ from functions.services.google.registry import (
 )
 from schemas.campaign import Campaign, Deliverable
 from schemas.formspec import Language
+from schemas.google import SPREADSHEET_MIME
 from schemas.roster import Roster, Unit
 from sheets_templates.google_unit_sheet import META_SHEET_ID, build_unit_sheet_requests
 from sheets_templates.instructions import format_due
@@ -91,18 +89,11 @@ def _t(lang: Language, zh: str, en: str) -> str:
     return en if lang == "en" else zh
 
 
-def api_reason(exc: APIError) -> str:
-    errors = exc.error.get("errors") or [{}]
-    return str(errors[0].get("reason", "")) if isinstance(errors, list) and errors else ""
-
-
-def _is_rate_limit(exc: APIError) -> bool:
-    return exc.response.status_code == 403 and api_reason(exc) in _RATE_LIMIT_REASONS
+def _is_rate_limit(exc: GoogleRefused) -> bool:
+    return exc.status == 403 and exc.reason in _RATE_LIMIT_REASONS
 
 
 def _describe(exc: Exception) -> str:
-    if isinstance(exc, APIError):
-        return f"{exc.response.status_code} {exc.error.get('message', '')}".strip()
     if isinstance(exc, GoogleCallFailed):
         return f"{exc.status or ''} {exc.message}".strip()
     return f"{type(exc).__name__}: {exc}"
@@ -153,7 +144,7 @@ def default_url(spreadsheet_id: str) -> str:
 
 class _Run:
     def __init__(
-        self, campaign: Campaign, store: Store, session: GoogleSession | None, now: dt.datetime, dry_run: bool
+        self, campaign: Campaign, store: Store, session: GoogleClient | None, now: dt.datetime, dry_run: bool
     ) -> None:
         assert campaign.google is not None
         self.campaign = campaign
@@ -163,7 +154,7 @@ class _Run:
         self.now = now
         self.dry_run = dry_run
 
-    def _session(self) -> GoogleSession:
+    def _session(self) -> GoogleClient:
         assert self.session is not None, "a session is needed unless dry_run"
         return self.session
 
@@ -221,12 +212,12 @@ class _Run:
         except GoogleBudgetExhausted:
             release_sheet(self.store, unit.code, d.key)
             raise
-        except APIError as exc:
+        except GoogleRefused as exc:
             release_sheet(self.store, unit.code, d.key)
             if _is_rate_limit(exc):
-                raise GoogleBudgetExhausted(f"Drive rate limit ({api_reason(exc)})") from exc
-            if exc.response.status_code in (403, 404):
-                raise FolderInaccessible(exc.response.status_code, api_reason(exc), _describe(exc)) from exc
+                raise GoogleBudgetExhausted(f"Drive rate limit ({exc.reason})") from exc
+            if exc.status in (403, 404):
+                raise FolderInaccessible(exc.status, exc.reason, _describe(exc)) from exc
             raise
         except Exception:
             # Nothing exists yet: forget the claim so the next run tries again.
@@ -278,9 +269,9 @@ class _Run:
         for email in self._to_share(record, unit):
             try:
                 self._session().share(record.spreadsheet_id, email, "writer", message)
-            except APIError as exc:
+            except GoogleRefused as exc:
                 if _is_rate_limit(exc):
-                    raise GoogleBudgetExhausted(f"Drive rate limit ({api_reason(exc)})") from exc
+                    raise GoogleBudgetExhausted(f"Drive rate limit ({exc.reason})") from exc
                 out.problems.append(
                     _t(self.campaign.language, f"共享给 {email} 失败：", f"sharing with {email} failed: ")
                     + _describe(exc)
@@ -307,7 +298,7 @@ class _Run:
             self._share(record, unit, d, out)
         except (GoogleBudgetExhausted, FolderInaccessible):
             raise
-        except (APIError, GoogleCallFailed) as exc:
+        except GoogleCallFailed as exc:
             out.problems.append(_describe(exc))
             action = "failed"
         return out.model_copy(update={"action": action})
@@ -317,7 +308,7 @@ def provision(
     campaign: Campaign,
     roster: Roster,
     store: Store,
-    session: GoogleSession | None,
+    session: GoogleClient | None,
     *,
     now: dt.datetime,
     dry_run: bool = False,
@@ -350,7 +341,7 @@ def _untouched(slots: Iterable[tuple[Unit, Deliverable]]) -> list[SlotOutcome]:
     return [SlotOutcome(unit=u.code, unit_name=u.name, deliverable=d.key, action="planned") for u, d in slots]
 
 
-def check_folder(session: GoogleSession) -> FolderCheck:
+def check_folder(session: GoogleClient) -> FolderCheck:
     """One Drive files.get on the campaign folder: does it exist for us, and may we add files to it?"""
     folder_id = session.settings.folder_id
     got = session.get_file(folder_id, CHECK_FIELDS)

@@ -19,7 +19,7 @@ from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict
 
-from functions.bootstrap import App
+from functions.app import App
 from functions.services.google.form_spec import form_questions, unit_code_title
 from functions.services.intake.ingest import ingest_raw
 from functions.services.intake.peers import PeerStats

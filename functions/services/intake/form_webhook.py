@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from functions.bootstrap import App
+from functions.app import App
 from functions.services.intake.signature import HEADER, MAX_BODY_BYTES, SignatureError, verify
 from schemas.i18n import t
 from schemas.webhook import WEBHOOK_ADAPTER, FormResponsePayload, SheetChangePayload

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from functions.bootstrap import App
+from functions.app import App
 from functions.ports import IntakeItem
 from functions.services.intake.peers import PeerStats
 from functions.services.messages.report_text import render_report

@@ -12,7 +12,7 @@ import logging
 from email.message import EmailMessage
 from typing import Literal
 
-from functions.bootstrap import App
+from functions.app import App
 from functions.ports import MailRefused, MailUncertain
 from functions.services.messages.compose import compose
 from functions.services.messages.report_text import render_report

@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from functions.adapters.xlsx.reader import read_workbook
-from functions.bootstrap import App
+from functions.app import App
 from functions.services.intake.peers import PeerStats
 from functions.validate.messages import make_issue
 from functions.validate.validator import validate_submission
@@ -14,7 +13,7 @@ from schemas.report import ValidationReport
 
 
 def validate_file(app: App, path: Path, *, expected_deliverable: str | None = None) -> ValidationReport:
-    raw = read_workbook(path, app.campaign, app.roster)
+    raw = app.read_workbook(path, app.campaign, app.roster)
     lang = app.campaign.language
     if expected_deliverable and raw.deliverable and raw.deliverable != expected_deliverable:
         found = app.campaign.deliverable(raw.deliverable).title(lang)

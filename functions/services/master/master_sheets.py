@@ -1,6 +1,6 @@
 """Build the master workbook organisers watch, from the store (the source of truth).
 
-The file is written by the streaming writer and replaced atomically: a reader never sees a half-written
+The file is written by the writer the caller is given (the streaming xlsx writer) and replaced atomically: a reader never sees a half-written
 master, and a killed run leaves the previous one intact.
 """
 
@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from functions.adapters.xlsx.stream import Cell, Column, StreamingWorkbook, Style, fit_width
-from functions.ports import Store
+from functions.ports import MasterWriter, Store
 from functions.services.master.summary_text import statistics_totals, summary_paragraph
 from functions.services.status.unit_states import (
     UnitStatus,
@@ -23,6 +22,7 @@ from functions.services.status.unit_states import (
     rate_by,
     unit_statuses,
 )
+from functions.sheet_model import Cell, Chart, Column, MasterSheet, Style, fit_width
 from schemas.campaign import Campaign
 from schemas.formspec import FieldSpec, Language
 from schemas.i18n import full_date, state_label, t
@@ -43,31 +43,6 @@ _STATE_STYLE = {
     "draft": Style.STATE_DRAFT,
     "missing": Style.STATE_MISSING,
 }
-
-
-@dataclass(frozen=True)
-class Chart:
-    title: str
-    categories: tuple[int, int, int]  # first row, last row, column (1-based) of the labels
-    series: list[tuple[str, int, int, int]]  # name, first row, last row, column of the values
-    anchor: str
-    percent_axis: bool = False
-
-
-@dataclass
-class MasterSheet:
-    """One tab of the master, independent of where it is published (xlsx file or Google Sheet)."""
-
-    key: str
-    name: str
-    header: list[str] | None
-    columns: list[Column]
-    rows: Iterable[Sequence[Any]]
-    charts: list[Chart] = field(default_factory=list)
-
-    @property
-    def is_table(self) -> bool:
-        return self.header is not None
 
 
 @dataclass(frozen=True)
@@ -132,37 +107,6 @@ def master_sheets(
     ]
 
 
-def write_master_xlsx(
-    sheets: list[MasterSheet], path: Path, *, title: str, max_rows_per_sheet: int = 1_048_576
-) -> dict[str, int]:
-    """Stream the tabs into one workbook, replaced atomically. Returns rows written per tab key."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    counts: dict[str, int] = {}
-    with StreamingWorkbook(path, title=title, max_rows_per_sheet=max_rows_per_sheet) as wb:
-        for sheet in sheets:
-            with wb.sheet(
-                sheet.name,
-                columns=sheet.columns,
-                header=sheet.header,
-                freeze_header=sheet.is_table,
-                autofilter=sheet.is_table,
-            ) as ws:
-                n = 0
-                for row in sheet.rows:
-                    ws.append(row)
-                    n += 1
-                for chart in sheet.charts:
-                    ws.add_bar_chart(
-                        chart.title,
-                        categories=chart.categories,
-                        series=chart.series,
-                        anchor=chart.anchor,
-                        percent_axis=chart.percent_axis,
-                    )
-            counts[sheet.key] = n
-    return counts
-
-
 def build_master(
     campaign: Campaign,
     roster: Roster,
@@ -170,11 +114,12 @@ def build_master(
     path: Path,
     *,
     now: dt.datetime,
+    write: MasterWriter,
     max_rows_per_sheet: int = 1_048_576,
 ) -> MasterResult:
     sheets = master_sheets(campaign, roster, store, now=now)
     title = f"{campaign.title} {t(campaign.language, '汇总表', 'master')}"
-    counts = write_master_xlsx(sheets, path, title=title, max_rows_per_sheet=max_rows_per_sheet)
+    counts = write(sheets, path, title=title, max_rows_per_sheet=max_rows_per_sheet)
     return MasterResult(
         path=path, units=len(roster.units), activity_rows=counts["activities"], issue_rows=counts["issues"]
     )

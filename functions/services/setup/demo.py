@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from functions.bootstrap import App, open_app
+from functions.app import App
 from functions.services.loop import LoopResult, run_loop
 from functions.services.setup.demo_data import DemoFile, demo_files
 from functions.services.setup.examples import write_example
@@ -66,7 +67,8 @@ def _type_identity_by_hand(wb: object, lang: str, unit_name: str) -> None:
             return
 
 
-def run_demo(folder: Path, *, today: dt.date | None = None) -> DemoResult:
+def run_demo(folder: Path, open_app: Callable[[Path], App], *, today: dt.date | None = None) -> DemoResult:
+    """`open_app` is the composition root's, given by the entry point: the demo wires nothing itself."""
     write_example(folder, EXAMPLE)
     app = open_app(folder)
     campaign = app.campaign

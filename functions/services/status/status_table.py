@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from functions.bootstrap import App
+from functions.app import App
 from functions.services.status.unit_states import count_by_deliverable, unit_statuses
 from schemas.i18n import state_label, t
 

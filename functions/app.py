@@ -1,0 +1,84 @@
+"""What a use case is given: the campaign, its roster and the adapters wired for this profile.
+
+Plain data typed by ports. functions/bootstrap.py (the composition root) builds it for the local folder,
+`huizong serve` and the Lambda functions; services read what they need from it and never build an adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from functions.ports import (
+    ArtifactStore,
+    GoogleConnector,
+    Intake,
+    Mailer,
+    MasterWriter,
+    Store,
+    WorkbookReader,
+)
+from schemas.campaign import Campaign
+from schemas.roster import Roster, RosterProblem
+
+
+@dataclass
+class Paths:
+    root: Path
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def out(self) -> Path:
+        return self.root / "out"
+
+    @property
+    def reports(self) -> Path:
+        return self.out / "reports"
+
+    @property
+    def master(self) -> Path:
+        return self.out / "master.xlsx"
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "outbox"
+
+    @property
+    def templates(self) -> Path:
+        return self.root / "templates"
+
+
+@dataclass
+class App:
+    folder: Path
+    campaign: Campaign
+    roster: Roster
+    roster_problems: list[RosterProblem]
+    store: Store
+    intake: Intake
+    read_workbook: WorkbookReader
+    write_master: MasterWriter
+    artifacts: ArtifactStore
+    # The transport is built on first use, by the factory the composition root chose: a command that
+    # sends nothing (validate, status) must not fail on a mail setting it does not need.
+    mailer_factory: Callable[[], Mailer]
+    # None when the campaign has no google section.
+    google: GoogleConnector | None = None
+    paths: Paths = field(init=False)
+    _mailer: Mailer | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.paths = Paths(self.folder)
+
+    @property
+    def mailer(self) -> Mailer:
+        if self._mailer is None:
+            self._mailer = self.mailer_factory()
+        return self._mailer
+
+    def use_mailer(self, mailer: Mailer) -> None:
+        self._mailer = mailer
