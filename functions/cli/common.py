@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,10 +12,11 @@ from typing import Any, TypeVar
 import click
 
 from functions.config.loading import ConfigError
+from functions.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_OK, EXIT_INVALID, EXIT_CANNOT_RUN = 0, 1, 2
+EXIT_INVALID, EXIT_CANNOT_RUN = 1, 2
 
 
 def friendly_errors(fn: F) -> F:
@@ -34,7 +33,7 @@ def friendly_errors(fn: F) -> F:
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:
-            if os.environ.get("HUIZONG_DEBUG"):
+            if Settings.from_env().debug:
                 raise
             click.echo(f"出错了 / failed: {type(exc).__name__}: {exc}", err=True)
             click.echo(
@@ -58,15 +57,3 @@ def parse_today(value: str | None, tz: dt.tzinfo, hour: int = 12) -> dt.datetime
 
 def folder_arg(fn: F) -> F:
     return click.argument("folder", type=click.Path(file_okay=False, path_type=Path))(fn)  # type: ignore[return-value]
-
-
-def register_optional(modules: tuple[str, ...], group: click.Group) -> None:
-    """Let each module that exists add its commands (`register(group)`); a part not installed is absent."""
-    for name in modules:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(group)

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import click
 
-from functions.cli.common import register_optional
-
-# Each module exposes register(group: click.Group); a part not installed yet is simply absent.
-_PARTS = (
-    "functions.cli.google_setup_cmds",  # check, provision
-    "functions.cli.google_poll_cmds",  # poll
-    "functions.cli.google_form_cmds",  # form-spec, form-responses
-    "functions.cli.google_master_cmds",  # publish-master
-)
+from functions.cli import google_form_cmds, google_master_cmds, google_poll_cmds, google_setup_cmds
 
 
 @click.group()
@@ -21,5 +13,6 @@ def google() -> None:
 
 
 def register(cli: click.Group) -> None:
-    register_optional(_PARTS, google)
+    for part in (google_setup_cmds, google_poll_cmds, google_form_cmds, google_master_cmds):
+        part.register(google)
     cli.add_command(google)

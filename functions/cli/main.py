@@ -8,20 +8,13 @@ from pathlib import Path
 
 import click
 
+from functions.cli import google_cmds, loop_cmds, serve_cmds
 from functions.cli.common import (
     EXIT_CANNOT_RUN,
     EXIT_INVALID,
     folder_arg,
     friendly_errors,
     parse_today,
-    register_optional,
-)
-
-# Command groups living in their own modules, registered here by name so optional parts stay optional.
-_EXTRA_COMMAND_MODULES = (
-    "functions.cli.loop_cmds",
-    "functions.cli.google_cmds",
-    "functions.cli.serve_cmds",
 )
 
 
@@ -119,7 +112,11 @@ def _warn_roster(app: object) -> None:
         click.echo(f"名单问题（该行已跳过）：{line}", err=True)
 
 
-register_optional(_EXTRA_COMMAND_MODULES, cli)
+# Command groups living in their own modules (each module's imports stay inside its commands, so
+# `huizong --help` loads no adapter).
+loop_cmds.register(cli)
+google_cmds.register(cli)
+serve_cmds.register(cli)
 
 
 def main() -> None:

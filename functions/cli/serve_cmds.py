@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from pathlib import Path
@@ -10,18 +9,17 @@ from pathlib import Path
 import click
 
 from functions.cli.common import EXIT_CANNOT_RUN, folder_arg, friendly_errors
-
-SECRET_ENV = "HUIZONG_WEBHOOK_SECRET"
+from functions.settings import WEBHOOK_SECRET_ENV, Settings
 
 
 def _secret(secret_file: Path | None) -> bytes:
     if secret_file is not None:
         value = secret_file.read_text(encoding="utf-8").strip()
     else:
-        value = os.environ.get(SECRET_ENV, "").strip()
+        value = Settings.from_env().webhook_secret.get_secret_value()
     if len(value) < 16:
         click.echo(
-            f"缺少 webhook 密钥：请设置环境变量 {SECRET_ENV}，或用 --secret-file 指定文件（至少16个字符，"
+            f"缺少 webhook 密钥：请设置环境变量 {WEBHOOK_SECRET_ENV}，或用 --secret-file 指定文件（至少16个字符，"
             "与 Apps Script 的 HUIZONG_WEBHOOK_SECRET 相同）。",
             err=True,
         )

@@ -1,6 +1,6 @@
 """The master's tabs as Sheets API requests: values, formats, tab structure, bodies under the size limit.
 
-The service (functions/services/google/publish_master.py) decides which spreadsheet and when; this
+The Google master service (publish_master) decides which spreadsheet and when; this
 adapter turns the neutral sheet model (functions/sheet_model.py) into the one get, the batchUpdate and
 the values:batchUpdate calls that write it.
 """

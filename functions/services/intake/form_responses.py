@@ -272,17 +272,6 @@ def _raw_and_identity(
     return raw, identity
 
 
-def raw_from_form(payload: FormResponsePayload, campaign: Campaign, roster: Roster) -> RawSubmission:
-    """The response as a RawSubmission: one record per one-record table, cells without A1 references.
-
-    Raises FormPayloadError for a payload meant for another campaign or an unknown deliverable.
-    """
-    return _raw_and_identity(payload, campaign, roster)[0]
-
-
-# ---- ingest --------------------------------------------------------------------------------------
-
-
 def _answers_digest(payload: FormResponsePayload) -> str:
     """Google keeps the response id when a respondent edits a response; an edit is new content."""
     data = payload.model_dump(mode="json", include={"form_id", "deliverable", "respondent_email", "answers"})

@@ -78,10 +78,6 @@ class DemoFile:
     raw_bytes: bytes | None = None  # something that is not a workbook at all
 
 
-def _phone(rng: random.Random) -> str:
-    return "1" + rng.choice("3578") + "".join(rng.choice("0123456789") for _ in range(9))
-
-
 def _plan_entries(campaign: Campaign, unit: Unit, rng: random.Random) -> dict[str, list[dict[str, Any]]]:
     pool = _ACTIVITIES.get(unit.type) or _ACTIVITIES["区社区教育委员会成员单位"]
     week = campaign.week
