@@ -28,7 +28,7 @@ from functions.adapters.google.http import (
 from functions.adapters.google.session import GoogleNotConfigured, build_session, connect
 from functions.config.loading import load_campaign
 from schemas.google import GoogleSettings
-from tests.test_google_provision import SA_EMAIL, service_account_json
+from tests.helpers.google import SA_EMAIL, enable_google, service_account_json
 
 SHEET = "1AbCdEf"
 BATCH_GET = f"{SHEETS_API}/{SHEET}/values:batchGet"
@@ -301,9 +301,7 @@ def test_a_broken_key_is_reported_without_showing_it(tmp_path: Path) -> None:
 
 
 def test_connect_uses_the_campaigns_key_and_exchanges_it_for_a_token(wujin_dir: Path) -> None:
-    from tests.test_google_provision import enable_google
-
-    enable_google(wujin_dir)
+    enable_google(wujin_dir, units=2)
     campaign = load_campaign(wujin_dir)
     session = connect(campaign, wujin_dir, env={"HUIZONG_GOOGLE_CREDENTIALS": service_account_json()})
     assert session.service_account_email == SA_EMAIL and session.settings == campaign.google

@@ -1,31 +1,26 @@
 """The master Google Sheet at the HTTP level: exact requests, API-shaped replies, no network.
 
-A small in-memory Google applies what it is sent (tabs, grid sizes, clears, colour rules, values) the way
-the Sheets v4 reference describes, refusing what the real API refuses (values beyond the grid, deleting a
-rule that is not there, deleting the last tab). The published grid is then compared cell by cell with the
-master.xlsx written from the same store and read back with openpyxl.
+The shared in-memory Google (tests/fakes/google.py) applies what it is sent (tabs, grid sizes, clears,
+colour rules, number formats, values) the way the Sheets v4 reference describes, refusing what the real API
+refuses (values beyond the grid, deleting a rule that is not there, deleting the last tab). The published
+grid is then compared cell by cell with the master.xlsx written from the same store and read back with
+openpyxl.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 import responses
 from click.testing import CliRunner
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from google.oauth2.credentials import Credentials
 from openpyxl import load_workbook
 
-from functions.adapters.google.http import operation_name
-from functions.adapters.google.session import SPREADSHEET_MIME, GoogleSession, build_session
+from functions.adapters.google.session import SPREADSHEET_MIME, GoogleSession
 from functions.adapters.store.memory import MemoryStore
 from functions.bootstrap import App, open_app
 from functions.cli.main import cli
@@ -42,23 +37,16 @@ from functions.services.google.registry import MASTER_META
 from functions.services.master.master_sheets import build_master
 from schemas.report import Issue, ValidationReport
 from schemas.submission import ParsedSubmission
+from tests.fakes.google import Call, FakeGoogle
+from tests.helpers.google import enable_google, google_session, service_account_json, token_exchange
 
 NOW = dt.datetime(2022, 11, 25, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-TOKEN_URI = "https://oauth2.googleapis.com/token"
 ORGANISER = "wjsqjy@example.org"
 EPOCH = dt.datetime(1899, 12, 30)
 _A1 = re.compile(r"^'((?:[^']|'')+)'!A(\d+)$")
 
 
 # --- a campaign that uses Google, with versions in every state ------------------------------------------
-
-
-def enable_google(folder: Path, *, language: str = "zh", **settings: Any) -> None:
-    path = folder / "campaign.yaml"
-    text = path.read_text(encoding="utf-8").replace("language: zh", f"language: {language}")
-    lines = ["", "google:", '  folder_id: "FOLDER123"', '  credentials_env: "HUIZONG_GOOGLE_CREDENTIALS"']
-    lines += [f"  {k}: {json.dumps(v)}" for k, v in settings.items()]
-    path.write_text(text + "\n".join(lines) + "\n", encoding="utf-8")
 
 
 def activity(i: int, day: dt.date, **extra: Any) -> dict[str, Any]:
@@ -92,228 +80,37 @@ def fill(app: App) -> None:
 
 
 def session_for(app: App) -> GoogleSession:
-    assert app.campaign.google is not None
-    session = build_session(Credentials(token="test-token"), app.campaign.google)
-    session.http.sleep = lambda _s: None
-    return session
+    return google_session(app.campaign.google)
 
 
-# --- an in-memory Google, shaped like the Drive v3 and Sheets v4 references ------------------------------
+# --- the shared in-memory Google, with what this module expects of every request --------------------------
 
 
-def _error(code: int, message: str, status: str = "INVALID_ARGUMENT") -> tuple[int, dict[str, Any]]:
-    return code, {"error": {"code": code, "message": message, "status": status}}
+def _cells_cleared_whole(call: Call) -> None:
+    # A tab is emptied by one updateCells over the whole sheet: values and formats, no rows sent.
+    for req in call.body["requests"]:
+        if "updateCells" in req:
+            spec = req["updateCells"]
+            assert spec["fields"] == "userEnteredValue,userEnteredFormat" and "rows" not in spec, spec
 
 
-class Tab:
-    def __init__(self, sheet_id: int, title: str, index: int, rows: int = 1000, cols: int = 26) -> None:
-        self.sheet_id, self.title, self.index = sheet_id, title, index
-        self.rows, self.cols, self.frozen = rows, cols, 0
-        self.values: dict[tuple[int, int], Any] = {}
-        self.rules: list[dict[str, Any]] = []
-        self.number_formats: dict[tuple[int, int], dict[str, str]] = {}
-        self.filter: dict[str, Any] | None = None
-
-    def grid(self) -> list[list[Any]]:
-        last_row = max((r for r, _ in self.values), default=-1)
-        out = []
-        for r in range(last_row + 1):
-            row = [self.values.get((r, c)) for c in range(self.cols)]
-            while row and row[-1] is None:
-                row.pop()
-            out.append(row)
-        return out
-
-
-class FakeGoogle:
-    def __init__(self, mock: responses.RequestsMock) -> None:
-        self.requests: list[tuple[str, str, dict[str, list[str]], Any, int]] = []
-        self.files: dict[str, dict[str, Any]] = {}
-        self.tabs: dict[str, dict[int, Tab]] = {}
-        self.permissions: list[dict[str, Any]] = []
-        self.fail: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-        pattern = re.compile(r"https://(www|sheets)\.googleapis\.com/.*")
-        for method in (responses.GET, responses.POST):
-            mock.add_callback(method, pattern, callback=self._answer)
-
-    def spreadsheet(self, sid: str, title: str = "组织方的表格", tabs: tuple[str, ...] = ("Sheet1",)) -> None:
-        self.files[sid] = {"id": sid, "name": title}
-        self.tabs[sid] = {i: Tab(i, name, i) for i, name in enumerate(tabs)}
-
-    def ops(self) -> list[str]:
-        return [r[0] for r in self.requests]
-
-    def bodies(self, op: str) -> list[Any]:
-        return [r[3] for r in self.requests if r[0] == op]
-
-    def grids(self, sid: str) -> dict[str, list[list[Any]]]:
-        return {t.title: t.grid() for t in sorted(self.tabs[sid].values(), key=lambda t: t.index)}
-
-    def tab(self, sid: str, title: str) -> Tab:
-        return next(t for t in self.tabs[sid].values() if t.title == title)
-
-    def _answer(self, request: Any) -> tuple[int, dict[str, str], str]:
-        assert request.headers["Authorization"] == "Bearer test-token"
-        op = operation_name(request.method, request.url)
-        raw = request.body or b""
-        body = json.loads(raw) if raw else None
-        query = parse_qs(urlsplit(request.url).query)
-        self.requests.append((op, request.url, query, body, len(raw)))
-        if self.fail.get(op):
-            status, err = self.fail[op].pop(0)
-            return status, {}, json.dumps(err)
-        path = unquote(urlsplit(request.url).path)
-        handler = {
-            "drive.files.create": self._files_create,
-            "drive.permissions.create": self._permissions_create,
-            "sheets.get": self._get,
-            "sheets.batchUpdate": self._batch_update,
-            "sheets.values.batchUpdate": self._values,
-        }.get(op)
-        if handler is None:
-            return 501, {}, json.dumps({"error": {"code": 501, "message": f"not faked: {op}"}})
-        status, reply = handler(path, query, body)
-        return status, {"Content-Type": "application/json"}, json.dumps(reply, ensure_ascii=False)
-
-    def _files_create(self, _p: str, q: dict[str, list[str]], body: Any) -> tuple[int, dict[str, Any]]:
-        assert q == {"supportsAllDrives": ["true"], "fields": ["id,name,webViewLink"]}
-        fid = f"1Master{len(self.files) + 1:03d}xyz"
-        self.spreadsheet(fid, body["name"], ("Sheet1",))  # what Drive gives a new spreadsheet
-        self.files[fid] |= body
-        link = f"https://docs.google.com/spreadsheets/d/{fid}/edit?usp=drivesdk"
-        return 200, {"id": fid, "name": body["name"], "webViewLink": link}
-
-    def _permissions_create(
-        self, path: str, q: dict[str, list[str]], body: Any
-    ) -> tuple[int, dict[str, Any]]:
-        self.permissions.append({"file": path.split("/")[-2], "query": q, "body": body})
-        return 200, {"kind": "drive#permission", "id": f"perm{len(self.permissions)}", "type": "user",
-                     "role": body["role"]}  # fmt: skip
-
-    def _sid(self, path: str) -> str:
-        return path.split("/")[3].split(":")[0]
-
-    def _get(self, path: str, q: dict[str, list[str]], _b: Any) -> tuple[int, dict[str, Any]]:
-        sid = self._sid(path)
-        if sid not in self.tabs:
-            return _error(404, "Requested entity was not found.", "NOT_FOUND")
-        assert q == {"fields": [GET_FIELDS]}
-        sheets = []
-        for t in sorted(self.tabs[sid].values(), key=lambda t: t.index):
-            props = {"sheetId": t.sheet_id, "title": t.title, "index": t.index,
-                     "gridProperties": {"rowCount": t.rows, "columnCount": t.cols}}  # fmt: skip
-            entry: dict[str, Any] = {"properties": props}
-            if t.rules:  # the API leaves out empty repeated fields
-                entry["conditionalFormats"] = [{"ranges": r["ranges"]} for r in t.rules]
-            sheets.append(entry)
-        return 200, {"sheets": sheets}
-
-    def _batch_update(self, path: str, _q: dict[str, list[str]], body: Any) -> tuple[int, dict[str, Any]]:
-        sid = self._sid(path)
-        tabs = self.tabs[sid]
-        replies: list[dict[str, Any]] = []
-        for n, req in enumerate(body["requests"]):
-            kind, spec = next(iter(req.items()))
-            where = f"Invalid requests[{n}].{kind}"
-            if kind == "addSheet":
-                p = spec["properties"]
-                if p["sheetId"] in tabs or any(t.title == p["title"] for t in tabs.values()):
-                    return _error(400, f'{where}: A sheet with the name "{p["title"]}" already exists.')
-                tab = Tab(p["sheetId"], p["title"], p["index"], p["gridProperties"]["rowCount"],
-                          p["gridProperties"]["columnCount"])  # fmt: skip
-                tab.frozen = p["gridProperties"].get("frozenRowCount", 0)
-                for other in tabs.values():
-                    other.index += other.index >= tab.index
-                tabs[tab.sheet_id] = tab
-                replies.append({"addSheet": {"properties": {**p, "sheetType": "GRID"}}})
-                continue
-            tab = tabs.get(spec.get("sheetId", spec.get("properties", {}).get("sheetId", -1)))
-            if kind in ("updateSheetProperties",):
-                p = spec["properties"]
-                tab = tabs[p["sheetId"]]
-                g = p["gridProperties"]
-                if g["frozenRowCount"] >= g["rowCount"]:
-                    return _error(400, f"{where}: You can't freeze all visible rows on the sheet.")
-                tab.rows, tab.cols, tab.frozen = g["rowCount"], g["columnCount"], g["frozenRowCount"]
-                tab.values = {k: v for k, v in tab.values.items() if k[0] < tab.rows and k[1] < tab.cols}
-                old = tab.index
-                for other in tabs.values():
-                    if other is not tab:
-                        other.index -= other.index > old
-                        other.index += other.index >= p["index"]
-                tab.index = p["index"]
-            elif kind == "updateCells":
-                assert spec["fields"] == "userEnteredValue,userEnteredFormat" and "rows" not in spec
-                tab = tabs[spec["range"]["sheetId"]]
-                tab.values.clear()
-                tab.number_formats.clear()
-            elif kind == "deleteConditionalFormatRule":
-                assert tab is not None
-                if spec["index"] >= len(tab.rules):
-                    return _error(
-                        400,
-                        f"{where}: No conditional format on sheet {tab.sheet_id} at index {spec['index']}",
-                    )
-                tab.rules.pop(spec["index"])
-            elif kind == "addConditionalFormatRule":
-                rule = spec["rule"]
-                tab = tabs[rule["ranges"][0]["sheetId"]]
-                tab.rules.insert(spec["index"], rule)
-            elif kind == "deleteSheet":
-                if len(tabs) == 1:
-                    return _error(400, f"{where}: You can't remove all the sheets in a document.")
-                gone = tabs.pop(spec["sheetId"])
-                for other in tabs.values():
-                    other.index -= other.index > gone.index
-            elif kind == "repeatCell":
-                r = spec["range"]
-                tab = tabs[r["sheetId"]]
-                fmt = spec["cell"]["userEnteredFormat"].get("numberFormat")
-                if fmt is not None:
-                    for row in range(r["startRowIndex"], r["endRowIndex"]):
-                        for col in range(r["startColumnIndex"], r["endColumnIndex"]):
-                            tab.number_formats[(row, col)] = fmt
-            elif kind == "setBasicFilter":
-                tabs[spec["filter"]["range"]["sheetId"]].filter = spec["filter"]
-            elif kind != "updateDimensionProperties":
-                return _error(400, f"{where}: not faked")
-            replies.append({})
-        return 200, {"spreadsheetId": sid, "replies": replies}
-
-    def _values(self, path: str, _q: dict[str, list[str]], body: Any) -> tuple[int, dict[str, Any]]:
-        sid = self._sid(path)
-        assert body["valueInputOption"] == "RAW"
-        out = []
-        for block in body["data"]:
-            m = _A1.match(block["range"])
-            assert m and block["majorDimension"] == "ROWS", block["range"]
-            title, first = m.group(1).replace("''", "'"), int(m.group(2)) - 1
-            tab = self.tab(sid, title)
-            rows = block["values"]
-            width = max((len(r) for r in rows), default=0)
-            if first + len(rows) > tab.rows or width > tab.cols:
-                return _error(400, f"Range ({block['range']}) exceeds grid limits. Max rows: {tab.rows}, "
-                                   f"max columns: {tab.cols}")  # fmt: skip
-            for r, row in enumerate(rows):
-                for c, v in enumerate(row):
-                    if v == "":
-                        tab.values.pop((first + r, c), None)
-                    else:
-                        tab.values[(first + r, c)] = v
-            out.append({"spreadsheetId": sid, "updatedRange": block["range"], "updatedRows": len(rows),
-                        "updatedColumns": width, "updatedCells": sum(len(r) for r in rows)})  # fmt: skip
-        return 200, {"spreadsheetId": sid, "totalUpdatedRows": sum(o["updatedRows"] for o in out),
-                     "totalUpdatedColumns": max([o["updatedColumns"] for o in out] or [0]),
-                     "totalUpdatedCells": sum(o["updatedCells"] for o in out),
-                     "totalUpdatedSheets": len({o["updatedRange"].split("!")[0] for o in out}),
-                     "responses": out}  # fmt: skip
+def _values_by_rows_from_column_a(call: Call) -> None:
+    for block in call.body["data"]:
+        assert _A1.match(block["range"]) and block["majorDimension"] == "ROWS", block["range"]
 
 
 @pytest.fixture
 def google() -> Iterator[FakeGoogle]:
     # Any request the fake does not answer fails (responses raises), so nothing leaves the machine.
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield FakeGoogle(mock)
+        fake = FakeGoogle(mock, file_prefix="1Master")
+        fake.expect_query("sheets.get", exact=True, fields=GET_FIELDS)
+        fake.expect_query(
+            "drive.files.create", exact=True, supportsAllDrives="true", fields="id,name,webViewLink"
+        )
+        fake.expect("sheets.batchUpdate", _cells_cleared_whole)
+        fake.expect("sheets.values.batchUpdate", _values_by_rows_from_column_a)
+        yield fake
 
 
 def xlsx_grids(app: App, path: Path, now: dt.datetime = NOW) -> dict[str, list[list[Any]]]:
@@ -614,23 +411,13 @@ def test_plain_values(value: Any, expected: tuple[Any, str | None]) -> None:
 # --- the CLI with a real service-account key, its token exchange intercepted -----------------------------
 
 
-def service_account_json() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())  # fmt: skip
-    return json.dumps({"type": "service_account", "project_id": "wujin-test", "private_key_id": "abc123",
-                       "private_key": pem.decode(), "client_email": "huizong@wujin-test.iam.gserviceaccount.com",
-                       "client_id": "1234567890", "token_uri": TOKEN_URI})  # fmt: skip
-
-
 def test_publish_master_command(wujin_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HUIZONG_GOOGLE_CREDENTIALS", service_account_json())
     monkeypatch.setenv("HUIZONG_STORE", "sqlite")
     enable_google(wujin_dir)
     fill(open_app(wujin_dir))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add(responses.POST, TOKEN_URI, json={"access_token": "test-token", "expires_in": 3599,
-                                                  "token_type": "Bearer"})  # fmt: skip
+        token_exchange(mock)
         google = FakeGoogle(mock)
         got = CliRunner().invoke(cli, ["google", "publish-master", str(wujin_dir), "--today", "2022-11-25"])
         assert got.exit_code == 0, got.output

@@ -1,4 +1,4 @@
-"""The Google poll at the HTTP level, end to end against an in-memory Drive + Sheets (tests/google_fake.py).
+"""The Google poll at the HTTP level, end to end against the in-memory Drive + Sheets (tests/fakes/google.py).
 
 Provision → a unit edits → the poll annotates the cells → the unit ticks 提交 → a receipt → the master
 Google Sheet shows it. Every step checks the exact requests and counts calls per operation.
@@ -7,8 +7,6 @@ Google Sheet shows it. Every step checks the exact requests and counts calls per
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,47 +15,28 @@ from typing import Any
 import pytest
 import responses
 from click.testing import CliRunner
-from google.oauth2.credentials import Credentials
 
-from functions.adapters.google.session import GoogleSession, build_session
 from functions.bootstrap import App, open_app
 from functions.cli.main import cli
 from functions.ports import MailRefused
 from functions.services.google.poll import CURSOR_META, LIST_FIELDS, list_query, run_poll
 from functions.services.google.provision import provision
 from functions.services.google.publish_master import publish_master
-from functions.services.google.registry import all_sheets, sheet_for
-from schemas.campaign import Campaign
-from schemas.roster import Unit
-from sheets_templates import google_layout as gl
+from functions.services.google.registry import all_sheets
 from sheets_templates import layout
-from tests.google_fake import FakeGoogle, serial
-from tests.test_google_master import TOKEN_URI, service_account_json
-from tests.workbooks import school_plan
-
-NOW = dt.datetime(2022, 11, 20, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-SCHOOLS = 3
-
-
-def enable_google(folder: Path, *, schools: int = SCHOOLS, **settings: Any) -> None:
-    """Add `google:` to the example's campaign and keep the first `schools` schools in its roster."""
-    lines = ["", "google:", '  folder_id: "FOLDER123"', '  credentials_env: "HUIZONG_GOOGLE_CREDENTIALS"']
-    lines += [f"  {k}: {json.dumps(v)}" for k, v in settings.items()]
-    path = folder / "campaign.yaml"
-    path.write_text(path.read_text(encoding="utf-8") + "\n".join(lines) + "\n", encoding="utf-8")
-    roster = folder / "units.csv"
-    rows = roster.read_text(encoding="utf-8").splitlines()
-    kept = [r for r in rows[1:] if r.split(",")[2] == "中小学"][:schools]
-    roster.write_text("\n".join([rows[0], *kept]) + "\n", encoding="utf-8")
-
-
-def session_for(app: App) -> GoogleSession:
-    assert app.campaign.google is not None
-    session = build_session(
-        Credentials(token="test-token"), app.campaign.google, service_account_email=FakeGoogle.SA_EMAIL
-    )
-    session.http.sleep = lambda _s: None
-    return session
+from tests.fakes.google import FakeGoogle, serial
+from tests.helpers.google import enable_google, service_account_json, token_exchange
+from tests.helpers.google_poll import (
+    NOW,
+    SCHOOLS,
+    fill,
+    outbox,
+    provisioned,
+    session_for,
+    sheet_of,
+    status,
+    tick,
+)
 
 
 @pytest.fixture
@@ -68,67 +47,7 @@ def google() -> Iterator[FakeGoogle]:
 
 @pytest.fixture
 def app(wujin_dir: Path, google: FakeGoogle) -> App:
-    enable_google(wujin_dir, sheet_deliverables=["plan"], publish_master=True)
-    opened = open_app(wujin_dir)
-    result = provision(opened.campaign, opened.roster, opened.store, session_for(opened), now=NOW)
-    assert result.count("created") == SCHOOLS and not result.stopped
-    google.reset_counts()
-    return opened
-
-
-def sheet_of(app: App, unit: Unit) -> str:
-    record = sheet_for(app.store, unit.code, "plan")
-    assert record is not None and record.spreadsheet_id
-    return record.spreadsheet_id
-
-
-def activity_rows(campaign: Campaign, activities: list[dict[str, Any]]) -> list[list[Any]]:
-    """Rows as a person types them into the sheet: the columns of the form spec, dates as Sheets keeps them."""
-    fields = campaign.tables_of("plan")[0].fields
-    out = []
-    for a in activities:
-        row = []
-        for f in fields:
-            v = a.get(f.key, "")
-            row.append(serial(v) if isinstance(v, dt.date) else v)
-        out.append(row)
-    return out
-
-
-def fill(google: FakeGoogle, app: App, unit: Unit, *, break_date: bool = False) -> dict[str, Any]:
-    """The unit fills the activities tab and the plan documents; returns the plan it typed."""
-    plan = school_plan(app.campaign, unit)
-    if break_date:
-        plan["activities"][1]["start_date"] = "下周二"
-    sid = sheet_of(app, unit)
-    activities, materials = app.campaign.tables_of("plan")
-    lang = app.campaign.language
-    google.user_rows(sid, activities.title(lang), layout.ROWS_FIRST_DATA_ROW,
-                     activity_rows(app.campaign, plan["activities"]), email=unit.emails[0])  # fmt: skip
-    record = plan["plan_materials"][0]
-    cells = {
-        f"{layout.RECORD_VALUE_COLUMN}{layout.RECORD_FIRST_FIELD_ROW + i}": record[f.key]
-        for i, f in enumerate(materials.fields)
-        if f.key in record
-    }
-    google.user_edit(sid, materials.title(lang), cells, email=unit.emails[0])
-    return plan
-
-
-def tick(google: FakeGoogle, app: App, unit: Unit, value: bool = True) -> None:
-    title = layout.INSTRUCTIONS_SHEET[app.campaign.language]
-    google.user_edit(sheet_of(app, unit), title, {gl.SUBMIT_CELL: value}, email=unit.emails[0])
-
-
-def status(google: FakeGoogle, app: App, unit: Unit) -> tuple[Any, Any, Any]:
-    tab = google.tab(sheet_of(app, unit), layout.INSTRUCTIONS_SHEET[app.campaign.language])
-    return tab.value(gl.STATUS_CELL), tab.value(gl.CHECKED_AT_CELL), tab.value(gl.ISSUES_CELL)
-
-
-def outbox(app: App) -> list[email.message.EmailMessage]:
-    folder = app.paths.outbox
-    files = sorted(folder.glob("*.eml")) if folder.exists() else []
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in files]  # type: ignore[misc]
+    return provisioned(wujin_dir, google)
 
 
 def test_provision_edit_poll_annotate_submit_receipt_master(google: FakeGoogle, app: App) -> None:
@@ -278,9 +197,7 @@ def test_a_deleted_sheet_is_reported_and_the_others_are_checked(google: FakeGoog
 
 
 def test_files_that_are_no_units_sheet_are_passed_over(google: FakeGoogle, app: App) -> None:
-    google.files["stray"] = {"id": "stray", "name": "别人的表格", "mimeType": "application/vnd.google-apps.spreadsheet",
-                             "parents": ["FOLDER123"], "webViewLink": "x"}  # fmt: skip
-    google._touched("stray", me=False, email="someone@example.org")
+    google.spreadsheet("stray", "别人的表格", parents=["FOLDER123"], owner="someone@example.org")
     result = run_poll(app, session_for(app), now=NOW)
     assert result.not_ours == 1 and result.checks == []
     assert google.counts() == {"drive.files.list": 1}
@@ -301,8 +218,8 @@ def test_poll_command_checks_and_reports(
     google: FakeGoogle, app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HUIZONG_GOOGLE_CREDENTIALS", service_account_json())
-    google.mock.add(responses.POST, TOKEN_URI, json={"access_token": "test-token", "expires_in": 3599,
-                                                     "token_type": "Bearer"})  # fmt: skip
+    assert google.mock is not None
+    token_exchange(google.mock)
     unit = app.roster.units[0]
     fill(google, app, unit, break_date=True)
     tick(google, app, unit)

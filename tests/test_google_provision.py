@@ -1,7 +1,7 @@
 """`huizong google provision` and `check` at the HTTP level: exact requests, API-shaped replies, no network.
 
-A small in-memory Google (Drive files/permissions, Sheets batchUpdate/get) answers through `responses`;
-any request it does not know fails, so nothing leaves the machine.
+The shared in-memory Google (tests/fakes/google.py) answers through `responses`; any request it does not
+know fails, so nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -12,19 +12,14 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
 from click.testing import CliRunner
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from google.oauth2.credentials import Credentials
 from openpyxl import load_workbook
 from openpyxl.utils.cell import get_column_letter
 
-from functions.adapters.google.http import operation_name
-from functions.adapters.google.session import SPREADSHEET_MIME, GoogleSession, build_session
+from functions.adapters.google.session import SPREADSHEET_MIME, GoogleSession
 from functions.adapters.store.memory import MemoryStore
 from functions.cli.main import cli
 from functions.config.loading import load_campaign, load_roster
@@ -34,25 +29,19 @@ from schemas.campaign import Campaign
 from schemas.roster import Roster
 from sheets_templates import google_layout as gl
 from sheets_templates.xlsx_unit_workbook import build_unit_workbook, save_workbook_atomically
+from tests.fakes.google import Call, FakeGoogle
+from tests.helpers.google import SA_EMAIL, google_session, service_account_json, token_exchange
+from tests.helpers.google import enable_google as enable_campaign_google
 
-SA_EMAIL = "huizong@wujin-test.iam.gserviceaccount.com"
 NOW = dt.datetime(2022, 11, 15, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-TOKEN_URI = "https://oauth2.googleapis.com/token"
 
 
 # --- a campaign that uses Google ----------------------------------------------------------------------
 
 
 def enable_google(folder: Path, *, units: int | None = 2, **settings: Any) -> None:
-    """Add `google:` to the example's campaign.yaml and keep the first `units` units of the roster."""
-    lines = ["", "google:", '  folder_id: "FOLDER123"', '  credentials_env: "HUIZONG_GOOGLE_CREDENTIALS"']
-    lines += [f"  {k}: {json.dumps(v)}" for k, v in settings.items()]
-    path = folder / "campaign.yaml"
-    path.write_text(path.read_text(encoding="utf-8") + "\n".join(lines) + "\n", encoding="utf-8")
-    if units is not None:
-        roster = folder / "units.csv"
-        rows = roster.read_text(encoding="utf-8").splitlines()
-        roster.write_text("\n".join(rows[: units + 1]) + "\n", encoding="utf-8")
+    """Google on, and the first `units` units of the example's roster kept."""
+    enable_campaign_google(folder, units=units, **settings)
 
 
 def load(folder: Path) -> tuple[Campaign, Roster]:
@@ -63,143 +52,30 @@ def load(folder: Path) -> tuple[Campaign, Roster]:
 
 
 def session_for(campaign: Campaign) -> GoogleSession:
-    assert campaign.google is not None
-    session = build_session(Credentials(token="test-token"), campaign.google, service_account_email=SA_EMAIL)
-    session.http.sleep = lambda _s: None  # backoff is tested in test_google_http; here, no waiting
-    return session
+    return google_session(campaign.google, service_account_email=SA_EMAIL)
 
 
-# --- an in-memory Google, shaped like the Drive v3 and Sheets v4 references ------------------------------
+# --- the shared in-memory Google, with what this module expects of every request --------------------------
 
 
-def _query(url: str) -> dict[str, list[str]]:
-    return parse_qs(urlsplit(url).query, keep_blank_values=True)
+def _by_name_in_the_folder(call: Call) -> None:
+    q = call.query["q"][0]
+    assert re.match(r"name = '((?:[^'\\]|\\.)*)' and 'FOLDER123' in parents", q), q
 
 
-class FakeGoogle:
-    def __init__(self, mock: responses.RequestsMock) -> None:
-        self.files: dict[str, dict[str, Any]] = {}
-        self.tabs: dict[str, dict[int, str]] = {}
-        self.permissions: list[dict[str, Any]] = []
-        self.batches: dict[str, list[list[dict[str, Any]]]] = {}
-        self.fail: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-        self.folder: dict[str, Any] = {
-            "id": "FOLDER123",
-            "name": "活动周报送",
-            "driveId": "0AShared",
-            "capabilities": {"canAddChildren": True},
-        }
-        self.requests: list[tuple[str, str, dict[str, list[str]], Any]] = []
-        any_url = re.compile(r"https://(www|sheets)\.googleapis\.com/.*")
-        for method in ("GET", "POST", "PATCH", "DELETE"):
-            mock.add_callback(method, any_url, callback=self._answer)
-
-    def failing(self, operation: str, status: int, times: int = 1, reason: str = "backendError") -> None:
-        err = {"error": {"code": status, "message": f"{reason} (test)", "errors": [{"reason": reason}]}}
-        self.fail.setdefault(operation, []).extend([(status, err)] * times)
-
-    def created(self) -> list[dict[str, Any]]:
-        return list(self.files.values())
-
-    def _answer(self, request: Any) -> tuple[int, dict[str, str], str]:
-        assert request.headers["Authorization"] == "Bearer test-token"
-        op = operation_name(request.method, request.url)
-        body = json.loads(request.body) if request.body else None
-        self.requests.append((op, request.url, _query(request.url), body))
-        if self.fail.get(op):
-            status, err = self.fail[op].pop(0)
-            return status, {}, json.dumps(err)
-        path = urlsplit(request.url).path
-        handler = {
-            "drive.files.get": self._files_get,
-            "drive.files.list": self._files_list,
-            "drive.files.create": self._files_create,
-            "drive.permissions.create": self._permissions_create,
-            "sheets.batchUpdate": self._batch_update,
-            "sheets.get": self._sheets_get,
-        }.get(op)
-        if handler is None:
-            return 501, {}, json.dumps({"error": {"code": 501, "message": f"not faked: {op}"}})
-        status, reply = handler(path, _query(request.url), body)
-        return status, {"Content-Type": "application/json"}, json.dumps(reply, ensure_ascii=False)
-
-    def _files_get(self, path: str, q: dict[str, list[str]], _b: Any) -> tuple[int, dict[str, Any]]:
-        assert q["fields"] == ["id,name,driveId,capabilities(canAddChildren)"]
-        assert q["supportsAllDrives"] == ["true"]
-        if path.rsplit("/", 1)[1] != self.folder["id"]:
-            return 404, {
-                "error": {"code": 404, "message": "File not found: X.", "errors": [{"reason": "notFound"}]}
-            }
-        return 200, self.folder
-
-    def _files_list(self, _p: str, q: dict[str, list[str]], _b: Any) -> tuple[int, dict[str, Any]]:
-        m = re.match(r"name = '((?:[^'\\]|\\.)*)' and 'FOLDER123' in parents", q["q"][0])
-        assert m, q["q"]
-        name = re.sub(r"\\(.)", r"\1", m.group(1))
-        files = [
-            {"id": fid, "name": f["name"], "webViewLink": f["webViewLink"]}
-            for fid, f in self.files.items()
-            if f["name"] == name
-        ]
-        return 200, {"files": files}
-
-    def _files_create(self, _p: str, q: dict[str, list[str]], body: Any) -> tuple[int, dict[str, Any]]:
-        assert q["supportsAllDrives"] == ["true"] and q["fields"] == ["id,name,webViewLink"]
-        fid = f"1Sheet{len(self.files) + 1:03d}xyz"
-        link = f"https://docs.google.com/spreadsheets/d/{fid}/edit?usp=drivesdk"
-        self.files[fid] = {**body, "id": fid, "webViewLink": link}
-        self.tabs[fid] = {0: "Sheet1"}  # what Drive gives a new spreadsheet
-        return 200, {"id": fid, "name": body["name"], "webViewLink": link}
-
-    def _permissions_create(
-        self, path: str, q: dict[str, list[str]], body: Any
-    ) -> tuple[int, dict[str, Any]]:
-        fid = path.split("/")[-2]
-        self.permissions.append({"file": fid, "query": q, "body": body})
-        return 200, {"kind": "drive#permission", "id": f"perm{len(self.permissions)}", "type": "user", "role": body["role"]}  # fmt: skip
-
-    def _batch_update(self, path: str, _q: dict[str, list[str]], body: Any) -> tuple[int, dict[str, Any]]:
-        sid = path.rsplit("/", 1)[1].removesuffix(":batchUpdate")
-        if sid not in self.files:
-            return 404, {"error": {"code": 404, "message": "Requested entity was not found."}}
-        tabs = dict(self.tabs[sid])
-        replies: list[dict[str, Any]] = []
-        for n, req in enumerate(body["requests"]):
-            kind, spec = next(iter(req.items()))
-            if kind == "addSheet":
-                props = spec["properties"]
-                if props["sheetId"] in tabs or props["title"] in tabs.values():
-                    # All or nothing, like the real batchUpdate: nothing is applied.
-                    msg = f'Invalid requests[{n}].addSheet: A sheet with the name "{props["title"]}" already exists.'
-                    return 400, {"error": {"code": 400, "message": msg, "status": "INVALID_ARGUMENT"}}
-                tabs[props["sheetId"]] = props["title"]
-                replies.append({"addSheet": {"properties": {**props, "sheetType": "GRID"}}})
-            elif kind == "updateSheetProperties" and "title" in spec["properties"]:
-                tabs[spec["properties"]["sheetId"]] = spec["properties"]["title"]
-                replies.append({})
-            elif kind == "addProtectedRange":
-                replies.append({"addProtectedRange": {"protectedRange": {**spec["protectedRange"], "protectedRangeId": n}}})  # fmt: skip
-            elif kind == "addNamedRange":
-                replies.append(
-                    {"addNamedRange": {"namedRange": {**spec["namedRange"], "namedRangeId": f"nr{n}"}}}
-                )
-            else:
-                replies.append({})
-        self.tabs[sid] = tabs
-        self.batches.setdefault(sid, []).append(body["requests"])
-        return 200, {"spreadsheetId": sid, "replies": replies}
-
-    def _sheets_get(self, path: str, q: dict[str, list[str]], _b: Any) -> tuple[int, dict[str, Any]]:
-        sid = path.rsplit("/", 1)[1]
-        assert q["fields"] == ["sheets.properties(sheetId,title)"]
-        sheets = [{"properties": {"sheetId": i, "title": t}} for i, t in sorted(self.tabs[sid].items())]
-        return 200, {"sheets": sheets}
+def strict(google: FakeGoogle) -> FakeGoogle:
+    """The requests provision and check make, checked beyond what the fake itself needs."""
+    google.expect_query("drive.files.get", fields="id,name,driveId,capabilities(canAddChildren)", supportsAllDrives="true")  # fmt: skip
+    google.expect_query("drive.files.create", supportsAllDrives="true", fields="id,name,webViewLink")
+    google.expect_query("sheets.get", fields="sheets.properties(sheetId,title)")
+    google.expect("drive.files.list", _by_name_in_the_folder)
+    return google
 
 
 @pytest.fixture
 def google() -> Iterator[FakeGoogle]:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield FakeGoogle(mock)
+        yield strict(FakeGoogle(mock))
 
 
 # --- reading the build back like a spreadsheet --------------------------------------------------------
@@ -277,9 +153,7 @@ def test_provision_creates_builds_and_shares_each_sheet(
     save_workbook_atomically(build_unit_workbook(campaign, "plan", unit), path)
     wb = load_workbook(path)
     assert (
-        list(google.tabs[plan["id"]].values())
-        == wb.sheetnames
-        == ["填写说明", "主要活动安排表", "方案材料", "_huizong"]
+        google.titles(plan["id"]) == wb.sheetnames == ["填写说明", "主要活动安排表", "方案材料", "_huizong"]
     )
     written = cells_written(requests)
     for title in ("主要活动安排表", "方案材料", "_huizong"):
@@ -476,7 +350,7 @@ def test_english_campaign_gets_english_tabs_and_message(google: FakeGoogle, wuji
     provision(campaign, roster, MemoryStore(), session_for(campaign), now=NOW)
     [sheet] = google.created()
     assert sheet["name"].endswith("-Work plan and activity schedule")
-    assert list(google.tabs[sheet["id"]].values()) == [
+    assert google.titles(sheet["id"]) == [
         "Instructions",
         "Activities",
         "Plan documents",
@@ -489,32 +363,14 @@ def test_english_campaign_gets_english_tabs_and_message(google: FakeGoogle, wuji
 # --- the CLI with a real service-account key, its token exchange intercepted -----------------------------
 
 
-def service_account_json() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return json.dumps(
-        {
-            "type": "service_account",
-            "project_id": "wujin-test",
-            "private_key_id": "abc123",
-            "private_key": pem.decode(),
-            "client_email": SA_EMAIL,
-            "client_id": "1234567890",
-            "token_uri": TOKEN_URI,
-        }
-    )
-
-
 @pytest.fixture
 def cli_google(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeGoogle, str]]:
     key = service_account_json()
     monkeypatch.setenv("HUIZONG_GOOGLE_CREDENTIALS", key)
     monkeypatch.setenv("HUIZONG_STORE", "sqlite")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add(responses.POST, TOKEN_URI, json={"access_token": "test-token", "expires_in": 3599, "token_type": "Bearer"})  # fmt: skip
-        yield FakeGoogle(mock), key
+        token_exchange(mock)
+        yield strict(FakeGoogle(mock)), key
 
 
 def test_check_prints_the_folder_and_the_address_to_share_with(

@@ -1,7 +1,7 @@
 """The poll Lambda handler end to end: a Scheduler event → the Google key from SSM → the poll against an
 in-memory Google (HTTP level) → versions in the S3 store → one consolidation message per new version.
 
-AWS is moto; Google is tests/google_fake.py behind `responses`, including the OAuth token exchange.
+AWS is moto; Google is tests/fakes/google.py behind `responses`, including the OAuth token exchange.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from functions.handlers import runtime
 from functions.services.google.provision import provision
 from functions.services.google.registry import sheet_for
 from functions.services.setup.examples import write_example
-from tests.google_fake import FakeGoogle
-from tests.test_google_master import TOKEN_URI, service_account_json
-from tests.test_google_poll import NOW, enable_google, fill, session_for, tick
+from tests.fakes.google import FakeGoogle
+from tests.helpers.google import enable_google, service_account_json, token_exchange
+from tests.helpers.google_poll import NOW, SCHOOLS, fill, session_for, tick
 
 REGION = "ap-southeast-1"
 BUCKET = "huizong-poll-test"
@@ -53,7 +53,7 @@ class Cloud:
 def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     bundled = tmp_path / "bundle"
     write_example(bundled, "wujin-2022")
-    enable_google(bundled, sheet_deliverables=["plan"])
+    enable_google(bundled, schools=SCHOOLS, sheet_deliverables=["plan"])
     work = tmp_path / "lambda-tmp"
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -82,8 +82,7 @@ def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
         monkeypatch.setenv(runtime.QUEUE_URL_ENV, url)
         runtime.reset()
         with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-            mock.add(responses.POST, TOKEN_URI, json={"access_token": "test-token", "expires_in": 3599,
-                                                      "token_type": "Bearer"})  # fmt: skip
+            token_exchange(mock)
             google = FakeGoogle(mock)
             try:
                 yield Cloud(sqs=sqs, queue_url=url, google=google, outbox=runtime.app().paths.outbox)

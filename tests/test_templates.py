@@ -17,7 +17,7 @@ from functions.services.setup.unit_templates import write_templates
 from schemas.campaign import Campaign
 from schemas.roster import Roster
 from sheets_templates.xlsx_unit_workbook import build_unit_workbook, save_workbook_atomically
-from tests.workbooks import unit_of_type
+from tests.helpers.workbooks import unit_of_type
 
 # The headers units see, exactly as the issue writes them (not derived from the spec on purpose).
 ACTIVITY_HEADERS = [

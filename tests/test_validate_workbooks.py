@@ -16,7 +16,7 @@ from functions.validate.validator import ValidationContext, validate_submission
 from schemas.campaign import Campaign
 from schemas.report import Issue, ValidationReport
 from schemas.roster import Roster
-from tests.workbooks import school_plan, summary_entries, unit_of_type, write_workbook
+from tests.helpers.workbooks import school_plan, summary_entries, unit_of_type, write_workbook
 
 
 def check(
