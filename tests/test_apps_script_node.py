@@ -21,7 +21,7 @@ from functions.services.google.form_spec import form_spec_command_output
 from functions.services.intake.form_responses import ingest_form_response
 from functions.services.intake.signature import verify
 from schemas.webhook import FormResponsePayload
-from tests.test_form_spec_export import EXTRA_FIELDS_YAML, GOOGLE_YAML, customise
+from tests.helpers.campaigns import EXTRA_FIELDS_YAML, GOOGLE_YAML, customise
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE_GS = ROOT / "infra" / "apps_script" / "Code.gs"

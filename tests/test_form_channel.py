@@ -14,7 +14,7 @@ from functions.bootstrap import open_app
 from functions.services.intake.form_responses import ingest_form_response, list_unidentified
 from functions.services.intake.signature import verify
 from schemas.webhook import FormResponsePayload
-from tests.test_serve import NOW, payload
+from tests.helpers.forms import NOW, payload
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from functions.bootstrap import App, open_app
 from functions.cli.main import cli
-from functions.services.google.form_spec import form_questions
 from functions.services.intake.form_responses import (
     CLAIM_PREFIX,
     FormIntakeBusy,
@@ -22,26 +20,8 @@ from functions.services.intake.form_responses import (
     list_unidentified,
 )
 from schemas.roster import Unit
-from schemas.webhook import FormResponsePayload
-from tests.test_form_spec_export import EXTRA_FIELDS_YAML, GOOGLE_YAML, customise
-
-TZ = dt.timezone(dt.timedelta(hours=8))
-SUBMITTED = dt.datetime(2022, 12, 9, 9, 30, tzinfo=TZ)
-NOW = dt.datetime(2022, 12, 9, 10, 0, tzinfo=TZ)
-ANSWERS: dict[str, str | list[str]] = {
-    "total_sessions": "12",
-    "lecture_sessions": "3",
-    "training_sessions": "2",
-    "total_participants": "3000余",
-    "online_participants": "200",
-    "filled_by": "李老师",
-    "phone": "13912345678",
-    "summary_url": "链接: https://pan.baidu.com/s/1AbC 提取码: x7k2",
-    "photo_count": "6",
-    "activity_forms": ["线下", "线上"],
-    "highlight": "品牌",
-    "report_date": "2022-12-08",
-}
+from tests.helpers.campaigns import EXTRA_FIELDS_YAML, GOOGLE_YAML, customise
+from tests.helpers.forms import ANSWERS, NOW, SUBMITTED, respond
 
 
 @pytest.fixture
@@ -51,39 +31,6 @@ def app(wujin_dir: Path) -> App:
 
 def _unit(app: App, i: int = 0) -> Unit:
     return [u for u in app.roster.units if u.type == "镇（街道）社区教育中心"][i]
-
-
-def respond(
-    app: App,
-    code: str | None,
-    response_id: str,
-    *,
-    email: str | None = None,
-    submitted: dt.datetime = SUBMITTED,
-    extra: dict[str, str] | None = None,
-    **values: str | list[str],
-) -> FormResponsePayload:
-    """A payload as the Apps Script sends it: answers keyed by the titles the form was built with."""
-    wanted = {**ANSWERS, **values}
-    answers: list[dict[str, Any]] = []
-    for q in form_questions(app.campaign, "summary"):
-        if q.role == "unit_code":
-            if code is not None:
-                answers.append({"title": q.title, "value": code})
-        elif q.field in wanted:
-            answers.append({"title": q.title, "value": wanted[q.field]})
-    answers += [{"title": t, "value": v} for t, v in (extra or {}).items()]
-    return FormResponsePayload.model_validate(
-        {
-            "campaign_id": app.campaign.id,
-            "deliverable": "summary",
-            "form_id": "FORM1",
-            "response_id": response_id,
-            "submitted_at": submitted.isoformat(),
-            "respondent_email": email,
-            "answers": answers,
-        }
-    )
 
 
 def _unidentified_cli(app: App, *args: str) -> str:

@@ -35,11 +35,10 @@ from functions.handlers import remind_schedule as remind_handler
 from functions.handlers import runtime
 from functions.services.intake.signature import MAX_BODY_BYTES, sign
 from functions.services.setup.examples import write_example
-from tests.test_sam_template import template
-from tests.test_secrets_extension import TOKEN as EXTENSION_TOKEN
-from tests.test_secrets_extension import FakeExtension
-from tests.test_secrets_extension import extension as extension  # the fixture: a loopback extension
-from tests.test_serve import payload
+from tests.fakes.secrets_extension import TOKEN as EXTENSION_TOKEN
+from tests.fakes.secrets_extension import FakeExtension
+from tests.helpers.forms import payload
+from tests.helpers.sam import template
 
 REGION = "ap-southeast-1"
 ACCOUNT = DEFAULT_ACCOUNT_ID

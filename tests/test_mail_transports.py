@@ -27,14 +27,8 @@ from functions.config.loading import ConfigError, load_campaign, load_roster
 from functions.ports import MailRefused, MailUncertain
 from functions.services.reminders.send_reminders import run_reminders
 from schemas.campaign import MailSettings, SesSettings, SmtpSettings
-from tests.smtp_server import (  # noqa: F401
-    PASSWORD,
-    USER,
-    RunningServer,
-    free_port,
-    smtp_server,
-    smtp_tls_server,
-)
+from tests.fakes.smtp import PASSWORD, USER, RunningServer
+from tests.helpers.net import free_port
 
 SENDER = "huizong@example.org"
 SUBJECT = "【催报】武进区2022年全民终身学习活动周：请于11月24日前报送工作方案"
@@ -76,7 +70,7 @@ def _parse(data: bytes) -> EmailMessage:
 # --- SMTP: delivery ---------------------------------------------------------------------------------
 
 
-def test_smtp_delivers_both_parts_without_bcc(smtp_server: RunningServer) -> None:  # noqa: F811
+def test_smtp_delivers_both_parts_without_bcc(smtp_server: RunningServer) -> None:
     mailer = SmtpMailer(_smtp(smtp_server, user=USER), SENDER, env=PASSWORD_ENV)
     message = _message()
     assert mailer.send(message) == "<remind-abc@x.org>"
@@ -99,14 +93,14 @@ def test_smtp_delivers_both_parts_without_bcc(smtp_server: RunningServer) -> Non
 
 
 @pytest.mark.parametrize("smtp_server", [{"auth_exclude_mechanism": ["PLAIN"]}], indirect=True)
-def test_smtp_login_only_server(smtp_server: RunningServer) -> None:  # noqa: F811
+def test_smtp_login_only_server(smtp_server: RunningServer) -> None:
     SmtpMailer(_smtp(smtp_server, user=USER), SENDER, env=PASSWORD_ENV).send(_message())
     assert smtp_server.recorder.auth_mechanisms == ["LOGIN"]
     assert len(smtp_server.recorder.messages) == 1
 
 
 @pytest.mark.parametrize("smtp_tls_server", ["starttls", "ssl"], indirect=True)
-def test_smtp_over_tls_with_login(smtp_tls_server: RunningServer) -> None:  # noqa: F811
+def test_smtp_over_tls_with_login(smtp_tls_server: RunningServer) -> None:
     server = smtp_tls_server
     settings = _smtp(server, security=server.mode, user=USER)
     SmtpMailer(settings, SENDER, env=PASSWORD_ENV, tls_context=server.client_context()).send(_message())
@@ -118,14 +112,14 @@ def test_smtp_over_tls_with_login(smtp_tls_server: RunningServer) -> None:  # no
     assert len(server.recorder.messages) == 1
 
 
-def test_smtp_hangup_on_quit_after_acceptance_is_success(smtp_server: RunningServer) -> None:  # noqa: F811
+def test_smtp_hangup_on_quit_after_acceptance_is_success(smtp_server: RunningServer) -> None:
     smtp_server.recorder.drop_on_quit = True
     assert SmtpMailer(_smtp(smtp_server), SENDER, env={}).send(_message()) == "<remind-abc@x.org>"
     assert len(smtp_server.recorder.messages) == 1
 
 
 @pytest.mark.parametrize("smtp_server", [{"enable_SMTPUTF8": True}], indirect=True)
-def test_smtp_non_ascii_address_uses_smtputf8(smtp_server: RunningServer) -> None:  # noqa: F811
+def test_smtp_non_ascii_address_uses_smtputf8(smtp_server: RunningServer) -> None:
     SmtpMailer(_smtp(smtp_server), SENDER, env={}).send(_message(to="校长@example.org", bcc=None))
     [got] = smtp_server.recorder.messages
     assert got.rcpt_tos == ["校长@example.org", "office@example.org"]
@@ -135,7 +129,7 @@ def test_smtp_non_ascii_address_uses_smtputf8(smtp_server: RunningServer) -> Non
 
 
 @pytest.mark.parametrize("smtp_server", [{"enable_SMTPUTF8": False}], indirect=True)
-def test_smtp_non_ascii_address_refused_without_smtputf8(smtp_server: RunningServer) -> None:  # noqa: F811
+def test_smtp_non_ascii_address_refused_without_smtputf8(smtp_server: RunningServer) -> None:
     with pytest.raises(MailRefused, match="SMTPUTF8"):
         SmtpMailer(_smtp(smtp_server), SENDER, env={}).send(_message(to="校长@example.org"))
     assert smtp_server.recorder.messages == []
@@ -155,21 +149,21 @@ def test_smtp_password_missing_is_a_config_error_naming_the_variable() -> None:
     SmtpMailer(settings.model_copy(update={"user": ""}), SENDER, env={})
 
 
-def test_smtp_wrong_password_is_refused(smtp_server: RunningServer) -> None:  # noqa: F811
+def test_smtp_wrong_password_is_refused(smtp_server: RunningServer) -> None:
     mailer = SmtpMailer(_smtp(smtp_server, user=USER), SENDER, env={"HUIZONG_SMTP_PASSWORD": "wrong"})
     with pytest.raises(MailRefused, match=r"登录失败.*授权码"):
         mailer.send(_message())
     assert smtp_server.recorder.messages == []
 
 
-def test_smtp_sender_refused(smtp_server: RunningServer) -> None:  # noqa: F811
+def test_smtp_sender_refused(smtp_server: RunningServer) -> None:
     smtp_server.recorder.refuse_sender = {SENDER}
     with pytest.raises(MailRefused, match=r"发件人.*553"):
         SmtpMailer(_smtp(smtp_server), SENDER, env={}).send(_message())
     assert smtp_server.recorder.messages == []
 
 
-def test_smtp_recipients_refused_all_or_some(smtp_server: RunningServer) -> None:  # noqa: F811
+def test_smtp_recipients_refused_all_or_some(smtp_server: RunningServer) -> None:
     recorder = smtp_server.recorder
     recorder.refuse_rcpt = {"school@example.org", "office@example.org", "boss@example.org"}
     mailer = SmtpMailer(_smtp(smtp_server), SENDER, env={})
@@ -183,13 +177,13 @@ def test_smtp_recipients_refused_all_or_some(smtp_server: RunningServer) -> None
     assert recorder.messages[-1].rcpt_tos == ["office@example.org", "boss@example.org"]
 
 
-def test_smtp_body_rejected_is_refused(smtp_server: RunningServer) -> None:  # noqa: F811
+def test_smtp_body_rejected_is_refused(smtp_server: RunningServer) -> None:
     smtp_server.recorder.reject_data = "554 5.7.1 looks like spam"
     with pytest.raises(MailRefused, match="554"):
         SmtpMailer(_smtp(smtp_server), SENDER, env={}, language="en").send(_message())
 
 
-def test_smtp_hangup_before_body_is_refused(smtp_server: RunningServer) -> None:  # noqa: F811
+def test_smtp_hangup_before_body_is_refused(smtp_server: RunningServer) -> None:
     smtp_server.recorder.drop_at_rcpt = True
     with pytest.raises(MailRefused, match="发送前连接中断"):
         SmtpMailer(_smtp(smtp_server), SENDER, env={}).send(_message())
@@ -202,13 +196,13 @@ def test_smtp_connection_refused_is_refused() -> None:
         SmtpMailer(settings, SENDER, env={}).send(_message())
 
 
-def test_smtp_starttls_not_offered_is_refused(smtp_server: RunningServer) -> None:  # noqa: F811
+def test_smtp_starttls_not_offered_is_refused(smtp_server: RunningServer) -> None:
     with pytest.raises(MailRefused, match="不支持"):
         SmtpMailer(_smtp(smtp_server, security="starttls"), SENDER, env={}).send(_message())
     assert smtp_server.recorder.messages == []
 
 
-def test_smtp_plain_to_a_server_requiring_starttls_is_refused(smtp_tls_server: RunningServer) -> None:  # noqa: F811
+def test_smtp_plain_to_a_server_requiring_starttls_is_refused(smtp_tls_server: RunningServer) -> None:
     with pytest.raises(MailRefused, match="530"):
         SmtpMailer(_smtp(smtp_tls_server), SENDER, env={}).send(_message())
     assert smtp_tls_server.recorder.messages == []
@@ -217,13 +211,13 @@ def test_smtp_plain_to_a_server_requiring_starttls_is_refused(smtp_tls_server: R
 # --- SMTP: uncertain (the server may have it: never retried) -----------------------------------------
 
 
-def test_smtp_no_answer_to_body_is_uncertain(smtp_server: RunningServer) -> None:  # noqa: F811
+def test_smtp_no_answer_to_body_is_uncertain(smtp_server: RunningServer) -> None:
     smtp_server.recorder.stall_after_data = 2
     with pytest.raises(MailUncertain, match="服务器可能已收到"):
         SmtpMailer(_smtp(smtp_server, timeout=0.5), SENDER, env={}).send(_message())
 
 
-def test_smtp_hangup_after_body_is_uncertain(smtp_server: RunningServer) -> None:  # noqa: F811
+def test_smtp_hangup_after_body_is_uncertain(smtp_server: RunningServer) -> None:
     smtp_server.recorder.drop_after_data = True
     with pytest.raises(MailUncertain):
         SmtpMailer(_smtp(smtp_server), SENDER, env={}).send(_message())
@@ -240,7 +234,7 @@ def test_dot_stuffing_and_envelope() -> None:
 # --- SMTP with the reminder service --------------------------------------------------------------------
 
 
-def test_reminders_through_smtp_claims_follow_the_outcome(smtp_server: RunningServer) -> None:  # noqa: F811
+def test_reminders_through_smtp_claims_follow_the_outcome(smtp_server: RunningServer) -> None:
     campaign = load_campaign(EXAMPLE)
     roster, _ = load_roster(EXAMPLE, campaign)
     mail = MailSettings(transport="smtp", sender=SENDER, smtp=_smtp(smtp_server, user=USER))
@@ -457,7 +451,7 @@ def test_factory_outbox_by_default(tmp_path: Path) -> None:
     assert written.parent == tmp_path / "outbox" and written.is_file()
 
 
-def test_factory_smtp(tmp_path: Path, smtp_server: RunningServer) -> None:  # noqa: F811
+def test_factory_smtp(tmp_path: Path, smtp_server: RunningServer) -> None:
     settings = MailSettings(transport="smtp", sender=SENDER, smtp=_smtp(smtp_server, user=USER))
     with pytest.raises(ConfigError, match="HUIZONG_SMTP_PASSWORD"):
         build_mailer(settings, tmp_path, env={})

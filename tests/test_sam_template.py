@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "infra" / "template.yaml"
+from tests.helpers.sam import TEMPLATE, template
+
 DATA_SERVICES = ("s3:", "sqs:", "ssm:", "ses:", "kms:", "dynamodb:", "secretsmanager:")
 HANDLERS = {
     "WebhookFunction": "functions.handlers.form_url.handler",
@@ -19,27 +19,6 @@ HANDLERS = {
     "RemindFunction": "functions.handlers.remind_schedule.handler",
     "PollFunction": "functions.handlers.poll_schedule.handler",
 }
-
-
-class _Loader(yaml.SafeLoader):
-    """Reads CloudFormation short forms (!Ref, !GetAtt, !Sub…) as {"Ref": …} style mappings."""
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return {suffix: loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {suffix: loader.construct_sequence(node, deep=True)}
-    assert isinstance(node, yaml.MappingNode)
-    return {suffix: loader.construct_mapping(node, deep=True)}
-
-
-_Loader.add_multi_constructor("!", _tag)
-
-
-def template() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=_Loader)
-    return loaded
 
 
 def _as_list(value: Any) -> list[Any]:

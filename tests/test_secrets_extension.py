@@ -2,100 +2,18 @@
 
 The server answers as the extension does (GET /systemsmanager/parameters/get?name=…&withDecryption=true,
 authenticated by the X-Aws-Parameters-Secrets-Token header, a GetParameter-shaped JSON reply) and counts
-what it was asked. The SSM fallback is exercised through moto in tests/test_handlers.py.
+what it was asked (tests/fakes/secrets_extension.py; the `extension` fixture is in the tier's conftest).
+The SSM fallback is exercised through moto in tests/integration/test_handlers.py.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-import urllib.parse
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from functions.handlers import runtime
-
-TOKEN = "session-token-of-this-instance"
-PARAM = "/huizong/webhook-secret"
-VALUE = "the-secret-served-by-the-extension-42"
-
-
-@dataclass
-class FakeExtension:
-    """What the extension holds and what it was asked."""
-
-    port: int
-    values: dict[str, str]
-    requests: list[dict[str, str]] = field(default_factory=list)
-    reply_override: bytes | None = None
-
-
-def _serve(state: FakeExtension) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            url = urllib.parse.urlsplit(self.path)
-            query = dict(urllib.parse.parse_qsl(url.query))
-            token = self.headers.get("X-Aws-Parameters-Secrets-Token")
-            state.requests.append({"path": url.path, "token": token or "", **query})
-            if token != TOKEN:
-                self._send(401, b"not authorized")
-            elif url.path != "/systemsmanager/parameters/get":
-                self._send(404, b"not found")
-            elif query.get("name") not in state.values:
-                self._send(400, b"ParameterNotFound")
-            elif state.reply_override is not None:
-                self._send(200, state.reply_override)
-            else:
-                name = query["name"]
-                decrypted = query.get("withDecryption") == "true"
-                parameter = {
-                    "Name": name,
-                    "Type": "SecureString",
-                    "Value": state.values[name] if decrypted else "AQICAHencrypted==",
-                    "Version": 1,
-                    "ARN": f"arn:aws:ssm:ap-southeast-1:123456789012:parameter{name}",
-                    "DataType": "text",
-                }
-                self._send(200, json.dumps({"Parameter": parameter, "ResultMetadata": {}}).encode())
-
-        def _send(self, status: int, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    return Handler
-
-
-@pytest.fixture
-def extension(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeExtension]:
-    state = FakeExtension(port=0, values={PARAM: VALUE})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _serve(state))
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    monkeypatch.setenv(runtime.SECRETS_EXTENSION_ENV, "1")
-    monkeypatch.setenv(runtime.EXTENSION_PORT_ENV, str(state.port))
-    monkeypatch.setenv("AWS_SESSION_TOKEN", TOKEN)
-    # The session token must never go to a proxy: point one at a closed port, it must be ignored.
-    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
-    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    runtime.reset()
-    try:
-        yield state
-    finally:
-        runtime.reset()
-        server.shutdown()
-        server.server_close()
+from tests.fakes.secrets_extension import PARAM, TOKEN, VALUE, FakeExtension
 
 
 def test_parameter_is_read_once_from_the_extension_with_the_token(

@@ -17,44 +17,13 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from functions.bootstrap import App, open_app
+from functions.bootstrap import open_app
 from functions.serve.local_server import LocalServer
-from functions.services.google.form_spec import form_questions
 from functions.services.intake.signature import HEADER, sign
+from tests.helpers.forms import NOW, payload
+from tests.helpers.net import free_port
 
 SECRET = b"a-shared-secret-of-enough-length"
-NOW = dt.datetime(2022, 12, 9, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-
-STATS = {
-    "total_sessions": "12",
-    "lecture_sessions": "3",
-    "training_sessions": "2",
-    "total_participants": "3000余",
-    "online_participants": "200",
-    "filled_by": "李老师",
-    "phone": "13912345678",
-    "summary_url": "https://example.org/s.docx",
-    "photo_count": "6",
-}
-
-
-def payload(app: App, unit_code: str, response_id: str, **over: str) -> dict[str, Any]:
-    values = {**STATS, **over}
-    answers = []
-    for q in form_questions(app.campaign, "summary"):
-        if q.role == "unit_code":
-            answers.append({"title": q.title, "value": unit_code})
-        elif q.field in values:
-            answers.append({"title": q.title, "value": values[q.field]})
-    return {
-        "kind": "form_response",
-        "campaign_id": app.campaign.id,
-        "deliverable": "summary",
-        "form_id": "FORM1",
-        "response_id": response_id,
-        "submitted_at": NOW.isoformat(),
-        "answers": answers,
-    }
 
 
 @pytest.fixture
@@ -148,8 +117,6 @@ def test_fifty_concurrent_responses_all_reach_the_master(served: LocalServer) ->
 def test_serve_command_answers_on_loopback(wujin_dir: Path, tmp_path: Path) -> None:
     secret_file = tmp_path / "secret"
     secret_file.write_text(SECRET.decode(), encoding="utf-8")
-    from tests.smtp_server import free_port
-
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     cmd = [sys.executable, "-m", "functions.cli", "serve", str(wujin_dir), "--port", str(port),

@@ -17,7 +17,7 @@ from functions.adapters.store.s3 import S3Store
 from functions.adapters.store.sqlite import SqliteStore
 from functions.ports import Store
 from tests.contract.store_contract import StoreContract, StoreFactory
-from tests.test_store_s3 import BUCKET, PREFIX, moto_s3
+from tests.fakes.aws import BUCKET, PREFIX, moto_s3
 
 
 @pytest.fixture(params=["memory", "sqlite", "s3"])

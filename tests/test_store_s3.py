@@ -1,92 +1,27 @@
 """S3Store behaviour beyond the shared contract: key layout, races, markers, blobs, presigned links.
 
-Also home of `moto_s3`, the fake S3 the contract suite uses for the "s3" param: moto checks a conditional
-write and then stores the object in two steps, so under threads two If-None-Match creates of one key can
-both succeed (seen: 3 winners of 20). Real S3 decides them atomically. `moto_s3` therefore runs moto's S3
-request handling one request at a time, which makes the fake as linearizable as the service; the store
-code under test is untouched. `test_the_fake_s3_decides_conditional_creates_atomically` checks the fake.
+S3 is moto's, made linearizable by `moto_s3` (tests/fakes/aws.py), the same fake the Store contract uses
+for its "s3" param; `test_the_fake_s3_decides_conditional_creates_atomically` checks the fake.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
-from moto.s3.responses import S3Response
 
 from functions.adapters.store import codec as store_codec
 from functions.adapters.store import s3 as store_s3
 from functions.adapters.store.s3 import S3Store
-from tests.contract.store_contract import T0, add, report, run_together, submission
-
-REGION = "ap-southeast-1"
-BUCKET = "huizong-store-test"
-PREFIX = "campaigns/wujin-2022"
-
-_MOTO_S3_LOCK = threading.RLock()
-
-
-def fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials and a region, and no way for boto3 to find real ones."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": "/nonexistent/aws-config",
-        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_REGION", raising=False)
-
-
-def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with _MOTO_S3_LOCK:
-            return method(self, *args, **kwargs)
-
-    return locked
-
-
-@contextmanager
-def moto_s3(monkeypatch: pytest.MonkeyPatch, bucket: str = BUCKET) -> Iterator[Any]:
-    """moto's S3 with one versioned, encrypted, private bucket; yields a client on it."""
-    fake_aws_env(monkeypatch)
-    # Every S3 request moto serves passes through one of these two (ambiguous ones call either).
-    monkeypatch.setattr(S3Response, "key_response", _serialised(S3Response.key_response))
-    monkeypatch.setattr(S3Response, "bucket_response", _serialised(S3Response.bucket_response))
-    with mock_aws():
-        client = boto3.client("s3", region_name=REGION)
-        client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-        client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        client.put_bucket_encryption(
-            Bucket=bucket,
-            ServerSideEncryptionConfiguration={
-                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-            },
-        )
-        client.put_public_access_block(
-            Bucket=bucket,
-            PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True,
-                "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": True,
-            },
-        )
-        yield client
+from tests.fakes.aws import BUCKET, PREFIX, moto_s3
+from tests.helpers.aws import REGION
+from tests.helpers.store import T0, add, report, run_together, submission
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from functions.adapters.store.sqlite import SCHEMA_VERSION, SchemaVersionError, SqliteStore, StoreClosedError
-from tests.contract.store_contract import T0, add, report, run_together, submission
+from tests.helpers.store import T0, add, report, run_together, submission
 
 
 @pytest.fixture

@@ -1,11 +1,12 @@
 """A real SMTP server on loopback (aiosmtpd) for transport tests, with the misbehaviours mail servers have.
 
-Fixtures:
-- smtp_server: plain SMTP, AUTH LOGIN/PLAIN allowed without TLS. Indirect parametrisation passes extra
-  aiosmtpd options, e.g. {"auth_exclude_mechanism": ["PLAIN"]} or {"enable_SMTPUTF8": False}.
-- smtp_tls_server: indirect param "starttls" (STARTTLS required) or "ssl" (implicit TLS, like QQ's 465),
+- running_smtp(options): plain SMTP, AUTH LOGIN/PLAIN allowed without TLS; `options` are extra aiosmtpd
+  options, e.g. {"auth_exclude_mechanism": ["PLAIN"]} or {"enable_SMTPUTF8": False}.
+- running_smtp_tls(folder, mode): "starttls" (STARTTLS required) or "ssl" (implicit TLS, like QQ's 465),
   with a self-signed certificate for 127.0.0.1 made by `cryptography` or the `openssl` binary.
-Each yields a RunningServer whose `recorder` says what arrived and is told how to misbehave.
+Each yields a RunningServer whose `recorder` says what arrived and is told how to misbehave. The fixtures
+`smtp_server` and `smtp_tls_server` (tests/integration/conftest.py) wrap them; indirect parametrisation
+passes the options or the mode.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import datetime as dt
 import importlib.util
 import ipaddress
 import shutil
-import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-HOST = "127.0.0.1"
+from tests.helpers.net import HOST, free_port
+
 USER, PASSWORD = "unit@example.org", "abcdefghijklmnop"  # QQ/163 授权码 are 16 ASCII letters
 
 HAVE_CRYPTOGRAPHY = importlib.util.find_spec("cryptography") is not None
@@ -157,13 +159,6 @@ def _cert_with_openssl(folder: Path, openssl: str) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def free_port() -> int:
-    """A port nobody listens on right now (also used to get a refused connection)."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class RunningServer:
     host: str
@@ -184,27 +179,26 @@ def _run(recorder: Recorder, **options: Any) -> Controller:
     return controller
 
 
-@pytest.fixture
-def smtp_server(request: pytest.FixtureRequest) -> Iterator[RunningServer]:
-    """Plain SMTP with AUTH allowed without TLS (loopback only)."""
+@contextmanager
+def running_smtp(options: dict[str, Any] | None = None) -> Iterator[RunningServer]:
+    """Plain SMTP with AUTH allowed without TLS (loopback only); `options` are extra aiosmtpd options."""
     recorder = Recorder()
-    options: dict[str, Any] = {"authenticator": recorder.authenticate, "auth_require_tls": False}
-    options.update(getattr(request, "param", None) or {})
-    controller = _run(recorder, **options)
+    settings: dict[str, Any] = {"authenticator": recorder.authenticate, "auth_require_tls": False}
+    settings.update(options or {})
+    controller = _run(recorder, **settings)
     try:
         yield RunningServer(HOST, controller.port, recorder)
     finally:
         controller.stop()
 
 
-@pytest.fixture
-def smtp_tls_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[RunningServer]:
-    """STARTTLS (param "starttls", the default) or implicit TLS (param "ssl") with a self-signed certificate."""
-    cert, key = make_cert(tmp_path)
+@contextmanager
+def running_smtp_tls(folder: Path, mode: str = "starttls") -> Iterator[RunningServer]:
+    """STARTTLS (mode "starttls") or implicit TLS (mode "ssl") with a self-signed certificate made in `folder`."""
+    cert, key = make_cert(folder)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     recorder = Recorder()
-    mode = getattr(request, "param", "starttls")
     options: dict[str, Any] = {"authenticator": recorder.authenticate}
     if mode == "ssl":
         options["ssl_context"] = context
