@@ -1,17 +1,33 @@
+"""Fixtures every tier uses (the example campaigns), and the tier marks.
+
+Each test gets the mark of the folder it is in (unit, contract, integration, e2e), so `pytest -m unit`
+selects the same tests as `pytest tests/unit`. Fixtures only one tier needs live in that tier's conftest.
+"""
+
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from functions.config.loading import load_campaign, load_roster
-from functions.handlers import runtime
 from functions.services.setup.examples import write_example
 from schemas.campaign import Campaign
 from schemas.roster import Roster
-from tests.fakes.secrets_extension import PARAM, TOKEN, VALUE, FakeExtension, serving_extension
-from tests.fakes.smtp import RunningServer, running_smtp, running_smtp_tls
+
+TIERS = ("unit", "contract", "integration", "e2e")
+_TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(item.path).resolve().relative_to(_TESTS).parts
+        tier = parts[0] if len(parts) > 1 else ""
+        if tier not in TIERS:
+            raise pytest.UsageError(
+                f"{item.nodeid}: a test module belongs in one of tests/{{{','.join(TIERS)}}}/"
+            )
+        item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture
@@ -34,39 +50,3 @@ def wujin(wujin_dir: Path) -> tuple[Campaign, Roster]:
     roster, problems = load_roster(wujin_dir, campaign)
     assert problems == []
     return campaign, roster
-
-
-# --- loopback servers (to move to the integration tier's conftest) --------------------------------------
-
-
-@pytest.fixture
-def smtp_server(request: pytest.FixtureRequest) -> Iterator[RunningServer]:
-    """Plain SMTP with AUTH allowed without TLS; indirect parametrisation passes extra aiosmtpd options."""
-    with running_smtp(getattr(request, "param", None)) as server:
-        yield server
-
-
-@pytest.fixture
-def smtp_tls_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[RunningServer]:
-    """STARTTLS (param "starttls", the default) or implicit TLS (param "ssl") with a self-signed certificate."""
-    with running_smtp_tls(tmp_path, getattr(request, "param", "starttls")) as server:
-        yield server
-
-
-@pytest.fixture
-def extension(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeExtension]:
-    """The secrets extension on loopback, holding PARAM, with huizong's runtime pointed at it."""
-    with serving_extension({PARAM: VALUE}) as state:
-        monkeypatch.setenv(runtime.SECRETS_EXTENSION_ENV, "1")
-        monkeypatch.setenv(runtime.EXTENSION_PORT_ENV, str(state.port))
-        monkeypatch.setenv("AWS_SESSION_TOKEN", TOKEN)
-        # The session token must never go to a proxy: point one at a closed port, it must be ignored.
-        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
-        monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
-        monkeypatch.delenv("NO_PROXY", raising=False)
-        monkeypatch.delenv("no_proxy", raising=False)
-        runtime.reset()
-        try:
-            yield state
-        finally:
-            runtime.reset()

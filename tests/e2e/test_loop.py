@@ -19,6 +19,7 @@ from functions.bootstrap import open_app
 from functions.services.loop import consolidate, remind, run_loop
 from functions.services.setup.demo import run_demo
 from functions.services.status.unit_states import unit_statuses
+from tests.helpers.paths import ROOT
 from tests.helpers.workbooks import school_plan, write_workbook
 
 SHEETS = ["总览", "报送情况", "活动安排", "统计", "问题清单", "催报记录"]
@@ -200,7 +201,7 @@ def test_killed_consolidation_leaves_previous_master(demo) -> None:  # type: ign
         "c.build_master(app.campaign, app.roster, app.store, app.paths.master, now=dt.datetime.now(dt.UTC))\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).resolve().parents[1])  # fmt: skip
+                            cwd=ROOT)  # fmt: skip
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "midway"

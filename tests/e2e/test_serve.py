@@ -22,6 +22,7 @@ from functions.serve.local_server import LocalServer
 from functions.services.intake.signature import HEADER, sign
 from tests.helpers.forms import NOW, payload
 from tests.helpers.net import free_port
+from tests.helpers.paths import ROOT
 
 SECRET = b"a-shared-secret-of-enough-length"
 
@@ -118,7 +119,7 @@ def test_serve_command_answers_on_loopback(wujin_dir: Path, tmp_path: Path) -> N
     secret_file = tmp_path / "secret"
     secret_file.write_text(SECRET.decode(), encoding="utf-8")
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "functions.cli", "serve", str(wujin_dir), "--port", str(port),
            "--secret-file", str(secret_file), "--no-scheduler"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

@@ -30,8 +30,8 @@ from functions.adapters.xlsx.stream import (
     Style,
     fit_width,
 )
+from tests.helpers.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 FORMULA_LIKE = ['=HYPERLINK("http://x","y")', "+86 138 0000 0000", "@foo", "-1-", "=1+1", "\tindented"]
 DATE_FORMATS = {"yyyy-mm-dd", "yyyy-mm-dd hh:mm"}
 

@@ -32,6 +32,7 @@ from sheets_templates.xlsx_unit_workbook import build_unit_workbook, save_workbo
 from tests.fakes.google import Call, FakeGoogle
 from tests.helpers.google import SA_EMAIL, google_session, service_account_json, token_exchange
 from tests.helpers.google import enable_google as enable_campaign_google
+from tests.helpers.paths import EXAMPLES
 
 NOW = dt.datetime(2022, 11, 15, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
@@ -230,7 +231,7 @@ def test_running_again_makes_no_new_files_and_roster_changes_are_handled(
 
     # One unit joins, one leaves: the newcomer gets its sheets; the leaver is reported, never deleted.
     rows = (wujin_dir / "units.csv").read_text(encoding="utf-8").splitlines()
-    full = (Path(__file__).parents[1] / "functions/examples/wujin-2022/units.csv").read_text(encoding="utf-8")
+    full = (EXAMPLES / "wujin-2022" / "units.csv").read_text(encoding="utf-8")
     newcomer = full.splitlines()[4]
     (wujin_dir / "units.csv").write_text("\n".join([*rows[:3], newcomer]) + "\n", encoding="utf-8")
     campaign, roster = load(wujin_dir)

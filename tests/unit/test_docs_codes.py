@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from functions.validate.messages import MESSAGES
+from tests.helpers.paths import ROOT
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "validation.md"
+DOC = ROOT / "docs" / "validation.md"
 
 
 def test_codes_and_docs_agree() -> None:

@@ -29,10 +29,11 @@ from functions.services.reminders.send_reminders import run_reminders
 from schemas.campaign import MailSettings, SesSettings, SmtpSettings
 from tests.fakes.smtp import PASSWORD, USER, RunningServer
 from tests.helpers.net import free_port
+from tests.helpers.paths import EXAMPLES
 
 SENDER = "huizong@example.org"
 SUBJECT = "【催报】武进区2022年全民终身学习活动周：请于11月24日前报送工作方案"
-EXAMPLE = Path(__file__).resolve().parents[1] / "functions" / "examples" / "wujin-2022"
+EXAMPLE = EXAMPLES / "wujin-2022"
 PASSWORD_ENV = {"HUIZONG_SMTP_PASSWORD": PASSWORD}
 
 

@@ -22,11 +22,11 @@ from functions.services.intake.form_responses import ingest_form_response
 from functions.services.intake.signature import verify
 from schemas.webhook import FormResponsePayload
 from tests.helpers.campaigns import EXTRA_FIELDS_YAML, GOOGLE_YAML, customise
+from tests.helpers.paths import DATA, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 CODE_GS = ROOT / "infra" / "apps_script" / "Code.gs"
-SCRIPT = ROOT / "tests" / "test_apps_script_signing.js"
-VECTOR_PATH = ROOT / "tests" / "data" / "signature_vector.json"
+SCRIPT = Path(__file__).resolve().parent / "test_apps_script_signing.js"
+VECTOR_PATH = DATA / "signature_vector.json"
 VECTOR = json.loads(VECTOR_PATH.read_text(encoding="utf-8"))
 NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")

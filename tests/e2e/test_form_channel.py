@@ -15,8 +15,7 @@ from functions.services.intake.form_responses import ingest_form_response, list_
 from functions.services.intake.signature import verify
 from schemas.webhook import FormResponsePayload
 from tests.helpers.forms import NOW, payload
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers.paths import ROOT
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

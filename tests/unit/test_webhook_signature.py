@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +15,9 @@ from functions.services.intake.signature import (
     verify,
 )
 from schemas.webhook import SCHEMA_PATH, webhook_json_schema
+from tests.helpers.paths import DATA
 
-VECTOR = json.loads((Path(__file__).parent / "data" / "signature_vector.json").read_text(encoding="utf-8"))
+VECTOR = json.loads((DATA / "signature_vector.json").read_text(encoding="utf-8"))
 
 
 def test_shared_vector() -> None:
