@@ -1,18 +1,17 @@
-"""The form route: the questions printed for the Apps Script, its signing code, responses ingested."""
+"""The form route through the CLI in a subprocess: the questions printed for the Apps Script, responses ingested.
+
+(The Apps Script's signing code runs under node in tests/integration/test_apps_script_node.py.)
+"""
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from functions.bootstrap import open_app
 from functions.services.intake.form_responses import ingest_form_response, list_unidentified
-from functions.services.intake.signature import verify
 from schemas.webhook import FormResponsePayload
 from tests.helpers.forms import NOW, payload
 from tests.helpers.paths import ROOT
@@ -47,22 +46,6 @@ def test_form_spec_command_prints_the_summary_questions(wujin_dir: Path) -> None
     }
     wrong = _cli("google", "form-spec", str(wujin_dir), "--deliverable", "nope")
     assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
-
-
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-def test_apps_script_signing_matches_the_shared_vector() -> None:
-    vector_path = ROOT / "tests" / "data" / "signature_vector.json"
-    out = subprocess.run(
-        ["node", str(ROOT / "tests" / "apps_script_sign.js"), str(ROOT / "infra" / "apps_script" / "Code.gs"),
-         str(vector_path)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    result = json.loads(out.stdout)
-    vector = json.loads(vector_path.read_text(encoding="utf-8"))
-    assert result["header"] == vector["header"]
-    verify(vector["secret"].encode(), vector["body"].encode(), result["header"], now=vector["timestamp"])
-    # The ASCII-only JSON the script sends parses to the same value as the original.
-    assert json.loads(result["ascii"]) == {"name": "武进", "n": 1} and result["ascii"].isascii()
 
 
 def test_unit_by_email_unknown_code_and_mismatch(wujin_dir: Path) -> None:

@@ -7,6 +7,7 @@ is answered with `token_exchange(mock)` on a `responses` mock, next to tests/fak
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from google.oauth2.credentials import Credentials
 
 from functions.adapters.google.session import GoogleSession, build_session
 from schemas.google import GoogleSettings
-from tests.fakes.google import SA_EMAIL, TOKEN
+from tests.fakes.google import SA_EMAIL, TOKEN, Call, FakeGoogle
 
 TOKEN_URI = "https://oauth2.googleapis.com/token"
 __all__ = [
@@ -90,3 +91,17 @@ def token_exchange(mock: responses.RequestsMock) -> None:
     mock.add(
         responses.POST, TOKEN_URI, json={"access_token": TOKEN, "expires_in": 3599, "token_type": "Bearer"}
     )
+
+
+def _by_name_in_the_folder(call: Call) -> None:
+    q = call.query["q"][0]
+    assert re.match(r"name = '((?:[^'\\]|\\.)*)' and 'FOLDER123' in parents", q), q
+
+
+def expect_provision_requests(google: FakeGoogle) -> FakeGoogle:
+    """The requests provision and check make, checked beyond what the fake itself needs."""
+    google.expect_query("drive.files.get", fields="id,name,driveId,capabilities(canAddChildren)", supportsAllDrives="true")  # fmt: skip
+    google.expect_query("drive.files.create", supportsAllDrives="true", fields="id,name,webViewLink")
+    google.expect_query("sheets.get", fields="sheets.properties(sheetId,title)")
+    google.expect("drive.files.list", _by_name_in_the_folder)
+    return google

@@ -92,3 +92,16 @@ def write_workbook(
     path.parent.mkdir(parents=True, exist_ok=True)
     save_workbook_atomically(wb, path)
     return path
+
+
+# The headers units see, exactly as the issue writes them (not derived from the spec on purpose).
+ACTIVITY_HEADERS = [
+    "序号", "活动名称", "活动类别", "开始日期", "结束日期", "活动地点", "活动形式", "参与对象",
+    "预计参与人数", "是否免费惠民", "主办单位", "负责人", "联系电话", "备注",
+]  # fmt: skip
+
+
+def saved_workbook(tmp_path: Path, campaign: Campaign, deliverable: str, unit: object) -> Path:
+    path = tmp_path / f"{deliverable}.xlsx"
+    save_workbook_atomically(build_unit_workbook(campaign, deliverable, unit), path)  # type: ignore[arg-type]
+    return path

@@ -17,13 +17,11 @@ from typing import Any
 
 import pytest
 import responses
-from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from functions.adapters.google.session import SPREADSHEET_MIME, GoogleSession
 from functions.adapters.store.memory import MemoryStore
 from functions.bootstrap import App, open_app
-from functions.cli.main import cli
 from functions.services.google.publish_master import (
     CREATE_CLAIM,
     GET_FIELDS,
@@ -35,48 +33,12 @@ from functions.services.google.publish_master import (
 )
 from functions.services.google.registry import MASTER_META
 from functions.services.master.master_sheets import build_master
-from schemas.report import Issue, ValidationReport
-from schemas.submission import ParsedSubmission
 from tests.fakes.google import Call, FakeGoogle
-from tests.helpers.google import enable_google, google_session, service_account_json, token_exchange
+from tests.helpers.google import enable_google, google_session
+from tests.helpers.google_master import NOW, ORGANISER, activity, add, fill_store
 
-NOW = dt.datetime(2022, 11, 25, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-ORGANISER = "wjsqjy@example.org"
 EPOCH = dt.datetime(1899, 12, 30)
 _A1 = re.compile(r"^'((?:[^']|'')+)'!A(\d+)$")
-
-
-# --- a campaign that uses Google, with versions in every state ------------------------------------------
-
-
-def activity(i: int, day: dt.date, **extra: Any) -> dict[str, Any]:
-    return {"seq": i, "name": f"终身学习活动{i}", "category": "讲座", "start_date": day, "venue": "社区活动室",
-            "mode": "线下", "audience": ["社区居民", "老年人"], "expected_participants": 50 + i, "free": "是",
-            "host": "测试单位", "lead": "张老师", "phone": "13812345678", "notes": ""} | extra  # fmt: skip
-
-
-def add(app: App, unit: str, deliverable: str, tables: dict[str, Any], *, status: str = "submitted",
-        errors: list[Issue] | None = None, late: bool = False) -> None:  # fmt: skip
-    sub = ParsedSubmission(unit=unit, deliverable=deliverable, source=f"test:{unit}", tables=tables,
-                           status=status)  # type: ignore[arg-type]  # fmt: skip
-    warnings = [Issue(code="few-photos", severity="warning", sheet="材料", cell="B5", message="照片少于5张")]
-    report = ValidationReport(file=sub.source, unit=unit, deliverable=deliverable, valid=not errors,
-                              errors=errors or [], warnings=warnings if errors else [])  # fmt: skip
-    app.store.add_version(sub, report, received_at=NOW - dt.timedelta(days=1), late=late)
-
-
-def fill(app: App) -> None:
-    """One unit valid (with text that looks like formulas), one with errors and late, one draft."""
-    day = app.campaign.week.start
-    codes = [u.code for u in app.roster.units]
-    tricky = activity(1, day, name='=HYPERLINK("http://evil.example")', venue="+86 热线", notes="@所有人 -1")
-    add(app, codes[0], "plan", {"activities": [tricky, activity(2, day + dt.timedelta(days=1))],
-                                "plan_materials": [{"work_plan_url": "https://e.org/p"}]})  # fmt: skip
-    bad = Issue(code="missing-value", severity="error", sheet="活动安排", cell="F3", message="活动地点未填写")
-    add(app, codes[1], "plan", {"activities": [activity(1, day)]}, errors=[bad], late=True)
-    add(app, codes[2], "plan", {"activities": [activity(1, day)]}, status="draft")
-    stats = {k: 3 for k in ("total_sessions", "lecture_sessions", "total_participants")}
-    add(app, codes[0], "summary", {"statistics": [stats | {"filled_by": "张", "phone": "13812345678"}]})
 
 
 def session_for(app: App) -> GoogleSession:
@@ -154,7 +116,7 @@ def test_first_publish_creates_shares_once_and_matches_the_xlsx(
 ) -> None:
     enable_google(wujin_dir, master_viewers=["leader@example.org", "WJSQJY@example.org"])
     app = open_app(wujin_dir)
-    fill(app)
+    fill_store(app)
     result = publish_master(app, session_for(app), now=NOW)
 
     assert result.complete and result.created and result.stopped == ""
@@ -231,7 +193,7 @@ def test_second_publish_reuses_the_sheet_clears_stale_rows_and_replaces_rules(
 ) -> None:
     enable_google(wujin_dir)
     app = open_app(wujin_dir)
-    fill(app)
+    fill_store(app)
     first = publish_master(app, session_for(app), now=NOW)
     sid = first.spreadsheet_id
     status = google.tab(sid, "报送情况")
@@ -268,7 +230,7 @@ def test_a_configured_spreadsheet_keeps_its_other_tabs_and_is_not_shared(
     google.spreadsheet("ORG-SHEET-1", tabs=("Notes", "Status"))
     google.tab("ORG-SHEET-1", "Notes").values[(0, 0)] = "the organiser's own notes"
     app = open_app(wujin_dir)
-    fill(app)
+    fill_store(app)
     result = publish_master(app, session_for(app), now=NOW)
 
     assert result.complete and not result.created and result.spreadsheet_id == "ORG-SHEET-1"
@@ -323,7 +285,7 @@ def test_a_2000_unit_master_is_split_under_2_mb_and_takes_at_most_10_calls(
 def test_a_budget_too_small_touches_nothing(google: FakeGoogle, wujin_dir: Path) -> None:
     enable_google(wujin_dir, call_budget=5)  # create + 1 share + get + batchUpdate + values = 5, plus 0 left
     app = open_app(wujin_dir)
-    fill(app)
+    fill_store(app)
     session = session_for(app)
     session.http.budget = 4
     result = publish_master(app, session, now=NOW)
@@ -341,7 +303,7 @@ def test_a_deadline_mid_publish_stops_and_the_next_publish_rewrites_it_all(
 ) -> None:
     enable_google(wujin_dir)
     app = open_app(wujin_dir)
-    fill(app)
+    fill_store(app)
     publish_master(app, session_for(app), now=NOW)
     code = app.roster.units[3].code
     add(app, code, "plan", {"activities": [activity(1, app.campaign.week.start)]})
@@ -362,7 +324,7 @@ def test_a_deadline_mid_publish_stops_and_the_next_publish_rewrites_it_all(
 def test_a_refused_invitation_is_reported_and_retried_next_time(google: FakeGoogle, wujin_dir: Path) -> None:
     enable_google(wujin_dir, master_viewers=["gone@example.org"])
     app = open_app(wujin_dir)
-    fill(app)
+    fill_store(app)
     refusal = {"error": {"code": 400, "message": "Bad Request. User message: \"gone@example.org 没有 Google 账号\"",
                          "errors": [{"reason": "invalidSharingRequest"}]}}  # fmt: skip
     google.fail["drive.permissions.create"] = [(400, refusal)]  # the first invitation (the organiser's)
@@ -389,50 +351,4 @@ def test_publishing_turned_off_makes_no_call(google: FakeGoogle, wujin_dir: Path
     assert google.requests == []
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("=SUM(A1:A9)", ("=SUM(A1:A9)", None)),
-        ("2024-05-01", ("2024-05-01", None)),
-        (123456789012345678, ("123456789012345678", None)),
-        (42, (42, None)),
-        (float("nan"), ("", None)),
-        (True, (True, None)),
-        (None, ("", None)),
-        (dt.date(2022, 12, 2), (44897, "date")),
-        (dt.datetime(2022, 12, 2, 18, 0), (44897.75, "datetime")),
-        ("长" * 60_000, ("长" * 50_000, None)),
-    ],
-)
-def test_plain_values(value: Any, expected: tuple[Any, str | None]) -> None:
-    assert plain_value(value) == expected
-
-
 # --- the CLI with a real service-account key, its token exchange intercepted -----------------------------
-
-
-def test_publish_master_command(wujin_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HUIZONG_GOOGLE_CREDENTIALS", service_account_json())
-    monkeypatch.setenv("HUIZONG_STORE", "sqlite")
-    enable_google(wujin_dir)
-    fill(open_app(wujin_dir))
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        token_exchange(mock)
-        google = FakeGoogle(mock)
-        got = CliRunner().invoke(cli, ["google", "publish-master", str(wujin_dir), "--today", "2022-11-25"])
-        assert got.exit_code == 0, got.output
-        sid = next(iter(google.files))
-        assert f"汇总表：https://docs.google.com/spreadsheets/d/{sid}/edit" in got.output
-        assert "（本次新建）" in got.output and f"已共享（只读）给：{ORGANISER}" in got.output
-        assert "已发布：总览 " in got.output and "报送情况 40，活动安排 3" in got.output
-        assert "API 调用 5 次" in got.output
-        overview = google.grids(sid)["总览"]
-        assert overview[1][1] == pytest.approx(plain_value(dt.datetime(2022, 11, 25, 12))[0])
-
-        again = CliRunner().invoke(cli, ["google", "publish-master", str(wujin_dir)])
-        assert again.exit_code == 0 and "（本次新建）" not in again.output and "API 调用 3 次" in again.output
-
-
-def test_publish_master_command_without_google_settings(wujin_dir: Path) -> None:
-    got = CliRunner().invoke(cli, ["google", "publish-master", str(wujin_dir)])
-    assert got.exit_code == 2 and "没有 google 设置" in got.output

@@ -7,17 +7,14 @@ Google Sheet shows it. Every step checks the exact requests and counts calls per
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
-from click.testing import CliRunner
 
 from functions.bootstrap import App, open_app
-from functions.cli.main import cli
 from functions.ports import MailRefused
 from functions.services.google.poll import CURSOR_META, LIST_FIELDS, list_query, run_poll
 from functions.services.google.provision import provision
@@ -25,7 +22,7 @@ from functions.services.google.publish_master import publish_master
 from functions.services.google.registry import all_sheets
 from sheets_templates import layout
 from tests.fakes.google import FakeGoogle, serial
-from tests.helpers.google import enable_google, service_account_json, token_exchange
+from tests.helpers.google import enable_google
 from tests.helpers.google_poll import (
     NOW,
     SCHOOLS,
@@ -212,36 +209,6 @@ def test_registry_is_what_identifies_the_unit(google: FakeGoogle, app: App) -> N
     assert app.store.latest(unit.code, "plan") is not None
     assert app.store.latest(other.code, "plan") is None
     assert {r.unit for r in all_sheets(app.store)} == {u.code for u in app.roster.units}
-
-
-def test_poll_command_checks_and_reports(
-    google: FakeGoogle, app: App, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HUIZONG_GOOGLE_CREDENTIALS", service_account_json())
-    assert google.mock is not None
-    token_exchange(google.mock)
-    unit = app.roster.units[0]
-    fill(google, app, unit, break_date=True)
-    tick(google, app, unit)
-    got = CliRunner().invoke(cli, ["google", "poll", str(app.folder), "--today", "2022-11-20"])
-    assert got.exit_code == 0, got.output
-    assert "检查 1 个" in got.output and f"{unit.code} plan: 有1个问题 新版本 v1 回执：sent" in got.output
-    assert "新版本 1 个，回执 1 封；接口调用 3 次。" in got.output  # list, batchGet, batchUpdate
-    as_json = CliRunner().invoke(cli, ["google", "poll", str(app.folder), "--json"])
-    assert as_json.exit_code == 0, as_json.output
-    result = json.loads(as_json.output)
-    assert (
-        result["checks"] == []
-        and result["versions_created"] == 0
-        and result["calls"] == {"drive.files.list": 1}
-    )
-    (receipt,) = outbox(app)
-    assert "有错误待修改" in receipt["Subject"]
-
-
-def test_poll_command_without_google_settings(wujin_dir: Path) -> None:
-    got = CliRunner().invoke(cli, ["google", "poll", str(wujin_dir)])
-    assert got.exit_code != 0 and "没有 google 设置" in got.output
 
 
 class RefusingOnce:

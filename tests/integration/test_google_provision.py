@@ -1,27 +1,23 @@
-"""`huizong google provision` and `check` at the HTTP level: exact requests, API-shaped replies, no network.
+"""Provisioning the units' Google sheets at the HTTP level: exact requests, API-shaped replies, no network.
 
 The shared in-memory Google (tests/fakes/google.py) answers through `responses`; any request it does not
-know fails, so nothing leaves the machine.
+know fails, so nothing leaves the machine. The `provision` and `check` commands: tests/e2e/test_cli_google.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
-from click.testing import CliRunner
 from openpyxl import load_workbook
 from openpyxl.utils.cell import get_column_letter
 
 from functions.adapters.google.session import SPREADSHEET_MIME, GoogleSession
 from functions.adapters.store.memory import MemoryStore
-from functions.cli.main import cli
 from functions.config.loading import load_campaign, load_roster
 from functions.services.google.provision import provision, summary_lines
 from functions.services.google.registry import all_sheets, sheet_for, sheet_key
@@ -29,20 +25,14 @@ from schemas.campaign import Campaign
 from schemas.roster import Roster
 from sheets_templates import google_layout as gl
 from sheets_templates.xlsx_unit_workbook import build_unit_workbook, save_workbook_atomically
-from tests.fakes.google import Call, FakeGoogle
-from tests.helpers.google import SA_EMAIL, google_session, service_account_json, token_exchange
-from tests.helpers.google import enable_google as enable_campaign_google
+from tests.fakes.google import FakeGoogle
+from tests.helpers.google import SA_EMAIL, enable_google, expect_provision_requests, google_session
 from tests.helpers.paths import EXAMPLES
 
 NOW = dt.datetime(2022, 11, 15, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
 # --- a campaign that uses Google ----------------------------------------------------------------------
-
-
-def enable_google(folder: Path, *, units: int | None = 2, **settings: Any) -> None:
-    """Google on, and the first `units` units of the example's roster kept."""
-    enable_campaign_google(folder, units=units, **settings)
 
 
 def load(folder: Path) -> tuple[Campaign, Roster]:
@@ -59,24 +49,10 @@ def session_for(campaign: Campaign) -> GoogleSession:
 # --- the shared in-memory Google, with what this module expects of every request --------------------------
 
 
-def _by_name_in_the_folder(call: Call) -> None:
-    q = call.query["q"][0]
-    assert re.match(r"name = '((?:[^'\\]|\\.)*)' and 'FOLDER123' in parents", q), q
-
-
-def strict(google: FakeGoogle) -> FakeGoogle:
-    """The requests provision and check make, checked beyond what the fake itself needs."""
-    google.expect_query("drive.files.get", fields="id,name,driveId,capabilities(canAddChildren)", supportsAllDrives="true")  # fmt: skip
-    google.expect_query("drive.files.create", supportsAllDrives="true", fields="id,name,webViewLink")
-    google.expect_query("sheets.get", fields="sheets.properties(sheetId,title)")
-    google.expect("drive.files.list", _by_name_in_the_folder)
-    return google
-
-
 @pytest.fixture
 def google() -> Iterator[FakeGoogle]:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield strict(FakeGoogle(mock))
+        yield expect_provision_requests(FakeGoogle(mock))
 
 
 # --- reading the build back like a spreadsheet --------------------------------------------------------
@@ -331,16 +307,6 @@ def test_a_run_that_died_after_creating_adopts_the_file(google: FakeGoogle, wuji
     assert result.slots[0].spreadsheet_id == orphan["id"] and len(google.created()) == 1
 
 
-def test_dry_run_touches_nothing(wujin_dir: Path) -> None:
-    enable_google(wujin_dir, units=2)
-    campaign, roster = load(wujin_dir)
-    store = MemoryStore()
-    with responses.RequestsMock():  # any request would fail the test
-        result = provision(campaign, roster, store, None, now=NOW, dry_run=True)
-    assert [s.action for s in result.slots] == ["planned"] * 4 and store.claims() == []
-    assert "试运行" in summary_lines(result, campaign, dry_run=True)[0]
-
-
 def test_english_campaign_gets_english_tabs_and_message(google: FakeGoogle, wujin_dir: Path) -> None:
     enable_google(wujin_dir, units=1, sheet_deliverables=["plan"])
     path = wujin_dir / "campaign.yaml"
@@ -362,80 +328,6 @@ def test_english_campaign_gets_english_tabs_and_message(google: FakeGoogle, wuji
 
 
 # --- the CLI with a real service-account key, its token exchange intercepted -----------------------------
-
-
-@pytest.fixture
-def cli_google(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeGoogle, str]]:
-    key = service_account_json()
-    monkeypatch.setenv("HUIZONG_GOOGLE_CREDENTIALS", key)
-    monkeypatch.setenv("HUIZONG_STORE", "sqlite")
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        token_exchange(mock)
-        yield strict(FakeGoogle(mock)), key
-
-
-def test_check_prints_the_folder_and_the_address_to_share_with(
-    cli_google: tuple[FakeGoogle, str], wujin_dir: Path
-) -> None:
-    google, key = cli_google
-    enable_google(wujin_dir)
-    got = CliRunner().invoke(cli, ["google", "check", str(wujin_dir)])
-    assert got.exit_code == 0, got.output
-    assert f"服务账号：{SA_EMAIL}" in got.output and "文件夹：活动周报送（FOLDER123）" in got.output
-    assert "可以在此文件夹中新建表格：是" in got.output
-    assert [r[0] for r in google.requests] == ["drive.files.get"]
-    assert "PRIVATE KEY" not in got.output and json.loads(key)["private_key"][40:80] not in got.output
-
-    # In a My Drive the service account may be an editor and still own nothing: said plainly.
-    del google.folder["driveId"]
-    my_drive = CliRunner().invoke(cli, ["google", "check", str(wujin_dir)])
-    assert (
-        my_drive.exit_code == 1
-        and "共享云端硬盘" in my_drive.output
-        and "没有自己的存储空间" in my_drive.output
-    )
-
-    google.folder["capabilities"]["canAddChildren"] = False
-    viewer = CliRunner().invoke(cli, ["google", "check", str(wujin_dir)])
-    assert (
-        viewer.exit_code == 1
-        and "可以在此文件夹中新建表格：否" in viewer.output
-        and "“内容管理员”" in viewer.output
-    )
-
-    google.folder["id"] = "SOMETHING-ELSE"
-    missing = CliRunner().invoke(cli, ["google", "check", str(wujin_dir)])
-    assert missing.exit_code == 2
-    assert (
-        "无法访问 Google 云端硬盘文件夹 FOLDER123（HTTP 404）" in missing.output
-        and SA_EMAIL in missing.output
-    )
-
-
-def test_check_explains_a_disabled_api(cli_google: tuple[FakeGoogle, str], wujin_dir: Path) -> None:
-    google, _ = cli_google
-    enable_google(wujin_dir)
-    google.failing("drive.files.get", 403, reason="accessNotConfigured")
-    got = CliRunner().invoke(cli, ["google", "check", str(wujin_dir)])
-    assert got.exit_code == 2 and "启用" in got.output and "Google Drive API" in got.output
-
-
-def test_provision_command_twice(cli_google: tuple[FakeGoogle, str], wujin_dir: Path) -> None:
-    google, _ = cli_google
-    enable_google(wujin_dir, units=2)
-    first = CliRunner().invoke(cli, ["google", "provision", str(wujin_dir)])
-    assert first.exit_code == 0, first.output
-    assert "新建 4 个" in first.output and "drive.files.create=4" in first.output
-    second = CliRunner().invoke(cli, ["google", "provision", str(wujin_dir)])
-    assert second.exit_code == 0 and "新建 0 个" in second.output and "已就绪 4 个" in second.output
-    assert len(google.created()) == 4
-    dry = CliRunner().invoke(cli, ["google", "provision", str(wujin_dir), "--dry-run"])
-    assert dry.exit_code == 0 and "试运行" in dry.output
-
-
-def test_provision_command_without_google_settings(wujin_dir: Path) -> None:
-    got = CliRunner().invoke(cli, ["google", "provision", str(wujin_dir)])
-    assert got.exit_code == 2 and "没有 google 设置" in got.output
 
 
 def test_a_folder_where_files_cannot_be_created_stops_the_run(google: FakeGoogle, wujin_dir: Path) -> None:

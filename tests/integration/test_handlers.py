@@ -437,25 +437,6 @@ def test_webhook_answers_503_when_the_extension_refuses_the_token(
     assert receive(cloud) == []
 
 
-def test_botocore_models_load_as_plain_dicts_with_the_same_content_and_order() -> None:
-    import botocore
-    from botocore.loaders import JSONFileLoader
-
-    data = Path(botocore.__file__).parent / "data"
-    ours, botocores = runtime.PlainJsonFileLoader(), JSONFileLoader()
-    names = ["endpoints", "partitions", "sdk-default-configuration", "s3/2006-03-01/service-2",
-             "s3/2006-03-01/endpoint-rule-set-1", "sqs/2012-11-05/service-2", "s3/2006-03-01/missing"]  # fmt: skip
-    for name in names:
-        path = str(data / name)
-        assert ours.exists(path) == botocores.exists(path), name
-        mine, theirs = ours.load_file(path), botocores.load_file(path)
-        assert json.dumps(mine) == json.dumps(theirs), name  # same keys in the same order
-        assert mine is None if name.endswith("missing") else type(mine) is dict
-    assert isinstance(
-        runtime._session().get_component("data_loader").file_loader, runtime.PlainJsonFileLoader
-    )
-
-
 def test_missing_configuration_answers_503_and_logs_why(
     cloud: Cloud, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

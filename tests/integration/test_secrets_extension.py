@@ -109,12 +109,3 @@ def test_a_bad_port_setting_is_reported(
     monkeypatch.setenv(runtime.EXTENSION_PORT_ENV, port)
     with pytest.raises(runtime.RuntimeConfigError, match="is not a port number"):
         runtime.parameter(PARAM)
-
-
-def test_the_switch_decides_and_the_port_defaults_to_the_layers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(runtime.EXTENSION_PORT_ENV, raising=False)
-    for off in ("", "0", "no"):
-        monkeypatch.setenv(runtime.SECRETS_EXTENSION_ENV, off)
-        assert runtime.secrets_extension_port() is None
-    monkeypatch.setenv(runtime.SECRETS_EXTENSION_ENV, "1")
-    assert runtime.secrets_extension_port() == runtime.DEFAULT_EXTENSION_PORT == 2773

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from functions.cli.main import cli
 from functions.config.loading import ConfigError, load_campaign, load_roster
 from functions.services.google.form_spec import (
     PHONE_HINT_PATTERN,
     URL_HINT_PATTERN,
     default_form_deliverable,
     form_spec,
-    form_spec_json,
 )
 from schemas.campaign import Campaign
 from schemas.form_questions import FormQuestion
-from tests.helpers.campaigns import EXTRA_FIELDS_YAML, GOOGLE_YAML, customise
+from tests.helpers.campaigns import EXTRA_FIELDS_YAML, customise
 
 
 def _by_field(questions: list[FormQuestion]) -> dict[str, FormQuestion]:
@@ -189,36 +185,3 @@ def test_english_campaign_gives_english_questions(wujin_dir: Path) -> None:
     with pytest.raises(ConfigError) as unknown:
         form_spec(campaign, "nope")
     assert unknown.value.problems == ["No deliverable named nope; choose one of: plan, summary"]
-
-
-def test_form_spec_command(wujin_dir: Path) -> None:
-    folder = customise(wujin_dir, GOOGLE_YAML)
-    campaign = load_campaign(folder)
-    roster, _ = load_roster(folder, campaign)
-    runner = CliRunner()
-
-    printed = runner.invoke(cli, ["google", "form-spec", str(folder)])
-    assert printed.exit_code == 0, printed.output
-    assert json.loads(printed.stdout) == form_spec_json(campaign, "summary", roster)
-
-    gs = runner.invoke(cli, ["google", "form-spec", str(folder), "--gs"])
-    assert gs.exit_code == 0, gs.output
-    comment, _, code = gs.stdout.partition("\n")
-    assert comment.startswith("// ") and code.startswith("var HUIZONG_SPEC = ") and code.endswith(";\n")
-    assert json.loads(code.removeprefix("var HUIZONG_SPEC = ").removesuffix(";\n")) == json.loads(
-        printed.stdout
-    )
-
-    plan = runner.invoke(cli, ["google", "form-spec", str(folder), "--deliverable", "plan"])
-    assert plan.exit_code == 0 and json.loads(plan.stdout)["tables_not_in_form"] == ["activities"]
-
-    wrong = runner.invoke(cli, ["google", "form-spec", str(folder), "--deliverable", "nope"])
-    assert wrong.exit_code == 2
-    assert "没有名为 nope 的报送事项" in wrong.stderr and "Traceback" not in wrong.output
-
-
-def test_form_deliverables_setting_chooses_the_default(wujin_dir: Path) -> None:
-    folder = customise(wujin_dir, GOOGLE_YAML.replace("[summary]", "[plan]"))
-    printed = CliRunner().invoke(cli, ["google", "form-spec", str(folder)])
-    assert printed.exit_code == 0, printed.output
-    assert json.loads(printed.stdout)["deliverable"] == "plan"

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import gc
 import os
-import shutil
-import signal
 import stat
-import subprocess
-import sys
 import time
 import tracemalloc
 import zipfile
-from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from xml.etree import ElementTree
@@ -30,26 +25,14 @@ from functions.adapters.xlsx.stream import (
     Style,
     fit_width,
 )
-from tests.helpers.paths import ROOT
+from tests.helpers.xlsx import FORMULA_LIKE, assert_old_master, old_master, temps, write_rows
 
-FORMULA_LIKE = ['=HYPERLINK("http://x","y")', "+86 138 0000 0000", "@foo", "-1-", "=1+1", "\tindented"]
 DATE_FORMATS = {"yyyy-mm-dd", "yyyy-mm-dd hh:mm"}
-
-
-def _write(path: Path, rows: Iterable[Sequence[object]], *, header: Sequence[str] | None = None) -> Path:
-    with StreamingWorkbook(path, title="测试") as book, book.sheet("数据", header=header) as ws:
-        for row in rows:
-            ws.append(row)
-    return path
 
 
 def _sheet_xml(path: Path, number: int = 1) -> str:
     with zipfile.ZipFile(path) as z:
         return z.read(f"xl/worksheets/sheet{number}.xml").decode("utf-8")
-
-
-def _temps(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if ".tmp-" in p.name)
 
 
 # -- values --------------------------------------------------------------------------------------------
@@ -80,14 +63,14 @@ VALUES: list[tuple[object, object, str, str]] = [
 
 
 def test_values_keep_their_types_and_formats(tmp_path: Path) -> None:
-    path = _write(tmp_path / "v.xlsx", [[v for v, *_ in VALUES]])
+    path = write_rows(tmp_path / "v.xlsx", [[v for v, *_ in VALUES]])
     ws = load_workbook(path).active
     got = [(c.value, c.data_type, c.number_format) for c in ws[1]]
     assert got == [(back, kind, fmt) for _, back, kind, fmt in VALUES]
 
 
 def test_blanks_write_no_cell_unless_styled(tmp_path: Path) -> None:
-    path = _write(
+    path = write_rows(
         tmp_path / "b.xlsx",
         [["a", None, "", float("nan"), float("inf"), "\x00\x01", Cell(None, Style.STATE_MISSING), "z"]],
     )
@@ -108,7 +91,7 @@ def test_unsupported_value_is_refused(tmp_path: Path) -> None:
 
 
 def test_formula_like_user_text_is_always_text(tmp_path: Path) -> None:
-    path = _write(tmp_path / "f.xlsx", [[text, Cell(text, Style.TEXT), Cell(text, Style.STATE_ERRORS)]
+    path = write_rows(tmp_path / "f.xlsx", [[text, Cell(text, Style.TEXT), Cell(text, Style.STATE_ERRORS)]
                                         for text in FORMULA_LIKE] + [["普通", "-", "="]])  # fmt: skip
     xml = _sheet_xml(path)
     assert "<f>" not in xml and "<f " not in xml
@@ -127,7 +110,7 @@ def test_text_is_cleaned_escaped_and_cut(tmp_path: Path) -> None:
         ["&<>]]>\"'", " lead", "trail ", "中文 ＡＢＣ 😀"],
         ["长" * 40_000, "😀" * 20_000, "_x0041_", "ok"],
     ]
-    path = _write(tmp_path / "t.xlsx", rows)
+    path = write_rows(tmp_path / "t.xlsx", rows)
     ws = load_workbook(path).active
     assert [c.value for c in ws[1]] == ["abcdef", "xy", "tab\tand\nline", "a\r\nb"]
     assert [c.value for c in ws[2]] == ["&<>]]>\"'", " lead", "trail ", "中文 ＡＢＣ 😀"]
@@ -162,7 +145,7 @@ def test_every_style_on_every_kind_of_value(tmp_path: Path) -> None:
     when = datetime(2022, 10, 21, 9, 45)
     rows = [[Cell(1.5, s), Cell(date(2022, 10, 20), s), Cell(when, s), Cell("=x", s), Cell("文本", s)]
             for s in Style]  # fmt: skip
-    ws = load_workbook(_write(tmp_path / "s.xlsx", rows)).active
+    ws = load_workbook(write_rows(tmp_path / "s.xlsx", rows)).active
     for style, row in zip(Style, ws.iter_rows(), strict=True):
         number, day, stamp, formula_like, text = row
         # A number under DATE or DATETIME is a serial that openpyxl reads back as a datetime.
@@ -191,7 +174,7 @@ def test_every_style_on_every_kind_of_value(tmp_path: Path) -> None:
 
 
 def test_style_given_as_its_string_value_works(tmp_path: Path) -> None:
-    ws = load_workbook(_write(tmp_path / "s.xlsx", [[Cell(0.5, "percent")]])).active  # type: ignore[arg-type]
+    ws = load_workbook(write_rows(tmp_path / "s.xlsx", [[Cell(0.5, "percent")]])).active  # type: ignore[arg-type]
     assert ws["A1"].number_format == "0.0%"
 
 
@@ -366,7 +349,7 @@ def test_max_rows_per_sheet_is_checked(tmp_path: Path) -> None:
     for bad in (1, 1_048_577):
         with pytest.raises(ValueError, match="max_rows_per_sheet"):
             StreamingWorkbook(tmp_path / "x.xlsx", max_rows_per_sheet=bad)
-    assert _temps(tmp_path) == []
+    assert temps(tmp_path) == []
 
 
 # -- charts --------------------------------------------------------------------------------------------
@@ -430,19 +413,9 @@ def test_chart_arguments_are_checked(tmp_path: Path) -> None:
 # -- atomic replacement --------------------------------------------------------------------------------
 
 
-def _old_master(path: Path) -> None:
-    _write(path, [["旧数据", 1]], header=["内容", "版本"])
-
-
-def _assert_old_master(path: Path) -> None:
-    ws = load_workbook(path).active
-    assert ws.title == "数据"
-    assert [[c.value for c in r] for r in ws.iter_rows()] == [["内容", "版本"], ["旧数据", 1]]
-
-
 def test_exception_inside_the_block_keeps_the_old_file(tmp_path: Path) -> None:
     path = tmp_path / "master.xlsx"
-    _old_master(path)
+    old_master(path)
     before = path.read_bytes()
     with pytest.raises(RuntimeError, match="midway"):
         with StreamingWorkbook(path, title="新") as book:
@@ -450,24 +423,24 @@ def test_exception_inside_the_block_keeps_the_old_file(tmp_path: Path) -> None:
                 for i in range(30_000):  # enough to flush real bytes into the temporary file
                     ws.append([f"新数据 {i}"])
             # The temporary file sits next to the target, so os.replace is a same-file-system rename.
-            assert [p.parent for p in _temps(tmp_path)] == [tmp_path]
-            assert _temps(tmp_path)[0].stat().st_size > 10_000
+            assert [p.parent for p in temps(tmp_path)] == [tmp_path]
+            assert temps(tmp_path)[0].stat().st_size > 10_000
             book.sheet("第二张").append(["x"])
             raise RuntimeError("midway")
     assert path.read_bytes() == before
-    _assert_old_master(path)
-    assert _temps(tmp_path) == []
+    assert_old_master(path)
+    assert temps(tmp_path) == []
 
 
 def test_exception_inside_a_sheet_keeps_the_old_file(tmp_path: Path) -> None:
     path = tmp_path / "master.xlsx"
-    _old_master(path)
+    old_master(path)
     with pytest.raises(ValueError, match="duplicate"):
         with StreamingWorkbook(path) as book, book.sheet("数据") as ws:
             ws.append(["new"])
             book.sheet("数据")
-    _assert_old_master(path)
-    assert _temps(tmp_path) == []
+    assert_old_master(path)
+    assert temps(tmp_path) == []
 
 
 def test_abort_and_dropping_the_writer_leave_nothing(tmp_path: Path) -> None:
@@ -475,75 +448,38 @@ def test_abort_and_dropping_the_writer_leave_nothing(tmp_path: Path) -> None:
     book = StreamingWorkbook(path)
     book.sheet("s").append(["x"])
     book.abort()
-    assert not path.exists() and _temps(tmp_path) == []
+    assert not path.exists() and temps(tmp_path) == []
     dropped = StreamingWorkbook(path)
     dropped.sheet("s").append(["x"])
-    assert len(_temps(tmp_path)) == 1
+    assert len(temps(tmp_path)) == 1
     del dropped
     gc.collect()  # the book and its open sheet refer to each other
-    assert _temps(tmp_path) == []
+    assert temps(tmp_path) == []
 
 
 def test_success_replaces_and_keeps_the_file_mode(tmp_path: Path) -> None:
     path = tmp_path / "master.xlsx"
-    _old_master(path)
+    old_master(path)
     os.chmod(path, 0o640)
-    _write(path, [["新"]])
+    write_rows(path, [["新"]])
     assert load_workbook(path).active["A1"].value == "新"
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
-    fresh = _write(tmp_path / "fresh.xlsx", [["x"]])
+    fresh = write_rows(tmp_path / "fresh.xlsx", [["x"]])
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o644  # not mkstemp's private 0600
-    assert _temps(tmp_path) == []
-
-
-_KILLED_WRITER = """
-import sys, time
-from pathlib import Path
-from functions.adapters.xlsx.stream import StreamingWorkbook
-book = StreamingWorkbook(Path(sys.argv[1]))
-ws = book.sheet("新")
-for i in range(30_000):
-    ws.append([f"新数据 {i}", i])
-print("writing", flush=True)
-time.sleep(60)
-"""
-
-
-def test_killed_writer_keeps_the_old_file_and_its_leftover_is_swept(tmp_path: Path) -> None:
-    path = tmp_path / "master.xlsx"
-    _old_master(path)
-    child = subprocess.Popen(
-        [sys.executable, "-c", _KILLED_WRITER, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert child.stdout is not None and child.stdout.readline().strip() == "writing"
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-    _assert_old_master(path)
-    leftovers = _temps(tmp_path)
-    assert len(leftovers) == 1  # SIGKILL runs no cleanup: the next writer has to
-    # A fresh leftover might be a writer that has not locked it yet, so only an old one is swept.
-    _write(path, [["再写一次"]])
-    assert _temps(tmp_path) == leftovers
-    old = time.time() - STALE_TEMP_SECONDS - 5
-    os.utime(leftovers[0], (old, old))
-    _write(path, [["第三次"]])
-    assert _temps(tmp_path) == []
-    assert load_workbook(path).active["A1"].value == "第三次"
+    assert temps(tmp_path) == []
 
 
 def test_a_live_writers_temporary_file_is_not_swept(tmp_path: Path) -> None:
     path = tmp_path / "master.xlsx"
     with StreamingWorkbook(path) as slow:
         slow.sheet("慢").append(["slow"])
-        (mine,) = _temps(tmp_path)
+        (mine,) = temps(tmp_path)
         old = time.time() - STALE_TEMP_SECONDS - 5
         os.utime(mine, (old, old))  # looks stale, but its writer still holds the lock
-        _write(path, [["fast"]])
+        write_rows(path, [["fast"]])
         assert mine.exists()
     assert load_workbook(path).active["A1"].value == "slow"  # the last writer to finish wins
-    assert _temps(tmp_path) == []
+    assert temps(tmp_path) == []
 
 
 # -- memory --------------------------------------------------------------------------------------------
@@ -572,41 +508,3 @@ def test_memory_stays_flat_in_rows(tmp_path: Path) -> None:
 
 
 # -- LibreOffice ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (libreoffice-calc) not installed")
-def test_opens_in_libreoffice(tmp_path: Path) -> None:
-    src = tmp_path / "master.xlsx"
-    stamp = datetime(2022, 10, 21, 9, 45, tzinfo=UTC)
-    with StreamingWorkbook(src, title="武进区 汇总表") as book:
-        with book.sheet("概览") as ws:
-            ws.append([Cell("全民终身学习活动周 报送汇总", Style.TITLE)])
-            ws.append(["数据截至", Cell(stamp, Style.DATETIME)])
-            ws.append([Cell("镇街", Style.HEADER), Cell("报送率", Style.HEADER)])
-            ws.append(["湖塘镇", Cell(0.5, Style.PERCENT)])
-            ws.append(["牛塘镇", Cell(0.75, Style.PERCENT)])
-            ws.add_bar_chart("按镇街的报送率", categories=(4, 5, 1), series=[("报送率", 4, 5, 2)], anchor="D2",
-                             percent_axis=True)  # fmt: skip
-        with book.sheet("活动", columns=[Column(30), Column(12)], header=["内容", "日期"]) as ws:
-            for text in FORMULA_LIKE:
-                ws.append([text, date(2022, 10, 20), Cell(1, Style.STATE_VALID)])
-    out = tmp_path / "lo"
-    profile = (tmp_path / "lo-profile").as_uri()
-    for fmt in ("pdf", "xlsx:Calc MS Excel 2007 XML"):
-        done = subprocess.run(
-            ["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", fmt,
-             "--outdir", str(out), str(src)],
-            capture_output=True, text=True, timeout=180,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-    assert (out / "master.pdf").stat().st_size > 1000
-    # What LibreOffice saved back: the sheets, text that stayed text, dates that stayed dates, the chart.
-    again = load_workbook(out / "master.xlsx")
-    assert again.sheetnames == ["概览", "活动"]
-    assert again["概览"]["B2"].value == datetime(2022, 10, 21, 9, 45)
-    rows = list(again["活动"].iter_rows(min_row=2, values_only=True))
-    assert [r[0] for r in rows] == FORMULA_LIKE
-    assert all(r[1] == datetime(2022, 10, 20) for r in rows)
-    # (Headless LibreOffice drops view settings such as frozen panes on export, even from openpyxl files.)
-    with zipfile.ZipFile(out / "master.xlsx") as z:
-        assert any(n.startswith("xl/charts/chart") for n in z.namelist())
