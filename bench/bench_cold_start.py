@@ -12,7 +12,7 @@ Per handler (and, for the webhook, per kind of first request), each run in a fre
   own work (the campaign fetched and parsed, the request handled).
 
 Best and median of --runs. Also `python -X importtime`'s cumulative time for the handler module, which
-adds its own overhead. The webhook's clients and modules here are the ones tests/test_handlers.py sees a
+adds its own overhead. The webhook's clients and modules here are the ones tests/integration/test_handlers.py sees a
 real first request create (runtime.clients_created()); keep them in step.
 
 This machine sets PYTHONDONTWRITEBYTECODE=1, so the project's own modules are compiled on every run,

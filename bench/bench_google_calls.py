@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/bench_google_calls.py [--units 2000] [--changed 50] [--rows 5 10 20]
 
-No network: a counting fake transport (`responses` callbacks) answers every request with a reply shaped
-like the Drive v3 / Sheets v4 reference, and refuses anything else. The numbers come from the budgeted
+No network: the tests' in-memory Google (tests/fakes/google.py, behind `responses` callbacks) keeps the
+folder, the sheets and their tabs, answers every request with a reply shaped like the Drive v3 / Sheets v4
+reference, and refuses anything else. The numbers come from the budgeted
 HTTP client's own per-operation counts, the same ones a real run reports. Targets (issue 4): a poll over
 2,000 unit sheets with 50 changed costs at most 2 Drive list calls, 50 reads and 50 writes; publishing a
 2,000-unit master costs at most 10 calls. The table goes into docs/benchmarks-google.md.
@@ -15,14 +16,11 @@ import argparse
 import csv
 import datetime as dt
 import json
-import re
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import responses
 from google.oauth2.credentials import Credentials
@@ -30,7 +28,6 @@ from google.oauth2.credentials import Credentials
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from functions.adapters.google.http import operation_name  # noqa: E402
 from functions.adapters.google.session import GoogleSession, build_session  # noqa: E402
 from functions.adapters.store.memory import MemoryStore  # noqa: E402
 from functions.bootstrap import App, open_app  # noqa: E402
@@ -42,11 +39,12 @@ from schemas.report import ValidationReport  # noqa: E402
 from schemas.submission import ParsedSubmission  # noqa: E402
 from sheets_templates import google_layout as gl  # noqa: E402
 from sheets_templates import layout  # noqa: E402
+from sheets_templates.google_unit_sheet import build_unit_sheet_requests  # noqa: E402
+from tests.fakes.google import Call, FakeGoogle, serial  # noqa: E402
 
 NOW = dt.datetime(2022, 11, 23, 10, 0, tzinfo=dt.UTC)
 CURSOR = "2022-11-23T01:00:00.000Z"
-_EPOCH = dt.date(1899, 12, 30)
-_RANGE_TAB = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))(?:!.*)?$")
+TOKEN = "bench-token"
 
 
 # --- a synthetic Google-enabled campaign -------------------------------------------------------------------
@@ -84,138 +82,62 @@ def activity(i: int, day: dt.date) -> dict[str, Any]:
 
 def session_for(app: App) -> GoogleSession:
     assert app.campaign.google is not None
-    session = build_session(Credentials(token="bench-token"), app.campaign.google)
+    session = build_session(Credentials(token=TOKEN), app.campaign.google)
     session.http.sleep = lambda _s: None
     return session
 
 
-# --- the counting fake transport ---------------------------------------------------------------------------
+# --- the fake: tests/fakes/google.py, the tests' own in-memory Google --------------------------------------
 
 
-def _reply(status: int, body: dict[str, Any]) -> tuple[int, dict[str, str], str]:
-    return status, {"Content-Type": "application/json"}, json.dumps(body, ensure_ascii=False)
+def unit_sheets(google: FakeGoogle, app: App, changed: int) -> list[str]:
+    """Every unit's sheet in the folder and the registry; `changed` of them filled and ticked since the cursor.
+
+    The changed ones are built with the provisioning requests (so the write-back finds its tabs) and then
+    edited the way a unit does in the browser: five activities, the plan documents, the 提交 box.
+    """
+    campaign, lang = app.campaign, app.campaign.language
+    units = app.roster.units
+    step = max(1, len(units) // changed)
+    chosen = set(range(0, step * changed, step))
+    google.clock = dt.datetime(2022, 11, 22, 1, 0, tzinfo=dt.UTC)  # provisioned the day before the cursor
+    for i, u in enumerate(units):
+        sid = f"1Unit{i:05d}"
+        title = f"{campaign.title}-{u.name}-plan"
+        google.spreadsheet(sid, title, parents=[google.folder_id], owner=google.SA_EMAIL)
+        if i in chosen:
+            google.apply(
+                sid, build_unit_sheet_requests(campaign, "plan", u, service_account_email=google.SA_EMAIL)
+            )
+        claim_sheet(app.store, u.code, "plan", at=NOW)
+        save_sheet(app.store, SheetRecord(unit=u.code, deliverable="plan", spreadsheet_id=sid,
+                                          url=f"https://docs.google.com/spreadsheets/d/{sid}/edit",
+                                          title=title, created_at=NOW))  # fmt: skip
+    google.clock = dt.datetime(2022, 11, 23, 9, 0, tzinfo=dt.UTC)  # the units' edits, after the cursor
+    activities, materials = campaign.tables_of("plan")
+    answers = {"work_plan_url": "https://example.org/plan", "filled_by": "张老师", "phone": "13812345678"}
+    out = []
+    for i in sorted(chosen):
+        u, sid = units[i], f"1Unit{i:05d}"
+        rows = []
+        for n in range(1, 6):
+            record = activity(n, campaign.week.start) | {"start_date": serial(campaign.week.start),
+                                                         "audience": "社区居民、老年人"}  # fmt: skip
+            rows.append([record.get(f.key, "") for f in activities.fields])
+        google.user_rows(sid, activities.title(lang), layout.ROWS_FIRST_DATA_ROW, rows, email=u.emails[0])
+        cells = {f"{layout.RECORD_VALUE_COLUMN}{layout.RECORD_FIRST_FIELD_ROW + k}": answers[f.key]
+                 for k, f in enumerate(materials.fields) if f.key in answers}  # fmt: skip
+        google.user_edit(sid, materials.title(lang), cells, email=u.emails[0])
+        google.user_edit(sid, layout.INSTRUCTIONS_SHEET[lang], {gl.SUBMIT_CELL: True}, email=u.emails[0])
+        out.append(sid)
+    return out
 
 
-class CountingGoogle:
-    """Answers what a poll and a publish ask, in the reference's shapes; counts calls and body sizes."""
-
-    def __init__(self, mock: responses.RequestsMock, app: App) -> None:
-        self.app = app
-        self.calls: Counter[str] = Counter()
-        self.largest_body = 0
-        self.values_bytes = 0
-        self.values_compact = 0
-        self.changed: list[dict[str, str]] = []  # files.list answers (id, name, modifiedTime)
-        self.unit_of: dict[str, str] = {}  # spreadsheet id -> unit code
-        self.tabs: dict[str, list[dict[str, Any]]] = {}  # spreadsheet id -> sheets[].properties
-        pattern = re.compile(r"https://(www|sheets)\.googleapis\.com/.*")
-        for method in (responses.GET, responses.POST, responses.PATCH):
-            mock.add_callback(method, pattern, callback=self._answer)
-
-    def _answer(self, request: Any) -> tuple[int, dict[str, str], str]:
-        op = operation_name(request.method, request.url)
-        self.calls[op] += 1
-        raw = request.body or b""
-        self.largest_body = max(self.largest_body, len(raw))
-        body = json.loads(raw) if raw else None
-        if op == "sheets.values.batchUpdate":
-            # What the same values would weigh as compact UTF-8 JSON instead of requests' ASCII escapes.
-            self.values_bytes += len(raw)
-            self.values_compact += len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
-        query = parse_qs(urlsplit(request.url).query)
-        path = unquote(urlsplit(request.url).path)
-        sid = path.split("/")[3].split(":")[0] if "/v4/spreadsheets/" in path else ""
-        if op == "drive.files.list":
-            return self._files_list(query)
-        if op == "drive.files.create":
-            fid = f"1Master{self.calls[op]:03d}"
-            self.tabs[fid] = [{"sheetId": 0, "title": "Sheet1", "index": 0,
-                               "gridProperties": {"rowCount": 1000, "columnCount": 26}}]  # fmt: skip
-            return _reply(200, {"id": fid, "name": body["name"],
-                                "webViewLink": f"https://docs.google.com/spreadsheets/d/{fid}/edit"})  # fmt: skip
-        if op == "drive.permissions.create":
-            return _reply(200, {"kind": "drive#permission", "id": f"p{self.calls[op]}", "type": "user",
-                                "role": body["role"]})  # fmt: skip
-        if op == "drive.files.get":
-            return _reply(200, {"id": path.rsplit("/", 1)[1], "modifiedTime": NOW.isoformat()})
-        if op == "sheets.get":
-            return _reply(200, {"sheets": [{"properties": p} for p in self.tabs.get(sid, [])]})
-        if op == "sheets.batchUpdate":
-            return self._batch_update(sid, body["requests"])
-        if op == "sheets.values.batchGet":
-            return self._batch_get(sid, query.get("ranges", []))
-        if op == "sheets.values.batchUpdate":
-            cells = sum(len(r) for block in body["data"] for r in block["values"])
-            rows = sum(len(block["values"]) for block in body["data"])
-            return _reply(200, {"spreadsheetId": sid, "totalUpdatedRows": rows, "totalUpdatedCells": cells,
-                                "totalUpdatedSheets": len({b["range"].split("!")[0] for b in body["data"]}),
-                                "responses": [{"spreadsheetId": sid, "updatedRange": b["range"]}
-                                              for b in body["data"]]})  # fmt: skip
-        return _reply(501, {"error": {"code": 501, "message": f"not faked: {op}"}})
-
-    def _files_list(self, query: dict[str, list[str]]) -> tuple[int, dict[str, str], str]:
-        size = int(query.get("pageSize", ["100"])[0])
-        start = int(query.get("pageToken", ["0"])[0])
-        page: dict[str, Any] = {"files": self.changed[start : start + size]}
-        if start + size < len(self.changed):
-            page["nextPageToken"] = str(start + size)
-        return _reply(200, page)
-
-    def _batch_update(self, sid: str, requests: list[dict[str, Any]]) -> tuple[int, dict[str, str], str]:
-        replies: list[dict[str, Any]] = []
-        tabs = self.tabs.setdefault(sid, [])
-        for req in requests:
-            kind, spec = next(iter(req.items()))
-            if kind == "addSheet":
-                tabs.append(spec["properties"])
-                replies.append({"addSheet": {"properties": {**spec["properties"], "sheetType": "GRID"}}})
-                continue
-            if kind == "deleteSheet":
-                tabs[:] = [t for t in tabs if t["sheetId"] != spec["sheetId"]]
-            replies.append({})
-        return _reply(200, {"spreadsheetId": sid, "replies": replies})
-
-    def _batch_get(self, sid: str, ranges: list[str]) -> tuple[int, dict[str, str], str]:
-        """A unit's filled sheet: identity and a ticked 提交 box on the instructions tab, data in the tables."""
-        campaign, lang = self.app.campaign, self.app.campaign.language
-        unit = self.app.roster.get(self.unit_of[sid])
-        assert unit is not None
-        day = (campaign.week.start - _EPOCH).days  # UNFORMATTED_VALUE / SERIAL_NUMBER dates
-        tables = {t.title(lang): t for t in campaign.tables_of("plan")}
-        out = []
-        for a1 in ranges:
-            m = _RANGE_TAB.match(a1)
-            title = (m.group(1) or "").replace("''", "'") if m and m.group(1) else (m.group(2) if m else a1)
-            values: list[list[Any]]
-            if title == layout.INSTRUCTIONS_SHEET[lang]:
-                values = [[campaign.title], [],
-                          [layout.IDENTITY_LABELS["unit_code"][lang], unit.code, "", gl.SUBMIT_LABEL[lang], True],
-                          [layout.IDENTITY_LABELS["unit_name"][lang], unit.name, "", gl.STATUS_LABEL[lang], ""]]  # fmt: skip
-            elif title == layout.META_SHEET:
-                meta = {"campaign_id": campaign.id, "unit_code": unit.code, "unit_name": unit.name,
-                        "deliverable": "plan", "template_version": layout.TEMPLATE_VERSION, "language": lang}  # fmt: skip
-                values = [[k, meta[k]] for k in layout.META_KEYS]
-            elif title in tables and tables[title].kind == "rows":
-                fields = tables[title].fields
-                values = [[f.label(lang) for f in fields]]
-                for i in range(1, 6):
-                    record = activity(i, campaign.week.start) | {
-                        "start_date": day,
-                        "audience": "社区居民、老年人",
-                    }
-                    values.append([record.get(f.key, "") for f in fields])
-            elif title in tables:
-                answers = {
-                    "work_plan_url": "https://example.org/plan",
-                    "filled_by": "张老师",
-                    "phone": "13812345678",
-                }
-                values = [list(layout.RECORD_HEADER[lang])]
-                values += [[f.label(lang), answers.get(f.key, ""), ""] for f in tables[title].fields]
-            else:
-                values = []
-            out.append({"range": a1, "majorDimension": "ROWS", "values": values})
-        return _reply(200, {"spreadsheetId": sid, "valueRanges": out})
+def sizes(calls: list[Call]) -> dict[str, float]:
+    values = [c for c in calls if c.op == "sheets.values.batchUpdate"]
+    compact = sum(len(json.dumps(c.body, ensure_ascii=False, separators=(",", ":")).encode()) for c in values)
+    return {"largest_body": max((c.size for c in calls), default=0),
+            "values_mb": sum(c.size for c in values) / 1e6, "compact_mb": compact / 1e6}  # fmt: skip
 
 
 # --- scenarios ---------------------------------------------------------------------------------------------
@@ -225,36 +147,19 @@ def poll_cycle(base: Path, units: int, changed: int) -> list[dict[str, Any]]:
     app = open_app(campaign_folder(base, units), store=MemoryStore())
     out = []
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        google = CountingGoogle(mock, app)
-        for i, u in enumerate(app.roster.units):
-            sid = f"1Unit{i:05d}"
-            claim_sheet(app.store, u.code, "plan", at=NOW)
-            save_sheet(app.store, SheetRecord(unit=u.code, deliverable="plan", spreadsheet_id=sid,
-                                              url=f"https://docs.google.com/spreadsheets/d/{sid}/edit",
-                                              title=f"{app.campaign.title}-{u.name}-plan", created_at=NOW))  # fmt: skip
-            google.unit_of[sid] = u.code
+        google = FakeGoogle(mock, token=TOKEN)
+        unit_sheets(google, app, changed)
         app.store.set_meta(CURSOR_META, CURSOR)
-        step = max(1, units // changed)
-        google.changed = [
-            {
-                "id": f"1Unit{i:05d}",
-                "name": f"sheet {i}",
-                "modifiedTime": f"2022-11-23T09:{n % 60:02d}:00.000Z",
-            }
-            for n, i in enumerate(range(0, step * changed, step))
-        ]
         # The next cycle lists the same files again, now last changed by the poll's own write-back.
-        own = [f | {"modifiedTime": f"2022-11-23T10:{n % 60:02d}:00.000Z", "lastModifyingUser": {"me": True}}
-               for n, f in enumerate(google.changed)]  # fmt: skip
-        for label, files in ((f"poll: {units} unit sheets, {changed} changed", google.changed), (
-                f"poll again: {units} unit sheets, only its own {changed} write-backs changed", own)):  # fmt: skip
-            google.changed = files
+        for label in (f"poll: {units} unit sheets, {changed} changed",
+                      f"poll again: {units} unit sheets, only its own {changed} write-backs changed"):  # fmt: skip
+            google.reset_counts()
             session = session_for(app)
             t0 = time.perf_counter()
             result = run_poll(app, session, now=NOW)
             seconds = time.perf_counter() - t0
             out.append({"scenario": label, "calls": dict(session.http.counts), "seconds": seconds,
-                        "largest_body": google.largest_body, "result": str(result)[:200]})  # fmt: skip
+                        "largest_body": sizes(google.requests)["largest_body"], "result": str(result)[:200]})  # fmt: skip
     return out
 
 
@@ -283,19 +188,17 @@ def publish(base: Path, units: int, rows: int) -> list[dict[str, Any]]:
     fill_master_store(app, rows)
     out = []
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        google = CountingGoogle(mock, app)
+        google = FakeGoogle(mock, token=TOKEN)
         for label in (f"publish master, first time: {units} units × {rows} activities",
                       f"publish master again: {units} units × {rows} activities"):  # fmt: skip
             session = session_for(app)
-            google.largest_body = google.values_bytes = google.values_compact = 0
+            google.reset_counts()
             t0 = time.perf_counter()
             result = publish_master(app, session, now=NOW)
             seconds = time.perf_counter() - t0
             assert result.complete, result.stopped
             out.append({"scenario": label, "calls": dict(session.http.counts), "seconds": seconds,
-                        "largest_body": google.largest_body,
-                        "rows": sum(result.rows.values()), "values_mb": google.values_bytes / 1e6,
-                        "compact_mb": google.values_compact / 1e6})  # fmt: skip
+                        "rows": sum(result.rows.values()), **sizes(google.requests)})  # fmt: skip
         assert app.store.get_meta(MASTER_META)
     return out
 

@@ -1,3 +1,9 @@
+"""Fixtures every tier uses (the example campaigns), and the tier marks.
+
+Each test gets the mark of the folder it is in (unit, contract, integration, e2e), so `pytest -m unit`
+selects the same tests as `pytest tests/unit`. Fixtures only one tier needs live in that tier's conftest.
+"""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +14,20 @@ from functions.config.loading import load_campaign, load_roster
 from functions.services.setup.examples import write_example
 from schemas.campaign import Campaign
 from schemas.roster import Roster
+
+TIERS = ("unit", "contract", "integration", "e2e")
+_TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(item.path).resolve().relative_to(_TESTS).parts
+        tier = parts[0] if len(parts) > 1 else ""
+        if tier not in TIERS:
+            raise pytest.UsageError(
+                f"{item.nodeid}: a test module belongs in one of tests/{{{','.join(TIERS)}}}/"
+            )
+        item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""End-to-end tier: the CLI (CliRunner or a subprocess), the demo, `huizong serve`."""
