@@ -29,6 +29,7 @@ from functions.bootstrap import App
 from functions.handlers import runtime
 from functions.services.master.master_sheets import build_master
 from functions.services.messages.report_text import render_report
+from schemas.i18n import t
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Leave this much of the invocation for the upload after the Google publish stops.
@@ -62,7 +63,7 @@ def _parse(records: list[SqsRecord]) -> tuple[list[tuple[str, runtime.Consolidat
 
 def _download_name(app: App) -> str:
     # The presigned link in the digest downloads under the campaign's own title, not "master.xlsx".
-    title = app.campaign.title + ("汇总表" if app.campaign.language != "en" else " master")
+    title = app.campaign.title + t(app.campaign.language, "汇总表", " master")
     return f"attachment; filename=\"master.xlsx\"; filename*=UTF-8''{urllib.parse.quote(title + '.xlsx')}"
 
 

@@ -16,7 +16,8 @@ from functions.validate.values import (
     split_choices,
     to_text,
 )
-from schemas.formspec import FieldSpec, Language
+from schemas.formspec import FieldSpec
+from schemas.i18n import Language
 from schemas.raw import RawCell
 from schemas.report import Issue
 from schemas.submission import CellValue

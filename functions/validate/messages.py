@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from schemas.formspec import Language
+from schemas.i18n import Language, t
 from schemas.report import Issue, Severity
 
 # code -> (zh, en). Placeholders are filled from the issue's params; unknown ones print empty.
@@ -148,7 +148,7 @@ def default_severity(code: str) -> Severity:
 
 def render(code: str, lang: Language, **params: Any) -> str:
     zh, en = MESSAGES[code]
-    template = en if lang == "en" else zh
+    template = t(lang, zh, en)
     values: defaultdict[str, str] = defaultdict(
         str, {k: "" if v is None else str(v) for k, v in params.items()}
     )

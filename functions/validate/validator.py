@@ -13,7 +13,8 @@ from typing import Any
 from functions.validate.cells import Place, place_of, read_cell
 from functions.validate.messages import make_issue
 from schemas.campaign import Campaign
-from schemas.formspec import Language, TableSpec
+from schemas.formspec import TableSpec
+from schemas.i18n import Language, t
 from schemas.raw import RawSubmission, RawTable
 from schemas.report import Issue, ValidationReport
 from schemas.roster import Roster, Unit
@@ -137,10 +138,10 @@ class _Checker:
                 inside_grace = week.start - grace <= d <= week.end + grace
                 note = ""
                 if inside_grace:
-                    note = (
-                        "（在允许的前后几天内，请确认）"
-                        if self.lang == "zh"
-                        else " (within the grace days; please confirm)"
+                    note = t(
+                        self.lang,
+                        "（在允许的前后几天内，请确认）",
+                        " (within the grace days; please confirm)",
                     )
                 self.add(
                     "out-of-week",
@@ -181,9 +182,9 @@ class _Checker:
             ]
             parts = sum(self.num(row, k) for k in part_keys)
             if parts > total:
-                sep = "、" if self.lang == "zh" else ", "
+                sep = t(self.lang, "、", ", ")
                 label = sep.join(spec.field(k).label(self.lang) for k in part_keys)
-                label = f"{label.replace('场次、', '、')}之和" if self.lang == "zh" else f"The sum of {label}"
+                label = t(self.lang, f"{label.replace('场次、', '、')}之和", f"The sum of {label}")
                 self.add(
                     "parts-exceed-total",
                     **self.at("statistics", "total_sessions"),
@@ -222,7 +223,7 @@ class _Checker:
                 and self.ctx.session_peers >= self.campaign.rules.outlier.min_peers
                 and people / total > median * self.campaign.rules.outlier.ratio
             ):
-                what = "每场平均参与人次" if self.lang == "zh" else "Participants per session"
+                what = t(self.lang, "每场平均参与人次", "Participants per session")
                 self.add(
                     "outlier",
                     **self.at("statistics", "total_participants"),
@@ -240,25 +241,26 @@ class _Checker:
                 total=total_p,
             )
         classes, trainees = v.get("free_classes"), v.get("free_class_trainees")
-        c = classes if isinstance(classes, int | float) else 0
-        t = trainees if isinstance(trainees, int | float) else 0
-        if (t > 0) != (c > 0) and "free_classes" not in row.bad and "free_class_trainees" not in row.bad:
-            if t > 0:
-                detail = (
-                    f"免费惠民培训人次为 {t}，但免费惠民培训班期数为 0。请补填期数。"
-                    if self.lang == "zh"
-                    else f"{t} free-class trainees but 0 free classes."
+        classes_n = classes if isinstance(classes, int | float) else 0
+        trainees_n = trainees if isinstance(trainees, int | float) else 0
+        bad = "free_classes" in row.bad or "free_class_trainees" in row.bad
+        if (trainees_n > 0) != (classes_n > 0) and not bad:
+            if trainees_n > 0:
+                detail = t(
+                    self.lang,
+                    f"免费惠民培训人次为 {trainees_n}，但免费惠民培训班期数为 0。请补填期数。",
+                    f"{trainees_n} free-class trainees but 0 free classes.",
                 )
                 where = self.at("statistics", "free_classes")
-                shown: Any = c
+                shown: Any = classes_n
             else:
-                detail = (
-                    f"免费惠民培训班期数为 {c}，但培训人次为 0。请补填培训人次。"
-                    if self.lang == "zh"
-                    else f"{c} free classes but 0 trainees."
+                detail = t(
+                    self.lang,
+                    f"免费惠民培训班期数为 {classes_n}，但培训人次为 0。请补填培训人次。",
+                    f"{classes_n} free classes but 0 trainees.",
                 )
                 where = self.at("statistics", "free_class_trainees")
-                shown = t
+                shown = trainees_n
             self.add("free-class-mismatch", **where, value=shown, detail=detail)
 
     def check_materials(self) -> None:
@@ -313,7 +315,7 @@ class _Checker:
         for row in self.rows["activities"]:
             n = row.values.get("expected_participants")
             if isinstance(n, int | float) and n > median * rules.ratio:
-                what = "预计参与人数" if self.lang == "zh" else "Expected participants"
+                what = t(self.lang, "预计参与人数", "Expected participants")
                 self.add(
                     "outlier",
                     **self.at("activities", "expected_participants", row),

@@ -21,6 +21,7 @@ from functions.adapters.google.credentials import load_credentials
 from functions.adapters.google.http import DRIVE_FILES_API, SHEETS_API, BudgetedHTTPClient
 from schemas.campaign import Campaign
 from schemas.google import GoogleSettings
+from schemas.i18n import t
 
 SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
 FOLDER_MIME = "application/vnd.google-apps.folder"
@@ -169,9 +170,11 @@ def connect(
     settings = campaign.google
     if settings is None:
         raise GoogleNotConfigured(
-            "campaign.yaml 没有 google 设置（google.folder_id 等），未启用 Google 渠道。"
-            if campaign.language == "zh"
-            else "campaign.yaml has no google section (google.folder_id …): the Google channel is off."
+            t(
+                campaign.language,
+                "campaign.yaml 没有 google 设置（google.folder_id 等），未启用 Google 渠道。",
+                "campaign.yaml has no google section (google.folder_id …): the Google channel is off.",
+            )
         )
     email = ""
     if credentials is None:

@@ -18,6 +18,7 @@ from functions.adapters.xlsx.reader import read_record_grid, read_rows_grid
 from functions.validate.messages import make_issue
 from schemas.campaign import Campaign
 from schemas.formspec import TableSpec
+from schemas.i18n import t
 from schemas.raw import RawSubmission, RawTable
 from sheets_templates import google_layout as gl
 from sheets_templates import layout
@@ -117,7 +118,7 @@ def read_unit_sheet(
                     "unknown-template",
                     lang,
                     sheet=sheet,
-                    missing=(f"“{sheet}”是空的（表头被删除）" if lang == "zh" else f"'{sheet}' is empty"),
+                    missing=t(lang, f"“{sheet}”是空的（表头被删除）", f"'{sheet}' is empty"),
                 )
             )
             continue

@@ -18,8 +18,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from functions.ports import MailRefused
-from schemas.formspec import Language
-from schemas.i18n import t
+from schemas.i18n import Language, t
 
 _HASH_CHARS = 12
 

@@ -15,7 +15,8 @@ from openpyxl.workbook.workbook import Workbook
 
 from functions.validate.messages import make_issue
 from schemas.campaign import Campaign
-from schemas.formspec import Language, TableSpec
+from schemas.formspec import TableSpec
+from schemas.i18n import Language, t
 from schemas.raw import RawCell, RawRecord, RawSubmission, RawTable
 from schemas.roster import Roster
 from sheets_templates import layout
@@ -51,7 +52,7 @@ def read_workbook(path: Path, campaign: Campaign, roster: Roster) -> RawSubmissi
                 make_issue(
                     "unknown-template",
                     lang,
-                    missing=_t(
+                    missing=t(
                         lang, f"找不到工作表（应有：{wanted}）", f"no known sheet (expected: {wanted})"
                     ),
                 )
@@ -117,7 +118,7 @@ def _read_identity(wb: Workbook, raw: RawSubmission, campaign: Campaign, roster:
             make_issue(
                 "unknown-template",
                 lang,
-                missing=_t(
+                missing=t(
                     lang,
                     f"这是活动“{raw.campaign_id}”的模板，不是“{campaign.id}”的",
                     f"a template of campaign {raw.campaign_id}, not {campaign.id}",
@@ -132,7 +133,7 @@ def _read_identity(wb: Workbook, raw: RawSubmission, campaign: Campaign, roster:
                     "wrong-deliverable",
                     lang,
                     found=deliverable,
-                    reason=_t(lang, "不是本次活动要求报送的材料。", "not a deliverable of this campaign."),
+                    reason=t(lang, "不是本次活动要求报送的材料。", "not a deliverable of this campaign."),
                 )
             )
         else:
@@ -175,17 +176,17 @@ def _read_identity(wb: Workbook, raw: RawSubmission, campaign: Campaign, roster:
                     "wrong-deliverable",
                     lang,
                     found=d.title(lang),
-                    reason=f"{unit.type}不需要报送这项材料。"
-                    if lang == "zh"
-                    else f"not required of {unit.type}.",
+                    reason=t(lang, f"{unit.type}不需要报送这项材料。", f"not required of {unit.type}."),
                 )
             )
 
 
 def _no_identity_message(lang: Language, sheet: str) -> str:
-    if lang == "en":
-        return f"No unit code or unit name found. Fill them in on the '{sheet}' sheet."
-    return f"工作簿中找不到单位编码和单位名称。请在“{sheet}”页填写本单位的编码和名称。"
+    return t(
+        lang,
+        f"工作簿中找不到单位编码和单位名称。请在“{sheet}”页填写本单位的编码和名称。",
+        f"No unit code or unit name found. Fill them in on the '{sheet}' sheet.",
+    )
 
 
 def _identity_from_instructions(wb: Workbook) -> dict[str, str]:
@@ -249,7 +250,7 @@ def _read_table(wb: Workbook, table: TableSpec, raw: RawSubmission, lang: Langua
             make_issue(
                 "unknown-template",
                 lang,
-                missing=_t(
+                missing=t(
                     lang, f"缺少工作表“{table.title(lang)}”", f"sheet '{table.title(lang)}' is missing"
                 ),
             )
@@ -287,7 +288,7 @@ def read_rows_grid(
             make_issue(
                 "unknown-template",
                 lang,
-                missing=_t(lang, f"“{sheet}”找不到表头行", f"no header row on '{sheet}'"),
+                missing=t(lang, f"“{sheet}”找不到表头行", f"no header row on '{sheet}'"),
                 sheet=sheet,
             )
         )
@@ -310,7 +311,7 @@ def read_rows_grid(
                 "unknown-template",
                 lang,
                 sheet=sheet,
-                missing=_t(
+                missing=t(
                     lang,
                     f"“{sheet}”缺少列：{'、'.join(missing)}",
                     f"'{sheet}' lacks columns: {', '.join(missing)}",
@@ -374,7 +375,7 @@ def read_record_grid(
                 "unknown-template",
                 lang,
                 sheet=sheet,
-                missing=_t(
+                missing=t(
                     lang,
                     f"“{sheet}”缺少项目：{'、'.join(missing)}",
                     f"'{sheet}' lacks items: {', '.join(missing)}",
@@ -389,7 +390,3 @@ def read_record_grid(
         columns=where,
         records=[RawRecord(row=min(row_of.values()) if row_of else None, cells=cells)],
     )
-
-
-def _t(lang: Language, zh: str, en: str) -> str:
-    return en if lang == "en" else zh

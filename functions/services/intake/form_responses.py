@@ -27,6 +27,7 @@ from functions.validate.validator import validate_submission
 from functions.validate.values import to_text
 from schemas.campaign import Campaign
 from schemas.form_questions import FormQuestion
+from schemas.i18n import t
 from schemas.raw import RawCell, RawRecord, RawSubmission, RawTable
 from schemas.report import Issue, ValidationReport
 from schemas.roster import Roster, Unit
@@ -102,10 +103,6 @@ class _Identity(BaseModel):
 # ---- mapping -----------------------------------------------------------------------------------
 
 
-def _t(campaign: Campaign, zh: str, en: str) -> str:
-    return en if campaign.language == "en" else zh
-
-
 def _answer_value(value: str | list[str] | None, multi: bool) -> str | None:
     """A form answer as the cell text a unit would have typed; several choices joined with 、."""
     if value is None:
@@ -149,15 +146,15 @@ def _identify(code_answer: str | None, email: str | None, campaign: Campaign, ro
         if by_code is None:
             hint = ""
             if by_email is not None:
-                hint = _t(
-                    campaign,
+                hint = t(
+                    campaign.language,
                     f"您的邮箱登记在 {by_email.name}（{by_email.code}）名下。",
                     f"Your email belongs to {by_email.name} ({by_email.code}). ",
                 )
             return refused(
                 "unknown",
-                _t(
-                    campaign,
+                t(
+                    campaign.language,
                     f"单位编码“{code_answer}”不在本次活动的单位名单中，本次提交未计入任何单位。{hint}"
                     f"请核对组织方下发的单位编码后重新提交表单；如有疑问请联系：{contact}",
                     f"Unit code '{code_answer}' is not in the roster, so nothing was recorded. {hint}"
@@ -169,8 +166,8 @@ def _identify(code_answer: str | None, email: str | None, campaign: Campaign, ro
             # another unit's report, so nothing is recorded until the respondent says which.
             return refused(
                 "mismatch",
-                _t(
-                    campaign,
+                t(
+                    campaign.language,
                     f"单位编码“{code_answer}”是 {by_code.name}（{by_code.code}），但提交人邮箱 {email} 登记在 "
                     f"{by_email.name}（{by_email.code}）名下，本次提交未计入任何单位。请用本单位的编码重新提交；"
                     f"如代其他单位填报，请联系组织方：{contact}",
@@ -183,11 +180,11 @@ def _identify(code_answer: str | None, email: str | None, campaign: Campaign, ro
         return _Identity(unit=by_code, code_answer=code_answer, code_unit=by_code.code, email_unit=email_unit)
     if by_email is not None:
         return _Identity(unit=by_email, code_answer=None, email_unit=email_unit)
-    who = email or _t(campaign, "（未收集）", "(not collected)")
+    who = email or t(campaign.language, "（未收集）", "(not collected)")
     return refused(
         "unknown",
-        _t(
-            campaign,
+        t(
+            campaign.language,
             f"没有填写单位编码，提交人邮箱 {who} 也不在单位名单中，无法确定报送单位，本次提交未计入任何单位。"
             f"请填写组织方下发的单位编码后重新提交表单；如有疑问请联系：{contact}",
             f"No unit code was given and the email {who} is not in the roster, so the unit is unknown and "
@@ -222,9 +219,9 @@ def _raw_and_identity(
     questions = form_questions(campaign, payload.deliverable)
     by_title: dict[str, FormQuestion] = {q.title: q for q in questions}
     multi = {
-        (t.key, f.key)
-        for t in campaign.tables_of(payload.deliverable)
-        for f in t.fields
+        (table.key, f.key)
+        for table in campaign.tables_of(payload.deliverable)
+        for f in table.fields
         if f.type == "multi_choice"
     }
     raw = RawSubmission(
@@ -250,8 +247,8 @@ def _raw_and_identity(
                     severity="warning",
                     column=answer.title,
                     value=answer.title,
-                    message=_t(
-                        campaign,
+                    message=t(
+                        campaign.language,
                         f"问题“{answer.title}”不是报送表单中的问题，其回答已忽略。",
                         f"Question '{answer.title}' is not in the reporting form; its answer was ignored.",
                     ),
@@ -293,8 +290,8 @@ def claim_key(payload: FormResponsePayload) -> str:
     return f"{CLAIM_PREFIX}{payload.response_id}/{_answers_digest(payload)}"
 
 
-def _aware(t: dt.datetime, campaign: Campaign) -> dt.datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=campaign.tz)
+def _aware(when: dt.datetime, campaign: Campaign) -> dt.datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=campaign.tz)
 
 
 def ingest_form_response(app: App, payload: FormResponsePayload, *, now: dt.datetime) -> FormIntakeResult:
