@@ -183,7 +183,7 @@ def test_killed_consolidation_leaves_previous_master(demo) -> None:  # type: ign
         "import sys, time, datetime as dt\n"
         "from pathlib import Path\n"
         "from functions.bootstrap import open_app\n"
-        "from functions.services import consolidate as c\n"
+        "from functions.services.master import master_sheets as c\n"
         "orig = c._activities_sheet\n"
         "def slow(campaign, statuses, store):\n"
         "    sheet = orig(campaign, statuses, store)\n"

@@ -61,7 +61,7 @@ def remind(folder: Path, today: str | None, dry_run: bool) -> None:
 @friendly_errors
 def status(folder: Path, as_json: bool) -> None:
     """各单位各项材料的报送状态。"""
-    from functions.services.status.unit_states.status_table import status_json, status_table
+    from functions.services.status.status_table import status_json, status_table
 
     app = _open(folder)
     if as_json:
@@ -117,7 +117,7 @@ def demo(folder: Path | None) -> None:
         f"催报邮件：   {app.paths.outbox}（{loop.reminders.sent} 封催报，日报{'1' if loop.reminders.digest_sent else '0'} 封）"
     )
     click.echo("")
-    from functions.services.status.unit_states.status_table import status_table
+    from functions.services.status.status_table import status_table
 
     click.echo(status_table(app))
 
