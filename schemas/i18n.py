@@ -8,7 +8,7 @@ nothing from the project, so any module may use it. A text is chosen with :func:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal, cast
+from typing import Literal, NamedTuple, cast
 
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
@@ -22,6 +22,16 @@ def t(lang: Language | None, zh: str, en: str) -> str:
     if lang is None:
         return zh if zh == en else f"{zh} / {en}"
     return en if lang == "en" else zh
+
+
+class Text(NamedTuple):
+    """A text in both languages, for tables of texts (e.g. the validation codes' messages)."""
+
+    zh: str
+    en: str
+
+    def __call__(self, lang: Language | None) -> str:
+        return t(lang, self.zh, self.en)
 
 
 def language_of(value: object) -> Language | None:

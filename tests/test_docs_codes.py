@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from functions.validate.messages import MESSAGES
+from functions.validate.codes import CODES as MESSAGES
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "validation.md"
 

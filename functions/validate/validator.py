@@ -10,7 +10,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from functions.validate import codes
 from functions.validate.cells import Place, place_of, read_cell
+from functions.validate.codes import IssueKind
 from functions.validate.messages import make_issue
 from schemas.campaign import Campaign
 from schemas.formspec import TableSpec
@@ -21,7 +23,9 @@ from schemas.roster import Roster, Unit
 from schemas.submission import CellValue, ParsedSubmission
 
 # Issues from the reader that mean the tables could not be read at all.
-_FATAL_FILE_CODES = {"not-xlsx", "legacy-xls", "encrypted", "too-large"}
+_FATAL_FILE_CODES = {k.code for k in (codes.NOT_XLSX, codes.LEGACY_XLS, codes.ENCRYPTED, codes.TOO_LARGE)}
+# Issues that leave nothing to store: the file is not this campaign's, or not a known unit's.
+_UNSTORABLE_CODES = {k.code for k in (codes.UNKNOWN_TEMPLATE, codes.UNKNOWN_UNIT, codes.WRONG_DELIVERABLE)}
 
 
 @dataclass(frozen=True)
@@ -58,8 +62,8 @@ class _Checker:
         self.year = campaign.week.start.year
 
     # ---- helpers -------------------------------------------------------------------------
-    def add(self, code: str, **kw: Any) -> None:
-        self.issues.append(make_issue(code, self.lang, **kw))
+    def add(self, kind: IssueKind, **kw: Any) -> None:
+        self.issues.append(make_issue(kind, self.lang, **kw))
 
     def spec(self, table_key: str) -> TableSpec:
         return self.campaign.form_spec.table(table_key)
@@ -96,7 +100,7 @@ class _Checker:
     def read_table(self, table: TableSpec, rt: RawTable) -> None:
         out_rows: list[_Row] = []
         if table.kind == "rows" and not rt.records:
-            self.add("empty-table", sheet=rt.sheet)
+            self.add(codes.EMPTY_TABLE, sheet=rt.sheet)
         for rec in rt.records:
             values: dict[str, CellValue] = {}
             bad: set[str] = set()
@@ -125,7 +129,7 @@ class _Checker:
             start, end = row.values.get("start_date"), row.values.get("end_date")
             if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
                 self.add(
-                    "end-before-start",
+                    codes.END_BEFORE_START,
                     **self.at("activities", "end_date", row),
                     value=end.isoformat(),
                     start=start.isoformat(),
@@ -136,29 +140,20 @@ class _Checker:
                 if not isinstance(d, dt.date) or week.start <= d <= week.end:
                     continue
                 inside_grace = week.start - grace <= d <= week.end + grace
-                note = ""
-                if inside_grace:
-                    note = t(
-                        self.lang,
-                        "（在允许的前后几天内，请确认）",
-                        " (within the grace days; please confirm)",
-                    )
                 self.add(
-                    "out-of-week",
-                    severity="warning" if inside_grace else "error",
+                    codes.OUT_OF_WEEK_WITHIN_GRACE if inside_grace else codes.OUT_OF_WEEK,
                     **self.at("activities", key, row),
                     value=d.isoformat(),
                     date=d.isoformat(),
                     week_start=week.start.isoformat(),
                     week_end=week.end.isoformat(),
-                    grace_note=note,
                 )
             name = row.values.get("name")
             if isinstance(name, str) and isinstance(start, dt.date):
                 k = (name, start)
                 if k in seen:
                     self.add(
-                        "duplicate-activity",
+                        codes.DUPLICATE_ACTIVITY,
                         **self.at("activities", "name", row),
                         value=name,
                         other_row=seen[k],
@@ -182,33 +177,31 @@ class _Checker:
             ]
             parts = sum(self.num(row, k) for k in part_keys)
             if parts > total:
-                sep = t(self.lang, "、", ", ")
-                label = sep.join(spec.field(k).label(self.lang) for k in part_keys)
-                label = t(self.lang, f"{label.replace('场次、', '、')}之和", f"The sum of {label}")
+                labels = t(self.lang, "、", ", ").join(spec.field(k).label(self.lang) for k in part_keys)
+                # 讲座场次、培训场次…之和 reads 讲座、培训…场次之和; English labels never hold 场次、.
+                labels = labels.replace("场次、", "、")
                 self.add(
-                    "parts-exceed-total",
+                    codes.PARTS_EXCEED_TOTAL_SUM,
                     **self.at("statistics", "total_sessions"),
                     value=total,
                     parts=parts,
                     total=total,
-                    parts_label=label,
+                    labels=labels,
                 )
             online = v.get("online_sessions")
             if isinstance(online, int | float) and online > total:
-                label = spec.field("online_sessions").label(self.lang)
                 self.add(
-                    "parts-exceed-total",
+                    codes.PARTS_EXCEED_TOTAL_ONLINE,
                     **self.at("statistics", "online_sessions"),
                     value=online,
                     parts=online,
                     total=total,
-                    parts_label=label,
                 )
             planned = self.ctx.planned_activities
             ratio = self.campaign.rules.fewer_than_planned_ratio
             if planned and total < planned * ratio:
                 self.add(
-                    "fewer-than-planned",
+                    codes.FEWER_THAN_PLANNED,
                     **self.at("statistics", "total_sessions"),
                     value=total,
                     total=total,
@@ -223,18 +216,16 @@ class _Checker:
                 and self.ctx.session_peers >= self.campaign.rules.outlier.min_peers
                 and people / total > median * self.campaign.rules.outlier.ratio
             ):
-                what = t(self.lang, "每场平均参与人次", "Participants per session")
                 self.add(
-                    "outlier",
+                    codes.OUTLIER_PER_SESSION,
                     **self.at("statistics", "total_participants"),
                     value=people,
-                    what=what,
                     median=round(median),
                 )
         total_p, online_p = v.get("total_participants"), v.get("online_participants")
         if isinstance(total_p, int | float) and isinstance(online_p, int | float) and online_p > total_p:
             self.add(
-                "online-exceeds-total",
+                codes.ONLINE_EXCEEDS_TOTAL,
                 **self.at("statistics", "online_participants"),
                 value=online_p,
                 online=online_p,
@@ -246,22 +237,11 @@ class _Checker:
         bad = "free_classes" in row.bad or "free_class_trainees" in row.bad
         if (trainees_n > 0) != (classes_n > 0) and not bad:
             if trainees_n > 0:
-                detail = t(
-                    self.lang,
-                    f"免费惠民培训人次为 {trainees_n}，但免费惠民培训班期数为 0。请补填期数。",
-                    f"{trainees_n} free-class trainees but 0 free classes.",
-                )
                 where = self.at("statistics", "free_classes")
-                shown: Any = classes_n
+                self.add(codes.FREE_CLASS_MISMATCH_NO_CLASSES, **where, value=classes_n, trainees=trainees_n)
             else:
-                detail = t(
-                    self.lang,
-                    f"免费惠民培训班期数为 {classes_n}，但培训人次为 0。请补填培训人次。",
-                    f"{classes_n} free classes but 0 trainees.",
-                )
                 where = self.at("statistics", "free_class_trainees")
-                shown = trainees_n
-            self.add("free-class-mismatch", **where, value=shown, detail=detail)
+                self.add(codes.FREE_CLASS_MISMATCH_NO_TRAINEES, **where, value=trainees_n, classes=classes_n)
 
     def check_materials(self) -> None:
         row = self.record("summary_materials")
@@ -271,7 +251,7 @@ class _Checker:
         count = self.num(row, "photo_count")
         if count < minimum and not row.values.get("video_url"):
             self.add(
-                "too-few-photos",
+                codes.TOO_FEW_PHOTOS,
                 **self.at("summary_materials", "photo_count"),
                 value=count,
                 count=count,
@@ -295,7 +275,7 @@ class _Checker:
                 )
                 if not any(_matches(item, category, r) for r in acts):
                     self.add(
-                        "missing-required-activity",
+                        codes.MISSING_REQUIRED_ACTIVITY,
                         sheet=sheet,
                         column=spec.field("category").label(self.lang),
                         value=item,
@@ -305,7 +285,7 @@ class _Checker:
                     )
         if unit_type in rules.free_class.unit_types and not any(r.values.get("free") == "是" for r in acts):
             label = spec.field("free").label(self.lang)
-            self.add("no-free-class", sheet=sheet, column=label, unit_type=unit_type)
+            self.add(codes.NO_FREE_CLASS, sheet=sheet, column=label, unit_type=unit_type)
 
     def check_activity_outliers(self) -> None:
         median = self.ctx.median_participants_per_activity
@@ -315,12 +295,10 @@ class _Checker:
         for row in self.rows["activities"]:
             n = row.values.get("expected_participants")
             if isinstance(n, int | float) and n > median * rules.ratio:
-                what = t(self.lang, "预计参与人数", "Expected participants")
                 self.add(
-                    "outlier",
+                    codes.OUTLIER_PER_ACTIVITY,
                     **self.at("activities", "expected_participants", row),
                     value=n,
-                    what=what,
                     median=round(median),
                 )
 
@@ -367,7 +345,7 @@ def validate_submission(
         unit is not None
         and raw.deliverable is not None
         and not fatal
-        and not any(i.code in ("unknown-template", "unknown-unit", "wrong-deliverable") for i in errors)
+        and not any(i.code in _UNSTORABLE_CODES for i in errors)
     )
     if not storable:
         return None, report

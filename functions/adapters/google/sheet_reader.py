@@ -15,10 +15,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
 from functions.adapters.xlsx.reader import read_record_grid, read_rows_grid
+from functions.validate import codes
 from functions.validate.messages import make_issue
 from schemas.campaign import Campaign
 from schemas.formspec import TableSpec
-from schemas.i18n import t
 from schemas.raw import RawSubmission, RawTable
 from sheets_templates import google_layout as gl
 from sheets_templates import layout
@@ -113,14 +113,7 @@ def read_unit_sheet(
         rows = _rows(value_range)
         if not rows:
             # A tab that reads back empty has lost its header (deleted or cleared).
-            raw.issues.append(
-                make_issue(
-                    "unknown-template",
-                    lang,
-                    sheet=sheet,
-                    missing=t(lang, f"“{sheet}”是空的（表头被删除）", f"'{sheet}' is empty"),
-                )
-            )
+            raw.issues.append(make_issue(codes.UNKNOWN_TEMPLATE_SHEET_EMPTY, lang, sheet=sheet))
             continue
         if table.kind == "rows":
             read_rows_grid(rows, table, sheet, raw, lang)

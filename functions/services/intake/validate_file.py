@@ -8,9 +8,9 @@ from pathlib import Path
 from functions.adapters.xlsx.reader import read_workbook
 from functions.bootstrap import App
 from functions.services.intake.peers import PeerStats
+from functions.validate import codes
 from functions.validate.messages import make_issue
 from functions.validate.validator import validate_submission
-from schemas.i18n import t
 from schemas.report import ValidationReport
 
 
@@ -23,8 +23,7 @@ def validate_file(app: App, path: Path, *, expected_deliverable: str | None = No
             wanted = app.campaign.deliverable(expected_deliverable).title(lang)
         except KeyError:
             wanted = expected_deliverable
-        reason = t(lang, f"不是要求的“{wanted}”。", f"not the expected '{wanted}'.")
-        raw.issues.append(make_issue("wrong-deliverable", lang, found=found, reason=reason))
+        raw.issues.append(make_issue(codes.WRONG_DELIVERABLE_NOT_EXPECTED, lang, found=found, wanted=wanted))
     ctx = PeerStats(app.store).context_for(raw.unit_code, checked_at=dt.datetime.now(app.campaign.tz))
     _, report = validate_submission(raw, app.campaign, app.roster, ctx)
     return report
