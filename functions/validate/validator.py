@@ -163,85 +163,114 @@ class _Checker:
 
     # ---- statistics and materials ------------------------------------------------------------
     def check_statistics(self) -> None:
+        """The statistics table's rules, one method each, in the order their issues are listed."""
         row = self.record("statistics")
         if row is None:
             return
-        spec = self.spec("statistics")
-        v = row.values
-        total = v.get("total_sessions")
+        total = self._total_sessions(row)
+        if total is not None:
+            self._check_parts_exceed_total(row, total)
+            self._check_online_sessions_exceed_total(row, total)
+            self._check_fewer_than_planned(total)
+            self._check_participants_per_session(row, total)
+        self._check_online_participants_exceed_total(row)
+        self._check_free_class_mismatch(row)
+
+    @staticmethod
+    def _total_sessions(row: _Row) -> int | float | None:
+        """活动总场次, when it was read: the rules comparing with it say nothing about a bad cell."""
+        total = row.values.get("total_sessions")
         if isinstance(total, int | float) and "total_sessions" not in row.bad:
-            part_keys = [
-                k
-                for k in ("lecture_sessions", "training_sessions", "exhibition_sessions", "reading_sessions")
-                if spec.has_field(k)
-            ]
-            parts = sum(self.num(row, k) for k in part_keys)
-            if parts > total:
-                labels = t(self.lang, "、", ", ").join(spec.field(k).label(self.lang) for k in part_keys)
-                # 讲座场次、培训场次…之和 reads 讲座、培训…场次之和; English labels never hold 场次、.
-                labels = labels.replace("场次、", "、")
-                self.add(
-                    codes.PARTS_EXCEED_TOTAL_SUM,
-                    **self.at("statistics", "total_sessions"),
-                    value=total,
-                    parts=parts,
-                    total=total,
-                    labels=labels,
-                )
-            online = v.get("online_sessions")
-            if isinstance(online, int | float) and online > total:
-                self.add(
-                    codes.PARTS_EXCEED_TOTAL_ONLINE,
-                    **self.at("statistics", "online_sessions"),
-                    value=online,
-                    parts=online,
-                    total=total,
-                )
-            planned = self.ctx.planned_activities
-            ratio = self.campaign.rules.fewer_than_planned_ratio
-            if planned and total < planned * ratio:
-                self.add(
-                    codes.FEWER_THAN_PLANNED,
-                    **self.at("statistics", "total_sessions"),
-                    value=total,
-                    total=total,
-                    planned=planned,
-                )
-            people = v.get("total_participants")
-            median = self.ctx.median_participants_per_session
-            if (
-                isinstance(people, int | float)
-                and total
-                and median
-                and self.ctx.session_peers >= self.campaign.rules.outlier.min_peers
-                and people / total > median * self.campaign.rules.outlier.ratio
-            ):
-                self.add(
-                    codes.OUTLIER_PER_SESSION,
-                    **self.at("statistics", "total_participants"),
-                    value=people,
-                    median=round(median),
-                )
-        total_p, online_p = v.get("total_participants"), v.get("online_participants")
-        if isinstance(total_p, int | float) and isinstance(online_p, int | float) and online_p > total_p:
+            return total
+        return None
+
+    def _check_parts_exceed_total(self, row: _Row, total: int | float) -> None:
+        """讲座 + 培训 + 展览展示 + 读书活动 场次 (those the form has) may not exceed 活动总场次."""
+        spec = self.spec("statistics")
+        part_keys = [
+            k
+            for k in ("lecture_sessions", "training_sessions", "exhibition_sessions", "reading_sessions")
+            if spec.has_field(k)
+        ]
+        parts = sum(self.num(row, k) for k in part_keys)
+        if parts <= total:
+            return
+        labels = t(self.lang, "、", ", ").join(spec.field(k).label(self.lang) for k in part_keys)
+        # 讲座场次、培训场次…之和 reads 讲座、培训…场次之和; English labels never hold 场次、.
+        labels = labels.replace("场次、", "、")
+        self.add(
+            codes.PARTS_EXCEED_TOTAL_SUM,
+            **self.at("statistics", "total_sessions"),
+            value=total,
+            parts=parts,
+            total=total,
+            labels=labels,
+        )
+
+    def _check_online_sessions_exceed_total(self, row: _Row, total: int | float) -> None:
+        """线上活动场次 are part of 活动总场次."""
+        online = row.values.get("online_sessions")
+        if isinstance(online, int | float) and online > total:
+            self.add(
+                codes.PARTS_EXCEED_TOTAL_ONLINE,
+                **self.at("statistics", "online_sessions"),
+                value=online,
+                parts=online,
+                total=total,
+            )
+
+    def _check_fewer_than_planned(self, total: int | float) -> None:
+        """Far fewer sessions than the activities in the unit's stored plan (a warning)."""
+        planned = self.ctx.planned_activities
+        if planned and total < planned * self.campaign.rules.fewer_than_planned_ratio:
+            self.add(
+                codes.FEWER_THAN_PLANNED,
+                **self.at("statistics", "total_sessions"),
+                value=total,
+                total=total,
+                planned=planned,
+            )
+
+    def _check_participants_per_session(self, row: _Row, total: int | float) -> None:
+        """参与总人次 per session far above the campaign's median, once enough units have reported."""
+        people = row.values.get("total_participants")
+        median = self.ctx.median_participants_per_session
+        rules = self.campaign.rules.outlier
+        if not (isinstance(people, int | float) and total and median):
+            return
+        if self.ctx.session_peers >= rules.min_peers and people / total > median * rules.ratio:
+            self.add(
+                codes.OUTLIER_PER_SESSION,
+                **self.at("statistics", "total_participants"),
+                value=people,
+                median=round(median),
+            )
+
+    def _check_online_participants_exceed_total(self, row: _Row) -> None:
+        """线上参与人次 are part of 参与总人次."""
+        total, online = row.values.get("total_participants"), row.values.get("online_participants")
+        if isinstance(total, int | float) and isinstance(online, int | float) and online > total:
             self.add(
                 codes.ONLINE_EXCEEDS_TOTAL,
                 **self.at("statistics", "online_participants"),
-                value=online_p,
-                online=online_p,
-                total=total_p,
+                value=online,
+                online=online,
+                total=total,
             )
-        classes, trainees = v.get("free_classes"), v.get("free_class_trainees")
-        classes_n = classes if isinstance(classes, int | float) else 0
-        trainees_n = trainees if isinstance(trainees, int | float) else 0
-        bad = "free_classes" in row.bad or "free_class_trainees" in row.bad
-        if (trainees_n > 0) != (classes_n > 0) and not bad:
-            if trainees_n > 0:
-                where = self.at("statistics", "free_classes")
-                self.add(codes.FREE_CLASS_MISMATCH_NO_CLASSES, **where, value=classes_n, trainees=trainees_n)
-            else:
-                where = self.at("statistics", "free_class_trainees")
-                self.add(codes.FREE_CLASS_MISMATCH_NO_TRAINEES, **where, value=trainees_n, classes=classes_n)
+
+    def _check_free_class_mismatch(self, row: _Row) -> None:
+        """免费惠民培训 classes and trainees come together: one without the other is a slip."""
+        if "free_classes" in row.bad or "free_class_trainees" in row.bad:
+            return
+        classes, trainees = self.num(row, "free_classes"), self.num(row, "free_class_trainees")
+        if (trainees > 0) == (classes > 0):
+            return
+        if trainees > 0:
+            where = self.at("statistics", "free_classes")
+            self.add(codes.FREE_CLASS_MISMATCH_NO_CLASSES, **where, value=classes, trainees=trainees)
+        else:
+            where = self.at("statistics", "free_class_trainees")
+            self.add(codes.FREE_CLASS_MISMATCH_NO_TRAINEES, **where, value=trainees, classes=classes)
 
     def check_materials(self) -> None:
         row = self.record("summary_materials")
