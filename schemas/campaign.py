@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from schemas.formspec import FormCustomisation, FormSpec, Language, TableSpec
+from schemas.formspec import FormCustomisation, FormSpec, TableSpec
 from schemas.google import GoogleSettings
+from schemas.i18n import Language, t
 
 EMAIL_PATTERN = r"^[^@\s;,]+@[^@\s;,]+\.[A-Za-z0-9-]{2,}$"
 
@@ -63,7 +64,10 @@ class Deliverable(_Strict):
     what_to_send_en: str = ""
 
     def title(self, lang: Language) -> str:
-        return self.title_en or self.title_zh if lang == "en" else self.title_zh
+        return t(lang, self.title_zh, self.title_en or self.title_zh)
+
+    def what_to_send(self, lang: Language) -> str:
+        return t(lang, self.what_to_send_zh, self.what_to_send_en)
 
     def applies_to(self, unit_type: str) -> bool:
         return not self.unit_types or unit_type in self.unit_types
@@ -153,6 +157,9 @@ class Submission(_Strict):
     how_en: str = "Send the filled workbook to the organiser's mailbox or drop it into the shared folder."
     max_file_mb: float = Field(default=10, gt=0)
 
+    def how(self, lang: Language) -> str:
+        return t(lang, self.how_zh, self.how_en)
+
 
 class Campaign(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -187,12 +194,12 @@ class Campaign(_Strict):
         keys = [d.key for d in self.deliverables]
         if len(set(keys)) != len(keys):
             raise ValueError("deliverables: duplicate key")
-        type_names = {t.name for t in self.unit_types}
+        type_names = {u.name for u in self.unit_types}
         spec = self.form_spec  # raises on bad customisation
         for d in self.deliverables:
-            for t in d.unit_types:
-                if t not in type_names:
-                    raise ValueError(f"deliverable {d.key}: unknown unit type {t!r}")
+            for ut in d.unit_types:
+                if ut not in type_names:
+                    raise ValueError(f"deliverable {d.key}: unknown unit type {ut!r}")
             for tk in d.tables:
                 if not spec.has_table(tk):
                     raise ValueError(f"deliverable {d.key}: unknown table {tk!r}")
@@ -208,9 +215,9 @@ class Campaign(_Strict):
             ("rules.required_activities", self.rules.required_activities.unit_types),
             ("rules.free_class", self.rules.free_class.unit_types),
         ):
-            for t in types:
-                if t not in type_names:
-                    raise ValueError(f"{rule_name}: unknown unit type {t!r}")
+            for ut in types:
+                if ut not in type_names:
+                    raise ValueError(f"{rule_name}: unknown unit type {ut!r}")
         return self
 
     @property

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.formspec import Language
+from schemas.i18n import Language
 
 # Google Forms item types, named as FormApp names them (FormApp.ItemType).
 QuestionType = Literal["TEXT", "PARAGRAPH_TEXT", "MULTIPLE_CHOICE", "CHECKBOX", "LIST", "DATE"]

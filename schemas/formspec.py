@@ -10,9 +10,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.i18n import LANGUAGES, Language, t
+
 FieldType = Literal["text", "integer", "number", "date", "choice", "multi_choice", "phone", "url", "serial"]
 TableKind = Literal["rows", "record"]
-Language = Literal["zh", "en"]
 
 # Separators people use between several choices in one cell: 、 , ， ; ；
 MULTI_SEPARATORS = "、,，;；/"
@@ -37,10 +38,10 @@ class FieldSpec(BaseModel):
     summable: bool = False
 
     def label(self, lang: Language) -> str:
-        return self.label_en if lang == "en" else self.label_zh
+        return t(lang, self.label_zh, self.label_en)
 
     def help(self, lang: Language) -> str:
-        return self.help_en if lang == "en" else self.help_zh
+        return t(lang, self.help_zh, self.help_en)
 
     @model_validator(mode="after")
     def _choices_need_choice_type(self) -> FieldSpec:
@@ -61,7 +62,10 @@ class TableSpec(BaseModel):
     help_en: str = ""
 
     def title(self, lang: Language) -> str:
-        return self.title_en if lang == "en" else self.title_zh
+        return t(lang, self.title_zh, self.title_en)
+
+    def help(self, lang: Language) -> str:
+        return t(lang, self.help_zh, self.help_en)
 
     def field(self, key: str) -> FieldSpec:
         for f in self.fields:
@@ -78,8 +82,8 @@ class TableSpec(BaseModel):
         dupes = {k for k in keys if keys.count(k) > 1}
         if dupes:
             raise ValueError(f"table {self.key}: duplicate field keys {sorted(dupes)}")
-        for lang in ("zh", "en"):
-            labels = [f.label(lang) for f in self.fields]  # type: ignore[arg-type]
+        for lang in LANGUAGES:
+            labels = [f.label(lang) for f in self.fields]
             dl = {x for x in labels if labels.count(x) > 1}
             if dl:
                 raise ValueError(f"table {self.key}: duplicate labels {sorted(dl)}")
@@ -92,13 +96,13 @@ class FormSpec(BaseModel):
     tables: list[TableSpec]
 
     def table(self, key: str) -> TableSpec:
-        for t in self.tables:
-            if t.key == key:
-                return t
+        for table in self.tables:
+            if table.key == key:
+                return table
         raise KeyError(key)
 
     def has_table(self, key: str) -> bool:
-        return any(t.key == key for t in self.tables)
+        return any(table.key == key for table in self.tables)
 
 
 class FieldOverride(BaseModel):
@@ -141,12 +145,12 @@ class FormCustomisation(BaseModel):
         for table_key, extra in self.extra_fields.items():
             if not spec.has_table(table_key):
                 raise ValueError(f"form.extra_fields.{table_key}: no such table")
-            t = spec.table(table_key)
+            table = spec.table(table_key)
             for f in extra:
                 if f.required:
                     raise ValueError(f"form.extra_fields.{table_key}.{f.key}: added columns must be optional")
-                if t.has_field(f.key):
+                if table.has_field(f.key):
                     raise ValueError(f"form.extra_fields.{table_key}.{f.key}: field exists already")
-                t.fields.append(f)
+                table.fields.append(f)
         # Re-validate so duplicate labels introduced by a rename are caught here.
         return FormSpec.model_validate(spec.model_dump())

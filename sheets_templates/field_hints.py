@@ -5,28 +5,25 @@ from __future__ import annotations
 
 from schemas.campaign import Campaign
 from schemas.formspec import FieldSpec
+from schemas.i18n import t
 
 
 def field_hint(field: FieldSpec, campaign: Campaign) -> str:
     lang = campaign.language
-
-    def t(zh: str, en: str) -> str:
-        return en if lang == "en" else zh
-
     parts: list[str] = []
     if field.required:
-        parts.append(t("必填。", "Required."))
+        parts.append(t(lang, "必填。", "Required."))
     if field.help(lang):
         parts.append(field.help(lang))
     if field.type == "integer":
-        parts.append(t("填整数，不要写“余”“多”等字。", "A whole number only."))
+        parts.append(t(lang, "填整数，不要写“余”“多”等字。", "A whole number only."))
     elif field.type == "date":
         w = campaign.week
         parts.append(
-            t(f"活动周：{w.start:%Y-%m-%d} 至 {w.end:%Y-%m-%d}。", f"The week: {w.start} to {w.end}.")
+            t(lang, f"活动周：{w.start:%Y-%m-%d} 至 {w.end:%Y-%m-%d}。", f"The week: {w.start} to {w.end}.")
         )
     elif field.type == "multi_choice":
-        parts.append(t("可选：", "Choices: ") + "、".join(field.choices))
+        parts.append(t(lang, "可选：", "Choices: ") + "、".join(field.choices))
     elif field.type == "url":
-        parts.append(t("以 http:// 或 https:// 开头的链接。", "A link starting with http(s)://."))
+        parts.append(t(lang, "以 http:// 或 https:// 开头的链接。", "A link starting with http(s)://."))
     return " ".join(parts)

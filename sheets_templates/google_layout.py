@@ -7,7 +7,7 @@ system fills after each check. The provisioner writes them and the poller reads 
 
 from __future__ import annotations
 
-from schemas.formspec import Language
+from schemas.i18n import Language
 
 # On the instructions tab, columns D (label) and E (value), rows 3..6, beside the identity lines.
 SUBMIT_LABEL: dict[Language, str] = {"zh": "填写完成后勾选提交 →", "en": "Tick to submit →"}

@@ -17,7 +17,8 @@ from openpyxl.utils.cell import column_index_from_string as col_index
 from openpyxl.utils.cell import coordinate_from_string
 
 from schemas.campaign import Campaign
-from schemas.formspec import FieldSpec, Language, TableSpec
+from schemas.formspec import FieldSpec, TableSpec
+from schemas.i18n import Language, t
 from schemas.roster import Unit
 from sheets_templates import google_layout as gl
 from sheets_templates import layout
@@ -50,10 +51,6 @@ _NUMBER_FORMATS: dict[str, dict[str, str]] = {
     "multi_choice": {"type": "TEXT"},
 }
 _INT_MAX = 2_147_483_647
-
-
-def _t(lang: Language, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
 
 
 def display_width(text: str) -> int:
@@ -239,7 +236,7 @@ def rows_table_requests(sheet_id: int, table: TableSpec, campaign: Campaign, edi
         rule = validation_rule(field, campaign)
         if rule is not None:
             out.append(_validate(column, rule))
-    description = _t(lang, "表头（请勿修改）", "Header (do not change)")
+    description = t(lang, "表头（请勿修改）", "Header (do not change)")
     out.append(_protect(grid(sheet_id, hr, 0, rows=1, cols=None), description, editor))
     return out
 
@@ -275,13 +272,13 @@ def record_table_requests(sheet_id: int, table: TableSpec, campaign: Campaign, e
         if rule is not None:
             out.append(_validate(cell, rule))
     values = grid(sheet_id, first, value_col, rows=len(table.fields))
-    description = _t(lang, "表头和填报项目（请勿修改）", "Header and labels (do not change)")
+    description = t(lang, "表头和填报项目（请勿修改）", "Header and labels (do not change)")
     out.append(_protect({"sheetId": sheet_id}, description, editor, unprotected=[values]))
     return out
 
 
 def _google_how(lang: Language) -> str:
-    return _t(
+    return t(
         lang,
         "直接在本表格中填写，无需发送文件。系统每隔几分钟自动检查，结果显示在右侧“校验结果”，"
         "有问题的单元格会加上批注。填写完成后勾选右侧“提交”复选框即完成报送；提交后仍可修改，修改后会重新检查。",
@@ -292,7 +289,7 @@ def _google_how(lang: Language) -> str:
 
 
 def _instruction_rows(campaign: Campaign, deliverable_key: str, unit: Unit) -> list[InstructionLine]:
-    how = campaign.submission.how_en if campaign.language == "en" else campaign.submission.how_zh
+    how = campaign.submission.how(campaign.language)
     lines = instruction_lines(campaign, deliverable_key, unit)
     # The campaign's "how to return" speaks of files; in a shared sheet there is nothing to send.
     return [
@@ -348,7 +345,7 @@ def instructions_requests(campaign: Campaign, deliverable_key: str, unit: Unit, 
     submit = a1_grid(sid, gl.SUBMIT_CELL)
     out.append(_validate(submit, {"condition": {"type": "BOOLEAN"}, "strict": True}))
     # The whole tab is the system's except the 提交 checkbox: identity, text and status stay intact.
-    description = _t(
+    description = t(
         lang,
         "填写说明、单位信息和校验结果（由系统维护）",
         "Instructions, identity and check result (kept by the system)",
@@ -426,7 +423,7 @@ def meta_requests(
                     }
                 }
             )
-    description = _t(campaign.language, "表格身份（请勿修改）", "Sheet identity (do not change)")
+    description = t(campaign.language, "表格身份（请勿修改）", "Sheet identity (do not change)")
     out.append(_protect({"sheetId": sid}, description, editor))
     return out
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from schemas.campaign import Campaign
-from schemas.formspec import Language, TableSpec
+from schemas.formspec import TableSpec
+from schemas.i18n import Language, t
 from schemas.roster import Unit
 from sheets_templates.layout import IDENTITY_LABELS
 
@@ -21,26 +22,24 @@ class InstructionLine(BaseModel):
     identity_key: str | None = None
 
 
-def _t(lang: Language, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
-
-
 def format_due(campaign: Campaign, deliverable_key: str) -> str:
     due = campaign.due_at(deliverable_key)
-    if campaign.language == "en":
-        return due.strftime("%d %B %Y, %H:%M")
-    return f"{due.year}年{due.month}月{due.day}日 {due:%H:%M}"
+    return t(
+        campaign.language,
+        f"{due.year}年{due.month}月{due.day}日 {due:%H:%M}",
+        due.strftime("%d %B %Y, %H:%M"),
+    )
 
 
 def _table_line(table: TableSpec, lang: Language) -> str:
     required = [f.label(lang) for f in table.fields if f.required]
     how = (
-        _t(lang, "每行填写一项，可增加行。", "One entry per row; add rows as needed.")
+        t(lang, "每行填写一项，可增加行。", "One entry per row; add rows as needed.")
         if table.kind == "rows"
-        else _t(lang, "在“填写内容”一列填写。", "Fill in the Value column.")
+        else t(lang, "在“填写内容”一列填写。", "Fill in the Value column.")
     )
-    help_text = table.help_en if lang == "en" else table.help_zh
-    req = _t(lang, "必填：", "Required: ") + ("、" if lang == "zh" else ", ").join(required)
+    help_text = table.help(lang)
+    req = t(lang, "必填：", "Required: ") + t(lang, "、", ", ").join(required)
     return " ".join(x for x in (help_text, how, req if required else "") if x)
 
 
@@ -53,8 +52,8 @@ def _rules_lines(campaign: Campaign, deliverable_key: str, unit: Unit | None) ->
         week = campaign.week
         lines.append(
             InstructionLine(
-                label=_t(lang, "活动时间", "Activity dates"),
-                text=_t(
+                label=t(lang, "活动时间", "Activity dates"),
+                text=t(
                     lang,
                     f"活动日期应在活动周内（{week.start:%Y-%m-%d} 至 {week.end:%Y-%m-%d}）。",
                     f"Activity dates should fall inside the week ({week.start} to {week.end}).",
@@ -67,12 +66,12 @@ def _rules_lines(campaign: Campaign, deliverable_key: str, unit: Unit | None) ->
             who = (
                 "、".join(req.unit_types)
                 if unit is None and req.unit_types
-                else _t(lang, "本单位", "Your unit")
+                else t(lang, "本单位", "Your unit")
             )
             lines.append(
                 InstructionLine(
-                    label=_t(lang, "必办活动", "Required activities"),
-                    text=_t(
+                    label=t(lang, "必办活动", "Required activities"),
+                    text=t(
                         lang,
                         f"{who}须安排：{'、'.join(req.items)}（在“活动类别”中选择，或写入活动名称）。",
                         f"{who} must hold: {', '.join(req.items)} (as the category or in the activity name).",
@@ -81,11 +80,11 @@ def _rules_lines(campaign: Campaign, deliverable_key: str, unit: Unit | None) ->
             )
         free = rules.free_class
         if free.unit_types and (unit is None or unit.type in free.unit_types):
-            who = "、".join(free.unit_types) if unit is None else _t(lang, "本单位", "Your unit")
+            who = "、".join(free.unit_types) if unit is None else t(lang, "本单位", "Your unit")
             lines.append(
                 InstructionLine(
-                    label=_t(lang, "免费惠民", "Free class"),
-                    text=_t(
+                    label=t(lang, "免费惠民", "Free class"),
+                    text=t(
                         lang,
                         f"{who}须至少开设一项免费惠民培训（“是否免费惠民”填“是”）。",
                         f"{who} must hold at least one free public class (mark it as free).",
@@ -95,8 +94,8 @@ def _rules_lines(campaign: Campaign, deliverable_key: str, unit: Unit | None) ->
     if "summary_materials" in tables and rules.photo_minimum:
         lines.append(
             InstructionLine(
-                label=_t(lang, "照片视频", "Photos or video"),
-                text=_t(
+                label=t(lang, "照片视频", "Photos or video"),
+                text=t(
                     lang,
                     f"至少{rules.photo_minimum}张照片，或提供视频链接。",
                     f"At least {rules.photo_minimum} photos, or a video link.",
@@ -120,29 +119,29 @@ def instruction_lines(campaign: Campaign, deliverable_key: str, unit: Unit | Non
             text=unit.name if unit else "",
             identity_key="unit_name",
         ),
-        InstructionLine(label=_t(lang, "报送材料", "Deliverable"), text=d.title(lang)),
-        InstructionLine(label=_t(lang, "截止时间", "Due"), text=format_due(campaign, deliverable_key)),
+        InstructionLine(label=t(lang, "报送材料", "Deliverable"), text=d.title(lang)),
+        InstructionLine(label=t(lang, "截止时间", "Due"), text=format_due(campaign, deliverable_key)),
     ]
-    what = d.what_to_send_en if lang == "en" else d.what_to_send_zh
+    what = d.what_to_send(lang)
     if what:
-        lines.append(InstructionLine(label=_t(lang, "需报送", "What to send"), text=what))
-    how = campaign.submission.how_en if lang == "en" else campaign.submission.how_zh
-    lines.append(InstructionLine(label=_t(lang, "报送方式", "How to return"), text=how))
+        lines.append(InstructionLine(label=t(lang, "需报送", "What to send"), text=what))
+    how = campaign.submission.how(lang)
+    lines.append(InstructionLine(label=t(lang, "报送方式", "How to return"), text=how))
     lines.append(
-        InstructionLine(label=_t(lang, "联系方式", "Contact"), text=campaign.organiser_contact_line())
+        InstructionLine(label=t(lang, "联系方式", "Contact"), text=campaign.organiser_contact_line())
     )
     for table in campaign.tables_of(deliverable_key):
         lines.append(
             InstructionLine(
-                label=_t(lang, f"“{table.title(lang)}”", f"'{table.title(lang)}'"),
+                label=t(lang, f"“{table.title(lang)}”", f"'{table.title(lang)}'"),
                 text=_table_line(table, lang),
             )
         )
     lines.extend(_rules_lines(campaign, deliverable_key, unit))
     lines.append(
         InstructionLine(
-            label=_t(lang, "注意", "Please note"),
-            text=_t(
+            label=t(lang, "注意", "Please note"),
+            text=t(
                 lang,
                 "请勿修改工作表名称和表头；橙色表头为必填项；单元格的下拉列表和提示会说明应填内容。"
                 "提交后系统会自动校验，如有问题会通知您修改后重新提交。",
@@ -154,8 +153,8 @@ def instruction_lines(campaign: Campaign, deliverable_key: str, unit: Unit | Non
     if unit is None:
         lines.append(
             InstructionLine(
-                label=_t(lang, "空白模板", "Blank template"),
-                text=_t(
+                label=t(lang, "空白模板", "Blank template"),
+                text=t(
                     lang,
                     "这是空白模板：请先在上方填写本单位的单位编码和单位名称（与名单一致）。",
                     "This is the blank template: first fill in your unit code and name above.",

@@ -3,7 +3,7 @@ so a layout change is made once."""
 
 from __future__ import annotations
 
-from schemas.formspec import Language
+from schemas.i18n import Language
 
 TEMPLATE_VERSION = "1"
 

@@ -25,7 +25,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from functions.atomic_file import write_atomically
 from functions.sheet_model import SPREADSHEET_EPOCH
 from schemas.campaign import Campaign
-from schemas.formspec import FieldSpec, Language, TableSpec
+from schemas.formspec import FieldSpec, TableSpec
+from schemas.i18n import Language, t
 from schemas.roster import Unit
 from sheets_templates import layout
 from sheets_templates.field_hints import field_hint
@@ -59,10 +60,6 @@ _NUMBER_FORMATS: dict[str, str] = {
     "multi_choice": "@",
     "serial": "General",
 }
-
-
-def _t(lang: Language, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
 
 
 def display_width(text: str) -> int:
@@ -119,7 +116,7 @@ def _validation(field: FieldSpec, campaign: Campaign, lists: _Lists) -> DataVali
             formula1=lists.range_for(field.choices),
             showErrorMessage=True,
             errorStyle="stop",
-            error=_t(lang, "请从下拉列表中选择。", "Pick a value from the list."),
+            error=t(lang, "请从下拉列表中选择。", "Pick a value from the list."),
             **common,
         )
     if field.type == "integer":
@@ -132,7 +129,7 @@ def _validation(field: FieldSpec, campaign: Campaign, lists: _Lists) -> DataVali
             formula2=str(high),
             showErrorMessage=True,
             errorStyle="stop",
-            error=_t(
+            error=t(
                 lang, f"请填写 {low} 到 {high} 之间的整数。", f"Enter a whole number from {low} to {high}."
             ),
             **common,
@@ -147,7 +144,7 @@ def _validation(field: FieldSpec, campaign: Campaign, lists: _Lists) -> DataVali
             formula2=repr(high_f),
             showErrorMessage=True,
             errorStyle="stop",
-            error=_t(lang, "请填写数字。", "Enter a number."),
+            error=t(lang, "请填写数字。", "Enter a number."),
             **common,
         )
     if field.type == "date":
@@ -162,7 +159,7 @@ def _validation(field: FieldSpec, campaign: Campaign, lists: _Lists) -> DataVali
             formula2=str(_serial(high_d)),
             showErrorMessage=True,
             errorStyle="warning",
-            error=_t(
+            error=t(
                 lang,
                 f"日期应接近活动周（{campaign.week.start:%Y-%m-%d} 至 {campaign.week.end:%Y-%m-%d}），"
                 "格式如 2022-12-03。",
@@ -177,7 +174,7 @@ def _validation(field: FieldSpec, campaign: Campaign, lists: _Lists) -> DataVali
             formula1=str(field.max_length),
             showErrorMessage=True,
             errorStyle="stop",
-            error=_t(lang, f"最多 {field.max_length} 个字。", f"At most {field.max_length} characters."),
+            error=t(lang, f"最多 {field.max_length} 个字。", f"At most {field.max_length} characters."),
             **common,
         )
     return DataValidation(showErrorMessage=False, **common)
@@ -365,7 +362,7 @@ def build_unit_workbook(campaign: Campaign, deliverable_key: str, unit: Unit | N
     wb.active = 0
     props = wb.properties
     props.title = f"{campaign.title} {deliverable.title(lang)}"
-    props.subject = unit.name if unit else _t(lang, "空白模板", "Blank template")
+    props.subject = unit.name if unit else t(lang, "空白模板", "Blank template")
     props.creator = "huizong"
     props.keywords = f"{campaign.id};{deliverable_key};{unit.code if unit else ''}"
     return wb

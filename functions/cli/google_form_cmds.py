@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from functions.cli.common import folder_arg, friendly_errors
+from schemas.i18n import t
 
 if TYPE_CHECKING:
     from functions.services.intake.form_responses import UnidentifiedResponse
@@ -43,28 +44,29 @@ def form_unidentified(folder: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False, indent=2))
         return
-    en = app.campaign.language == "en"
+    lang = app.campaign.language
     if not rows:
-        click.echo("No form responses with an unknown unit." if en else "没有无法识别单位的表单回复。")
+        click.echo(t(lang, "没有无法识别单位的表单回复。", "No form responses with an unknown unit."))
         return
     for r in rows:
         click.echo(_line(r, app.campaign))
 
 
 def _line(r: UnidentifiedResponse, campaign: Campaign) -> str:
+    lang = campaign.language
     when = r.submitted_at.astimezone(campaign.tz)
     code = r.unit_code_answer or ""
-    if campaign.language == "en":
-        who = r.respondent_email or "(email not collected)"
-        what = "code and email disagree" if r.problem == "mismatch" else "unit unknown"
-        head = (
-            f"{when:%Y-%m-%d %H:%M} {r.deliverable} response {r.response_id}: {who}, code '{code}' ({what})"
-        )
-        return f"{head} — {' '.join(r.reasons)}"
-    who = r.respondent_email or "（未收集邮箱）"
-    what = "编码与邮箱不符" if r.problem == "mismatch" else "单位无法识别"
-    head = f"{when:%Y-%m-%d %H:%M} {r.deliverable} 回复 {r.response_id}：填写人 {who}，单位编码“{code}”（{what}）"
-    return f"{head}——{'；'.join(r.reasons)}"
+    who = r.respondent_email or t(lang, "（未收集邮箱）", "(email not collected)")
+    if r.problem == "mismatch":
+        what = t(lang, "编码与邮箱不符", "code and email disagree")
+    else:
+        what = t(lang, "单位无法识别", "unit unknown")
+    head = t(
+        lang,
+        f"{when:%Y-%m-%d %H:%M} {r.deliverable} 回复 {r.response_id}：填写人 {who}，单位编码“{code}”（{what}）",
+        f"{when:%Y-%m-%d %H:%M} {r.deliverable} response {r.response_id}: {who}, code '{code}' ({what})",
+    )
+    return t(lang, f"{head}——{'；'.join(r.reasons)}", f"{head} — {' '.join(r.reasons)}")
 
 
 def register(group: click.Group) -> None:

@@ -5,31 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from functions.cli.common import EXIT_CANNOT_RUN, EXIT_INVALID, folder_arg, friendly_errors
 from functions.cli.google_common import connect_or_exit, fail, require_google
 from schemas.campaign import Campaign
-from schemas.formspec import Language
-
-if TYPE_CHECKING:
-    pass
-
-
-def _t(lang: Language, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
+from schemas.i18n import t
 
 
 def _access_problem(campaign: Campaign, status: int, reason: str, email: str) -> list[str]:
     lang = campaign.language
     assert campaign.google is not None
     fid = campaign.google.folder_id
-    who = email or _t(lang, "服务账号", "the service account")
+    who = email or t(lang, "服务账号", "the service account")
     if reason in ("accessNotConfigured", "SERVICE_DISABLED"):
         return [
-            _t(
+            t(
                 lang,
                 "Google Drive API 未在服务账号所属的项目中启用。请在 Google Cloud 控制台“API 和服务”中启用 "
                 "Google Drive API 和 Google Sheets API，几分钟后再试。",
@@ -38,12 +30,12 @@ def _access_problem(campaign: Campaign, status: int, reason: str, email: str) ->
             )
         ]
     return [
-        _t(
+        t(
             lang,
             f"无法访问 Google 云端硬盘文件夹 {fid}（HTTP {status}）：文件夹不存在，或未共享给 {who}。",
             f"Cannot reach the Drive folder {fid} (HTTP {status}): it does not exist or is not shared with {who}.",
         ),
-        _t(
+        t(
             lang,
             f"解决办法：在 Google 云端硬盘中右键该文件夹（须在共享云端硬盘中）→“共享”，添加 {who}，权限选“内容管理员”；"
             "并确认 campaign.yaml 中的 google.folder_id 是文件夹网址 folders/ 后面的那一段。",
@@ -70,8 +62,8 @@ def check(folder: Path) -> None:
     session = connect_or_exit(app)
     email = session.service_account_email
     click.echo(
-        _t(lang, f"服务账号：{email}（请把共享云端硬盘中的活动文件夹共享给此地址，权限为“内容管理员”）",
-           f"Service account: {email} (add this address to the campaign folder in a shared drive as Content manager)")
+        t(lang, f"服务账号：{email}（请把共享云端硬盘中的活动文件夹共享给此地址，权限为“内容管理员”）",
+          f"Service account: {email} (add this address to the campaign folder in a shared drive as Content manager)")
     )  # fmt: skip
     try:
         got = check_folder(session)
@@ -80,30 +72,30 @@ def check(folder: Path) -> None:
     except (GoogleCallFailed, GoogleBudgetExhausted) as exc:
         fail(
             [
-                _t(
+                t(
                     lang,
                     f"Google 暂时无法访问，请稍后再试：{exc}",
                     f"Google is not answering, retry later: {exc}",
                 )
             ]
         )
-    click.echo(_t(lang, f"文件夹：{got.name}（{got.folder_id}）", f"Folder: {got.name} ({got.folder_id})"))
+    click.echo(t(lang, f"文件夹：{got.name}（{got.folder_id}）", f"Folder: {got.name} ({got.folder_id})"))
     if got.can_add_children and got.in_shared_drive:
-        click.echo(_t(lang, "可以在此文件夹中新建表格：是", "Can add spreadsheets to this folder: yes"))
+        click.echo(t(lang, "可以在此文件夹中新建表格：是", "Can add spreadsheets to this folder: yes"))
         return
     if got.can_add_children:
         click.echo(
-            _t(lang, "注意：此文件夹在个人“我的云端硬盘”中。服务账号没有自己的存储空间，不能在这里新建表格。"
-                     "请在共享云端硬盘中建文件夹，把服务账号加为“内容管理员”，并把 google.folder_id 改为该文件夹。",
-               "Note: this folder is in a My Drive. A service account has no storage of its own and cannot "
-               "create spreadsheets here. Use a folder in a shared drive, add the service account as Content "
-               "manager and set google.folder_id to it.")
+            t(lang, "注意：此文件夹在个人“我的云端硬盘”中。服务账号没有自己的存储空间，不能在这里新建表格。"
+                    "请在共享云端硬盘中建文件夹，把服务账号加为“内容管理员”，并把 google.folder_id 改为该文件夹。",
+              "Note: this folder is in a My Drive. A service account has no storage of its own and cannot "
+              "create spreadsheets here. Use a folder in a shared drive, add the service account as Content "
+              "manager and set google.folder_id to it.")
         )  # fmt: skip
         sys.exit(EXIT_INVALID)
     click.echo(
-        _t(lang, f"可以在此文件夹中新建表格：否。请把文件夹共享给 {email}，权限选“内容管理员”（不是“查看者”或“评论者”）。",
-           f"Can add spreadsheets to this folder: no. Share the folder with {email} as Content manager "
-           "(not Viewer or Commenter).")
+        t(lang, f"可以在此文件夹中新建表格：否。请把文件夹共享给 {email}，权限选“内容管理员”（不是“查看者”或“评论者”）。",
+          f"Can add spreadsheets to this folder: no. Share the folder with {email} as Content manager "
+          "(not Viewer or Commenter).")
     )  # fmt: skip
     sys.exit(EXIT_INVALID)
 

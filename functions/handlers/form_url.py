@@ -28,7 +28,7 @@ from functions.services.intake.form_webhook import (
     too_large,
 )
 from functions.services.intake.signature import MAX_BODY_BYTES
-from schemas.i18n import t
+from schemas.i18n import Language, t
 
 # A base64 body is a third longer than the bytes it carries.
 MAX_ENCODED_CHARS = (MAX_BODY_BYTES + 2) // 3 * 4
@@ -68,9 +68,9 @@ def _reply(result: WebhookResult) -> dict[str, Any]:
     }
 
 
-def _unavailable(language: str) -> dict[str, Any]:
+def _unavailable(language: Language | None) -> dict[str, Any]:
     # Apps Script retries 5xx; nothing about the configuration leaks to the caller.
-    text = "服务暂时不可用，请稍后重试。" if language != "en" else "Service unavailable, retry later."
+    text = t(language, "服务暂时不可用，请稍后重试。", "Service unavailable, retry later.")
     return _reply(WebhookResult(status=503, body={"ok": False, "code": "unavailable", "error": text}))
 
 
@@ -81,18 +81,16 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             secret = runtime.secret(runtime.WEBHOOK_SECRET_PARAM)
         except (runtime.RuntimeConfigError, ConfigError):
             runtime.logger().exception("webhook is not configured")
-            return _unavailable("zh")
+            return _unavailable(None)  # no campaign, so no language: both
+        lang = app.campaign.language
         request = FunctionUrlEvent.model_validate(event)
         path = request.rawPath.rstrip("/") or "/"
         if request.requestContext.http.method.upper() != "POST":
-            return _reply(refusal(app, 405, "method", "只接受 POST 请求。", "Only POST is accepted."))
+            return _reply(refusal(405, "method", t(lang, "只接受 POST 请求。", "Only POST is accepted.")))
         if path not in WEBHOOK_PATHS:
-            paths = "、".join(WEBHOOK_PATHS)
-            return _reply(
-                refusal(
-                    app, 404, "not-found", f"地址应以 {paths} 结尾。", f"The path must be one of {paths}."
-                )
-            )
+            paths = t(lang, "、", ", ").join(WEBHOOK_PATHS)
+            text = t(lang, f"地址应以 {paths} 结尾。", f"The path must be one of {paths}.")
+            return _reply(refusal(404, "not-found", text))
         raw = request.body or ""
         # Refuse before decoding, so an oversized body is never copied again.
         if len(raw) > (MAX_ENCODED_CHARS if request.isBase64Encoded else MAX_BODY_BYTES):
@@ -100,7 +98,9 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         try:
             body = base64.b64decode(raw, validate=True) if request.isBase64Encoded else raw.encode()
         except (binascii.Error, ValueError):
-            return _reply(refusal(app, 400, "bad-json", "请求内容无法解码。", "The body cannot be decoded."))
+            return _reply(
+                refusal(400, "bad-json", t(lang, "请求内容无法解码。", "The body cannot be decoded."))
+            )
         result = handle_webhook(app, body=body, headers=request.headers, secret=secret, now=runtime.clock())
         queued = 0
         if result.versions:
@@ -123,7 +123,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
                             "ok": False,
                             "code": "unavailable",
                             "error": t(
-                                app.campaign.language,
+                                lang,
                                 "已收到并保存，但汇总排队失败，请稍后重试（重试不会重复计入）。",
                                 "Received and stored, but the rebuild could not be queued: retry later "
                                 "(a retry is not counted twice).",

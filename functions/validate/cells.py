@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from functions.validate import codes
+from functions.validate.codes import IssueKind
 from functions.validate.messages import make_issue
 from functions.validate.values import (
     ValueProblem,
@@ -16,7 +18,8 @@ from functions.validate.values import (
     split_choices,
     to_text,
 )
-from schemas.formspec import FieldSpec, Language
+from schemas.formspec import FieldSpec
+from schemas.i18n import Language
 from schemas.raw import RawCell
 from schemas.report import Issue
 from schemas.submission import CellValue
@@ -65,14 +68,14 @@ def read_cell(
     label = spec.label(lang)
     value = raw.value if raw else None
 
-    def issue(code: str, **params: object) -> Issue:
+    def issue(kind: IssueKind, **params: object) -> Issue:
         return make_issue(
-            code, lang, sheet=where.sheet, cell=where.cell, row=where.row, column=label, **params
+            kind, lang, sheet=where.sheet, cell=where.cell, row=where.row, column=label, **params
         )
 
     if is_blank(value):
         if spec.required:
-            return CellResult(None, [issue("missing-value")], ok=False)
+            return CellResult(None, [issue(codes.MISSING_VALUE)], ok=False)
         return CellResult(None)
 
     try:
@@ -80,12 +83,14 @@ def read_cell(
             parsed = parse_number(value, integer=spec.type == "integer")
             out = CellResult(parsed.value)
             if parsed.approximate:
-                out.issues.append(issue("approximate-number", value=to_text(value), number=parsed.value))
+                out.issues.append(issue(codes.APPROXIMATE_NUMBER, value=to_text(value), number=parsed.value))
             lo, hi = spec.min, spec.max
             num = parsed.value
             assert isinstance(num, int | float)
             if (lo is not None and num < lo) or (hi is not None and num > hi):
-                out.issues.append(issue("out-of-range", value=num, min=_fmt_bound(lo), max=_fmt_bound(hi)))
+                out.issues.append(
+                    issue(codes.OUT_OF_RANGE, value=num, min=_fmt_bound(lo), max=_fmt_bound(hi))
+                )
                 out.ok = False
             return out
         if spec.type == "date":
@@ -99,7 +104,9 @@ def read_cell(
             return CellResult(check_url(value))
     except ValueProblem as problem:
         example = example_date or f"{default_year}-12-03"
-        return CellResult(None, [issue(problem.code, value=to_text(value), example=example)], ok=False)
+        return CellResult(
+            None, [issue(codes.CODES[problem.code], value=to_text(value), example=example)], ok=False
+        )
 
     text = to_text(value)
     if spec.type == "serial":
@@ -107,7 +114,7 @@ def read_cell(
     if spec.type == "choice":
         if text not in spec.choices:
             return CellResult(
-                None, [issue("bad-choice", value=text, choices="、".join(spec.choices))], ok=False
+                None, [issue(codes.BAD_CHOICE, value=text, choices="、".join(spec.choices))], ok=False
             )
         return CellResult(text)
     if spec.type == "multi_choice":
@@ -115,11 +122,13 @@ def read_cell(
         bad = [p for p in picked if p not in spec.choices]
         if bad:
             return CellResult(
-                None, [issue("bad-choice", value="、".join(bad), choices="、".join(spec.choices))], ok=False
+                None,
+                [issue(codes.BAD_CHOICE, value="、".join(bad), choices="、".join(spec.choices))],
+                ok=False,
             )
         return CellResult(picked)
     if spec.max_length is not None and len(text) > spec.max_length:
         return CellResult(
-            text, [issue("too-long", value=text, max=spec.max_length, length=len(text))], ok=False
+            text, [issue(codes.TOO_LONG, value=text, max=spec.max_length, length=len(text))], ok=False
         )
     return CellResult(text)

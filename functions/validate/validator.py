@@ -10,17 +10,22 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from functions.validate import codes
 from functions.validate.cells import Place, place_of, read_cell
+from functions.validate.codes import IssueKind
 from functions.validate.messages import make_issue
 from schemas.campaign import Campaign
-from schemas.formspec import Language, TableSpec
+from schemas.formspec import TableSpec
+from schemas.i18n import Language, t
 from schemas.raw import RawSubmission, RawTable
 from schemas.report import Issue, ValidationReport
 from schemas.roster import Roster, Unit
 from schemas.submission import CellValue, ParsedSubmission
 
 # Issues from the reader that mean the tables could not be read at all.
-_FATAL_FILE_CODES = {"not-xlsx", "legacy-xls", "encrypted", "too-large"}
+_FATAL_FILE_CODES = {k.code for k in (codes.NOT_XLSX, codes.LEGACY_XLS, codes.ENCRYPTED, codes.TOO_LARGE)}
+# Issues that leave nothing to store: the file is not this campaign's, or not a known unit's.
+_UNSTORABLE_CODES = {k.code for k in (codes.UNKNOWN_TEMPLATE, codes.UNKNOWN_UNIT, codes.WRONG_DELIVERABLE)}
 
 
 @dataclass(frozen=True)
@@ -57,8 +62,8 @@ class _Checker:
         self.year = campaign.week.start.year
 
     # ---- helpers -------------------------------------------------------------------------
-    def add(self, code: str, **kw: Any) -> None:
-        self.issues.append(make_issue(code, self.lang, **kw))
+    def add(self, kind: IssueKind, **kw: Any) -> None:
+        self.issues.append(make_issue(kind, self.lang, **kw))
 
     def spec(self, table_key: str) -> TableSpec:
         return self.campaign.form_spec.table(table_key)
@@ -95,7 +100,7 @@ class _Checker:
     def read_table(self, table: TableSpec, rt: RawTable) -> None:
         out_rows: list[_Row] = []
         if table.kind == "rows" and not rt.records:
-            self.add("empty-table", sheet=rt.sheet)
+            self.add(codes.EMPTY_TABLE, sheet=rt.sheet)
         for rec in rt.records:
             values: dict[str, CellValue] = {}
             bad: set[str] = set()
@@ -124,7 +129,7 @@ class _Checker:
             start, end = row.values.get("start_date"), row.values.get("end_date")
             if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
                 self.add(
-                    "end-before-start",
+                    codes.END_BEFORE_START,
                     **self.at("activities", "end_date", row),
                     value=end.isoformat(),
                     start=start.isoformat(),
@@ -135,29 +140,20 @@ class _Checker:
                 if not isinstance(d, dt.date) or week.start <= d <= week.end:
                     continue
                 inside_grace = week.start - grace <= d <= week.end + grace
-                note = ""
-                if inside_grace:
-                    note = (
-                        "（在允许的前后几天内，请确认）"
-                        if self.lang == "zh"
-                        else " (within the grace days; please confirm)"
-                    )
                 self.add(
-                    "out-of-week",
-                    severity="warning" if inside_grace else "error",
+                    codes.OUT_OF_WEEK_WITHIN_GRACE if inside_grace else codes.OUT_OF_WEEK,
                     **self.at("activities", key, row),
                     value=d.isoformat(),
                     date=d.isoformat(),
                     week_start=week.start.isoformat(),
                     week_end=week.end.isoformat(),
-                    grace_note=note,
                 )
             name = row.values.get("name")
             if isinstance(name, str) and isinstance(start, dt.date):
                 k = (name, start)
                 if k in seen:
                     self.add(
-                        "duplicate-activity",
+                        codes.DUPLICATE_ACTIVITY,
                         **self.at("activities", "name", row),
                         value=name,
                         other_row=seen[k],
@@ -167,99 +163,114 @@ class _Checker:
 
     # ---- statistics and materials ------------------------------------------------------------
     def check_statistics(self) -> None:
+        """The statistics table's rules, one method each, in the order their issues are listed."""
         row = self.record("statistics")
         if row is None:
             return
-        spec = self.spec("statistics")
-        v = row.values
-        total = v.get("total_sessions")
+        total = self._total_sessions(row)
+        if total is not None:
+            self._check_parts_exceed_total(row, total)
+            self._check_online_sessions_exceed_total(row, total)
+            self._check_fewer_than_planned(total)
+            self._check_participants_per_session(row, total)
+        self._check_online_participants_exceed_total(row)
+        self._check_free_class_mismatch(row)
+
+    @staticmethod
+    def _total_sessions(row: _Row) -> int | float | None:
+        """活动总场次, when it was read: the rules comparing with it say nothing about a bad cell."""
+        total = row.values.get("total_sessions")
         if isinstance(total, int | float) and "total_sessions" not in row.bad:
-            part_keys = [
-                k
-                for k in ("lecture_sessions", "training_sessions", "exhibition_sessions", "reading_sessions")
-                if spec.has_field(k)
-            ]
-            parts = sum(self.num(row, k) for k in part_keys)
-            if parts > total:
-                sep = "、" if self.lang == "zh" else ", "
-                label = sep.join(spec.field(k).label(self.lang) for k in part_keys)
-                label = f"{label.replace('场次、', '、')}之和" if self.lang == "zh" else f"The sum of {label}"
-                self.add(
-                    "parts-exceed-total",
-                    **self.at("statistics", "total_sessions"),
-                    value=total,
-                    parts=parts,
-                    total=total,
-                    parts_label=label,
-                )
-            online = v.get("online_sessions")
-            if isinstance(online, int | float) and online > total:
-                label = spec.field("online_sessions").label(self.lang)
-                self.add(
-                    "parts-exceed-total",
-                    **self.at("statistics", "online_sessions"),
-                    value=online,
-                    parts=online,
-                    total=total,
-                    parts_label=label,
-                )
-            planned = self.ctx.planned_activities
-            ratio = self.campaign.rules.fewer_than_planned_ratio
-            if planned and total < planned * ratio:
-                self.add(
-                    "fewer-than-planned",
-                    **self.at("statistics", "total_sessions"),
-                    value=total,
-                    total=total,
-                    planned=planned,
-                )
-            people = v.get("total_participants")
-            median = self.ctx.median_participants_per_session
-            if (
-                isinstance(people, int | float)
-                and total
-                and median
-                and self.ctx.session_peers >= self.campaign.rules.outlier.min_peers
-                and people / total > median * self.campaign.rules.outlier.ratio
-            ):
-                what = "每场平均参与人次" if self.lang == "zh" else "Participants per session"
-                self.add(
-                    "outlier",
-                    **self.at("statistics", "total_participants"),
-                    value=people,
-                    what=what,
-                    median=round(median),
-                )
-        total_p, online_p = v.get("total_participants"), v.get("online_participants")
-        if isinstance(total_p, int | float) and isinstance(online_p, int | float) and online_p > total_p:
+            return total
+        return None
+
+    def _check_parts_exceed_total(self, row: _Row, total: int | float) -> None:
+        """讲座 + 培训 + 展览展示 + 读书活动 场次 (those the form has) may not exceed 活动总场次."""
+        spec = self.spec("statistics")
+        part_keys = [
+            k
+            for k in ("lecture_sessions", "training_sessions", "exhibition_sessions", "reading_sessions")
+            if spec.has_field(k)
+        ]
+        parts = sum(self.num(row, k) for k in part_keys)
+        if parts <= total:
+            return
+        labels = t(self.lang, "、", ", ").join(spec.field(k).label(self.lang) for k in part_keys)
+        # 讲座场次、培训场次…之和 reads 讲座、培训…场次之和; English labels never hold 场次、.
+        labels = labels.replace("场次、", "、")
+        self.add(
+            codes.PARTS_EXCEED_TOTAL_SUM,
+            **self.at("statistics", "total_sessions"),
+            value=total,
+            parts=parts,
+            total=total,
+            labels=labels,
+        )
+
+    def _check_online_sessions_exceed_total(self, row: _Row, total: int | float) -> None:
+        """线上活动场次 are part of 活动总场次."""
+        online = row.values.get("online_sessions")
+        if isinstance(online, int | float) and online > total:
             self.add(
-                "online-exceeds-total",
-                **self.at("statistics", "online_participants"),
-                value=online_p,
-                online=online_p,
-                total=total_p,
+                codes.PARTS_EXCEED_TOTAL_ONLINE,
+                **self.at("statistics", "online_sessions"),
+                value=online,
+                parts=online,
+                total=total,
             )
-        classes, trainees = v.get("free_classes"), v.get("free_class_trainees")
-        c = classes if isinstance(classes, int | float) else 0
-        t = trainees if isinstance(trainees, int | float) else 0
-        if (t > 0) != (c > 0) and "free_classes" not in row.bad and "free_class_trainees" not in row.bad:
-            if t > 0:
-                detail = (
-                    f"免费惠民培训人次为 {t}，但免费惠民培训班期数为 0。请补填期数。"
-                    if self.lang == "zh"
-                    else f"{t} free-class trainees but 0 free classes."
-                )
-                where = self.at("statistics", "free_classes")
-                shown: Any = c
-            else:
-                detail = (
-                    f"免费惠民培训班期数为 {c}，但培训人次为 0。请补填培训人次。"
-                    if self.lang == "zh"
-                    else f"{c} free classes but 0 trainees."
-                )
-                where = self.at("statistics", "free_class_trainees")
-                shown = t
-            self.add("free-class-mismatch", **where, value=shown, detail=detail)
+
+    def _check_fewer_than_planned(self, total: int | float) -> None:
+        """Far fewer sessions than the activities in the unit's stored plan (a warning)."""
+        planned = self.ctx.planned_activities
+        if planned and total < planned * self.campaign.rules.fewer_than_planned_ratio:
+            self.add(
+                codes.FEWER_THAN_PLANNED,
+                **self.at("statistics", "total_sessions"),
+                value=total,
+                total=total,
+                planned=planned,
+            )
+
+    def _check_participants_per_session(self, row: _Row, total: int | float) -> None:
+        """参与总人次 per session far above the campaign's median, once enough units have reported."""
+        people = row.values.get("total_participants")
+        median = self.ctx.median_participants_per_session
+        rules = self.campaign.rules.outlier
+        if not (isinstance(people, int | float) and total and median):
+            return
+        if self.ctx.session_peers >= rules.min_peers and people / total > median * rules.ratio:
+            self.add(
+                codes.OUTLIER_PER_SESSION,
+                **self.at("statistics", "total_participants"),
+                value=people,
+                median=round(median),
+            )
+
+    def _check_online_participants_exceed_total(self, row: _Row) -> None:
+        """线上参与人次 are part of 参与总人次."""
+        total, online = row.values.get("total_participants"), row.values.get("online_participants")
+        if isinstance(total, int | float) and isinstance(online, int | float) and online > total:
+            self.add(
+                codes.ONLINE_EXCEEDS_TOTAL,
+                **self.at("statistics", "online_participants"),
+                value=online,
+                online=online,
+                total=total,
+            )
+
+    def _check_free_class_mismatch(self, row: _Row) -> None:
+        """免费惠民培训 classes and trainees come together: one without the other is a slip."""
+        if "free_classes" in row.bad or "free_class_trainees" in row.bad:
+            return
+        classes, trainees = self.num(row, "free_classes"), self.num(row, "free_class_trainees")
+        if (trainees > 0) == (classes > 0):
+            return
+        if trainees > 0:
+            where = self.at("statistics", "free_classes")
+            self.add(codes.FREE_CLASS_MISMATCH_NO_CLASSES, **where, value=classes, trainees=trainees)
+        else:
+            where = self.at("statistics", "free_class_trainees")
+            self.add(codes.FREE_CLASS_MISMATCH_NO_TRAINEES, **where, value=trainees, classes=classes)
 
     def check_materials(self) -> None:
         row = self.record("summary_materials")
@@ -269,7 +280,7 @@ class _Checker:
         count = self.num(row, "photo_count")
         if count < minimum and not row.values.get("video_url"):
             self.add(
-                "too-few-photos",
+                codes.TOO_FEW_PHOTOS,
                 **self.at("summary_materials", "photo_count"),
                 value=count,
                 count=count,
@@ -293,7 +304,7 @@ class _Checker:
                 )
                 if not any(_matches(item, category, r) for r in acts):
                     self.add(
-                        "missing-required-activity",
+                        codes.MISSING_REQUIRED_ACTIVITY,
                         sheet=sheet,
                         column=spec.field("category").label(self.lang),
                         value=item,
@@ -303,7 +314,7 @@ class _Checker:
                     )
         if unit_type in rules.free_class.unit_types and not any(r.values.get("free") == "是" for r in acts):
             label = spec.field("free").label(self.lang)
-            self.add("no-free-class", sheet=sheet, column=label, unit_type=unit_type)
+            self.add(codes.NO_FREE_CLASS, sheet=sheet, column=label, unit_type=unit_type)
 
     def check_activity_outliers(self) -> None:
         median = self.ctx.median_participants_per_activity
@@ -313,12 +324,10 @@ class _Checker:
         for row in self.rows["activities"]:
             n = row.values.get("expected_participants")
             if isinstance(n, int | float) and n > median * rules.ratio:
-                what = "预计参与人数" if self.lang == "zh" else "Expected participants"
                 self.add(
-                    "outlier",
+                    codes.OUTLIER_PER_ACTIVITY,
                     **self.at("activities", "expected_participants", row),
                     value=n,
-                    what=what,
                     median=round(median),
                 )
 
@@ -365,7 +374,7 @@ def validate_submission(
         unit is not None
         and raw.deliverable is not None
         and not fatal
-        and not any(i.code in ("unknown-template", "unknown-unit", "wrong-deliverable") for i in errors)
+        and not any(i.code in _UNSTORABLE_CODES for i in errors)
     )
     if not storable:
         return None, report

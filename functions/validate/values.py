@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from functions.sheet_model import SPREADSHEET_EPOCH
+from functions.validate.codes import BAD_DATE, BAD_NUMBER, BAD_PHONE, BAD_URL
 from schemas import raw as _raw
 
 RawValue = _raw.RawValue
 
 
 class ValueProblem(Exception):
-    """code: 'bad-number' | 'bad-date' | 'bad-phone' | 'bad-url'; detail: short English reason for logs."""
+    """code: BAD_NUMBER, BAD_DATE, BAD_PHONE or BAD_URL's code; detail: short English reason for logs."""
 
     def __init__(self, code: str, detail: str = "") -> None:
         super().__init__(f"{code}: {detail}" if detail else code)
@@ -181,7 +182,7 @@ def _tokens(s: str) -> list[tuple[str, Decimal, int]]:
         elif ch in _CN_DIGITS:
             out.append(("num", Decimal(_CN_DIGITS[ch]), 1))
         else:
-            raise ValueProblem("bad-number", f"not a number: {ch!r}")
+            raise ValueProblem(BAD_NUMBER.code, f"not a number: {ch!r}")
         i += 1
     return out
 
@@ -212,32 +213,32 @@ def _combine(tokens: list[tuple[str, Decimal, int]]) -> Decimal:
     for kind, value, length in tokens:
         if kind == "zero":
             if num is not None:
-                raise ValueProblem("bad-number", "misplaced zero")
+                raise ValueProblem(BAD_NUMBER.code, "misplaced zero")
             zero_gap = True
             continue
         if kind == "num":
             if num is not None:
-                raise ValueProblem("bad-number", "two numbers side by side")
+                raise ValueProblem(BAD_NUMBER.code, "two numbers side by side")
             num, num_len = value, length
             continue
         implicit_one = not seen_any and num is None
         seen_any = True
         if value < 10_000:
             if last_small is not None and value >= last_small:
-                raise ValueProblem("bad-number", "units out of order")
+                raise ValueProblem(BAD_NUMBER.code, "units out of order")
             if num is None and not implicit_one and value != 10:
-                raise ValueProblem("bad-number", "unit without a number")
+                raise ValueProblem(BAD_NUMBER.code, "unit without a number")
             section += (Decimal(1) if num is None else num) * value
             last_small = value
         else:
             group = section + (num or 0)
             if group == 0:
                 if not implicit_one:
-                    raise ValueProblem("bad-number", "unit without a number")
+                    raise ValueProblem(BAD_NUMBER.code, "unit without a number")
                 group = Decimal(1)  # 万余人
             if value == 10_000:
                 if wan:
-                    raise ValueProblem("bad-number", "two 万")
+                    raise ValueProblem(BAD_NUMBER.code, "two 万")
                 wan = group * value
             else:
                 done += (wan + group) * value
@@ -252,14 +253,14 @@ def _combine(tokens: list[tuple[str, Decimal, int]]) -> Decimal:
             num *= last_unit / 10
         section += num
     if not seen_any:
-        raise ValueProblem("bad-number", "no number")
+        raise ValueProblem(BAD_NUMBER.code, "no number")
     return done + wan + section
 
 
 def _normalise_number_text(raw: str) -> str:
     s = _clean(raw).replace("，", ",").replace("−", "-")
     if re.search(r"\d\s+\d", s):
-        raise ValueProblem("bad-number", "digits separated by spaces")
+        raise ValueProblem(BAD_NUMBER.code, "digits separated by spaces")
     s = re.sub(r"\s+", "", s)
     s = re.sub(r"(?<=\d)[wW]", "万", s)  # 1.2w, 10w+
     return re.sub(r"(?<=\d)[kK]", "千", s)
@@ -267,27 +268,27 @@ def _normalise_number_text(raw: str) -> str:
 
 def parse_number(raw: RawValue, *, integer: bool) -> Parsed:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise ValueProblem("bad-number", f"not a number: {type(raw).__name__}")
+        raise ValueProblem(BAD_NUMBER.code, f"not a number: {type(raw).__name__}")
     if isinstance(raw, int):
         return Parsed(raw)
     if isinstance(raw, float):
         if not math.isfinite(raw):
-            raise ValueProblem("bad-number", "not finite")
+            raise ValueProblem(BAD_NUMBER.code, "not finite")
         if integer:
             if not raw.is_integer():
-                raise ValueProblem("bad-number", "not a whole number")
+                raise ValueProblem(BAD_NUMBER.code, "not a whole number")
             return Parsed(int(raw))
         return Parsed(raw)
 
     s = _normalise_number_text(raw)
     if not s:
-        raise ValueProblem("bad-number", "empty")
+        raise ValueProblem(BAD_NUMBER.code, "empty")
     if s in _NONE_WORDS:
         return Parsed(0)
     if _PLACEHOLDER.match(s):
-        raise ValueProblem("bad-number", "placeholder")
+        raise ValueProblem(BAD_NUMBER.code, "placeholder")
     if "%" in s:
-        raise ValueProblem("bad-number", "percentage")
+        raise ValueProblem(BAD_NUMBER.code, "percentage")
     negative = s[0] == "-"
     if negative:
         s = s[1:]
@@ -295,19 +296,19 @@ def parse_number(raw: RawValue, *, integer: bool) -> Parsed:
     core, inside = _APPROX_INSIDE.subn("", core)
     approximate = approximate or inside > 0
     if _RANGE.search(core):
-        raise ValueProblem("bad-number", "range")
+        raise ValueProblem(BAD_NUMBER.code, "range")
     if not core:
-        raise ValueProblem("bad-number", "no number")
+        raise ValueProblem(BAD_NUMBER.code, "no number")
     try:
         value = _combine(_tokens(core))
     except InvalidOperation as exc:  # pragma: no cover - the regexes only hand Decimal valid text
-        raise ValueProblem("bad-number", "unreadable") from exc
+        raise ValueProblem(BAD_NUMBER.code, "unreadable") from exc
     if negative:
         value = -value
     if value == value.to_integral_value():
         return Parsed(int(value), approximate)
     if integer:
-        raise ValueProblem("bad-number", "not a whole number")
+        raise ValueProblem(BAD_NUMBER.code, "not a whole number")
     return Parsed(float(value), approximate)
 
 
@@ -345,20 +346,20 @@ def _looks_like_date_format(number_format: str | None) -> bool:
 
 def _make_date(year: int, month: int, day: int) -> dt.date:
     if year not in _YEARS:
-        raise ValueProblem("bad-date", f"implausible year {year}")
+        raise ValueProblem(BAD_DATE.code, f"implausible year {year}")
     try:
         return dt.date(year, month, day)
     except ValueError as exc:
-        raise ValueProblem("bad-date", f"no such day {year}-{month}-{day}") from exc
+        raise ValueProblem(BAD_DATE.code, f"no such day {year}-{month}-{day}") from exc
 
 
 def _from_serial(serial: float, *, default_year: int, date_format: bool) -> dt.date:
     whole = math.floor(serial)
     if whole < 1 or whole > _MAX_SERIAL or whole == 60:
-        raise ValueProblem("bad-date", f"not a date serial: {serial}")
+        raise ValueProblem(BAD_DATE.code, f"not a date serial: {serial}")
     day = SPREADSHEET_EPOCH + dt.timedelta(days=whole if whole > 60 else whole + 1)
     if not date_format and abs(day.year - default_year) > _PLAUSIBLE_YEARS:
-        raise ValueProblem("bad-date", f"implausible date serial {serial} ({day.isoformat()})")
+        raise ValueProblem(BAD_DATE.code, f"implausible date serial {serial} ({day.isoformat()})")
     return day
 
 
@@ -368,10 +369,10 @@ def parse_date(raw: RawValue, *, default_year: int, number_format: str | None = 
     if isinstance(raw, dt.date):
         return Parsed(raw)
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise ValueProblem("bad-date", f"not a date: {type(raw).__name__}")
+        raise ValueProblem(BAD_DATE.code, f"not a date: {type(raw).__name__}")
     if isinstance(raw, int | float):
         if not math.isfinite(raw):
-            raise ValueProblem("bad-date", "not finite")
+            raise ValueProblem(BAD_DATE.code, "not finite")
         if float(raw).is_integer() and 10_000_000 <= raw <= 99_999_999:  # 20221203 typed into a number cell
             n = int(raw)
             return Parsed(_make_date(n // 10_000, n // 100 % 100, n % 100))
@@ -393,12 +394,12 @@ def parse_date(raw: RawValue, *, default_year: int, number_format: str | None = 
         if not m:
             continue
         if not _DATE_TAIL.fullmatch(s, m.end()):
-            raise ValueProblem("bad-date", f"unexpected text after the date: {s[m.end() :]!r}")
+            raise ValueProblem(BAD_DATE.code, f"unexpected text after the date: {s[m.end() :]!r}")
         nums = [int(g) for g in m.groups() if g and g.isdigit()]
         if has_year:
             return Parsed(_make_date(nums[0], nums[1], nums[2]))
         return Parsed(_make_date(default_year, nums[0], nums[1]))
-    raise ValueProblem("bad-date", "not a date")
+    raise ValueProblem(BAD_DATE.code, "not a date")
 
 
 # ---- phones --------------------------------------------------------------------------------
@@ -438,7 +439,7 @@ def _one_phone(text: str) -> str | None:
 def check_phone(raw: RawValue) -> str:
     """A mobile or a landline with area code (several allowed); returns them normalised, joined by 、."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise ValueProblem("bad-phone", f"not a phone: {type(raw).__name__}")
+        raise ValueProblem(BAD_PHONE.code, f"not a phone: {type(raw).__name__}")
     text = to_text(raw)
     found: list[str] = []
     for part in _PHONE_SEPARATORS.split(text):
@@ -450,11 +451,13 @@ def check_phone(raw: RawValue) -> str:
         pieces = [one] if one else [_one_phone(w) for w in words] if len(words) > 1 else [None]
         for piece in pieces:
             if piece is None:
-                raise ValueProblem("bad-phone", f"not a mobile or landline with area code: {part.strip()!r}")
+                raise ValueProblem(
+                    BAD_PHONE.code, f"not a mobile or landline with area code: {part.strip()!r}"
+                )
             if piece not in found:
                 found.append(piece)
     if not found:
-        raise ValueProblem("bad-phone", "empty")
+        raise ValueProblem(BAD_PHONE.code, "empty")
     return "、".join(found)
 
 
@@ -500,19 +503,19 @@ def _normalise_url(found: str) -> str:
     userinfo, at, hostport = authority.rpartition("@")
     host, colon, port = hostport.partition(":")
     if not _valid_host(host) or (colon and not port.isdigit()):
-        raise ValueProblem("bad-url", f"no valid host in {found!r}")
+        raise ValueProblem(BAD_URL.code, f"no valid host in {found!r}")
     return f"{scheme.lower()}://{userinfo}{at}{host.lower()}{colon}{port}{tail}"
 
 
 def check_url(raw: RawValue) -> str:
     """An http(s) link; text around it (a cloud-drive extraction code) is kept because readers need it."""
     if not isinstance(raw, str):
-        raise ValueProblem("bad-url", f"not a link: {type(raw).__name__}")
+        raise ValueProblem(BAD_URL.code, f"not a link: {type(raw).__name__}")
     # A full stop after the link ends the sentence; it is not part of what the reader opens.
     text = _SCHEME_FIX.sub(lambda m: m.group(1) + "://", to_text(raw)).rstrip("。，；、！？ ")
     matches = list(_URL_IN_TEXT.finditer(text))
     if not matches:
-        raise ValueProblem("bad-url", "no link")
+        raise ValueProblem(BAD_URL.code, "no link")
     normalised = [_normalise_url(m.group()) for m in matches]
     if len(matches) == 1 and matches[0].group().rstrip(_URL_TRAILING) == text:
         return normalised[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from functions.validate.messages import MESSAGES
+from functions.validate.codes import CODES as MESSAGES
 from tests.helpers.paths import ROOT
 
 DOC = ROOT / "docs" / "validation.md"

@@ -25,6 +25,7 @@ from functions.ports import GoogleNotConfigured, MasterWriteStats, PreparedMaste
 from functions.sheet_model import MasterSheet
 from schemas.campaign import Campaign
 from schemas.google import SPREADSHEET_MIME, GoogleSettings
+from schemas.i18n import t
 
 DRIVE_PAGE_SIZE = 1000  # files.list's maximum: fewer pages, fewer calls
 
@@ -187,9 +188,11 @@ def connect(
     settings = campaign.google
     if settings is None:
         raise GoogleNotConfigured(
-            "campaign.yaml 没有 google 设置（google.folder_id 等），未启用 Google 渠道。"
-            if campaign.language == "zh"
-            else "campaign.yaml has no google section (google.folder_id …): the Google channel is off."
+            t(
+                campaign.language,
+                "campaign.yaml 没有 google 设置（google.folder_id 等），未启用 Google 渠道。",
+                "campaign.yaml has no google section (google.folder_id …): the Google channel is off.",
+            )
         )
     email = ""
     if credentials is None:

@@ -16,6 +16,7 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
 from functions.adapters.xlsx.reader import read_record_grid, read_rows_grid
 from functions.ports import SheetContent
+from functions.validate import codes
 from functions.validate.messages import make_issue
 from schemas.campaign import Campaign
 from schemas.formspec import TableSpec
@@ -106,14 +107,7 @@ def read_unit_sheet(
         rows = _rows(value_range)
         if not rows:
             # A tab that reads back empty has lost its header (deleted or cleared).
-            raw.issues.append(
-                make_issue(
-                    "unknown-template",
-                    lang,
-                    sheet=sheet,
-                    missing=(f"“{sheet}”是空的（表头被删除）" if lang == "zh" else f"'{sheet}' is empty"),
-                )
-            )
+            raw.issues.append(make_issue(codes.UNKNOWN_TEMPLATE_SHEET_EMPTY, lang, sheet=sheet))
             continue
         if table.kind == "rows":
             read_rows_grid(rows, table, sheet, raw, lang)

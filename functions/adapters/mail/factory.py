@@ -9,7 +9,7 @@ from typing import Any
 
 from functions.ports import Mailer
 from schemas.campaign import MailSettings, SesSettings
-from schemas.formspec import Language
+from schemas.i18n import Language
 
 OUTBOX_FOLDER = "outbox"
 

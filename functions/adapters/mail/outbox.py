@@ -17,8 +17,7 @@ from pathlib import Path
 
 from functions.atomic_file import write_atomically
 from functions.ports import MailRefused
-from schemas.formspec import Language
-from schemas.i18n import t
+from schemas.i18n import Language, t
 
 _HASH_CHARS = 12
 

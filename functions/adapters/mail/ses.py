@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 from functions.adapters.mail.smtp import envelope_recipients, wire_bytes
 from functions.ports import MailRefused, MailUncertain
 from schemas.campaign import SesSettings
-from schemas.formspec import Language
-from schemas.i18n import t
+from schemas.i18n import Language, t
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
@@ -91,9 +90,6 @@ class SesMailer:
         self.limiter = limiter or RateLimiter(settings.rate_per_second)
         self.language = language
 
-    def _t(self, zh: str, en: str) -> str:
-        return t(self.language, zh, en)
-
     def send(self, message: EmailMessage) -> str:
         from botocore.exceptions import (
             BotoCoreError,
@@ -106,7 +102,7 @@ class SesMailer:
 
         recipients = envelope_recipients(message)
         if not recipients:
-            raise MailRefused(self._t("邮件没有收件人", "the message has no recipients"))
+            raise MailRefused(t(self.language, "邮件没有收件人", "the message has no recipients"))
         request: dict[str, Any] = {
             "FromEmailAddress": self.sender,
             "Destination": {"ToAddresses": recipients},
@@ -126,12 +122,14 @@ class SesMailer:
             ParamValidationError,
         ) as exc:
             # The request never left (or never reached SES): nothing was sent.
-            raise MailRefused(self._t(f"无法连接 SES：{exc}", f"cannot reach SES: {exc}")) from exc
+            raise MailRefused(t(self.language, f"无法连接 SES：{exc}", f"cannot reach SES: {exc}")) from exc
         except BotoCoreError as exc:
             # ReadTimeoutError, ConnectionClosedError and the like: SES may have the message.
             raise MailUncertain(
-                self._t(
-                    f"SES 未答复，邮件可能已发送：{exc}", f"no answer from SES; it may have been sent: {exc}"
+                t(
+                    self.language,
+                    f"SES 未答复，邮件可能已发送：{exc}",
+                    f"no answer from SES; it may have been sent: {exc}",
                 )
             ) from exc
         return str(reply.get("MessageId", ""))
@@ -143,10 +141,22 @@ class SesMailer:
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         base = _base_code(code)
         if base in _THROTTLED:
-            return MailRefused(self._t(f"SES 限流或超出配额（{code}），下次运行时重试：{text}",
-                                       f"SES throttled or over quota ({code}); retried next run: {text}"))  # fmt: skip
+            return MailRefused(
+                t(
+                    self.language,
+                    f"SES 限流或超出配额（{code}），下次运行时重试：{text}",
+                    f"SES throttled or over quota ({code}); retried next run: {text}",
+                )
+            )
         # A 4xx is a request SES did not act on, whatever its code; a 5xx may have been half done.
         if base in _REFUSED or 400 <= status < 500:
-            return MailRefused(self._t(f"SES 拒绝发送（{code}）：{text}", f"SES refused ({code}): {text}"))
-        return MailUncertain(self._t(f"SES 返回未知错误（{code}），邮件可能已发送：{text}",
-                                     f"SES failed ({code}); it may have been sent: {text}"))  # fmt: skip
+            return MailRefused(
+                t(self.language, f"SES 拒绝发送（{code}）：{text}", f"SES refused ({code}): {text}")
+            )
+        return MailUncertain(
+            t(
+                self.language,
+                f"SES 返回未知错误（{code}），邮件可能已发送：{text}",
+                f"SES failed ({code}); it may have been sent: {text}",
+            )
+        )

@@ -22,8 +22,7 @@ from email.utils import getaddresses
 from functions.config.loading import ConfigError
 from functions.ports import MailRefused, MailUncertain
 from schemas.campaign import SmtpSettings
-from schemas.formspec import Language
-from schemas.i18n import t
+from schemas.i18n import Language, t
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +85,7 @@ class SmtpMailer:
             self._password = env.get(settings.password_env, "").strip()
             if not self._password:
                 raise ConfigError([
-                    self._t(
+                    t(self.language,
                         f"mail.smtp：用户 {settings.user} 需要密码，请设置环境变量 {settings.password_env}"
                         "（QQ、163 等邮箱请填写“授权码”，而不是登录密码）",
                         f"mail.smtp: user {settings.user} needs a password: set the environment variable "
@@ -96,13 +95,10 @@ class SmtpMailer:
         if settings.user and settings.security == "none" and settings.host not in ("127.0.0.1", "localhost"):
             log.warning("SMTP password for %s would travel unencrypted to %s", settings.user, settings.host)
 
-    def _t(self, zh: str, en: str) -> str:
-        return t(self.language, zh, en)
-
     def send(self, message: EmailMessage) -> str:
         recipients = envelope_recipients(message)
         if not recipients:
-            raise MailRefused(self._t("邮件没有收件人", "the message has no recipients"))
+            raise MailRefused(t(self.language, "邮件没有收件人", "the message has no recipients"))
         utf8 = needs_smtputf8([self.sender, *recipients])
         data = wire_bytes(message, utf8=utf8)
         conn = self._connect()
@@ -140,7 +136,8 @@ class SmtpMailer:
         except smtplib.SMTPAuthenticationError as exc:
             _close(conn)
             raise MailRefused(
-                self._t(
+                t(
+                    self.language,
                     f"SMTP 登录失败（{where}，{_reply(exc.smtp_code, exc.smtp_error)}）："
                     f"请检查用户名和环境变量 {s.password_env}（QQ、163 等邮箱需使用授权码）",
                     f"SMTP login failed ({where}, {_reply(exc.smtp_code, exc.smtp_error)}): check the user "
@@ -150,7 +147,8 @@ class SmtpMailer:
         except smtplib.SMTPNotSupportedError as exc:
             _close(conn)
             raise MailRefused(
-                self._t(
+                t(
+                    self.language,
                     f"SMTP 服务器 {where} 不支持所需功能（{exc}）：请检查 mail.smtp.security 与端口",
                     f"SMTP server {where} lacks a needed feature ({exc}): check mail.smtp.security and port",
                 )
@@ -159,7 +157,8 @@ class SmtpMailer:
             # OSError covers refused connections, DNS failures, timeouts and TLS errors (ssl.SSLError).
             _close(conn)
             raise MailRefused(
-                self._t(
+                t(
+                    self.language,
                     f"无法连接或登录 SMTP 服务器 {where}：{exc}",
                     f"cannot connect or log in to SMTP server {where}: {exc}",
                 )
@@ -174,7 +173,8 @@ class SmtpMailer:
             if utf8:
                 if not conn.has_extn("smtputf8"):
                     raise MailRefused(
-                        self._t(
+                        t(
+                            self.language,
                             "邮件地址含中文等非 ASCII 字符，但 SMTP 服务器不支持 SMTPUTF8",
                             "an address is not ASCII but the SMTP server does not support SMTPUTF8",
                         )
@@ -182,8 +182,13 @@ class SmtpMailer:
                 options = ["SMTPUTF8", "BODY=8BITMIME"]
             code, text = conn.mail(self.sender, options)
             if code != 250:
-                raise MailRefused(self._t(f"发件人 {self.sender} 被拒绝（{_reply(code, text)}）",
-                                          f"sender {self.sender} refused ({_reply(code, text)})"))  # fmt: skip
+                raise MailRefused(
+                    t(
+                        self.language,
+                        f"发件人 {self.sender} 被拒绝（{_reply(code, text)}）",
+                        f"sender {self.sender} refused ({_reply(code, text)})",
+                    )
+                )
             accepted = []
             for rcpt in recipients:
                 code, text = conn.rcpt(rcpt)
@@ -195,16 +200,21 @@ class SmtpMailer:
                 conn.rset()
                 detail = "; ".join(f"{r}: {why}" for r, why in refused.items())
                 raise MailRefused(
-                    self._t(f"收件人全部被拒绝：{detail}", f"every recipient refused: {detail}")
+                    t(self.language, f"收件人全部被拒绝：{detail}", f"every recipient refused: {detail}")
                 )
             code, text = conn.docmd("DATA")
             if code != 354:
-                raise MailRefused(self._t(f"服务器拒绝接收邮件内容（{_reply(code, text)}）",
-                                          f"the server refused DATA ({_reply(code, text)})"))  # fmt: skip
+                raise MailRefused(
+                    t(
+                        self.language,
+                        f"服务器拒绝接收邮件内容（{_reply(code, text)}）",
+                        f"the server refused DATA ({_reply(code, text)})",
+                    )
+                )
         except (OSError, smtplib.SMTPException, UnicodeError) as exc:
             # Still before the body: nothing can have been queued.
             raise MailRefused(
-                self._t(f"发送前连接中断：{exc}", f"connection lost before sending: {exc}")
+                t(self.language, f"发送前连接中断：{exc}", f"connection lost before sending: {exc}")
             ) from exc
         try:
             # From here on the body is on the wire; only an explicit reply tells the outcome.
@@ -212,7 +222,8 @@ class SmtpMailer:
             code, text = conn.getreply()
         except (OSError, smtplib.SMTPException) as exc:
             raise MailUncertain(
-                self._t(
+                t(
+                    self.language,
                     f"发送邮件内容时连接中断，服务器可能已收到：{exc}",
                     f"connection lost while sending; the server may have the message: {exc}",
                 )
@@ -220,13 +231,23 @@ class SmtpMailer:
         if code == 250:
             note = ""
             if refused:
-                note = self._t(" （部分收件人被拒：", " (refused: ") + ", ".join(refused) + ")"
+                note = t(self.language, " （部分收件人被拒：", " (refused: ") + ", ".join(refused) + ")"
             return (message_id or _reply(code, text)) + note
         if 400 <= code < 600:
-            raise MailRefused(self._t(f"服务器拒收邮件（{_reply(code, text)}）",
-                                      f"the server rejected the message ({_reply(code, text)})"))  # fmt: skip
-        raise MailUncertain(self._t(f"服务器答复不明（{_reply(code, text)}）",
-                                    f"unclear answer from the server ({_reply(code, text)})"))  # fmt: skip
+            raise MailRefused(
+                t(
+                    self.language,
+                    f"服务器拒收邮件（{_reply(code, text)}）",
+                    f"the server rejected the message ({_reply(code, text)})",
+                )
+            )
+        raise MailUncertain(
+            t(
+                self.language,
+                f"服务器答复不明（{_reply(code, text)}）",
+                f"unclear answer from the server ({_reply(code, text)})",
+            )
+        )
 
 
 def _quit_quietly(conn: smtplib.SMTP) -> None:

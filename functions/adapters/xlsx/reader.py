@@ -13,9 +13,12 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 
+from functions.validate import codes
+from functions.validate.codes import IssueKind
 from functions.validate.messages import make_issue
 from schemas.campaign import Campaign
-from schemas.formspec import Language, TableSpec
+from schemas.formspec import TableSpec
+from schemas.i18n import Language, t
 from schemas.raw import RawCell, RawRecord, RawSubmission, RawTable
 from schemas.roster import Roster
 from sheets_templates import layout
@@ -31,13 +34,13 @@ def read_workbook(path: Path, campaign: Campaign, roster: Roster) -> RawSubmissi
     raw = RawSubmission(source=str(path), source_kind="file")
     problem = _sniff(path, campaign)
     if problem is not None:
-        code, params = problem
-        raw.issues.append(make_issue(code, lang, **params))
+        kind, params = problem
+        raw.issues.append(make_issue(kind, lang, **params))
         return raw
     try:
         wb = load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # a damaged zip or XML: the unit must re-save the file
-        raw.issues.append(make_issue("not-xlsx", lang, value=type(exc).__name__))
+        raw.issues.append(make_issue(codes.NOT_XLSX, lang, value=type(exc).__name__))
         return raw
     try:
         _read_identity(wb, raw, campaign, roster)
@@ -45,17 +48,9 @@ def read_workbook(path: Path, campaign: Campaign, roster: Roster) -> RawSubmissi
             raw.deliverable = _infer_deliverable(wb, campaign)
         if raw.deliverable is None:
             wanted = "、".join(
-                t.title(lang) for d in campaign.deliverables for t in campaign.tables_of(d.key)
+                table.title(lang) for d in campaign.deliverables for table in campaign.tables_of(d.key)
             )
-            raw.issues.append(
-                make_issue(
-                    "unknown-template",
-                    lang,
-                    missing=_t(
-                        lang, f"找不到工作表（应有：{wanted}）", f"no known sheet (expected: {wanted})"
-                    ),
-                )
-            )
+            raw.issues.append(make_issue(codes.UNKNOWN_TEMPLATE_NO_KNOWN_SHEET, lang, expected=wanted))
             return raw
         for table in campaign.tables_of(raw.deliverable):
             _read_table(wb, table, raw, lang)
@@ -64,28 +59,28 @@ def read_workbook(path: Path, campaign: Campaign, roster: Roster) -> RawSubmissi
     return raw
 
 
-def _sniff(path: Path, campaign: Campaign) -> tuple[str, dict[str, Any]] | None:
+def _sniff(path: Path, campaign: Campaign) -> tuple[IssueKind, dict[str, Any]] | None:
     size = path.stat().st_size
     limit = campaign.submission.max_file_mb
     if size > limit * 1024 * 1024:
-        return "too-large", {"size_mb": f"{size / 1024 / 1024:.1f}", "limit_mb": f"{limit:g}"}
+        return codes.TOO_LARGE, {"size_mb": f"{size / 1024 / 1024:.1f}", "limit_mb": f"{limit:g}"}
     with path.open("rb") as fh:
         head = fh.read(8)
     if head.startswith(_OLE_MAGIC):
         # Encrypted OOXML is wrapped in an OLE container with an EncryptionInfo stream; a real .xls is not.
         data = path.read_bytes()
         if "EncryptionInfo".encode("utf-16-le") in data or b"EncryptedPackage" in data:
-            return "encrypted", {}
-        return "legacy-xls", {}
+            return codes.ENCRYPTED, {}
+        return codes.LEGACY_XLS, {}
     if not head.startswith(_ZIP_MAGIC):
-        return "not-xlsx", {}
+        return codes.NOT_XLSX, {}
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
     except zipfile.BadZipFile:
-        return "not-xlsx", {}
+        return codes.NOT_XLSX, {}
     if "xl/workbook.xml" not in names:
-        return "not-xlsx", {}
+        return codes.NOT_XLSX, {}
     return None
 
 
@@ -115,33 +110,20 @@ def _read_identity(wb: Workbook, raw: RawSubmission, campaign: Campaign, roster:
     if raw.campaign_id and raw.campaign_id != campaign.id:
         raw.issues.append(
             make_issue(
-                "unknown-template",
-                lang,
-                missing=_t(
-                    lang,
-                    f"这是活动“{raw.campaign_id}”的模板，不是“{campaign.id}”的",
-                    f"a template of campaign {raw.campaign_id}, not {campaign.id}",
-                ),
+                codes.UNKNOWN_TEMPLATE_OTHER_CAMPAIGN, lang, found=raw.campaign_id, campaign=campaign.id
             )
         )
     if deliverable is not None:
         keys = [d.key for d in campaign.deliverables]
         if deliverable not in keys:
-            raw.issues.append(
-                make_issue(
-                    "wrong-deliverable",
-                    lang,
-                    found=deliverable,
-                    reason=_t(lang, "不是本次活动要求报送的材料。", "not a deliverable of this campaign."),
-                )
-            )
+            raw.issues.append(make_issue(codes.WRONG_DELIVERABLE_NOT_IN_CAMPAIGN, lang, found=deliverable))
         else:
             raw.deliverable = deliverable
 
     if code:
         unit = roster.get(code.upper()) or roster.get(code)
         if unit is None:
-            raw.issues.append(make_issue("unknown-unit", lang, value=code))
+            raw.issues.append(make_issue(codes.UNKNOWN_UNIT, lang, value=code))
             raw.unit_code = code
             return
         raw.unit_code = unit.code
@@ -149,21 +131,21 @@ def _read_identity(wb: Workbook, raw: RawSubmission, campaign: Campaign, roster:
     elif name:
         unit = roster.find_by_name(name)
         if unit is None:
-            raw.issues.append(make_issue("unknown-unit", lang, value=name))
+            raw.issues.append(make_issue(codes.UNKNOWN_UNIT, lang, value=name))
             return
         raw.unit_code = unit.code
         raw.identity_from_name = True
-        raw.issues.append(make_issue("unit-by-name", lang, value=name, unit_code=unit.code))
+        raw.issues.append(make_issue(codes.UNIT_BY_NAME, lang, value=name, unit_code=unit.code))
     else:
         sheet = layout.INSTRUCTIONS_SHEET[lang]
         raw.issues.append(
             make_issue(
-                "unknown-unit",
+                codes.UNKNOWN_UNIT_NO_IDENTITY,
                 lang,
                 sheet=sheet,
                 value="",
                 column=layout.IDENTITY_LABELS["unit_code"][lang],
-            ).model_copy(update={"message": _no_identity_message(lang, sheet)})
+            )
         )
         return
 
@@ -172,20 +154,9 @@ def _read_identity(wb: Workbook, raw: RawSubmission, campaign: Campaign, roster:
         if not d.applies_to(unit.type):
             raw.issues.append(
                 make_issue(
-                    "wrong-deliverable",
-                    lang,
-                    found=d.title(lang),
-                    reason=f"{unit.type}不需要报送这项材料。"
-                    if lang == "zh"
-                    else f"not required of {unit.type}.",
+                    codes.WRONG_DELIVERABLE_NOT_REQUIRED, lang, found=d.title(lang), unit_type=unit.type
                 )
             )
-
-
-def _no_identity_message(lang: Language, sheet: str) -> str:
-    if lang == "en":
-        return f"No unit code or unit name found. Fill them in on the '{sheet}' sheet."
-    return f"工作簿中找不到单位编码和单位名称。请在“{sheet}”页填写本单位的编码和名称。"
 
 
 def _identity_from_instructions(wb: Workbook) -> dict[str, str]:
@@ -245,15 +216,7 @@ def _label_index(table: TableSpec) -> dict[str, str]:
 def _read_table(wb: Workbook, table: TableSpec, raw: RawSubmission, lang: Language) -> None:
     sheet = _find_sheet(wb, table)
     if sheet is None:
-        raw.issues.append(
-            make_issue(
-                "unknown-template",
-                lang,
-                missing=_t(
-                    lang, f"缺少工作表“{table.title(lang)}”", f"sheet '{table.title(lang)}' is missing"
-                ),
-            )
-        )
+        raw.issues.append(make_issue(codes.UNKNOWN_TEMPLATE_SHEET_MISSING, lang, table=table.title(lang)))
         return
     ws = wb[sheet]
     rows = [tuple(r) for r in ws.iter_rows()]
@@ -283,14 +246,7 @@ def read_rows_grid(
         if hits > best:
             header_at, best = i, hits
     if header_at is None:
-        raw.issues.append(
-            make_issue(
-                "unknown-template",
-                lang,
-                missing=_t(lang, f"“{sheet}”找不到表头行", f"no header row on '{sheet}'"),
-                sheet=sheet,
-            )
-        )
+        raw.issues.append(make_issue(codes.UNKNOWN_TEMPLATE_NO_HEADER, lang, sheet=sheet))
         return
     columns: dict[str, int] = {}
     extra: list[tuple[int, str]] = []
@@ -307,14 +263,10 @@ def read_rows_grid(
     if missing:
         raw.issues.append(
             make_issue(
-                "unknown-template",
+                codes.UNKNOWN_TEMPLATE_LACKS_COLUMNS,
                 lang,
                 sheet=sheet,
-                missing=_t(
-                    lang,
-                    f"“{sheet}”缺少列：{'、'.join(missing)}",
-                    f"'{sheet}' lacks columns: {', '.join(missing)}",
-                ),
+                labels=t(lang, "、", ", ").join(missing),
             )
         )
         return
@@ -322,7 +274,7 @@ def read_rows_grid(
     for ci, text in extra:
         raw.issues.append(
             make_issue(
-                "unknown-column",
+                codes.UNKNOWN_COLUMN,
                 lang,
                 sheet=sheet,
                 cell=f"{get_column_letter(ci + 1)}{header_row}",
@@ -371,14 +323,10 @@ def read_record_grid(
     if missing:
         raw.issues.append(
             make_issue(
-                "unknown-template",
+                codes.UNKNOWN_TEMPLATE_LACKS_ITEMS,
                 lang,
                 sheet=sheet,
-                missing=_t(
-                    lang,
-                    f"“{sheet}”缺少项目：{'、'.join(missing)}",
-                    f"'{sheet}' lacks items: {', '.join(missing)}",
-                ),
+                labels=t(lang, "、", ", ").join(missing),
             )
         )
         return
@@ -389,7 +337,3 @@ def read_record_grid(
         columns=where,
         records=[RawRecord(row=min(row_of.values()) if row_of else None, cells=cells)],
     )
-
-
-def _t(lang: Language, zh: str, en: str) -> str:
-    return en if lang == "en" else zh

@@ -16,7 +16,8 @@ from pathlib import Path
 from functions.config.loading import ConfigError, load_campaign, load_roster
 from schemas.campaign import Campaign
 from schemas.form_questions import FormQuestion, FormSpecExport, QuestionType, QuestionValidation
-from schemas.formspec import FieldSpec, Language, TableSpec
+from schemas.formspec import FieldSpec, TableSpec
+from schemas.i18n import Language, t
 from schemas.roster import Roster
 
 TITLE_JOINER = " · "
@@ -34,12 +35,8 @@ URL_HINT_PATTERN = r"^[\s\S]*(?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww][Ww][Ww]\.)\S+[\s\S
 GENERIC_CODE_PATTERN = r"^\s*[^\s，。；、,;]{1,40}\s*$"
 
 
-def _t(lang: Language, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
-
-
 def unit_code_title(lang: Language) -> str:
-    return _t(lang, "单位编码", "Unit code")
+    return t(lang, "单位编码", "Unit code")
 
 
 def _shape(code: str) -> str:
@@ -74,7 +71,7 @@ def _identity_question(lang: Language, roster: Roster | None) -> FormQuestion:
     # No example code in the help: a unit that copied a real example would report as another unit.
     return FormQuestion(
         title=unit_code_title(lang),
-        help_text=_t(
+        help_text=t(
             lang,
             "组织方下发的本单位编码（见通知或单位名单）。系统按编码识别报送单位，请勿填写单位名称。",
             "Your unit's code as given by the organiser (see the notice). It identifies your unit.",
@@ -85,7 +82,7 @@ def _identity_question(lang: Language, roster: Roster | None) -> FormQuestion:
         validation=QuestionValidation(
             kind="regex",
             pattern=unit_code_pattern(roster),
-            help_text=_t(lang, "请填写组织方下发的单位编码", "Enter the unit code the organiser gave you"),
+            help_text=t(lang, "请填写组织方下发的单位编码", "Enter the unit code the organiser gave you"),
         ),
     )
 
@@ -108,11 +105,11 @@ def _type_and_validation(f: FieldSpec, lang: Language) -> tuple[QuestionType, Qu
         whole = f.type == "integer"
         bounds = _bounds(f)
         if whole:
-            msg = _t(lang, f"请填写整数（{bounds}）", f"A whole number ({bounds})") if bounds else ""
-            msg = msg or _t(lang, "请填写整数", "A whole number")
+            msg = t(lang, f"请填写整数（{bounds}）", f"A whole number ({bounds})") if bounds else ""
+            msg = msg or t(lang, "请填写整数", "A whole number")
         else:
-            msg = _t(lang, f"请填写数字（{bounds}）", f"A number ({bounds})") if bounds else ""
-            msg = msg or _t(lang, "请填写数字", "A number")
+            msg = t(lang, f"请填写数字（{bounds}）", f"A number ({bounds})") if bounds else ""
+            msg = msg or t(lang, "请填写数字", "A number")
         return "TEXT", QuestionValidation(
             kind="whole_number" if whole else "number", min=f.min, max=f.max, help_text=msg
         )
@@ -126,7 +123,7 @@ def _type_and_validation(f: FieldSpec, lang: Language) -> tuple[QuestionType, Qu
         return "TEXT", QuestionValidation(
             kind="regex",
             pattern=PHONE_HINT_PATTERN,
-            help_text=_t(
+            help_text=t(
                 lang,
                 "请填写手机号或带区号的座机号码，如 0519-86311234",
                 "A mobile or a landline with area code",
@@ -136,7 +133,7 @@ def _type_and_validation(f: FieldSpec, lang: Language) -> tuple[QuestionType, Qu
         return "TEXT", QuestionValidation(
             kind="url",
             pattern=URL_HINT_PATTERN,
-            help_text=_t(
+            help_text=t(
                 lang, "请填写以 http:// 或 https:// 开头的链接（可附提取码）", "A link (http:// or https://)"
             ),
         )
@@ -147,13 +144,13 @@ def _type_and_validation(f: FieldSpec, lang: Language) -> tuple[QuestionType, Qu
         return kind, QuestionValidation(
             kind="max_length",
             max_length=f.max_length,
-            help_text=_t(lang, f"不超过 {f.max_length} 个字", f"At most {f.max_length} characters"),
+            help_text=t(lang, f"不超过 {f.max_length} 个字", f"At most {f.max_length} characters"),
         )
     return kind, None
 
 
 def record_tables(campaign: Campaign, deliverable_key: str) -> list[TableSpec]:
-    return [t for t in campaign.tables_of(deliverable_key) if t.kind == "record"]
+    return [table for table in campaign.tables_of(deliverable_key) if table.kind == "record"]
 
 
 def form_questions(
@@ -168,7 +165,7 @@ def form_questions(
     lang = campaign.language
     tables = record_tables(campaign, deliverable_key)
     identity = _identity_question(lang, roster)
-    counts = Counter(f.label(lang) for t in tables for f in t.fields)
+    counts = Counter(f.label(lang) for table in tables for f in table.fields)
     counts[identity.title] += 1
     questions = [identity]
     for table in tables:
@@ -195,29 +192,31 @@ def _description(campaign: Campaign, deliverable_key: str, not_in_form: list[Tab
     lang = campaign.language
     d = campaign.deliverable(deliverable_key)
     due = campaign.due_at(deliverable_key)
-    if lang == "en":
-        lines = [f"{d.title('en')}. Due {due:%Y-%m-%d %H:%M} ({campaign.timezone})."]
-        what = d.what_to_send_en
-    else:
-        lines = [f"{d.title('zh')}。请于 {due.year}年{due.month}月{due.day}日 {due:%H:%M} 前提交。"]
-        what = d.what_to_send_zh
+    lines = [
+        t(
+            lang,
+            f"{d.title(lang)}。请于 {due.year}年{due.month}月{due.day}日 {due:%H:%M} 前提交。",
+            f"{d.title(lang)}. Due {due:%Y-%m-%d %H:%M} ({campaign.timezone}).",
+        )
+    ]
+    what = d.what_to_send(lang)
     if what:
         lines.append(what)
-    for t in record_tables(campaign, deliverable_key):
-        help_text = t.help_en if lang == "en" else t.help_zh
+    for table in record_tables(campaign, deliverable_key):
+        help_text = table.help(lang)
         if help_text:
-            lines.append(f"{t.title(lang)}：{help_text}" if lang == "zh" else f"{t.title(lang)}: {help_text}")
+            lines.append(t(lang, f"{table.title(lang)}：{help_text}", f"{table.title(lang)}: {help_text}"))
     if not_in_form:
-        names = _t(lang, "、", ", ").join(t.title(lang) for t in not_in_form)
+        names = t(lang, "、", ", ").join(table.title(lang) for table in not_in_form)
         lines.append(
-            _t(
+            t(
                 lang,
                 f"{names}不在本表单中，请按通知另行报送。",
                 f"{names}: not in this form; send it as instructed.",
             )
         )
     lines.append(
-        _t(
+        t(
             lang,
             "提交后系统自动校验；如有问题，请按提示修改后重新提交。疑问请联系："
             + campaign.organiser_contact_line(),
@@ -233,10 +232,10 @@ def form_spec(campaign: Campaign, deliverable_key: str, roster: Roster | None = 
     try:
         d = campaign.deliverable(deliverable_key)
     except KeyError:
-        keys = _t(lang, "、", ", ").join(x.key for x in campaign.deliverables)
+        keys = t(lang, "、", ", ").join(x.key for x in campaign.deliverables)
         raise ConfigError(
             [
-                _t(
+                t(
                     lang,
                     f"没有名为 {deliverable_key} 的报送事项；可选：{keys}",
                     f"No deliverable named {deliverable_key}; choose one of: {keys}",
@@ -244,10 +243,10 @@ def form_spec(campaign: Campaign, deliverable_key: str, roster: Roster | None = 
             ]
         ) from None
     tables = campaign.tables_of(deliverable_key)
-    if not any(t.kind == "record" for t in tables):
+    if not any(table.kind == "record" for table in tables):
         raise ConfigError(
             [
-                _t(
+                t(
                     lang,
                     f"报送事项 {deliverable_key} 只有多行表格，不能用表单报送（请用工作簿或共享表格）",
                     f"Deliverable {deliverable_key} has only many-row tables: a form cannot carry it "
@@ -255,7 +254,7 @@ def form_spec(campaign: Campaign, deliverable_key: str, roster: Roster | None = 
                 )
             ]
         )
-    not_in_form = [t for t in tables if t.kind != "record"]
+    not_in_form = [table for table in tables if table.kind != "record"]
     return FormSpecExport(
         campaign_id=campaign.id,
         deliverable=d.key,
@@ -264,7 +263,7 @@ def form_spec(campaign: Campaign, deliverable_key: str, roster: Roster | None = 
         description=_description(campaign, deliverable_key, not_in_form),
         due=campaign.due_at(deliverable_key),
         questions=form_questions(campaign, deliverable_key, roster),
-        tables_not_in_form=[t.key for t in not_in_form],
+        tables_not_in_form=[table.key for table in not_in_form],
     )
 
 
@@ -278,15 +277,15 @@ def default_form_deliverable(campaign: Campaign) -> str:
     if campaign.google is not None and len(campaign.google.form_deliverables) == 1:
         return campaign.google.form_deliverables[0]
     whole = [
-        d.key for d in campaign.deliverables if all(t.kind == "record" for t in campaign.tables_of(d.key))
+        d.key for d in campaign.deliverables if all(tb.kind == "record" for tb in campaign.tables_of(d.key))
     ]
     if len(whole) == 1:
         return whole[0]
     lang = campaign.language
-    keys = _t(lang, "、", ", ").join(d.key for d in campaign.deliverables)
+    keys = t(lang, "、", ", ").join(d.key for d in campaign.deliverables)
     raise ConfigError(
         [
-            _t(
+            t(
                 lang,
                 f"请用 --deliverable 指定报送事项（可选：{keys}）",
                 f"Name one with --deliverable ({keys})",
@@ -300,7 +299,7 @@ def form_spec_text(campaign: Campaign, spec: FormSpecExport, *, as_gs: bool = Fa
     text = json.dumps(spec.model_dump(mode="json"), ensure_ascii=False, indent=2)
     if not as_gs:
         return text + "\n"
-    note = _t(
+    note = t(
         campaign.language,
         "// 由 huizong google form-spec --gs 生成；活动配置改动后请重新生成并再次运行 setup()。",
         "// Written by huizong google form-spec --gs; regenerate and run setup() again after config changes.",

@@ -36,9 +36,8 @@ from functions.services.google.writeback import SheetState, sheet_state, writeba
 from functions.services.intake.ingest import ingest_raw
 from functions.services.intake.peers import PeerStats
 from functions.services.intake.receipt import ReceiptOutcome, retry_pending_receipts, send_receipt
-from schemas.formspec import Language
 from schemas.google import SPREADSHEET_MIME
-from schemas.i18n import t
+from schemas.i18n import Language, t
 from sheets_templates import google_layout as gl
 
 log = logging.getLogger(__name__)
@@ -240,36 +239,34 @@ def _check(
             result.receipts_sent += check.receipt == "sent"
 
 
-def _state_label(check: SheetCheck, lang: str) -> str:
-    language: Language = "en" if lang == "en" else "zh"
+def _state_label(check: SheetCheck, lang: Language) -> str:
     if check.state is None:
         return ""
-    return gl.STATUS_TEXT[check.state][language].format(n=check.errors)
+    return gl.STATUS_TEXT[check.state][lang].format(n=check.errors)
 
 
-def summary_lines(result: PollResult, lang: str) -> list[str]:
-    zh = lang != "en"
+def summary_lines(result: PollResult, lang: Language) -> list[str]:
+    calls = sum(result.calls.values())
     lines = [
-        (
+        t(
+            lang,
             f"列出 {result.listed} 个有变动的文件：检查 {len(result.checks)} 个，"
-            f"本系统自己的改动 {result.own_changes} 个，已处理过 {result.already_seen} 个，非单位表格 {result.not_ours} 个。"
-        )
-        if zh
-        else (
+            f"本系统自己的改动 {result.own_changes} 个，已处理过 {result.already_seen} 个，非单位表格 {result.not_ours} 个。",
             f"{result.listed} changed file(s): {len(result.checks)} checked, {result.own_changes} changed by "
-            f"this system, {result.already_seen} already handled, {result.not_ours} not a unit sheet."
+            f"this system, {result.already_seen} already handled, {result.not_ours} not a unit sheet.",
         )
     ]
     for c in result.checks:
         state = c.problem or _state_label(c, lang)
-        extra = (f" 新版本 v{c.seq}" if zh else f" new version v{c.seq}") if c.stored else ""
-        receipt = (f" 回执：{c.receipt}" if zh else f" receipt: {c.receipt}") if c.receipt else ""
+        extra = t(lang, f" 新版本 v{c.seq}", f" new version v{c.seq}") if c.stored else ""
+        receipt = t(lang, f" 回执：{c.receipt}", f" receipt: {c.receipt}") if c.receipt else ""
         lines.append(f"  {c.unit} {c.deliverable}: {state}{extra}{receipt}")
     lines.append(
-        f"新版本 {result.versions_created} 个，回执 {result.receipts_sent} 封；接口调用 {sum(result.calls.values())} 次。"
-        if zh
-        else f"{result.versions_created} new version(s), {result.receipts_sent} receipt(s); "
-        f"{sum(result.calls.values())} API call(s)."
+        t(
+            lang,
+            f"新版本 {result.versions_created} 个，回执 {result.receipts_sent} 封；接口调用 {calls} 次。",
+            f"{result.versions_created} new version(s), {result.receipts_sent} receipt(s); {calls} API call(s).",
+        )
     )
     if result.stopped:
         lines.append(result.stop_reason)

@@ -26,8 +26,8 @@ from functions.services.google.registry import (
     sheet_key,
 )
 from schemas.campaign import Campaign, Deliverable
-from schemas.formspec import Language
 from schemas.google import SPREADSHEET_MIME
+from schemas.i18n import t
 from schemas.roster import Roster, Unit
 from sheets_templates.google_unit_sheet import META_SHEET_ID, build_unit_sheet_requests
 from sheets_templates.instructions import format_due
@@ -85,10 +85,6 @@ class FolderInaccessible(Exception):
         self.reason = reason
 
 
-def _t(lang: Language, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
-
-
 def _is_rate_limit(exc: GoogleRefused) -> bool:
     return exc.status == 403 and exc.reason in _RATE_LIMIT_REASONS
 
@@ -125,7 +121,7 @@ def share_message(campaign: Campaign, unit: Unit, deliverable: Deliverable) -> s
     lang = campaign.language
     due = format_due(campaign, deliverable.key)
     contact = campaign.organiser_contact_line()
-    return _t(
+    return t(
         lang,
         f"{unit.name}：请在此表格中直接填写“{deliverable.title(lang)}”，截止时间：{due}。"
         f"填写完成后，请在“填写说明”页勾选“提交”。系统会自动检查并在表格中标出需要修改之处。如有疑问请联系：{contact}",
@@ -273,7 +269,7 @@ class _Run:
                 if _is_rate_limit(exc):
                     raise GoogleBudgetExhausted(f"Drive rate limit ({exc.reason})") from exc
                 out.problems.append(
-                    _t(self.campaign.language, f"共享给 {email} 失败：", f"sharing with {email} failed: ")
+                    t(self.campaign.language, f"共享给 {email} 失败：", f"sharing with {email} failed: ")
                     + _describe(exc)
                 )
                 continue
@@ -361,7 +357,7 @@ def summary_lines(result: ProvisionResult, campaign: Campaign, *, dry_run: bool 
     lang = campaign.language
     c = result.count
     lines = [
-        _t(
+        t(
             lang,
             f"{'（试运行，未做任何更改）' if dry_run else ''}新建 {c('created')} 个，继续完成 {c('continued')} 个，"
             f"已就绪 {c('done')} 个，待处理 {c('planned')} 个，失败 {c('failed')} 个，其他运行处理中 {c('in_progress')} 个。",
@@ -373,16 +369,16 @@ def summary_lines(result: ProvisionResult, campaign: Campaign, *, dry_run: bool 
     for s in result.slots:
         if s.action in ("created", "continued") or (dry_run and s.action == "planned"):
             verb = {
-                "created": _t(lang, "新建", "created"),
-                "continued": _t(lang, "继续", "continued"),
-                "planned": _t(lang, "将新建", "would create"),
+                "created": t(lang, "新建", "created"),
+                "continued": t(lang, "继续", "continued"),
+                "planned": t(lang, "将新建", "would create"),
             }[s.action]
             lines.append(f"  {verb} {s.unit} {s.unit_name} · {s.deliverable} {s.url}".rstrip())
         for p in s.problems:
             lines.append(f"  ! {s.unit} {s.unit_name} · {s.deliverable}: {p}")
     for r in result.orphans:
         lines.append(
-            _t(
+            t(
                 lang,
                 f"  名单中已无此单位，表格保留未删除：{r.unit} · {r.deliverable} {r.url}",
                 f"  unit no longer in the roster, sheet kept (not deleted): {r.unit} · {r.deliverable} {r.url}",
@@ -391,7 +387,7 @@ def summary_lines(result: ProvisionResult, campaign: Campaign, *, dry_run: bool 
     if result.stopped:
         if result.stop_reason == FOLDER_STOP + STORAGE_QUOTA:
             lines.append(
-                _t(
+                t(
                     lang,
                     "服务账号没有自己的存储空间，不能在个人“我的云端硬盘”的文件夹中新建表格。请在共享云端硬盘"
                     "中建文件夹，把服务账号加为“内容管理员”，并把 google.folder_id 改为该文件夹。下次运行将继续。",
@@ -402,7 +398,7 @@ def summary_lines(result: ProvisionResult, campaign: Campaign, *, dry_run: bool 
             )
         elif result.stop_reason.startswith(FOLDER_STOP):
             lines.append(
-                _t(
+                t(
                     lang,
                     "无法在 Google 云端硬盘文件夹中创建表格（文件夹不存在，或服务账号不是“内容管理员”）。"
                     "请运行 huizong google check 检查。下次运行将继续。",
@@ -412,7 +408,7 @@ def summary_lines(result: ProvisionResult, campaign: Campaign, *, dry_run: bool 
             )
         else:
             lines.append(
-                _t(
+                t(
                     lang,
                     f"本次调用额度或时间已用完（{result.stop_reason}），已停止；下次运行将继续。",
                     f"This run's call budget or time is spent ({result.stop_reason}); stopped. "
@@ -421,5 +417,5 @@ def summary_lines(result: ProvisionResult, campaign: Campaign, *, dry_run: bool 
             )
     if result.calls:
         calls = ", ".join(f"{k}={v}" for k, v in sorted(result.calls.items()))
-        lines.append(_t(lang, f"API 调用：{calls}", f"API calls: {calls}"))
+        lines.append(t(lang, f"API 调用：{calls}", f"API calls: {calls}"))
     return lines

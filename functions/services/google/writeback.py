@@ -15,6 +15,7 @@ from typing import Any, Literal
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
 from schemas.campaign import Campaign
+from schemas.i18n import t
 from schemas.report import Issue, ValidationReport
 from sheets_templates import google_layout as gl
 from sheets_templates import layout
@@ -48,7 +49,7 @@ def status_text(campaign: Campaign, state: SheetState, report: ValidationReport 
         return gl.STATUS_TEXT["errors"][lang].format(n=errors)
     text = gl.STATUS_TEXT[state][lang]
     if state == "draft" and errors:
-        text += f"（有{errors}个问题）" if lang == "zh" else f" ({errors} problem(s))"
+        text += t(lang, f"（有{errors}个问题）", f" ({errors} problem(s))")
     return text
 
 
@@ -66,22 +67,20 @@ def problems_text(campaign: Campaign, report: ValidationReport | None) -> str:
     more = len(issues) - LISTED
     if more > 0:
         lines.append(
-            f"……另有 {more} 个问题，见各单元格的批注"
-            if campaign.language == "zh"
-            else f"… {more} more: see the cell notes"
+            t(
+                campaign.language,
+                f"……另有 {more} 个问题，见各单元格的批注",
+                f"… {more} more: see the cell notes",
+            )
         )
     return "\n".join(lines)
 
 
 def _note_text(campaign: Campaign, issues: list[Issue]) -> str:
-    zh = campaign.language == "zh"
+    lang = campaign.language
     out = []
     for issue in issues:
-        tag = (
-            ("【错误】" if zh else "[Error] ")
-            if issue.severity == "error"
-            else ("【提醒】" if zh else "[Note] ")
-        )
+        tag = t(lang, "【错误】", "[Error] ") if issue.severity == "error" else t(lang, "【提醒】", "[Note] ")
         out.append(tag + issue.message)
     return "\n".join(out)
 

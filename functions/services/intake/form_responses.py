@@ -23,6 +23,9 @@ from functions.app import App
 from functions.services.google.form_spec import form_questions, unit_code_title
 from functions.services.intake.ingest import ingest_raw
 from functions.services.intake.peers import PeerStats
+from functions.validate import codes
+from functions.validate.codes import IssueKind
+from functions.validate.messages import make_issue
 from functions.validate.validator import validate_submission
 from functions.validate.values import to_text
 from schemas.campaign import Campaign
@@ -102,10 +105,6 @@ class _Identity(BaseModel):
 # ---- mapping -----------------------------------------------------------------------------------
 
 
-def _t(campaign: Campaign, zh: str, en: str) -> str:
-    return en if campaign.language == "en" else zh
-
-
 def _answer_value(value: str | list[str] | None, multi: bool) -> str | None:
     """A form answer as the cell text a unit would have typed; several choices joined with 、."""
     if value is None:
@@ -127,19 +126,26 @@ def _identify(code_answer: str | None, email: str | None, campaign: Campaign, ro
     by_email = roster.find_by_email(email) if email else None
     email_unit = by_email.code if by_email else None
 
-    def refused(problem: UnitProblem, message: str, code_unit: str | None = None) -> _Identity:
-        issue = Issue(
-            code="unknown-unit",
-            severity="error",
+    def refused(
+        problem: UnitProblem, kind: IssueKind, code_unit: Unit | None = None, **params: str | None
+    ) -> _Identity:
+        issue = make_issue(
+            kind,
+            campaign.language,
             column=unit_code_title(campaign.language),
             value=code_answer,
-            message=message,
+            contact=contact,
+            code_unit=code_unit.code if code_unit else None,
+            code_unit_name=code_unit.name if code_unit else None,
+            email_unit=by_email.code if by_email else None,
+            email_unit_name=by_email.name if by_email else None,
+            **params,
         )
         return _Identity(
             unit=None,
             code_answer=code_answer,
             problem=problem,
-            code_unit=code_unit,
+            code_unit=code_unit.code if code_unit else None,
             email_unit=email_unit,
             issue=issue,
         )
@@ -147,53 +153,19 @@ def _identify(code_answer: str | None, email: str | None, campaign: Campaign, ro
     if code_answer:
         by_code = _find_unit(code_answer, roster)
         if by_code is None:
-            hint = ""
             if by_email is not None:
-                hint = _t(
-                    campaign,
-                    f"您的邮箱登记在 {by_email.name}（{by_email.code}）名下。",
-                    f"Your email belongs to {by_email.name} ({by_email.code}). ",
-                )
-            return refused(
-                "unknown",
-                _t(
-                    campaign,
-                    f"单位编码“{code_answer}”不在本次活动的单位名单中，本次提交未计入任何单位。{hint}"
-                    f"请核对组织方下发的单位编码后重新提交表单；如有疑问请联系：{contact}",
-                    f"Unit code '{code_answer}' is not in the roster, so nothing was recorded. {hint}"
-                    f"Check the code the organiser gave you and submit the form again. Contact: {contact}",
-                ),
-            )
+                return refused("unknown", codes.UNKNOWN_UNIT_FORM_CODE_EMAIL_KNOWN)
+            return refused("unknown", codes.UNKNOWN_UNIT_FORM_CODE)
         if by_email is not None and by_email.code != by_code.code:
             # Either the code or the address is wrong; recording it under either unit could overwrite
             # another unit's report, so nothing is recorded until the respondent says which.
-            return refused(
-                "mismatch",
-                _t(
-                    campaign,
-                    f"单位编码“{code_answer}”是 {by_code.name}（{by_code.code}），但提交人邮箱 {email} 登记在 "
-                    f"{by_email.name}（{by_email.code}）名下，本次提交未计入任何单位。请用本单位的编码重新提交；"
-                    f"如代其他单位填报，请联系组织方：{contact}",
-                    f"Unit code '{code_answer}' is {by_code.name} ({by_code.code}), but {email} belongs to "
-                    f"{by_email.name} ({by_email.code}), so nothing was recorded. Submit again with your own "
-                    f"unit's code, or contact the organiser if you report for another unit: {contact}",
-                ),
-                code_unit=by_code.code,
-            )
+            return refused("mismatch", codes.UNKNOWN_UNIT_FORM_MISMATCH, code_unit=by_code, email=email)
         return _Identity(unit=by_code, code_answer=code_answer, code_unit=by_code.code, email_unit=email_unit)
     if by_email is not None:
         return _Identity(unit=by_email, code_answer=None, email_unit=email_unit)
-    who = email or _t(campaign, "（未收集）", "(not collected)")
-    return refused(
-        "unknown",
-        _t(
-            campaign,
-            f"没有填写单位编码，提交人邮箱 {who} 也不在单位名单中，无法确定报送单位，本次提交未计入任何单位。"
-            f"请填写组织方下发的单位编码后重新提交表单；如有疑问请联系：{contact}",
-            f"No unit code was given and the email {who} is not in the roster, so the unit is unknown and "
-            f"nothing was recorded. Submit the form again with your unit code. Contact: {contact}",
-        ),
-    )
+    if email:
+        return refused("unknown", codes.UNKNOWN_UNIT_FORM_NO_CODE, email=email)
+    return refused("unknown", codes.UNKNOWN_UNIT_FORM_NO_CODE_NO_EMAIL)
 
 
 def source_of(payload: FormResponsePayload) -> str:
@@ -222,9 +194,9 @@ def _raw_and_identity(
     questions = form_questions(campaign, payload.deliverable)
     by_title: dict[str, FormQuestion] = {q.title: q for q in questions}
     multi = {
-        (t.key, f.key)
-        for t in campaign.tables_of(payload.deliverable)
-        for f in t.fields
+        (table.key, f.key)
+        for table in campaign.tables_of(payload.deliverable)
+        for f in table.fields
         if f.type == "multi_choice"
     }
     raw = RawSubmission(
@@ -245,17 +217,7 @@ def _raw_and_identity(
         q = by_title.get(answer.title.strip())
         if q is None:
             raw.issues.append(
-                Issue(
-                    code="unknown-column",
-                    severity="warning",
-                    column=answer.title,
-                    value=answer.title,
-                    message=_t(
-                        campaign,
-                        f"问题“{answer.title}”不是报送表单中的问题，其回答已忽略。",
-                        f"Question '{answer.title}' is not in the reporting form; its answer was ignored.",
-                    ),
-                )
+                make_issue(codes.UNKNOWN_COLUMN_FORM_QUESTION, lang, column=answer.title, value=answer.title)
             )
             continue
         if q.table is None or q.field is None:  # the unit-code question
@@ -282,8 +244,8 @@ def claim_key(payload: FormResponsePayload) -> str:
     return f"{CLAIM_PREFIX}{payload.response_id}/{_answers_digest(payload)}"
 
 
-def _aware(t: dt.datetime, campaign: Campaign) -> dt.datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=campaign.tz)
+def _aware(when: dt.datetime, campaign: Campaign) -> dt.datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=campaign.tz)
 
 
 def ingest_form_response(app: App, payload: FormResponsePayload, *, now: dt.datetime) -> FormIntakeResult:
@@ -370,7 +332,7 @@ def _record_unidentified(
         problem=identity.problem or "unknown",
         code_unit=identity.code_unit,
         email_unit=identity.email_unit,
-        reasons=[i.message for i in report.errors if i.code == "unknown-unit"],
+        reasons=[i.message for i in report.errors if i.code == codes.UNKNOWN_UNIT.code],
     )
     app.store.set_meta(f"{UNIDENTIFIED_PREFIX}{payload.response_id}", entry.model_dump_json())
 

@@ -81,22 +81,24 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def refusal(app: App, status: int, code: RefusalCode, zh: str, en: str, **extra: Any) -> WebhookResult:
-    return WebhookResult(
-        status=status, body={"ok": False, "code": code, "error": t(app.campaign.language, zh, en), **extra}
-    )
+def refusal(status: int, code: RefusalCode, error: str, **extra: Any) -> WebhookResult:
+    """A refused request: `code` for the Apps Script, `error` (already in the campaign's language, from
+    t()) for the organiser reading its log sheet."""
+    return WebhookResult(status=status, body={"ok": False, "code": code, "error": error, **extra})
 
 
 def too_large(app: App) -> WebhookResult:
     limit = MAX_BODY_BYTES // 1024
-    return refusal(
-        app, 413, "too-large", f"请求内容超过 {limit} KB，已拒收。", f"The body is over {limit} KB: refused."
+    text = t(
+        app.campaign.language, f"请求内容超过 {limit} KB，已拒收。", f"The body is over {limit} KB: refused."
     )
+    return refusal(413, "too-large", text)
 
 
 def handle_webhook(
     app: App, *, body: bytes, headers: Mapping[str, str], secret: bytes, now: dt.datetime
 ) -> WebhookResult:
+    lang = app.campaign.language
     if len(body) > MAX_BODY_BYTES:
         return too_large(app)
     try:
@@ -106,19 +108,21 @@ def handle_webhook(
             return too_large(app)
         zh, en = _SIGNATURE_TEXT.get(exc.reason, ("签名校验未通过。", "The signature check failed."))
         # `reason` never contains the secret; it tells an honest sender what to fix.
-        return refusal(app, exc.status, "signature", zh, en, reason=exc.reason)
+        return refusal(exc.status, "signature", t(lang, zh, en), reason=exc.reason)
     try:
         payload = WEBHOOK_ADAPTER.validate_json(body)
     except ValidationError as exc:
         return _invalid(app, exc)
     if payload.campaign_id != app.campaign.id:
         return refusal(
-            app,
             422,
             "wrong-campaign",
-            f"请求属于活动“{payload.campaign_id}”，此处只接收活动“{app.campaign.id}”：请检查 Apps Script 的地址。",
-            f"The request is for campaign {payload.campaign_id!r}; this endpoint serves {app.campaign.id!r}: "
-            "check the Apps Script's URL.",
+            t(
+                lang,
+                f"请求属于活动“{payload.campaign_id}”，此处只接收活动“{app.campaign.id}”：请检查 Apps Script 的地址。",
+                f"The request is for campaign {payload.campaign_id!r}; this endpoint serves {app.campaign.id!r}: "
+                "check the Apps Script's URL.",
+            ),
         )
     if isinstance(payload, FormResponsePayload):
         return _form_response(app, payload, now)
@@ -126,22 +130,19 @@ def handle_webhook(
 
 
 def _invalid(app: App, exc: ValidationError) -> WebhookResult:
+    lang = app.campaign.language
     errors = exc.errors(include_url=False, include_input=False)
     if any(e["type"] == "json_invalid" for e in errors):
-        return refusal(
-            app, 400, "bad-json", "请求内容不是有效的 JSON。", "The body is not valid JSON.",
-            details=[str(errors[0]["msg"])],
-        )  # fmt: skip
+        text = t(lang, "请求内容不是有效的 JSON。", "The body is not valid JSON.")
+        return refusal(400, "bad-json", text, details=[str(errors[0]["msg"])])
     # Field paths and pydantic's message only: the input may hold a respondent's answers.
     details = [f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in errors[:5]]
-    return refusal(
-        app,
-        400,
-        "schema",
+    text = t(
+        lang,
         "请求内容不符合约定的格式（schemas/webhook.schema.json）：" + "；".join(details),
         "The body does not match the schema (schemas/webhook.schema.json): " + "; ".join(details),
-        details=details,
     )
+    return refusal(400, "schema", text, details=details)
 
 
 def _form_response(app: App, payload: FormResponsePayload, now: dt.datetime) -> WebhookResult:
@@ -157,22 +158,19 @@ def _form_response(app: App, payload: FormResponsePayload, now: dt.datetime) -> 
     except FormIntakeBusy:
         # Not a success: the Apps Script must keep the response and deliver it again, since the
         # delivery in flight may still fail.
-        return refusal(
-            app,
-            503,
-            "busy",
+        text = t(
+            app.campaign.language,
             f"同一份表单回复正在处理中，请 {BUSY_RETRY_SECONDS} 秒后重试。",
             f"The same response is being processed; retry in {BUSY_RETRY_SECONDS} s.",
-            retry_after=BUSY_RETRY_SECONDS,
         )
+        return refusal(503, "busy", text, retry_after=BUSY_RETRY_SECONDS)
     except FormPayloadError as exc:
-        return refusal(
-            app,
-            422,
-            "bad-payload",
+        text = t(
+            app.campaign.language,
             f"表单与本次活动的设置不符（{exc}）：请用 huizong google form-spec 重新生成表单设置。",
             f"The form does not match this campaign ({exc}): regenerate it with huizong google form-spec.",
         )
+        return refusal(422, "bad-payload", text)
     versions: list[str] = []
     if result.stored and result.unit is not None:
         # A repeated delivery repeats the first answer, so its caller re-queues the same version: the

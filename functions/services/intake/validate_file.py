@@ -7,6 +7,7 @@ from pathlib import Path
 
 from functions.app import App
 from functions.services.intake.peers import PeerStats
+from functions.validate import codes
 from functions.validate.messages import make_issue
 from functions.validate.validator import validate_submission
 from schemas.report import ValidationReport
@@ -21,8 +22,7 @@ def validate_file(app: App, path: Path, *, expected_deliverable: str | None = No
             wanted = app.campaign.deliverable(expected_deliverable).title(lang)
         except KeyError:
             wanted = expected_deliverable
-        reason = f"不是要求的“{wanted}”。" if lang == "zh" else f"not the expected '{wanted}'."
-        raw.issues.append(make_issue("wrong-deliverable", lang, found=found, reason=reason))
+        raw.issues.append(make_issue(codes.WRONG_DELIVERABLE_NOT_EXPECTED, lang, found=found, wanted=wanted))
     ctx = PeerStats(app.store).context_for(raw.unit_code, checked_at=dt.datetime.now(app.campaign.tz))
     _, report = validate_submission(raw, app.campaign, app.roster, ctx)
     return report

@@ -24,8 +24,8 @@ from functions.services.status.unit_states import (
 )
 from functions.sheet_model import Cell, Chart, Column, MasterSheet, Style, fit_width
 from schemas.campaign import Campaign
-from schemas.formspec import FieldSpec, Language
-from schemas.i18n import full_date, state_label, t
+from schemas.formspec import FieldSpec
+from schemas.i18n import Language, full_date, state_label, t
 from schemas.roster import Roster, Unit
 
 SHEETS: dict[str, tuple[str, str]] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas.campaign import Campaign
+from schemas.i18n import t
 from schemas.submission import Version
 
 
@@ -37,30 +38,38 @@ def _n(x: int | float) -> str:
 
 def summary_paragraph(campaign: Campaign, totals: Totals) -> str:
     """Like the seeds' summaries: 全区N个单位共开展各类活动X场，参与Y人次，其中讲座A场、培训B场……"""
-    s = totals.sums
-    g = s.get
-    if campaign.language == "en":
-        parts = [
-            f"During the week, {totals.units} units held {_n(g('total_sessions', 0))} activities "
-            f"with {_n(g('total_participants', 0))} participant visits",
-        ]
-        detail = [
-            f"{_n(g(k, 0))} {label}"
-            for k, label in (
-                ("lecture_sessions", "lectures"),
-                ("training_sessions", "trainings"),
-                ("exhibition_sessions", "exhibitions"),
-                ("reading_sessions", "reading events"),
-            )
-            if g(k)
-        ]
-        if detail:
-            parts.append("including " + ", ".join(detail))
-        if g("online_sessions"):
-            parts.append(
-                f"{_n(g('online_sessions', 0))} online sessions reached {_n(g('online_participants', 0))}"
-            )
-        return "; ".join(parts) + "."
+    # The two languages differ in grammar and in what they list, so each has its own builder; both are
+    # cheap, and t() picks one.
+    return t(campaign.language, _paragraph_zh(totals), _paragraph_en(totals))
+
+
+def _paragraph_en(totals: Totals) -> str:
+    g = totals.sums.get
+    parts = [
+        f"During the week, {totals.units} units held {_n(g('total_sessions', 0))} activities "
+        f"with {_n(g('total_participants', 0))} participant visits",
+    ]
+    detail = [
+        f"{_n(g(k, 0))} {label}"
+        for k, label in (
+            ("lecture_sessions", "lectures"),
+            ("training_sessions", "trainings"),
+            ("exhibition_sessions", "exhibitions"),
+            ("reading_sessions", "reading events"),
+        )
+        if g(k)
+    ]
+    if detail:
+        parts.append("including " + ", ".join(detail))
+    if g("online_sessions"):
+        parts.append(
+            f"{_n(g('online_sessions', 0))} online sessions reached {_n(g('online_participants', 0))}"
+        )
+    return "; ".join(parts) + "."
+
+
+def _paragraph_zh(totals: Totals) -> str:
+    g = totals.sums.get
     text = (
         f"活动周期间，全区{totals.units}个单位共开展各类活动{_n(g('total_sessions', 0))}场，"
         f"参与{_n(g('total_participants', 0))}人次"

@@ -131,7 +131,7 @@ def build_reminder(campaign: Campaign, reminder: UnitReminder, *, now: dt.dateti
         now=now,
         unit=reminder.unit,
         items=items,
-        how=campaign.submission.how_en if lang == "en" else campaign.submission.how_zh,
+        how=campaign.submission.how(lang),
         contact=campaign.organiser_contact_line(),
     )
 

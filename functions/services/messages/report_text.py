@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from schemas.formspec import Language
+from schemas.i18n import Language, t
 from schemas.report import Issue, ValidationReport
-
-
-def _t(lang: Language, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
 
 
 def render_report(report: ValidationReport, lang: Language, *, unit_name: str | None = None) -> str:
@@ -18,21 +14,21 @@ def render_report(report: ValidationReport, lang: Language, *, unit_name: str | 
     name = unit_name or report.unit_name
     if name:
         who = f"{who} {name}"
-    lines.append(_t(lang, f"文件：{report.file}", f"File: {report.file}"))
-    lines.append(_t(lang, f"单位：{who}", f"Unit: {who}"))
+    lines.append(t(lang, f"文件：{report.file}", f"File: {report.file}"))
+    lines.append(t(lang, f"单位：{who}", f"Unit: {who}"))
     if report.deliverable:
-        lines.append(_t(lang, f"材料：{report.deliverable}", f"Deliverable: {report.deliverable}"))
+        lines.append(t(lang, f"材料：{report.deliverable}", f"Deliverable: {report.deliverable}"))
     if report.valid and not report.warnings:
-        lines.append(_t(lang, "结果：通过，没有发现问题。", "Result: valid, no problems found."))
+        lines.append(t(lang, "结果：通过，没有发现问题。", "Result: valid, no problems found."))
         return "\n".join(lines) + "\n"
     if report.valid:
-        verdict = _t(
+        verdict = t(
             lang,
             f"结果：通过（有 {len(report.warnings)} 条提醒，请核实）",
             f"Result: valid ({len(report.warnings)} warnings)",
         )
     else:
-        verdict = _t(
+        verdict = t(
             lang,
             f"结果：未通过，{len(report.errors)} 个错误须修改，{len(report.warnings)} 条提醒",
             f"Result: NOT valid — {len(report.errors)} errors to fix, {len(report.warnings)} warnings",
@@ -47,10 +43,10 @@ def render_report(report: ValidationReport, lang: Language, *, unit_name: str | 
     )
     for sheet, group in groupby(ordered, key=sheet_key):
         lines.append("")
-        lines.append(f"【{sheet}】" if sheet else _t(lang, "【整个文件】", "[Whole file]"))
+        lines.append(f"【{sheet}】" if sheet else t(lang, "【整个文件】", "[Whole file]"))
         for issue in group:
-            mark = _t(lang, "错误", "ERROR") if issue.severity == "error" else _t(lang, "提醒", "warning")
-            where = issue.cell or (_t(lang, f"第{issue.row}行", f"row {issue.row}") if issue.row else "")
+            mark = t(lang, "错误", "ERROR") if issue.severity == "error" else t(lang, "提醒", "warning")
+            where = issue.cell or (t(lang, f"第{issue.row}行", f"row {issue.row}") if issue.row else "")
             prefix = f"  {mark} {where} " if where else f"  {mark} "
             lines.append(f"{prefix}{issue.message}  [{issue.code}]")
     return "\n".join(lines) + "\n"

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 from functions.services.status.unit_states import UnitStatus
 from schemas.campaign import Campaign, Deliverable
-from schemas.formspec import Language
-from schemas.i18n import t
+from schemas.i18n import Language, t
 from schemas.roster import Unit
 
 

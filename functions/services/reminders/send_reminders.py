@@ -16,6 +16,7 @@ from functions.services.messages.compose import build_digest, build_reminder
 from functions.services.reminders.plan import UnitReminder, digest_window, plan_reminders, step_label
 from functions.services.status.unit_states import count_by_deliverable, unit_statuses
 from schemas.campaign import Campaign
+from schemas.i18n import t
 from schemas.roster import Roster
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,9 @@ def run_reminders(
     result = RemindResult(planned=plan)
     lang = campaign.language
     for reminder in plan:
-        names = "、".join(f"{i.deliverable.key}({step_label(lang, i.step)})" for i in reminder.items)
+        names = t(lang, "、", ", ").join(
+            f"{i.deliverable.key}({step_label(lang, i.step)})" for i in reminder.items
+        )
         line = (
             f"{reminder.unit.code} {reminder.unit.name}: {names} → {', '.join(reminder.unit.emails) or '-'}"
         )
@@ -90,12 +93,12 @@ def _send_one(
         if store.claim(item.claim_key, payload, at=now):
             mine.append((item, payload))
     if not mine:
-        return "(already claimed)"
+        return t(lang, "（已由另一次运行认领）", "(already claimed)")
     reminder = UnitReminder(reminder.unit, [item for item, _ in mine])
     if not reminder.unit.emails or mailer is None:
         result.no_address += 1
-        _finish(store, mine, "无邮箱地址，未发送" if lang == "zh" else "no address; not sent")
-        return "no address"
+        _finish(store, mine, t(lang, "无邮箱地址，未发送", "no address; not sent"))
+        return t(lang, "无邮箱地址", "no address")
     try:
         msg = build_reminder(campaign, reminder, now=now)
         mailer.send(msg)
@@ -104,14 +107,14 @@ def _send_one(
             store.release(item.claim_key)
         result.refused += 1
         log.warning("reminder refused, will retry: %s: %s", reminder.unit.code, exc)
-        return f"refused (will retry): {exc}"
+        return t(lang, f"被拒（下次重试）：{exc}", f"refused (will retry): {exc}")
     except MailUncertain as exc:
         result.uncertain += 1
-        _finish(store, mine, f"uncertain: {exc}")
-        return f"uncertain (not retried): {exc}"
+        _finish(store, mine, t(lang, f"结果不明：{exc}", f"uncertain: {exc}"))
+        return t(lang, f"结果不明（不重试）：{exc}", f"uncertain (not retried): {exc}")
     result.sent += 1
-    _finish(store, mine, "已发送" if lang == "zh" else "sent")
-    return "sent"
+    _finish(store, mine, t(lang, "已发送", "sent"))
+    return t(lang, "已发送", "sent")
 
 
 def _finish(store: Store, mine: list[tuple[object, dict[str, object]]], outcome: str) -> None:

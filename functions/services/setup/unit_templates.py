@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from schemas.campaign import Campaign
+from schemas.i18n import t
 from schemas.roster import Roster
 from sheets_templates.xlsx_unit_workbook import build_unit_workbook, save_workbook_atomically
 
@@ -18,7 +19,7 @@ def safe_file_part(text: str) -> str:
 
 
 def blank_template_name(campaign: Campaign, deliverable_key: str) -> str:
-    prefix = "blank-template" if campaign.language == "en" else "空白模板"
+    prefix = t(campaign.language, "空白模板", "blank-template")
     return f"{prefix}-{deliverable_key}.xlsx"
 
 

@@ -1,0 +1,609 @@
+"""Every validation code, defined once: its severity, level, message templates and description.
+
+As frictionless-py does with its error classes, a code has one home. Whatever emits an issue names one
+of the constants below (or one of their variants) and takes severity and wording from it; the table in
+docs/validation.md is generated from this module (``python -m functions.validate.codes_doc``), and a
+test fails when the two differ or when a code's name is spelt out anywhere else.
+
+Codes are stable: reports, the JSON output and the store carry them. Texts may improve.
+
+A code's message is a template in each language; placeholders are filled from the issue's place
+(``sheet``, ``column``, ``value``) and its params, and an unknown one prints empty. A *variant* is the
+same code said differently for one situation (an issue found by the form channel, a date within the
+grace days): it may replace the whole message, fill some of the code's placeholders with fixed
+*fragments* (themselves templates), or change the severity. The code, level and description stay the
+code's own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+from schemas.i18n import Text
+from schemas.report import Severity
+
+Level = Literal["file", "table", "cell", "row", "cross-table", "unit-type", "peers"]
+
+_NO_FRAGMENTS: Mapping[str, Text] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class IssueKind:
+    """One way an issue is reported: a code with its severity and message (a variant differs there)."""
+
+    code: str
+    severity: Severity
+    level: Level
+    message: Text
+    about: Text  # one line for docs/validation.md: when the code is given
+    variant: str = ""  # "" for the code's own message
+    # Placeholder -> template, filled from the params first and then put into the message.
+    fragments: Mapping[str, Text] = field(default_factory=lambda: _NO_FRAGMENTS, hash=False)
+
+
+# code -> the code's own kind; VARIANTS holds the others. Filled by _code and _variant, in the order the
+# documentation lists them.
+CODES: dict[str, IssueKind] = {}
+VARIANTS: list[IssueKind] = []
+
+
+def _code(code: str, severity: Severity, level: Level, message: Text, about: Text) -> IssueKind:
+    if code in CODES:
+        raise ValueError(f"validation code {code} defined twice")
+    kind = IssueKind(code=code, severity=severity, level=level, message=message, about=about)
+    CODES[code] = kind
+    return kind
+
+
+def _variant(
+    base: IssueKind,
+    name: str,
+    *,
+    message: Text | None = None,
+    severity: Severity | None = None,
+    **fragments: Text,
+) -> IssueKind:
+    if any(v.code == base.code and v.variant == name for v in VARIANTS):
+        raise ValueError(f"variant {base.code}/{name} defined twice")
+    kind = dataclasses.replace(
+        base,
+        variant=name,
+        message=message or base.message,
+        severity=severity or base.severity,
+        fragments=MappingProxyType(dict(fragments)),
+    )
+    VARIANTS.append(kind)
+    return kind
+
+
+def kinds_of(code: str) -> list[IssueKind]:
+    """The code's own kind and its variants."""
+    return [CODES[code], *(v for v in VARIANTS if v.code == code)]
+
+
+# ---- file level ------------------------------------------------------------------------------------
+
+NOT_XLSX = _code(
+    "not-xlsx",
+    "error",
+    "file",
+    Text(
+        "文件不是 Excel 工作簿（.xlsx），无法读取。请用下发的模板填写，并保存为 .xlsx 格式后重新报送。",
+        "This file is not an Excel workbook (.xlsx). Fill in the template and save it as .xlsx.",
+    ),
+    Text(
+        "不是 .xlsx 工作簿（文本、Word 文档、损坏的压缩包）",
+        "not an .xlsx workbook (text, Word, damaged zip)",
+    ),
+)
+LEGACY_XLS = _code(
+    "legacy-xls",
+    "error",
+    "file",
+    Text(
+        "这是旧版 .xls 文件，无法读取。请在 Excel 或 WPS 中选择“另存为”→“Excel 工作簿（*.xlsx）”后重新报送。",
+        "This is an old .xls file. Use Save As → Excel Workbook (*.xlsx) and send it again.",
+    ),
+    Text("旧版二进制 .xls 文件：须另存为 .xlsx", "an old binary .xls: save as .xlsx"),
+)
+ENCRYPTED = _code(
+    "encrypted",
+    "error",
+    "file",
+    Text(
+        "文件设置了打开密码，系统无法读取。请取消密码（文件→信息→保护工作簿）后重新报送。",
+        "The file is password-protected. Remove the password and send it again.",
+    ),
+    Text("设置了打开密码的工作簿", "password-protected workbook"),
+)
+TOO_LARGE = _code(
+    "too-large",
+    "error",
+    "file",
+    Text(
+        "文件大小 {size_mb} MB，超过上限 {limit_mb} MB。请删除表格中插入的图片（照片请通过链接提供）后重新报送。",
+        "The file is {size_mb} MB, over the {limit_mb} MB limit. Remove embedded pictures (give photo links).",
+    ),
+    Text(
+        "超过 `submission.max_file_mb`（默认 10 MB）",
+        "larger than `submission.max_file_mb` (default 10 MB)",
+    ),
+)
+UNKNOWN_TEMPLATE = _code(
+    "unknown-template",
+    "error",
+    "file",
+    Text(
+        "不是本次活动的报送模板：{missing}。请使用组织方下发的模板填写，不要删除或改名工作表和表头。",
+        "Not this campaign's template: {missing}. Use the template you were sent; keep its sheets and headers.",
+    ),
+    Text(
+        "其他活动的模板，或缺少工作表、必需的表头（消息中写明）",
+        "another campaign's template, or a sheet / required header missing (named in the message)",
+    ),
+)
+# What is missing, one variant per way a template can be wrong.
+UNKNOWN_TEMPLATE_NO_KNOWN_SHEET = _variant(
+    UNKNOWN_TEMPLATE,
+    "no-known-sheet",
+    missing=Text("找不到工作表（应有：{expected}）", "no known sheet (expected: {expected})"),
+)
+UNKNOWN_TEMPLATE_OTHER_CAMPAIGN = _variant(
+    UNKNOWN_TEMPLATE,
+    "other-campaign",
+    missing=Text(
+        "这是活动“{found}”的模板，不是“{campaign}”的", "a template of campaign {found}, not {campaign}"
+    ),
+)
+UNKNOWN_TEMPLATE_SHEET_MISSING = _variant(
+    UNKNOWN_TEMPLATE,
+    "sheet-missing",
+    missing=Text("缺少工作表“{table}”", "sheet '{table}' is missing"),
+)
+UNKNOWN_TEMPLATE_SHEET_EMPTY = _variant(
+    UNKNOWN_TEMPLATE,
+    "sheet-empty",
+    missing=Text("“{sheet}”是空的（表头被删除）", "'{sheet}' is empty"),
+)
+UNKNOWN_TEMPLATE_NO_HEADER = _variant(
+    UNKNOWN_TEMPLATE,
+    "no-header",
+    missing=Text("“{sheet}”找不到表头行", "no header row on '{sheet}'"),
+)
+UNKNOWN_TEMPLATE_LACKS_COLUMNS = _variant(
+    UNKNOWN_TEMPLATE,
+    "lacks-columns",
+    missing=Text("“{sheet}”缺少列：{labels}", "'{sheet}' lacks columns: {labels}"),
+)
+UNKNOWN_TEMPLATE_LACKS_ITEMS = _variant(
+    UNKNOWN_TEMPLATE,
+    "lacks-items",
+    missing=Text("“{sheet}”缺少项目：{labels}", "'{sheet}' lacks items: {labels}"),
+)
+UNKNOWN_UNIT = _code(
+    "unknown-unit",
+    "error",
+    "file",
+    Text(
+        "单位编码“{value}”不在本次活动的单位名单中。请核对“填写说明”页的单位编码，或联系组织方。",
+        "Unit code '{value}' is not in the roster. Check the code on the Instructions sheet or ask the organiser.",
+    ),
+    Text("单位编码（或名称）不在单位名单中", "the unit code (or name) is not in the roster"),
+)
+UNKNOWN_UNIT_NO_IDENTITY = _variant(
+    UNKNOWN_UNIT,
+    "no-identity",
+    message=Text(
+        "工作簿中找不到单位编码和单位名称。请在“{sheet}”页填写本单位的编码和名称。",
+        "No unit code or unit name found. Fill them in on the '{sheet}' sheet.",
+    ),
+)
+# The form channel: nothing is recorded, so the message says so and whom to ask.
+UNKNOWN_UNIT_FORM_CODE = _variant(
+    UNKNOWN_UNIT,
+    "form-code",
+    message=Text(
+        "单位编码“{value}”不在本次活动的单位名单中，本次提交未计入任何单位。"
+        "请核对组织方下发的单位编码后重新提交表单；如有疑问请联系：{contact}",
+        "Unit code '{value}' is not in the roster, so nothing was recorded. "
+        "Check the code the organiser gave you and submit the form again. Contact: {contact}",
+    ),
+)
+UNKNOWN_UNIT_FORM_CODE_EMAIL_KNOWN = _variant(
+    UNKNOWN_UNIT,
+    "form-code-email-known",
+    message=Text(
+        "单位编码“{value}”不在本次活动的单位名单中，本次提交未计入任何单位。"
+        "您的邮箱登记在 {email_unit_name}（{email_unit}）名下。"
+        "请核对组织方下发的单位编码后重新提交表单；如有疑问请联系：{contact}",
+        "Unit code '{value}' is not in the roster, so nothing was recorded. "
+        "Your email belongs to {email_unit_name} ({email_unit}). "
+        "Check the code the organiser gave you and submit the form again. Contact: {contact}",
+    ),
+)
+UNKNOWN_UNIT_FORM_MISMATCH = _variant(
+    UNKNOWN_UNIT,
+    "form-mismatch",
+    message=Text(
+        "单位编码“{value}”是 {code_unit_name}（{code_unit}），但提交人邮箱 {email} 登记在 "
+        "{email_unit_name}（{email_unit}）名下，本次提交未计入任何单位。请用本单位的编码重新提交；"
+        "如代其他单位填报，请联系组织方：{contact}",
+        "Unit code '{value}' is {code_unit_name} ({code_unit}), but {email} belongs to "
+        "{email_unit_name} ({email_unit}), so nothing was recorded. Submit again with your own "
+        "unit's code, or contact the organiser if you report for another unit: {contact}",
+    ),
+)
+UNKNOWN_UNIT_FORM_NO_CODE = _variant(
+    UNKNOWN_UNIT,
+    "form-no-code",
+    message=Text(
+        "没有填写单位编码，提交人邮箱 {email} 也不在单位名单中，无法确定报送单位，本次提交未计入任何单位。"
+        "请填写组织方下发的单位编码后重新提交表单；如有疑问请联系：{contact}",
+        "No unit code was given and the email {email} is not in the roster, so the unit is unknown and "
+        "nothing was recorded. Submit the form again with your unit code. Contact: {contact}",
+    ),
+)
+UNKNOWN_UNIT_FORM_NO_CODE_NO_EMAIL = _variant(
+    UNKNOWN_UNIT,
+    "form-no-code-no-email",
+    message=Text(
+        "没有填写单位编码，提交人邮箱 （未收集） 也不在单位名单中，无法确定报送单位，本次提交未计入任何单位。"
+        "请填写组织方下发的单位编码后重新提交表单；如有疑问请联系：{contact}",
+        "No unit code was given and the email (not collected) is not in the roster, so the unit is unknown "
+        "and nothing was recorded. Submit the form again with your unit code. Contact: {contact}",
+    ),
+)
+UNIT_BY_NAME = _code(
+    "unit-by-name",
+    "warning",
+    "file",
+    Text(
+        "工作簿中没有单位编码，已按单位名称“{value}”识别为 {unit_code}。请使用本单位的专属模板。",
+        "No unit code in the workbook; identified as {unit_code} by the unit name '{value}'. Use your own template.",
+    ),
+    Text(
+        "工作簿中没有单位编码，已按单位名称识别", "no unit code in the workbook; identified by the unit name"
+    ),
+)
+WRONG_DELIVERABLE = _code(
+    "wrong-deliverable",
+    "error",
+    "file",
+    Text("这份表格是“{found}”，{reason}", "This workbook is '{found}': {reason}"),
+    Text(
+        "不是本次活动的报送材料、不是该类单位须报送的材料，或不是期望的材料（`validate --deliverable`）",
+        "not a deliverable of this campaign, not one required of this unit type, or not the one expected "
+        "(`validate --deliverable`)",
+    ),
+)
+WRONG_DELIVERABLE_NOT_IN_CAMPAIGN = _variant(
+    WRONG_DELIVERABLE,
+    "not-in-campaign",
+    reason=Text("不是本次活动要求报送的材料。", "not a deliverable of this campaign."),
+)
+WRONG_DELIVERABLE_NOT_REQUIRED = _variant(
+    WRONG_DELIVERABLE,
+    "not-required",
+    reason=Text("{unit_type}不需要报送这项材料。", "not required of {unit_type}."),
+)
+WRONG_DELIVERABLE_NOT_EXPECTED = _variant(
+    WRONG_DELIVERABLE,
+    "not-expected",
+    reason=Text("不是要求的“{wanted}”。", "not the expected '{wanted}'."),
+)
+UNKNOWN_COLUMN = _code(
+    "unknown-column",
+    "warning",
+    "file",
+    Text(
+        "表头“{value}”不是模板中的列，其内容已忽略。",
+        "Header '{value}' is not a template column; its content was ignored.",
+    ),
+    Text(
+        "表头不是模板中的列：该列内容被忽略", "a header that is not a template column: its content is ignored"
+    ),
+)
+UNKNOWN_COLUMN_FORM_QUESTION = _variant(
+    UNKNOWN_COLUMN,
+    "form-question",
+    message=Text(
+        "问题“{value}”不是报送表单中的问题，其回答已忽略。",
+        "Question '{value}' is not in the reporting form; its answer was ignored.",
+    ),
+)
+EMPTY_TABLE = _code(
+    "empty-table",
+    "error",
+    "table",
+    Text(
+        "“{sheet}”没有填写任何内容。请至少填写一行。",
+        "Nothing has been filled in on '{sheet}'. Fill in at least one row.",
+    ),
+    Text("多行表格一行也没有填写", "a table of rows with no row filled in"),
+)
+
+# ---- cell level ------------------------------------------------------------------------------------
+
+MISSING_VALUE = _code(
+    "missing-value",
+    "error",
+    "cell",
+    Text("“{column}”为必填项，请填写。", "'{column}' is required."),
+    Text("必填项为空", "a required field is empty"),
+)
+BAD_NUMBER = _code(
+    "bad-number",
+    "error",
+    "cell",
+    Text(
+        "“{column}”应填数字，现为“{value}”。请只填阿拉伯数字，如 120。",
+        "'{column}' must be a number, found '{value}'. Type digits only, e.g. 120.",
+    ),
+    Text(
+        "不是数字（若干、很多、范围 200-300、整数项填了 12.5）",
+        "not a number (若干, 很多, a range 200-300, 12.5 for a whole number)",
+    ),
+)
+APPROXIMATE_NUMBER = _code(
+    "approximate-number",
+    "warning",
+    "cell",
+    Text(
+        "“{column}”填的是约数“{value}”，已按 {number} 计入。如有准确数字，请改为准确数字。",
+        "'{column}' is approximate ('{value}'); counted as {number}. Give the exact figure if you have it.",
+    ),
+    Text(
+        "3000余、3000多、1.2万、近两万、约300：按该数计入",
+        "3000余, 3000多, 1.2万, 近两万, 约300: accepted as the number",
+    ),
+)
+BAD_DATE = _code(
+    "bad-date",
+    "error",
+    "cell",
+    Text(
+        "“{column}”不是有效日期：“{value}”。请按 {example} 的格式填写。",
+        "'{column}' is not a valid date: '{value}'. Use the form {example}.",
+    ),
+    Text(
+        "不是日期（待定、2022-02-30）。可接受：Excel 日期及序列号、2022-12-03、2022/12/3、2022年12月3日、"
+        "12月3日（活动年份）",
+        "not a date (待定, 2022-02-30). Accepted: Excel dates and serials, 2022-12-03, 2022/12/3, 2022年12月3日, "
+        "12月3日 (campaign year)",
+    ),
+)
+BAD_CHOICE = _code(
+    "bad-choice",
+    "error",
+    "cell",
+    Text(
+        "“{column}”的“{value}”不在可选项中。可选：{choices}。",
+        "'{value}' is not allowed in '{column}'. Allowed: {choices}.",
+    ),
+    Text(
+        "不是可选项之一（消息中列出）；参与对象按 、 , ， ; 分开的每一项分别检查",
+        "not one of the choices (listed in the message); for 参与对象 each part separated by 、 , ， ; is checked",
+    ),
+)
+BAD_PHONE = _code(
+    "bad-phone",
+    "error",
+    "cell",
+    Text(
+        "“{column}”的“{value}”不是有效的电话号码。请填写11位手机号，或带区号的座机号，如 0519-86311234。",
+        "'{value}' in '{column}' is not a valid phone number. Give an 11-digit mobile or a landline with area code.",
+    ),
+    Text("不是大陆手机号或带区号的座机号", "not a mainland mobile or a landline with area code"),
+)
+BAD_URL = _code(
+    "bad-url",
+    "error",
+    "cell",
+    Text(
+        "“{column}”应为网址链接（以 http:// 或 https:// 开头），现为“{value}”。请把文件上传到网盘后填写分享链接。",
+        "'{column}' must be a link starting with http:// or https://, found '{value}'.",
+    ),
+    Text("不是 http(s) 链接（见附件、文件名）", "not an http(s) link (见附件, a file name)"),
+)
+TOO_LONG = _code(
+    "too-long",
+    "error",
+    "cell",
+    Text(
+        "“{column}”超过 {max} 个字（现为 {length} 个字），请精简。",
+        "'{column}' is longer than {max} characters ({length}). Please shorten it.",
+    ),
+    Text("超过该项的字数上限", "longer than the field's limit"),
+)
+OUT_OF_RANGE = _code(
+    "out-of-range",
+    "error",
+    "cell",
+    Text(
+        "“{column}”的值 {value} 超出允许范围（{min}～{max}）。",
+        "'{column}' = {value} is outside the allowed range ({min}–{max}).",
+    ),
+    Text("超出该项的取值范围（负数等）", "outside the field's bounds (negative counts…)"),
+)
+
+# ---- row level -------------------------------------------------------------------------------------
+
+END_BEFORE_START = _code(
+    "end-before-start",
+    "error",
+    "row",
+    Text(
+        "结束日期 {end} 早于开始日期 {start}。请检查两个日期。",
+        "End date {end} is before start date {start}.",
+    ),
+    Text("结束日期早于开始日期", "结束日期 before 开始日期"),
+)
+OUT_OF_WEEK = _code(
+    "out-of-week",
+    "error",
+    "row",
+    Text(
+        "活动日期 {date} 不在活动周（{week_start} 至 {week_end}）内{grace_note}。",
+        "Activity date {date} is outside the week ({week_start} to {week_end}){grace_note}.",
+    ),
+    Text(
+        "日期不在活动周内：在 `rules.grace_days` 之内为提醒，之外为错误",
+        "a date outside the week: a warning within `rules.grace_days`, an error beyond",
+    ),
+)
+OUT_OF_WEEK_WITHIN_GRACE = _variant(
+    OUT_OF_WEEK,
+    "within-grace",
+    severity="warning",
+    grace_note=Text("（在允许的前后几天内，请确认）", " (within the grace days; please confirm)"),
+)
+DUPLICATE_ACTIVITY = _code(
+    "duplicate-activity",
+    "warning",
+    "row",
+    Text(
+        "与第 {other_row} 行的活动名称和开始日期相同，是否重复填写？",
+        "Same name and start date as row {other_row}: entered twice?",
+    ),
+    Text("活动名称和开始日期与前面某行相同", "same 活动名称 and 开始日期 as an earlier row"),
+)
+
+# ---- table and cross-table -------------------------------------------------------------------------
+
+PARTS_EXCEED_TOTAL = _code(
+    "parts-exceed-total",
+    "error",
+    "table",
+    Text(
+        "{parts_label}（{parts}）超过活动总场次（{total}）。请核对各分项场次与总场次。",
+        "{parts_label} ({parts}) exceed the total sessions ({total}).",
+    ),
+    Text(
+        "讲座+培训+展览展示+读书活动 场次 > 活动总场次，或 线上活动场次 > 活动总场次",
+        "讲座+培训+展览展示+读书活动 场次 > 活动总场次, or 线上活动场次 > 活动总场次",
+    ),
+)
+PARTS_EXCEED_TOTAL_SUM = _variant(
+    PARTS_EXCEED_TOTAL, "sum", parts_label=Text("{labels}之和", "The sum of {labels}")
+)
+PARTS_EXCEED_TOTAL_ONLINE = _variant(PARTS_EXCEED_TOTAL, "online", parts_label=Text("{column}", "{column}"))
+ONLINE_EXCEEDS_TOTAL = _code(
+    "online-exceeds-total",
+    "error",
+    "table",
+    Text(
+        "线上参与人次（{online}）超过参与总人次（{total}）。参与总人次应包含线上人次。",
+        "Online participant visits ({online}) exceed the total ({total}); the total includes online.",
+    ),
+    Text("线上参与人次 > 参与总人次", "线上参与人次 > 参与总人次"),
+)
+FREE_CLASS_MISMATCH = _code(
+    "free-class-mismatch",
+    "error",
+    "table",
+    Text("{detail}", "{detail}"),
+    Text(
+        "免费惠民培训人次 > 0 而期数为 0，或有期数而培训人次为 0",
+        "免费惠民培训人次 > 0 with 0 classes, or classes with 0 trainees",
+    ),
+)
+FREE_CLASS_MISMATCH_NO_CLASSES = _variant(
+    FREE_CLASS_MISMATCH,
+    "no-classes",
+    detail=Text(
+        "免费惠民培训人次为 {trainees}，但免费惠民培训班期数为 0。请补填期数。",
+        "{trainees} free-class trainees but 0 free classes.",
+    ),
+)
+FREE_CLASS_MISMATCH_NO_TRAINEES = _variant(
+    FREE_CLASS_MISMATCH,
+    "no-trainees",
+    detail=Text(
+        "免费惠民培训班期数为 {classes}，但培训人次为 0。请补填培训人次。",
+        "{classes} free classes but 0 trainees.",
+    ),
+)
+FEWER_THAN_PLANNED = _code(
+    "fewer-than-planned",
+    "warning",
+    "cross-table",
+    Text(
+        "统计表的活动总场次（{total}）远少于本单位活动安排表中计划的 {planned} 项活动，请核实。",
+        "Total sessions ({total}) are far fewer than the {planned} activities in your plan. Please check.",
+    ),
+    Text(
+        "活动总场次低于 `rules.fewer_than_planned_ratio` × 本单位已入库活动安排表中的活动数",
+        "活动总场次 below `rules.fewer_than_planned_ratio` × the activities in the unit's stored plan",
+    ),
+)
+TOO_FEW_PHOTOS = _code(
+    "too-few-photos",
+    "error",
+    "table",
+    Text(
+        "照片张数为 {count}，少于要求的 {minimum} 张，且未提供视频链接。请补充照片或填写视频链接。",
+        "{count} photos, fewer than the {minimum} required, and no video link.",
+    ),
+    Text(
+        "照片张数少于 `rules.photo_minimum` 且没有视频链接",
+        "照片张数 below `rules.photo_minimum` and no 视频链接",
+    ),
+)
+
+# ---- unit type -------------------------------------------------------------------------------------
+
+MISSING_REQUIRED_ACTIVITY = _code(
+    "missing-required-activity",
+    "error",
+    "unit-type",
+    Text(
+        "{unit_type}须开展“{item}”活动，活动安排表中没有找到。请补充一行（活动类别选“{category}”，或活动名称中写明“{item}”）。",
+        "{unit_type} must hold '{item}'; none found in the activity table. Add a row (category '{category}' "
+        "or '{item}' in the name).",
+    ),
+    Text(
+        "每缺一项四个一活动（`rules.required_activities`）报一条；按活动类别、活动名称或该项结尾的类别"
+        "（主题讲座 → 讲座）匹配",
+        "one per missing 四个一 item (`rules.required_activities`), matched on 活动类别, in the activity name, "
+        "or on the category the item ends with (主题讲座 → 讲座)",
+    ),
+)
+NO_FREE_CLASS = _code(
+    "no-free-class",
+    "error",
+    "unit-type",
+    Text(
+        "{unit_type}须至少开展一项免费惠民培训，活动安排表中没有“{column}”为“是”的活动。",
+        "{unit_type} must hold at least one free public class; no activity has '{column}' = yes.",
+    ),
+    Text(
+        "`rules.free_class` 要求的单位没有 是否免费惠民 = 是 的活动",
+        "no activity with 是否免费惠民 = 是 where `rules.free_class` requires one",
+    ),
+)
+
+# ---- peers -----------------------------------------------------------------------------------------
+
+OUTLIER = _code(
+    "outlier",
+    "warning",
+    "peers",
+    Text(
+        "{what} {value} 远高于全区同类中位数 {median}，请核实是否填错。",
+        "{what} {value} is far above the campaign median {median}. Please check.",
+    ),
+    Text(
+        "每项活动（活动安排表）或每场（统计表）参与人数高于全区中位数的 `rules.outlier.ratio` 倍，"
+        "已有 `rules.outlier.min_peers` 个单位报送后才检查",
+        "participants per activity (plan) or per session (statistics) above `rules.outlier.ratio` × the "
+        "campaign median, once `rules.outlier.min_peers` units have reported",
+    ),
+)
+OUTLIER_PER_ACTIVITY = _variant(OUTLIER, "per-activity", what=Text("预计参与人数", "Expected participants"))
+OUTLIER_PER_SESSION = _variant(
+    OUTLIER, "per-session", what=Text("每场平均参与人次", "Participants per session")
+)
