@@ -4,7 +4,8 @@
 - a test module imports from tests/fakes and tests/helpers only, never from another test module (the
   contract runners in tests/contract may import their suite, tests/contract/*_contract.py);
 - tests/fakes and tests/helpers hold no tests;
-- no test measures wall-clock time (a busy machine fails it): timings belong in bench/.
+- no test measures wall-clock time (a busy machine fails it): timings belong in bench/;
+- a unit test starts no process, server or cloud fake and drives no CLI (those are the other tiers).
 """
 
 from __future__ import annotations
@@ -20,10 +21,32 @@ from tests.helpers.paths import TESTS
 TIERS = ("unit", "contract", "integration", "e2e")
 SHARED = ("tests.fakes", "tests.helpers")
 CLOCKS = re.compile(r"\b(perf_counter|monotonic|process_time)\b")
+NOT_IN_UNIT = {
+    "subprocess",
+    "multiprocessing",
+    "socketserver",
+    "http.server",
+    "moto",
+    "aiosmtpd",
+    "click.testing",
+    "tests.fakes.aws",
+    "tests.fakes.smtp",
+    "tests.fakes.secrets_extension",
+}
 
 
 def _test_modules() -> list[Path]:
     return sorted(TESTS.rglob("test_*.py"))
+
+
+def _imports(path: Path) -> list[str]:
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.append(node.module)
+        elif isinstance(node, ast.Import):
+            out.extend(a.name for a in node.names)
+    return out
 
 
 def _tests_imports(path: Path) -> list[str]:
@@ -61,6 +84,19 @@ def test_test_modules_import_only_fakes_and_helpers() -> None:
         if (bad := [m for m in _tests_imports(p) if not _allowed(p, m)])
     }
     assert wrong == {}
+
+
+def test_unit_tests_start_no_process_server_or_cloud_fake() -> None:
+    heavy = {
+        p.name: found
+        for p in sorted((TESTS / "unit").glob("test_*.py"))
+        if (
+            found := sorted(
+                {m for m in _imports(p) for bad in NOT_IN_UNIT if m == bad or m.startswith(bad + ".")}
+            )
+        )
+    }
+    assert heavy == {}
 
 
 def test_fakes_and_helpers_hold_no_tests() -> None:
