@@ -21,7 +21,10 @@ _TESTS = Path(__file__).resolve().parent
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        parts = Path(item.path).resolve().relative_to(_TESTS).parts
+        try:
+            parts = Path(item.path).resolve().relative_to(_TESTS).parts
+        except ValueError:  # not under tests/ (this conftest does not apply there anyway)
+            continue
         tier = parts[0] if len(parts) > 1 else ""
         if tier not in TIERS:
             raise pytest.UsageError(

@@ -4,7 +4,7 @@ Use it by subclassing `StoreContract` in a test module that provides a `store_fa
 callable returning a new handle on ONE shared backing store per test (a new SqliteStore on the same file,
 a new S3Store on the same bucket and prefix; the memory store returns itself). The suite gets its
 `store` from that factory and uses further handles to check that writes are seen, and races are won
-once, across handles. tests/test_store_contract.py runs it for every implementation: adding a store
+once, across handles. tests/contract/test_store_contract.py runs it for every implementation: adding a store
 means adding one param there.
 """
 

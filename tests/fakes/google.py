@@ -315,12 +315,12 @@ class FakeGoogle:
         parents: Iterable[str] = (),
         owner: str = "organiser@example.org",
     ) -> None:
-        """A spreadsheet that exists already (made by someone else, in a browser): nothing is recorded."""
+        """A spreadsheet that exists already, last changed by `owner` (the service account: `me`); not recorded."""
         link = f"https://docs.google.com/spreadsheets/d/{sid}/edit?usp=drivesdk"
         self.files[sid] = {"id": sid, "name": title, "mimeType": SPREADSHEET_MIME, "parents": list(parents),
                            "webViewLink": link}  # fmt: skip
         self.tabs[sid] = {i: Tab(i, name, i) for i, name in enumerate(tabs)}
-        self._touched(sid, me=False, email=owner)
+        self._touched(sid, me=owner == self.SA_EMAIL, email=owner)
 
     def apply(self, sid: str, requests: list[dict[str, Any]]) -> dict[str, Any]:
         """A batchUpdate applied directly (not recorded, not counted); raises if the API would refuse it."""

@@ -28,9 +28,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from tests.helpers.mail import PASSWORD, USER
 from tests.helpers.net import HOST, free_port
 
-USER, PASSWORD = "unit@example.org", "abcdefghijklmnop"  # QQ/163 授权码 are 16 ASCII letters
+__all__ = ["PASSWORD", "USER", "Received", "Recorder", "RunningServer", "running_smtp", "running_smtp_tls"]
+
 
 HAVE_CRYPTOGRAPHY = importlib.util.find_spec("cryptography") is not None
 OPENSSL = shutil.which("openssl")

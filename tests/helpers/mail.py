@@ -7,6 +7,7 @@ import email.policy
 from email.message import EmailMessage
 
 SENDER = "huizong@example.org"
+USER, PASSWORD = "unit@example.org", "abcdefghijklmnop"  # an SMTP login; QQ/163 授权码 are 16 ASCII letters
 
 SUBJECT = "【催报】武进区2022年全民终身学习活动周：请于11月24日前报送工作方案"
 

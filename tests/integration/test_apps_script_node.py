@@ -1,4 +1,4 @@
-"""infra/apps_script/Code.gs under node (tests/test_apps_script_signing.js), checked against the Python side.
+"""infra/apps_script/Code.gs under node (test_apps_script_signing.js beside it), checked against the Python side.
 
 The script builds a form from the real `huizong google form-spec` output, submits a response through its
 onFormSubmit trigger and prints what it sent; here the signatures are verified with

@@ -2,12 +2,12 @@
 // Google services (Utilities, FormApp, UrlFetchApp, PropertiesService, ScriptApp, SpreadsheetApp,
 // LockService) are small in-memory stand-ins, Utilities' HMAC being node's crypto.
 //
-//   node tests/test_apps_script_signing.js Code.gs signature_vector.json spec.json response.json
+//   node tests/integration/test_apps_script_signing.js Code.gs signature_vector.json spec.json response.json
 //
 // response.json: {"respondent_email": ..., "answers": {question title: answer}} for the responses submitted.
 //
 // The script asserts what only JavaScript can see (form items, triggers, retries, waits, properties) and
-// prints JSON for tests/test_apps_script_node.py, which checks the rest against the Python side: the
+// prints JSON for tests/integration/test_apps_script_node.py, which checks the rest against the Python side: the
 // signature vector, the signatures of the delivered bodies, and the bodies against FormResponsePayload.
 'use strict';
 

@@ -1,9 +1,12 @@
-"""The SQLite store at scale and across processes: 20,000 latest versions in one query, two writer processes."""
+"""The SQLite store at scale and across processes: the latest of 20,000 units and deliverables, two writer processes.
+
+How long latest_versions takes at this size is measured by bench/bench_store_sqlite.py, not asserted here
+(a busy machine would fail it); that it is one query is tests/unit/test_store_sqlite.py's concern.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +30,8 @@ def test_latest_versions_of_twenty_thousand_groups(db: Path) -> None:
                     sub = submission(f"U{u:05d}", deliverable, n=n, status="draft" if n == 2 else "submitted")
                     store.add_version(sub, report(sub), received_at=T0, late=False)
 
-        started = time.perf_counter()
         latest = store.latest_versions()
         submitted = store.latest_versions(status="submitted")
-        elapsed = time.perf_counter() - started
 
     assert [v.seq for v in latest] == [3] * 20_000
     assert [v.seq for v in submitted] == [2] * 20_000
@@ -39,8 +40,6 @@ def test_latest_versions_of_twenty_thousand_groups(db: Path) -> None:
         ("U00000", "summary"),
         ("U00001", "plan"),
     ]
-    # Generous: about 2 s on a slow machine; N queries or a quadratic plan take far longer.
-    assert elapsed < 20
 
 
 def _process_writer(path: str, worker: int, start: Any, results: Any) -> None:

@@ -13,9 +13,8 @@ from functions.adapters.mail.smtp import SmtpMailer, dot_stuffed, envelope_recip
 from functions.config.loading import ConfigError
 from functions.ports import MailRefused
 from schemas.campaign import MailSettings, SesSettings, SmtpSettings
-from tests.fakes.smtp import USER
 from tests.helpers.aws import fake_aws_env
-from tests.helpers.mail import SENDER, SUBJECT, mail_message, parse_mail
+from tests.helpers.mail import SENDER, SUBJECT, USER, mail_message, parse_mail
 from tests.helpers.net import free_port
 
 
