@@ -2,7 +2,7 @@
 
 Every Google helper (provision, poll, master publish) speaks to Google only through
 functions/adapters/google/session.py's `GoogleSession`: drive_list, get_file, create_spreadsheet, share,
-get_spreadsheet, batch_update, values_batch_get, values_batch_update (and values_batch_clear). This suite
+get_spreadsheet, batch_update, values_batch_get, values_batch_update. This suite
 states the behaviours of those calls the code relies on, as observed through the same calls, so that any
 Google behind a session can be checked against it: the in-memory fake over HTTP and in memory
 (tests/contract/test_google_contract.py), and one day the real service in a test folder.
@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from gspread.exceptions import APIError
 
-from functions.adapters.google.session import SPREADSHEET_MIME, GoogleSession
+from functions.adapters.google.session import GoogleSession
+from functions.ports import GoogleRefused
 from functions.services.google.poll import LIST_FIELDS
+from schemas.google import SPREADSHEET_MIME
 
 TABS = (
     "sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount)),conditionalFormats(ranges))"
@@ -55,10 +56,10 @@ def _a1(title: str, cells: str) -> str:
     return "'" + title.replace("'", "''") + "'!" + cells
 
 
-def _refused(call: Any, status: int) -> APIError:
-    with pytest.raises(APIError) as refused:
+def _refused(call: Any, status: int) -> GoogleRefused:
+    with pytest.raises(GoogleRefused) as refused:
         call()
-    assert refused.value.code == status, refused.value.error
+    assert refused.value.status == status, refused.value.message
     return refused.value
 
 
@@ -152,7 +153,7 @@ class GoogleSessionContract:
         before = _titles(google_port, sheet)
         add = {"addSheet": {"properties": {"title": "新表"}}}
         error = _refused(lambda: google_port.session.batch_update(sheet, [add, add]), 400)
-        assert "already exists" in error.error["message"]
+        assert "already exists" in error.message
         assert _titles(google_port, sheet) == before  # the first addSheet was not kept either
 
     def test_the_last_tab_cannot_be_deleted(self, google_port: GooglePort, sheet: str) -> None:
@@ -250,10 +251,3 @@ class GoogleSessionContract:
         session.batch_update(sheet, [clear])
         [got] = session.values_batch_get(sheet, [_a1(tab["title"], "A1:D3")])["valueRanges"]
         assert "values" not in got
-
-    def test_values_batch_clear_empties_ranges(self, google_port: GooglePort, sheet: str) -> None:
-        session, title = google_port.session, _titles(google_port, sheet)[0]
-        session.values_batch_update(sheet, [{"range": _a1(title, "A1"), "values": [["a", "b"], ["c", "d"]]}])
-        session.values_batch_clear(sheet, [_a1(title, "B1:B2")])
-        [got] = session.values_batch_get(sheet, [_a1(title, "A1:B2")])["valueRanges"]
-        assert got["values"] == [["a"], ["c"]]

@@ -6,10 +6,10 @@ unit test would use it; what it must do like Google is tests/contract/google_con
 from __future__ import annotations
 
 import pytest
-from gspread.exceptions import APIError
 
 from functions.adapters.google.http import DRIVE_FILES_API, GoogleCallFailed
 from functions.adapters.google.session import compact_json
+from functions.ports import GoogleRefused
 from schemas.google import GoogleSettings
 from tests.fakes.google import FakeGoogle
 
@@ -23,14 +23,14 @@ def google() -> FakeGoogle:
 
 def test_an_operation_it_does_not_fake_is_refused(google: FakeGoogle) -> None:
     session = google.session(SETTINGS)
-    with pytest.raises(APIError) as refused:
+    with pytest.raises(GoogleRefused) as refused:
         session.http.json_request("PATCH", f"{DRIVE_FILES_API}/FOLDER123", json={"name": "x"})
-    assert refused.value.code == 501 and "not faked: drive.files.update" in refused.value.error["message"]
-    with pytest.raises(APIError) as folder:
+    assert refused.value.status == 501 and "not faked: drive.files.update" in refused.value.message
+    with pytest.raises(GoogleRefused) as folder:
         session.http.json_request(
             "POST", DRIVE_FILES_API, json={"name": "d", "mimeType": "application/vnd.google-apps.folder"}
         )
-    assert folder.value.code == 501
+    assert folder.value.status == 501
 
 
 def test_a_request_against_a_modules_expectation_fails_the_test(google: FakeGoogle) -> None:
