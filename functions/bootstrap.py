@@ -10,6 +10,7 @@ from pathlib import Path
 from functions.config.loading import ConfigError, load_campaign, load_roster
 from functions.ports import Intake, Mailer, Store
 from schemas.campaign import Campaign
+from schemas.i18n import t
 from schemas.roster import Roster, RosterProblem
 
 STORE_ENV = "HUIZONG_STORE"
@@ -88,7 +89,12 @@ def open_store(folder: Path) -> Store:
 
         bucket, _, prefix = spec.removeprefix("s3://").partition("/")
         return S3Store(bucket=bucket, prefix=prefix)
-    raise ConfigError([f"{STORE_ENV}={spec!r}: 只支持 sqlite 或 s3://bucket/prefix"])
+    raise ConfigError(
+        [
+            f"{STORE_ENV}={spec!r}: "
+            + t(None, "只支持 sqlite 或 s3://bucket/prefix", "only sqlite or s3://bucket/prefix")
+        ]
+    )
 
 
 def open_app(folder: Path, *, store: Store | None = None) -> App:
