@@ -87,3 +87,9 @@ def test_an_english_campaigns_roster_problems_are_english(wujin_dir: Path) -> No
     (wujin_dir / "units.csv").write_bytes(",".join(ROSTER_HEADERS).encode("gbk"))
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_roster(wujin_dir, campaign)
+
+
+def test_the_organisers_contact_line_follows_the_language(wujin_dir: Path) -> None:
+    zh = load_campaign(wujin_dir).organiser_contact_line()
+    en = load_campaign(_set(wujin_dir, language="en")).organiser_contact_line()
+    assert "，" in zh and "，" not in en and en == zh.replace("，", "; ")
