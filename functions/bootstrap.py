@@ -21,6 +21,7 @@ from functions.config.loading import ConfigError, load_campaign, load_roster
 from functions.ports import ArtifactStore, GoogleClient, GoogleConnector, Mailer, Store
 from functions.settings import STORE_ENV, Settings
 from schemas.campaign import Campaign
+from schemas.i18n import t
 
 __all__ = ["App", "Paths", "open_app", "open_lambda_app", "open_store"]
 
@@ -40,7 +41,10 @@ def open_store(folder: Path, settings: Settings | None = None, *, s3_client: Any
         bucket, _, prefix = spec.removeprefix("s3://").partition("/")
         return S3Store(bucket=bucket, prefix=prefix, client=s3_client)
     raise ConfigError(
-        [f"{STORE_ENV}={spec!r}: 只支持 sqlite 或 s3://bucket/prefix / only sqlite or s3://bucket/prefix"]
+        [
+            f"{STORE_ENV}={spec!r}: "
+            + t(None, "只支持 sqlite 或 s3://bucket/prefix", "only sqlite or s3://bucket/prefix")
+        ]
     )
 
 

@@ -249,8 +249,8 @@ class Campaign(_Strict):
             parts.append(o.contact)
         if o.phone:
             parts.append(o.phone)
-        parts.append("、".join(o.emails))
-        return "，".join(parts)
+        parts.append(t(self.language, "、", ", ").join(o.emails))
+        return t(self.language, "，", "; ").join(parts)
 
 
 _DEFAULT_FORM: FormSpec | None = None

@@ -13,6 +13,8 @@ import click
 
 from functions.config.loading import ConfigError
 from functions.settings import Settings
+from schemas.campaign import Campaign
+from schemas.i18n import t
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,15 +46,20 @@ def friendly_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def parse_today(value: str | None, tz: dt.tzinfo, hour: int = 12) -> dt.datetime:
+def parse_today(value: str | None, campaign: Campaign, hour: int = 12) -> dt.datetime:
     """--today YYYY-MM-DD means that day at `hour` in the campaign's time zone; unset means now."""
     if not value:
-        return dt.datetime.now(tz)
+        return dt.datetime.now(campaign.tz)
     try:
         day = dt.date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"日期格式应为 YYYY-MM-DD，现为 {value!r}", param_hint="--today") from None
-    return dt.datetime.combine(day, dt.time(hour), tzinfo=tz)
+        text = t(
+            campaign.language,
+            f"日期格式应为 YYYY-MM-DD，现为 {value!r}",
+            f"expected YYYY-MM-DD, found {value!r}",
+        )
+        raise click.BadParameter(text, param_hint="--today") from None
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=campaign.tz)
 
 
 def folder_arg(fn: F) -> F:

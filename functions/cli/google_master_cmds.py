@@ -23,7 +23,7 @@ def publish_master_cmd(folder: Path, today: str | None) -> None:
     app = open_app(folder)
     session = connect_or_exit(app)
     try:
-        result = publish_master(app, session, now=parse_today(today, app.campaign.tz))
+        result = publish_master(app, session, now=parse_today(today, app.campaign))
     except MasterPublishError as exc:
         fail([str(exc)])
     for line in summary_lines(result, app.campaign):

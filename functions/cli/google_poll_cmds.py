@@ -24,7 +24,7 @@ def poll_cmd(folder: Path, today: str | None, as_json: bool) -> None:
     app = open_app(folder)
     lang = app.campaign.language
     session = connect_or_exit(app)
-    result = run_poll(app, session, now=parse_today(today, app.campaign.tz))
+    result = run_poll(app, session, now=parse_today(today, app.campaign))
     if as_json:
         click.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
     else:

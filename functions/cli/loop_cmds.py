@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from functions.cli.common import folder_arg, friendly_errors, parse_today
+from schemas.i18n import Language, t
 
 
 def _open(folder: Path):  # type: ignore[no-untyped-def]
@@ -26,9 +27,14 @@ def consolidate(folder: Path, today: str | None) -> None:
     from functions.services.loop import consolidate as do
 
     app = _open(folder)
-    result = do(app, now=parse_today(today, app.campaign.tz))
+    result = do(app, now=parse_today(today, app.campaign))
     click.echo(
-        f"汇总表：{result.path}（{result.units} 个单位，活动 {result.activity_rows} 行，问题 {result.issue_rows} 条）"
+        t(
+            app.campaign.language,
+            f"汇总表：{result.path}（{result.units} 个单位，活动 {result.activity_rows} 行，问题 {result.issue_rows} 条）",
+            f"Master: {result.path} ({result.units} units, {result.activity_rows} activity rows, "
+            f"{result.issue_rows} problems)",
+        )
     )
 
 
@@ -42,17 +48,30 @@ def remind(folder: Path, today: str | None, dry_run: bool) -> None:
     from functions.services.loop import remind as do
 
     app = _open(folder)
-    now = parse_today(today, app.campaign.tz, hour=max(app.campaign.reminders.hour, 12))
+    lang = app.campaign.language
+    now = parse_today(today, app.campaign, hour=max(app.campaign.reminders.hour, 12))
     result = do(app, now=now, dry_run=dry_run)
     for line in result.lines:
         click.echo(line)
     if dry_run:
-        click.echo(f"（预演）将催报 {len(result.planned)} 个单位")
+        n = len(result.planned)
+        click.echo(t(lang, f"（预演）将催报 {n} 个单位", f"(dry run) would remind {n} unit(s)"))
         return
     click.echo(
-        f"催报：发送 {result.sent}，无邮箱 {result.no_address}，被拒待重试 {result.refused}，"
-        f"结果不明 {result.uncertain}；日报{'已发送' if result.digest_sent else '未发送'}"
+        t(
+            lang,
+            f"催报：发送 {result.sent}，无邮箱 {result.no_address}，被拒待重试 {result.refused}，"
+            f"结果不明 {result.uncertain}；{_digest(lang, result.digest_sent)}",
+            f"Reminders: {result.sent} sent, {result.no_address} without address, {result.refused} refused "
+            f"(retried next run), {result.uncertain} uncertain; {_digest(lang, result.digest_sent)}",
+        )
     )
+
+
+def _digest(lang: Language, sent: bool) -> str:
+    if sent:
+        return t(lang, "日报已发送", "digest sent")
+    return t(lang, "日报未发送", "no digest sent")
 
 
 @click.command()
@@ -82,16 +101,30 @@ def run(folder: Path, today: str | None, dry_run: bool) -> None:
     from functions.services.loop import remind as do_remind
 
     app = _open(folder)
-    now = parse_today(today, app.campaign.tz, hour=max(app.campaign.reminders.hour, 12))
+    lang = app.campaign.language
+    now = parse_today(today, app.campaign, hour=max(app.campaign.reminders.hour, 12))
     items = list(app.intake.pending())
-    with click.progressbar(length=max(len(items), 1), label="读取报送", file=sys.stderr) as bar:
+    label = t(lang, "读取报送", "Reading submissions")
+    with click.progressbar(length=max(len(items), 1), label=label, file=sys.stderr) as bar:
         outcomes = ingest_all(app, now=now, progress=lambda: bar.update(1))
-    click.echo(f"读取 {len(outcomes)} 个文件，新版本 {sum(o.stored for o in outcomes)} 个")
-    master = do_consolidate(app, now=now)
-    click.echo(f"汇总表：{master.path}")
-    result = do_remind(app, now=now, dry_run=dry_run)
+    new = sum(o.stored for o in outcomes)
     click.echo(
-        f"催报 {len(result.planned)} 个单位，发送 {result.sent}；日报{'已发送' if result.digest_sent else '未发送'}"
+        t(
+            lang,
+            f"读取 {len(outcomes)} 个文件，新版本 {new} 个",
+            f"Read {len(outcomes)} file(s), {new} new version(s)",
+        )
+    )
+    master = do_consolidate(app, now=now)
+    click.echo(t(lang, f"汇总表：{master.path}", f"Master: {master.path}"))
+    result = do_remind(app, now=now, dry_run=dry_run)
+    n = len(result.planned)
+    click.echo(
+        t(
+            lang,
+            f"催报 {n} 个单位，发送 {result.sent}；{_digest(lang, result.digest_sent)}",
+            f"Reminders for {n} unit(s), {result.sent} sent; {_digest(lang, result.digest_sent)}",
+        )
     )
 
 
@@ -103,21 +136,28 @@ def demo(folder: Path | None) -> None:
     from functions.services.setup.demo import default_folder, run_demo
 
     target = folder or default_folder(Path.cwd())
+    # The demo campaign is the Chinese example (wujin-2022); its folder is named before it exists.
     click.echo(f"演示目录：{target}")
     from functions.bootstrap import open_app
 
     result = run_demo(target, open_app)
     app, loop = result.app, result.loop
+    lang = app.campaign.language
     stored = sum(o.stored for o in loop.ingested)
     skipped = [o for o in loop.ingested if o.note in ("unreadable", "unidentified")]
-    click.echo(f"模拟日期：{result.now:%Y-%m-%d %H:%M}（{app.campaign.timezone}）")
-    click.echo(f"收到 {len(loop.ingested)} 个文件，入库 {stored} 个版本，无法处理 {len(skipped)} 个")
-    click.echo(f"单位模板：   {app.paths.templates}")
-    click.echo(f"汇总表：     {loop.master.path}")
-    click.echo(f"校验报告：   {app.paths.reports}")
-    click.echo(
-        f"催报邮件：   {app.paths.outbox}（{loop.reminders.sent} 封催报，日报{'1' if loop.reminders.digest_sent else '0'} 封）"
-    )
+    received, sent, digests = len(loop.ingested), loop.reminders.sent, int(loop.reminders.digest_sent)
+    for line in (
+        t(lang, f"模拟日期：{result.now:%Y-%m-%d %H:%M}（{app.campaign.timezone}）",
+          f"Simulated time: {result.now:%Y-%m-%d %H:%M} ({app.campaign.timezone})"),
+        t(lang, f"收到 {received} 个文件，入库 {stored} 个版本，无法处理 {len(skipped)} 个",
+          f"Received {received} file(s), stored {stored} version(s), {len(skipped)} could not be used"),
+        t(lang, f"单位模板：   {app.paths.templates}", f"Unit templates: {app.paths.templates}"),
+        t(lang, f"汇总表：     {loop.master.path}", f"Master:         {loop.master.path}"),
+        t(lang, f"校验报告：   {app.paths.reports}", f"Reports:        {app.paths.reports}"),
+        t(lang, f"催报邮件：   {app.paths.outbox}（{sent} 封催报，日报{digests} 封）",
+          f"Reminder mail:  {app.paths.outbox} ({sent} reminder(s), {digests} digest(s))"),
+    ):  # fmt: skip
+        click.echo(line)
     click.echo("")
     from functions.services.status.status_table import status_table
 

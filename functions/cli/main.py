@@ -16,6 +16,7 @@ from functions.cli.common import (
     friendly_errors,
     parse_today,
 )
+from schemas.i18n import Text, t
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,12 +34,15 @@ def cli() -> None:
 @friendly_errors
 def init(folder: Path, example: str, force: bool) -> None:
     """在 FOLDER 中写入一个完整的示例活动（campaign.yaml、units.csv、inbox/）。"""
+    from functions.config.loading import load_campaign
     from functions.services.setup.examples import write_example
 
     written = write_example(folder, example, force=force)
+    # The example just written says which language its organiser reads.
+    lang = load_campaign(folder).language
     for p in written:
-        click.echo(f"已写入 {p}")
-    click.echo(f"下一步：huizong templates {folder}")
+        click.echo(t(lang, f"已写入 {p}", f"Wrote {p}"))
+    click.echo(t(lang, f"下一步：huizong templates {folder}", f"Next: huizong templates {folder}"))
 
 
 @cli.command()
@@ -52,7 +56,14 @@ def templates(folder: Path) -> None:
     app = open_app(folder)
     _warn_roster(app)
     paths = write_templates(folder, app.campaign, app.roster)
-    click.echo(f"已生成 {len(paths)} 个工作簿，位于 {folder / 'templates'}")
+    where = folder / "templates"
+    click.echo(
+        t(
+            app.campaign.language,
+            f"已生成 {len(paths)} 个工作簿，位于 {where}",
+            f"Wrote {len(paths)} workbooks to {where}",
+        )
+    )
 
 
 @cli.command()
@@ -87,20 +98,31 @@ def ingest(folder: Path, today: str | None) -> None:
     from functions.services.intake.ingest import ingest_all
 
     app = open_app(folder)
+    lang = app.campaign.language
     _warn_roster(app)
-    now = parse_today(today, app.campaign.tz, hour=23)
+    now = parse_today(today, app.campaign, hour=23)
     outcomes = ingest_all(app, now=now)
     new = sum(o.stored for o in outcomes)
     bad = [o for o in outcomes if o.note in ("unreadable", "unidentified")]
     for o in outcomes:
-        state = "通过" if o.valid else f"{o.errors}个错误"
-        tag = {
-            "unchanged": "（无变化）",
-            "unreadable": "（无法读取）",
-            "unidentified": "（无法识别单位）",
-        }.get(o.note, "")
+        state = t(lang, "通过", "valid") if o.valid else t(lang, f"{o.errors}个错误", f"{o.errors} error(s)")
+        tag = _INGEST_NOTES[o.note](lang) if o.note in _INGEST_NOTES else ""
         click.echo(f"{o.unit or '?':>8} {o.deliverable or '?':<8} {state}{tag}  {Path(o.source).name}")
-    click.echo(f"共 {len(outcomes)} 个文件，新版本 {new} 个，跳过 {len(bad)} 个。报告见 {app.paths.reports}")
+    click.echo(
+        t(
+            lang,
+            f"共 {len(outcomes)} 个文件，新版本 {new} 个，跳过 {len(bad)} 个。报告见 {app.paths.reports}",
+            f"{len(outcomes)} file(s), {new} new version(s), {len(bad)} skipped. Reports in {app.paths.reports}",
+        )
+    )
+
+
+# How `huizong ingest` marks a file that made no new version (IngestOutcome.note).
+_INGEST_NOTES: dict[str, Text] = {
+    "unchanged": Text("（无变化）", " (unchanged)"),
+    "unreadable": Text("（无法读取）", " (unreadable)"),
+    "unidentified": Text("（无法识别单位）", " (unit unknown)"),
+}
 
 
 def _warn_roster(app: object) -> None:
@@ -108,8 +130,11 @@ def _warn_roster(app: object) -> None:
     from functions.config.loading import format_roster_problems
 
     assert isinstance(app, App)
-    for line in format_roster_problems("units", app.roster_problems):
-        click.echo(f"名单问题（该行已跳过）：{line}", err=True)
+    lang = app.campaign.language
+    for line in format_roster_problems("units", app.roster_problems, lang):
+        click.echo(
+            t(lang, f"名单问题（该行已跳过）：{line}", f"Roster problem (row skipped): {line}"), err=True
+        )
 
 
 # Command groups living in their own modules (each module's imports stay inside its commands, so

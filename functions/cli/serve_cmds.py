@@ -10,17 +10,23 @@ import click
 
 from functions.cli.common import EXIT_CANNOT_RUN, folder_arg, friendly_errors
 from functions.settings import WEBHOOK_SECRET_ENV, Settings
+from schemas.i18n import Language, t
 
 
-def _secret(secret_file: Path | None) -> bytes:
+def _secret(secret_file: Path | None, lang: Language) -> bytes:
     if secret_file is not None:
         value = secret_file.read_text(encoding="utf-8").strip()
     else:
         value = Settings.from_env().webhook_secret.get_secret_value()
     if len(value) < 16:
         click.echo(
-            f"缺少 webhook 密钥：请设置环境变量 {WEBHOOK_SECRET_ENV}，或用 --secret-file 指定文件（至少16个字符，"
-            "与 Apps Script 的 HUIZONG_WEBHOOK_SECRET 相同）。",
+            t(
+                lang,
+                f"缺少 webhook 密钥：请设置环境变量 {WEBHOOK_SECRET_ENV}，或用 --secret-file 指定文件（至少16个字符，"
+                "与 Apps Script 的 HUIZONG_WEBHOOK_SECRET 相同）。",
+                f"No webhook secret: set the environment variable {WEBHOOK_SECRET_ENV} or name a file with "
+                "--secret-file (at least 16 characters, the same as the Apps Script's HUIZONG_WEBHOOK_SECRET).",
+            ),
             err=True,
         )
         raise SystemExit(EXIT_CANNOT_RUN)
@@ -40,10 +46,14 @@ def serve(folder: Path, host: str, port: int, secret_file: Path | None, no_sched
     from functions.serve.local_server import LocalServer
 
     app = open_app(folder)
-    server = LocalServer(app, secret=_secret(secret_file), host=host, port=port)
+    lang = app.campaign.language
+    server = LocalServer(app, secret=_secret(secret_file, lang), host=host, port=port)
     server.start(scheduler=not no_scheduler)
     bound_host, bound_port = server.address
-    click.echo(f"huizong 已启动：http://{bound_host}:{bound_port}/webhook （Ctrl-C 停止）")
+    url = f"http://{bound_host}:{bound_port}/webhook"
+    click.echo(
+        t(lang, f"huizong 已启动：{url} （Ctrl-C 停止）", f"huizong is running: {url} (Ctrl-C stops it)")
+    )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
@@ -52,7 +62,7 @@ def serve(folder: Path, host: str, port: int, secret_file: Path | None, no_sched
         pass
     finally:
         server.stop()
-        click.echo("已停止。")
+        click.echo(t(lang, "已停止。", "Stopped."))
 
 
 def register(cli: click.Group) -> None:

@@ -12,87 +12,118 @@ import yaml
 from pydantic import ValidationError
 
 from schemas.campaign import EMAIL_PATTERN, Campaign
+from schemas.i18n import Language, Text, language_of, t
 from schemas.roster import ROSTER_HEADERS, Roster, RosterProblem, Unit
 
 CAMPAIGN_FILE = "campaign.yaml"
 ROSTER_FILES = ("units.csv", "units.xlsx")
 
-_PYDANTIC_ZH = {
-    "missing": "缺少此项",
-    "extra_forbidden": "不认识的键（拼写错误？）",
-    "date_from_datetime_parsing": "需要日期，如 2022-11-24",
-    "date_parsing": "需要日期，如 2022-11-24",
-    "date_type": "需要日期，如 2022-11-24",
-    "time_parsing": "需要时间，如 17:00",
-    "int_parsing": "需要整数",
-    "int_type": "需要整数",
-    "float_parsing": "需要数字",
-    "string_type": "需要文字",
-    "list_type": "需要列表",
-    "literal_error": "取值不在允许范围内",
-    "string_pattern_mismatch": "格式不对",
-    "too_short": "至少需要一项",
-    "bool_parsing": "需要 true 或 false",
-    "greater_than_equal": "数值太小",
-    "less_than_equal": "数值太大",
+# What pydantic's error types mean for the person editing campaign.yaml (pydantic's own message follows).
+_PYDANTIC_HINTS: dict[str, Text] = {
+    "missing": Text("缺少此项", "missing"),
+    "extra_forbidden": Text("不认识的键（拼写错误？）", "unknown key (a typo?)"),
+    "date_from_datetime_parsing": Text("需要日期，如 2022-11-24", "a date is needed, e.g. 2022-11-24"),
+    "date_parsing": Text("需要日期，如 2022-11-24", "a date is needed, e.g. 2022-11-24"),
+    "date_type": Text("需要日期，如 2022-11-24", "a date is needed, e.g. 2022-11-24"),
+    "time_parsing": Text("需要时间，如 17:00", "a time is needed, e.g. 17:00"),
+    "int_parsing": Text("需要整数", "a whole number is needed"),
+    "int_type": Text("需要整数", "a whole number is needed"),
+    "float_parsing": Text("需要数字", "a number is needed"),
+    "string_type": Text("需要文字", "text is needed"),
+    "list_type": Text("需要列表", "a list is needed"),
+    "literal_error": Text("取值不在允许范围内", "not one of the allowed values"),
+    "string_pattern_mismatch": Text("格式不对", "wrong format"),
+    "too_short": Text("至少需要一项", "at least one item is needed"),
+    "bool_parsing": Text("需要 true 或 false", "true or false is needed"),
+    "greater_than_equal": Text("数值太小", "too small"),
+    "less_than_equal": Text("数值太大", "too large"),
 }
 
 
 class ConfigError(Exception):
-    """A campaign folder that cannot be used as it is; the message is for the person who wrote it."""
+    """A campaign folder that cannot be used as it is; the message is for the person who wrote it, in the
+    campaign's language once campaign.yaml has been read far enough to know it, in both before that."""
 
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
         self.problems = problems
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
+def _loc(loc: tuple[Any, ...], lang: Language | None) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
             out += ("." if out else "") + str(part)
-    return out or "(顶层)"
+    return out or t(lang, "(顶层)", "(top level)")
 
 
-def describe_validation_error(file: str, exc: ValidationError) -> list[str]:
+def describe_validation_error(file: str, exc: ValidationError, lang: Language | None = None) -> list[str]:
+    """One line per problem: file, key path, what is expected, pydantic's words and the value found."""
     lines = []
     for err in exc.errors():
-        where = _loc(tuple(p for p in err["loc"] if p not in ("function-after",)))
-        what = _PYDANTIC_ZH.get(err["type"], "")
+        where = _loc(tuple(p for p in err["loc"] if p not in ("function-after",)), lang)
+        hint = _PYDANTIC_HINTS.get(err["type"])
         detail = err["msg"].removeprefix("Value error, ")
         got = err.get("input")
-        got_txt = "" if err["type"] in ("missing",) or isinstance(got, dict | list) else f"；现为 {got!r}"
-        lines.append(f"{file}: {where}: {what + '：' if what else ''}{detail}{got_txt}")
+        shown = err["type"] not in ("missing",) and not isinstance(got, dict | list)
+        zh = f"{hint.zh + '：' if hint else ''}{detail}{f'；现为 {got!r}' if shown else ''}"
+        en = f"{hint.en + ': ' if hint else ''}{detail}{f'; found {got!r}' if shown else ''}"
+        lines.append(f"{file}: {where}: {t(lang, zh, en)}")
     return lines
 
 
 def load_campaign(folder: Path) -> Campaign:
     path = Path(folder) / CAMPAIGN_FILE
+    # Until campaign.yaml is parsed its language is unknown, so these problems are told in both.
     if not path.exists():
         raise ConfigError(
-            [f"{path}: 找不到活动配置文件（可先运行 huizong init {folder} --example wujin-2022）"]
+            [
+                t(
+                    None,
+                    f"{path}: 找不到活动配置文件（可先运行 huizong init {folder} --example wujin-2022）",
+                    f"{path}: no campaign file (run huizong init {folder} --example wujin-2022 to start)",
+                )
+            ]
         )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
-        raise ConfigError([f"{path}: {where} YAML 格式错误：{getattr(exc, 'problem', exc)}"]) from None
+        problem = getattr(exc, "problem", exc)
+        zh_where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列 " if mark else ""
+        en_where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(
+            [
+                f"{path}: "
+                + t(None, f"{zh_where}YAML 格式错误：{problem}", f"{en_where}YAML syntax error: {problem}")
+            ]
+        ) from None
     if not isinstance(data, dict):
-        raise ConfigError([f"{path}: 内容应为键值对（id: ..., title: ...）"])
+        raise ConfigError(
+            [
+                f"{path}: "
+                + t(
+                    None,
+                    "内容应为键值对（id: ..., title: ...）",
+                    "expected keys and values (id: ..., title: ...)",
+                )
+            ]
+        )
+    # The language is known once its key is valid; without the key the campaign is Chinese (the default).
+    lang = language_of(data.get("language", "zh"))
     try:
         return Campaign.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(str(path), exc)) from None
+        raise ConfigError(describe_validation_error(str(path), exc, lang)) from None
 
 
 def split_emails(text: str) -> list[str]:
     return [e.strip() for e in re.split(r"[;,；，\s]+", text or "") if e.strip()]
 
 
-def _roster_rows(path: Path) -> list[tuple[int, list[str]]]:
+def _roster_rows(path: Path, lang: Language) -> list[tuple[int, list[str]]]:
     if path.suffix.lower() == ".xlsx":
         from openpyxl import load_workbook
 
@@ -108,7 +139,14 @@ def _roster_rows(path: Path) -> list[tuple[int, list[str]]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ConfigError(
-            [f"{path}: 不是 UTF-8 编码。请在 Excel 中“另存为”→“CSV UTF-8（逗号分隔）”，或改用 units.xlsx"]
+            [
+                f"{path}: "
+                + t(
+                    lang,
+                    "不是 UTF-8 编码。请在 Excel 中“另存为”→“CSV UTF-8（逗号分隔）”，或改用 units.xlsx",
+                    "not UTF-8. In Excel use Save As → CSV UTF-8 (comma delimited), or use units.xlsx",
+                )
+            ]
         ) from None
     return [(i, [c.strip() for c in row]) for i, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
 
@@ -116,18 +154,36 @@ def _roster_rows(path: Path) -> list[tuple[int, list[str]]]:
 def load_roster(folder: Path, campaign: Campaign) -> tuple[Roster, list[RosterProblem]]:
     """Good rows make the roster; each bad row is a problem naming its line. Raises only when unusable."""
     folder = Path(folder)
+    lang = campaign.language
     path = next((folder / n for n in ROSTER_FILES if (folder / n).exists()), None)
     if path is None:
-        raise ConfigError([f"{folder}: 找不到单位名单 units.csv 或 units.xlsx"])
-    rows = _roster_rows(path)
+        raise ConfigError(
+            [
+                f"{folder}: "
+                + t(
+                    lang,
+                    "找不到单位名单 units.csv 或 units.xlsx",
+                    "no roster: neither units.csv nor units.xlsx",
+                )
+            ]
+        )
+    rows = _roster_rows(path, lang)
     if not rows:
-        raise ConfigError([f"{path}: 文件是空的"])
+        raise ConfigError([f"{path}: " + t(lang, "文件是空的", "the file is empty")])
     header = [h for h in rows[0][1]]
     while header and header[-1] == "":
         header.pop()
     if tuple(header) != ROSTER_HEADERS:
+        wanted, found = ",".join(ROSTER_HEADERS), ",".join(header)
         raise ConfigError(
-            [f"{path}: 第 1 行表头应为 {','.join(ROSTER_HEADERS)}；现为 {','.join(header) or '(空)'}"]
+            [
+                f"{path}: "
+                + t(
+                    lang,
+                    f"第 1 行表头应为 {wanted}；现为 {found or '(空)'}",
+                    f"row 1 should hold the headers {wanted}; found {found or '(empty)'}",
+                )
+            ]
         )
     types = {t.name for t in campaign.unit_types}
     units: list[Unit] = []
@@ -140,19 +196,32 @@ def load_roster(folder: Path, campaign: Campaign) -> tuple[Roster, list[RosterPr
         code, name, utype, area, contact, emails_txt, phone = cells[: len(ROSTER_HEADERS)]
         bad = []
         if not code:
-            bad.append("单位编码为空")
+            bad.append(t(lang, "单位编码为空", "no unit code"))
         elif code in seen:
-            bad.append(f"单位编码 {code} 与第 {seen[code]} 行重复")
+            bad.append(
+                t(
+                    lang,
+                    f"单位编码 {code} 与第 {seen[code]} 行重复",
+                    f"unit code {code} repeats row {seen[code]}",
+                )
+            )
         if not name:
-            bad.append("单位名称为空")
+            bad.append(t(lang, "单位名称为空", "no unit name"))
         if utype not in types:
-            bad.append(f"单位类型“{utype}”不在活动配置的单位类型中（{'、'.join(sorted(types))}）")
+            known = t(lang, "、", ", ").join(sorted(types))
+            bad.append(
+                t(
+                    lang,
+                    f"单位类型“{utype}”不在活动配置的单位类型中（{known}）",
+                    f"unit type '{utype}' is not one of the campaign's unit types ({known})",
+                )
+            )
         emails = split_emails(emails_txt)
         for e in emails:
             if not re.match(EMAIL_PATTERN, e):
-                bad.append(f"邮箱“{e}”格式不对")
+                bad.append(t(lang, f"邮箱“{e}”格式不对", f"'{e}' is not an email address"))
         if bad:
-            problems.append(RosterProblem(line=line, code=code, message="；".join(bad)))
+            problems.append(RosterProblem(line=line, code=code, message=t(lang, "；", "; ").join(bad)))
             if code and code not in seen:
                 seen[code] = line
             continue
@@ -171,5 +240,8 @@ def load_roster(folder: Path, campaign: Campaign) -> tuple[Roster, list[RosterPr
     return Roster(units=units), problems
 
 
-def format_roster_problems(path_hint: str, problems: list[RosterProblem]) -> list[str]:
-    return [f"{path_hint} 第 {p.line} 行：{p.message}" for p in problems]
+def format_roster_problems(path_hint: str, problems: list[RosterProblem], lang: Language) -> list[str]:
+    return [
+        t(lang, f"{path_hint} 第 {p.line} 行：{p.message}", f"{path_hint} row {p.line}: {p.message}")
+        for p in problems
+    ]
