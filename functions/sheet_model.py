@@ -65,13 +65,17 @@ class Column:
             raise ValueError(f"column width must be in (0, 255], got {self.width}")
 
 
+def display_width(line: str) -> int:
+    """Width in Excel character units: wide (CJK, full-width) characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+
+
 def fit_width(texts: Iterable[str], *, minimum: float = 6, maximum: float = 60) -> float:
     """A column width for the longest line of ``texts``: wide (CJK, full-width) characters count 2."""
     longest = 0
     for text in texts:
         for line in str(text).splitlines() or [""]:
-            size = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
-            longest = max(longest, size)
+            longest = max(longest, display_width(line))
     return float(min(maximum, max(minimum, longest + 2)))
 
 
@@ -82,6 +86,7 @@ class Chart:
     series: list[tuple[str, int, int, int]]  # name, first row, last row, column of the values
     anchor: str
     percent_axis: bool = False
+    width_cm: float = 16.0
 
 
 @dataclass
@@ -94,6 +99,8 @@ class MasterSheet:
     columns: list[Column]
     rows: Iterable[Sequence[Any]]
     charts: list[Chart] = field(default_factory=list)
+    # Ranges like "A30:K30" merged in the first part (a long paragraph across the printed width).
+    merges: list[str] = field(default_factory=list)
 
     @property
     def is_table(self) -> bool:

@@ -24,6 +24,8 @@ def write_master_xlsx(
                 freeze_header=sheet.is_table,
                 autofilter=sheet.is_table,
             ) as ws:
+                for merged in sheet.merges:
+                    ws.merge(merged)
                 n = 0
                 for row in sheet.rows:
                     ws.append(row)
@@ -35,6 +37,7 @@ def write_master_xlsx(
                         series=chart.series,
                         anchor=chart.anchor,
                         percent_axis=chart.percent_axis,
+                        width_cm=chart.width_cm,
                     )
             counts[sheet.key] = n
     return counts

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import math
 import os
 import re
 import tempfile
@@ -69,6 +70,7 @@ from typing import IO, Self
 
 from functions.adapters.xlsx.stream_cells import COLUMN_LETTERS, MAX_COLUMNS, row_xml
 from functions.adapters.xlsx.stream_parts import (
+    DEFAULT_COLUMN_WIDTH,
     NS_MAIN,
     NS_R,
     XML_HEAD,
@@ -81,15 +83,16 @@ from functions.adapters.xlsx.stream_parts import (
     core_xml,
     drawing_rels,
     drawing_xml,
+    page_setup_xml,
     root_rels,
     sheet_ref,
     sheet_rels,
     workbook_rels,
     workbook_xml,
 )
-from functions.adapters.xlsx.stream_styles import styles_xml
+from functions.adapters.xlsx.stream_styles import WRAPPING_STYLES, styles_xml
 from functions.atomic_file import fsync_dir
-from functions.sheet_model import Cell, Column, Style, fit_width
+from functions.sheet_model import Cell, Column, Style, display_width, fit_width
 
 try:
     import fcntl
@@ -108,6 +111,7 @@ _COLUMN_INDEX = {letters: i + 1 for i, letters in enumerate(COLUMN_LETTERS)}
 # A new writer's temporary file exists unlocked for an instant between mkstemp() and flock(); only files
 # older than this are candidates for the sweep, so that instant is never mistaken for a dead writer.
 STALE_TEMP_SECONDS = 60.0
+LINE_HEIGHT_PT = 15.0  # one line of 11 pt text, CJK included
 
 
 def _column_number(col: int | str) -> int:
@@ -174,6 +178,7 @@ class SheetWriter:
                 raise ValueError(f"a header has {len(self._header)} cells; Excel allows {MAX_COLUMNS}")
         self._freeze = freeze_header and self._header is not None
         self._autofilter = autofilter and self._header is not None
+        self._columns = tuple(columns)
         self._cols_xml = "".join(
             f'<col min="{i}" max="{i}" width="{c.width!r}" customWidth="1"/>'
             for i, c in enumerate(columns, start=1)
@@ -213,7 +218,7 @@ class SheetWriter:
         ):
             self._finish_part()
             self._open_part(book._overflow_name(self._base, len(self._names) + 1))
-        xml, width = row_xml(row, self._part_rows + 1)
+        xml, width = row_xml(row, self._part_rows + 1, self._wrapped_height(row, self._part_rows + 1))
         self._part_rows += 1
         self._rows += 1
         if width > self._width:
@@ -330,10 +335,39 @@ class SheetWriter:
         else:
             view = f'<sheetView{tab} workbookViewId="0"/>'
         cols = f"<cols>{self._cols_xml}</cols>" if self._cols_xml else ""
+        # fitToPage with fitToHeight 0 (in the page setup): one page wide, as many pages down as needed.
         return (
             f'{XML_HEAD}<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_R}">'
+            '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
             f'<sheetViews>{view}</sheetViews><sheetFormatPr defaultRowHeight="15"/>{cols}<sheetData>'
         )
+
+    def _column_width(self, col: int) -> float:
+        if col <= len(self._columns) and self._columns[col - 1].width is not None:
+            return float(self._columns[col - 1].width)  # type: ignore[arg-type]
+        return DEFAULT_COLUMN_WIDTH
+
+    def _wrapped_height(self, row: Sequence[object], number: int) -> float | None:
+        """The height that shows every line of the row's wrapped text, or None for one line."""
+        lines = 1
+        for i, value in enumerate(row):
+            if type(value) is not Cell or value.style not in WRAPPING_STYLES or type(value.value) is not str:
+                continue
+            first, last = i + 1, i + 1
+            for c1, r1, c2, r2 in self._merges:
+                if c1 == first and r1 == number == r2:
+                    last = c2
+            # One character of the width is padding; wide (CJK) characters take two units.
+            per_line = max(1.0, sum(self._column_width(c) for c in range(first, last + 1)) - 1)
+            text = str(value.value)
+            needed = sum(max(1, math.ceil(display_width(line) / per_line)) for line in text.split("\n"))
+            lines = max(lines, needed)
+        return LINE_HEIGHT_PT * lines + 3 if lines > 1 else None
+
+    def _print_width(self) -> float:
+        """The printed width in Excel character units: the set widths, Excel's default for the rest."""
+        widths = {i: c.width for i, c in enumerate(self._columns, start=1) if c.width is not None}
+        return sum(widths.get(i, DEFAULT_COLUMN_WIDTH) for i in range(1, max(self._width, len(widths)) + 1))
 
     def _flush(self) -> None:
         if self._buf:
@@ -362,9 +396,7 @@ class SheetWriter:
                 for c1, r1, c2, r2 in self._merges
             )
             tail.append(f'<mergeCells count="{len(self._merges)}">{refs}</mergeCells>')
-        tail.append(
-            '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-        )
+        tail.append(page_setup_xml(self._print_width(), charts=bool(self._charts)))
         if self._charts:
             tail.append('<drawing r:id="rId1"/>')
         tail.append("</worksheet>")

@@ -119,12 +119,15 @@ def _float_cell(ref: str, value: float, style: Style | str | None) -> str | None
     return f'<c r="{ref}"{XF_ATTRS[style][0]}/>' if style is not None else None
 
 
-def row_xml(row: Sequence[object], number: int) -> tuple[str, int]:
-    """One ``<row>`` element and the number of columns it spans (0 when every cell is blank)."""
+def row_xml(row: Sequence[object], number: int, height: float | None = None) -> tuple[str, int]:
+    """One ``<row>`` element and the number of columns it spans (0 when every cell is blank).
+
+    ``height`` (points) is set for rows whose wrapped text needs more than one line: neither Excel nor
+    LibreOffice grows a row to fit wrapped text when it opens a file."""
     if len(row) > MAX_COLUMNS:
         raise ValueError(f"a row has {len(row)} cells; Excel allows {MAX_COLUMNS}")
     rn = str(number)
-    parts = [f'<row r="{rn}">']
+    parts = [f'<row r="{rn}" ht="{height:g}" customHeight="1">' if height else f'<row r="{rn}">']
     add = parts.append
     letters = COLUMN_LETTERS
     width = 0

@@ -65,6 +65,22 @@ class BarChart:
     percent_axis: bool
 
 
+DEFAULT_COLUMN_WIDTH = 8.43  # Excel's, in character units
+# Landscape A4 holds about 130 character units at 100 %; wider sheets are scaled down to fit the width.
+_PORTRAIT_MAX_WIDTH = 95.0
+
+
+def page_setup_xml(width_chars: float, *, charts: bool = False) -> str:
+    """Margins and page setup: A4, landscape when the columns (or a chart beside them) are wide, one page
+    wide and as many down as the rows need (the sheet's fitToPage flag makes fitToHeight 0 mean that)."""
+    landscape = charts or width_chars > _PORTRAIT_MAX_WIDTH
+    orientation = "landscape" if landscape else "portrait"
+    return (
+        '<pageMargins left="0.4" right="0.4" top="0.6" bottom="0.6" header="0.3" footer="0.3"/>'
+        f'<pageSetup paperSize="9" orientation="{orientation}" fitToWidth="1" fitToHeight="0"/>'
+    )
+
+
 def _rels(items: list[tuple[str, str]]) -> str:
     body = "".join(
         f'<Relationship Id="rId{i}" Type="{_REL}{kind}" Target={quoteattr(target)}/>'
@@ -209,6 +225,10 @@ def _rich(text: str, size: int) -> str:
     )
 
 
+# Explicit fills: without them LibreOffice and WPS draw the series with no colour (seen as empty charts).
+_SERIES_COLOURS = ("4472C4", "ED7D31", "A5A5A5", "70AD47", "5B9BD5", "FFC000")
+
+
 def chart_xml(chart: BarChart) -> str:
     cats = sheet_ref(chart.sheet, chart.cat_col, chart.cat_first_row, chart.cat_col, chart.cat_last_row)
     series = []
@@ -216,6 +236,8 @@ def chart_xml(chart: BarChart) -> str:
         values = sheet_ref(chart.sheet, s.col, s.first_row, s.col, s.last_row)
         series.append(
             f'<c:ser><c:idx val="{i}"/><c:order val="{i}"/><c:tx><c:v>{xml_text(s.name)}</c:v></c:tx>'
+            f'<c:spPr><a:solidFill><a:srgbClr val="{_SERIES_COLOURS[i % len(_SERIES_COLOURS)]}"/>'
+            "</a:solidFill></c:spPr>"
             '<c:invertIfNegative val="0"/>'
             f"<c:cat><c:strRef><c:f>{escape(cats)}</c:f></c:strRef></c:cat>"
             f"<c:val><c:numRef><c:f>{escape(values)}</c:f></c:numRef></c:val></c:ser>"

@@ -27,12 +27,16 @@ _NUM_FMTS: dict[int, str] = {164: "0.0%", 165: "yyyy-mm-dd", 166: "yyyy-mm-dd hh
 _GENERAL, _INT, _TWO_DECIMALS, _TEXT = 0, 1, 2, 49
 _PERCENT, _DATE, _DATETIME = 164, 165, 166
 
+# 宋体 is on every Chinese Windows and in WPS, so Excel, WPS and LibreOffice lay Chinese out alike; charset
+# 134 (GB2312) tells Excel the script, and family 2 lets an office suite without the font fall back to a
+# sans serif that has both Latin and CJK glyphs (LibreOffice with Noto CJK does).
+_FONT_NAME = '<name val="宋体"/><family val="2"/><charset val="134"/>'
 _FONTS: list[str] = [
-    '<font><sz val="11"/><name val="Calibri"/><family val="2"/></font>',
-    '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>',
-    '<font><b/><sz val="14"/><name val="Calibri"/><family val="2"/></font>',
-    '<font><i/><sz val="10"/><color rgb="FF595959"/><name val="Calibri"/><family val="2"/></font>',
-    '<font><sz val="11"/><color rgb="FFC65911"/><name val="Calibri"/><family val="2"/></font>',
+    f'<font><sz val="11"/>{_FONT_NAME}</font>',
+    f'<font><b/><sz val="11"/>{_FONT_NAME}</font>',
+    f'<font><b/><sz val="14"/>{_FONT_NAME}</font>',
+    f'<font><i/><sz val="10"/><color rgb="FF595959"/>{_FONT_NAME}</font>',
+    f'<font><sz val="11"/><color rgb="FFC65911"/>{_FONT_NAME}</font>',
 ]
 _F_NORMAL, _F_BOLD, _F_TITLE, _F_NOTE, _F_LATE = range(5)
 
@@ -153,3 +157,7 @@ def styles_xml() -> str:
         ' defaultPivotStyle="PivotStyleLight16"/>'
         "</styleSheet>"
     )
+
+
+# The styles whose text wraps: the writer gives their rows a height that shows every line.
+WRAPPING_STYLES: frozenset[Style] = frozenset(style for style, look in _LOOKS.items() if look.wrap)

@@ -6,6 +6,7 @@ master, and a killed run leaves the previous one intact.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -125,6 +126,14 @@ def build_master(
     )
 
 
+_OVERVIEW_WIDTHS = (30, 16, 10, 10, 10, 10, 14, 10, 10, 10, 10)
+_OVERVIEW_LAST_COLUMN = "K"  # the eleventh column
+_CHART_ROWS = 18  # an 8 cm chart is about 16 rows of 15 pt; two spare rows between charts
+# Column A, and column F where A:E (76 character units, about 14 cm) ends: two 13.5 cm charts side by side
+# fill a landscape A4 page's printable width.
+_CHART_COLUMNS = ("A", "F")
+
+
 def _overview(campaign: Campaign, statuses: list[UnitStatus], now: dt.datetime) -> MasterSheet:
     lang = campaign.language
     tz = campaign.tz
@@ -192,13 +201,22 @@ def _overview(campaign: Campaign, statuses: list[UnitStatus], now: dt.datetime) 
         [Cell(t(lang, "工作总结参考文字（可直接复制）", "Paragraph for the summary report"), Style.HEADER)]
     )
     rows.append([Cell(summary_paragraph(campaign, totals), Style.WRAP)])
+    # The paragraph spans the printed width; the charts go below it side by side, so they never cover a
+    # table or each other and the sheet prints one landscape page wide.
+    paragraph = f"A{len(rows)}:{_OVERVIEW_LAST_COLUMN}{len(rows)}"
+    top = len(rows) + 2
+    charts = [
+        dataclasses.replace(c, anchor=f"{_CHART_COLUMNS[i % 2]}{top + (i // 2) * _CHART_ROWS}", width_cm=13.5)
+        for i, c in enumerate(charts)
+    ]
     return MasterSheet(
         key="overview",
         name=sheet_name(lang, "overview"),
         header=None,
-        columns=[Column(width=w) for w in (30, 16, 10, 10, 10, 10, 14, 10, 10, 10, 10)],
+        columns=[Column(width=w) for w in _OVERVIEW_WIDTHS],
         rows=rows,
         charts=charts,
+        merges=[paragraph],
     )
 
 
