@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
@@ -45,7 +46,16 @@ _REQUIRED_FILL = PatternFill("solid", fgColor="FFF4B183")
 _OPTIONAL_FILL = PatternFill("solid", fgColor="FFDDEBF7")
 _IDENTITY_FILL = PatternFill("solid", fgColor="FFFFF2CC")
 _MISSING_FILL = PatternFill("solid", fgColor="FFFFC7CE")
-_HEADER_FONT = Font(bold=True, size=11)
+# 宋体 is on every Chinese Windows and in WPS, so Excel, WPS and LibreOffice lay the form out alike;
+# charset 134 (GB2312) names the script and family 2 lets a suite without it fall back to a sans serif.
+CJK_FONT = "宋体"
+
+
+def _font(**style: object) -> Font:
+    return Font(name=CJK_FONT, charset=134, family=2, **style)  # type: ignore[arg-type]
+
+
+_HEADER_FONT = _font(bold=True, size=11)
 _LOCKED = Protection(locked=True)
 _UNLOCKED = Protection(locked=False)
 
@@ -265,7 +275,7 @@ def _record_sheet(ws: Worksheet, table: TableSpec, campaign: Campaign, lists: _L
         r = layout.RECORD_FIRST_FIELD_ROW + offset
         label = ws[f"{label_col}{r}"]
         label.value = field.label(lang)
-        label.font = Font(bold=field.required)
+        label.font = _font(bold=field.required)
         label.fill = _REQUIRED_FILL if field.required else _OPTIONAL_FILL
         label.border = _BORDER
         label.protection = _LOCKED
@@ -275,7 +285,7 @@ def _record_sheet(ws: Worksheet, table: TableSpec, campaign: Campaign, lists: _L
         value.protection = _UNLOCKED
         hint = ws[f"{help_col}{r}"]
         hint.value = _prompt(field, lang, campaign) or None
-        hint.font = Font(color="FF7F7F7F", size=10)
+        hint.font = _font(color="FF7F7F7F", size=10)
         hint.alignment = Alignment(wrap_text=True, vertical="top")
         hint.protection = _LOCKED
         dv = _validation(field, campaign, lists)
@@ -291,9 +301,12 @@ def _record_sheet(ws: Worksheet, table: TableSpec, campaign: Campaign, lists: _L
     _protect(ws)
 
 
+_INSTRUCTION_CHARS = 88  # column B's 90 units, less padding
+
+
 def _instructions_sheet(ws: Worksheet, campaign: Campaign, deliverable_key: str, unit: Unit | None) -> None:
     ws["A1"] = sheet_heading(campaign, deliverable_key)
-    ws["A1"].font = Font(bold=True, size=14)
+    ws["A1"].font = _font(bold=True, size=14)
     ws.merge_cells("A1:B1")
     ws.row_dimensions[1].height = 28
     ws.column_dimensions["A"].width = 18
@@ -303,13 +316,20 @@ def _instructions_sheet(ws: Worksheet, campaign: Campaign, deliverable_key: str,
     for line in instruction_lines(campaign, deliverable_key, unit):
         label = ws[f"A{row}"]
         label.value = line.label
-        label.font = Font(bold=True)
+        label.font = _font(bold=True)
         label.alignment = Alignment(vertical="top")
         value = ws[f"{value_col}{row}"]
         value.value = line.text or None
         value.alignment = Alignment(wrap_text=True, vertical="top")
+        if line.text:
+            # Neither Excel nor LibreOffice grows a row for wrapped text when opening a file.
+            lines = sum(
+                max(1, -(-display_width(part) // _INSTRUCTION_CHARS)) for part in line.text.split("\n")
+            )
+            if lines > 1:
+                ws.row_dimensions[row].height = 15 * lines + 2
         if line.identity_key is not None:
-            value.font = Font(bold=True, size=12)
+            value.font = _font(bold=True, size=12)
             value.fill = _IDENTITY_FILL
             value.border = _BORDER
             value.number_format = "@"
@@ -347,6 +367,10 @@ def build_unit_workbook(campaign: Campaign, deliverable_key: str, unit: Unit | N
     lang = campaign.language
     deliverable = campaign.deliverable(deliverable_key)
     wb = Workbook()
+    # The workbook's default font (index 0: every cell without its own font, and the cells a unit adds
+    # later) is the CJK one, not openpyxl's Calibri. openpyxl has no public setting for it.
+    wb._fonts = IndexedList([_font(size=11)])
+    wb._named_styles["Normal"].font = _font(size=11)
     intro = wb.active
     assert intro is not None  # a new Workbook always has one sheet
     intro.title = layout.INSTRUCTIONS_SHEET[lang]
