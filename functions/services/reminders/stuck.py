@@ -1,0 +1,90 @@
+"""Reminder claims left at "sending": a run killed (or a disk that filled up) between the claim and
+the recorded result.
+
+The rule (docs/guide-zh.md, 催报): such a claim is *uncertain*. The mail may have reached the unit (the
+transport accepted it and the process died before writing "sent") or may not. Resending on our own could
+send a unit the same official mail twice, and never resending loses it for good, so after
+`reminders.sending_timeout_minutes` the claim is reported to the organiser (digest, `huizong status`,
+the master's 催报记录) and resent only when the organiser asks: `huizong remind DIR --resend-stuck`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from functions.ports import Claim, Store
+from schemas.campaign import Campaign
+from schemas.i18n import Language, t
+
+SENDING = "sending"
+
+
+def resend_command(lang: Language) -> str:
+    return t(lang, "huizong remind <目录> --resend-stuck", "huizong remind <folder> --resend-stuck")
+
+
+@dataclass(frozen=True)
+class StuckReminder:
+    key: str
+    unit: str
+    unit_name: str
+    deliverable: str
+    step: int
+    address: str
+    since: dt.datetime
+
+
+def sending_since(claim: Claim) -> dt.datetime:
+    """When the current send attempt began: a resend records its own start in the payload."""
+    raw = claim.payload.get("sending_since")
+    if isinstance(raw, str):
+        try:
+            return dt.datetime.fromisoformat(raw)
+        except ValueError:
+            pass  # a payload written by hand or damaged: the claim's own time is the safe bound
+    return claim.claimed_at
+
+
+def is_sending(claim: Claim) -> bool:
+    return claim.payload.get("result") == SENDING
+
+
+def is_stuck(campaign: Campaign, claim: Claim, now: dt.datetime) -> bool:
+    timeout = dt.timedelta(minutes=campaign.reminders.sending_timeout_minutes)
+    return is_sending(claim) and now - sending_since(claim) >= timeout
+
+
+def stuck_reminders(campaign: Campaign, store: Store, now: dt.datetime) -> list[StuckReminder]:
+    out = []
+    for c in store.claims("remind/"):
+        if not is_stuck(campaign, c, now):
+            continue
+        p = c.payload
+        step = p.get("step")
+        out.append(
+            StuckReminder(
+                key=c.key,
+                unit=str(p.get("unit", "")),
+                unit_name=str(p.get("unit_name", "")),
+                deliverable=str(p.get("deliverable", "")),
+                step=step if isinstance(step, int) else 0,
+                address=str(p.get("address", "")),
+                since=sending_since(c),
+            )
+        )
+    return out
+
+
+def result_text(campaign: Campaign, claim: Claim, now: dt.datetime) -> str:
+    """The result of a reminder claim in words (the raw "sending" means nothing to an organiser)."""
+    lang = campaign.language
+    if is_stuck(campaign, claim, now):
+        return t(
+            lang,
+            f"发送中断，不确定是否送达；请向该单位核实，需要时用 {resend_command(lang)} 重发",
+            f"interrupted, delivery uncertain; check with the unit and resend with {resend_command(lang)}",
+        )
+    if is_sending(claim):
+        return t(lang, "正在发送", "sending")
+    return str(claim.payload.get("result", ""))
