@@ -15,6 +15,7 @@ from typing import Any
 
 from functions.ports import MasterWriter, Store
 from functions.services.master.summary_text import statistics_totals, summary_paragraph
+from functions.services.reminders.stuck import latest_sent_steps
 from functions.services.reminders.stuck import result_text as reminder_result_text
 from functions.services.status.unit_states import (
     UnitStatus,
@@ -338,13 +339,15 @@ def _reminders_sheet(campaign: Campaign, roster: Roster, store: Store, now: dt.d
     names = {d.key: d.title(lang) for d in campaign.deliverables}
 
     def rows() -> Iterator[list[Any]]:
-        for claim in store.claims("remind/"):
+        claims = store.claims("remind/")
+        sent_steps = latest_sent_steps(claims)  # interrupted claims since superseded by a later one
+        for claim in claims:
             p = claim.payload
             unit = roster.get(p.get("unit", ""))
             yield [
                 Cell(_local(claim.claimed_at, campaign.tz), Style.DATETIME), p.get("unit"),
                 unit.name if unit else p.get("unit_name"), names.get(p.get("deliverable", ""), p.get("deliverable")),
-                p.get("step_label"), p.get("address"), reminder_result_text(campaign, claim, now),
+                p.get("step_label"), p.get("address"), reminder_result_text(campaign, claim, now, sent_steps),
             ]  # fmt: skip
 
     return MasterSheet("reminders", sheet_name(lang, "reminders"), header, columns, rows())

@@ -19,7 +19,7 @@ from typing import Any
 from functions.ports import Mailer, MailRefused, MailUncertain, Store
 from functions.services.messages.compose import build_digest, build_reminder
 from functions.services.reminders.plan import DueItem, UnitReminder, digest_window, plan_reminders, timing
-from functions.services.reminders.stuck import SENDING, StuckReminder, stuck_reminders
+from functions.services.reminders.stuck import SENDING, StuckReminder, is_stuck, stuck_reminders
 from functions.services.status.unit_states import UnitStatus, count_by_deliverable, unit_statuses
 from schemas.campaign import Campaign
 from schemas.i18n import Language, t
@@ -168,13 +168,22 @@ def _send_one(
         _finish(store, mine, t(lang, f"结果不明：{exc}", f"uncertain: {exc}"), result, lang)
         return t(lang, f"结果不明（不重试）：{exc}", f"uncertain (not retried): {exc}")
     result.sent += 1
-    return _finish(store, mine, t(lang, "已发送", "sent"), result, lang)
+    return _finish(store, mine, t(lang, "已发送", "sent"), result, lang, sent=True)
 
 
 def _finish(
-    store: Store, mine: list[tuple[str, dict[str, Any]]], outcome: str, result: RemindResult, lang: Language
+    store: Store,
+    mine: list[tuple[str, dict[str, Any]]],
+    outcome: str,
+    result: RemindResult,
+    lang: Language,
+    *,
+    sent: bool = False,
 ) -> str:
-    recorded = all([_record(store, key, {**payload, "result": outcome}) for key, payload in mine])
+    # "sent" is the machine-readable outcome (the result text is in the campaign's language).
+    recorded = all(
+        [_record(store, key, {**payload, "result": outcome, "sent": sent}) for key, payload in mine]
+    )
     if recorded:
         return outcome
     result.unrecorded += 1
@@ -260,10 +269,23 @@ def resend_stuck(
             continue
         result.sent += 1
         result.lines.append(
-            line + " " + _finish(store, list(attempt.items()), t(lang, "已重发", "resent"), result, lang)
+            line
+            + " "
+            + _finish(store, list(attempt.items()), t(lang, "已重发", "resent"), result, lang, sent=True)
         )
     result.stuck = stuck_reminders(campaign, store, now)
     return result
+
+
+def _take_over_stuck_digest(
+    campaign: Campaign, store: Store, key: str, payload: dict[str, Any], now: dt.datetime
+) -> bool:
+    """Unlike a unit's reminder, the day's digest goes to the organiser only: when its send was
+    interrupted, a second copy is a smaller harm than no digest, so a later run sends it again."""
+    held = next((c for c in store.claims(key) if c.key == key), None)
+    if held is None or not is_stuck(campaign, held, now):
+        return False
+    return _record(store, key, payload)
 
 
 def _send_digest(
@@ -280,7 +302,14 @@ def _send_digest(
     if not first <= day <= last:
         return False
     key = digest_claim_key(day)
-    if not store.claim(key, {"result": SENDING, "address": ", ".join(campaign.organiser.emails)}, at=now):
+    payload = {
+        "result": SENDING,
+        "address": ", ".join(campaign.organiser.emails),
+        "sending_since": now.isoformat(),
+    }
+    if not store.claim(key, payload, at=now) and not _take_over_stuck_digest(
+        campaign, store, key, payload, now
+    ):
         return False
     # Count what this run and earlier runs today sent, so a digest after several runs is still true.
     sent_today = sum(

@@ -55,20 +55,48 @@ def is_stuck(campaign: Campaign, claim: Claim, now: dt.datetime) -> bool:
     return is_sending(claim) and now - sending_since(claim) >= timeout
 
 
+def _step(claim: Claim) -> int:
+    step = claim.payload.get("step")
+    return step if isinstance(step, int) else 0
+
+
+def _prefix(claim: Claim) -> str:
+    return claim.key.rsplit("/", 1)[0]
+
+
+def latest_sent_steps(claims: list[Claim]) -> dict[str, int]:
+    """remind/<deliverable>/<unit> -> the latest step actually sent (one pass over the claims)."""
+    out: dict[str, int] = {}
+    for c in claims:
+        if c.payload.get("sent") is True:
+            key = _prefix(c)
+            out[key] = max(out.get(key, _step(c)), _step(c))
+    return out
+
+
+def superseded(claim: Claim, sent_steps: dict[str, int]) -> bool:
+    """A later step of the same unit and deliverable has been sent since: the unit has a newer, truer
+    reminder, so resending the interrupted one would only repeat it."""
+    latest = sent_steps.get(_prefix(claim))
+    return latest is not None and latest > _step(claim)
+
+
 def stuck_reminders(campaign: Campaign, store: Store, now: dt.datetime) -> list[StuckReminder]:
+    """Interrupted reminders the organiser still has to decide on (superseded ones are left out)."""
     out = []
-    for c in store.claims("remind/"):
-        if not is_stuck(campaign, c, now):
+    claims = store.claims("remind/")
+    sent_steps = latest_sent_steps(claims)
+    for c in claims:
+        if not is_stuck(campaign, c, now) or superseded(c, sent_steps):
             continue
         p = c.payload
-        step = p.get("step")
         out.append(
             StuckReminder(
                 key=c.key,
                 unit=str(p.get("unit", "")),
                 unit_name=str(p.get("unit_name", "")),
                 deliverable=str(p.get("deliverable", "")),
-                step=step if isinstance(step, int) else 0,
+                step=_step(c),
                 address=str(p.get("address", "")),
                 since=sending_since(c),
             )
@@ -76,9 +104,14 @@ def stuck_reminders(campaign: Campaign, store: Store, now: dt.datetime) -> list[
     return out
 
 
-def result_text(campaign: Campaign, claim: Claim, now: dt.datetime) -> str:
+def result_text(
+    campaign: Campaign, claim: Claim, now: dt.datetime, sent_steps: dict[str, int] | None = None
+) -> str:
     """The result of a reminder claim in words (the raw "sending" means nothing to an organiser)."""
     lang = campaign.language
+    if is_stuck(campaign, claim, now) and sent_steps is not None and superseded(claim, sent_steps):
+        return t(lang, "发送中断，不确定是否送达；此后已发出更新的催报，无需重发",
+                 "interrupted, delivery uncertain; a later reminder has been sent since, no resend needed")  # fmt: skip
     if is_stuck(campaign, claim, now):
         return t(
             lang,
