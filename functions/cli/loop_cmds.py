@@ -70,6 +70,16 @@ def remind(folder: Path, today: str | None, dry_run: bool, resend_stuck: bool) -
             f"(retried next run), {result.uncertain} uncertain; {_digest(lang, result.digest_sent)}",
         )
     )
+    if result.stuck:
+        n = len(result.stuck)
+        click.echo(
+            t(
+                lang,
+                f"另有 {n} 封催报发送中断、不确定是否送达（不会自动重发）；核实后可运行：huizong remind {folder} --resend-stuck",
+                f"{n} reminder(s) were interrupted, delivery uncertain (not resent automatically); "
+                f"after checking, run: huizong remind {folder} --resend-stuck",
+            )
+        )
 
 
 def _resend_stuck(app, now) -> None:  # type: ignore[no-untyped-def]

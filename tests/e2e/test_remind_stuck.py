@@ -79,6 +79,7 @@ def test_a_killed_send_is_reported_and_resent_once_on_command(wujin_dir: Path) -
     out = _run("remind", str(wujin_dir), "--today", "2022-11-23").output
     assert _to(wujin_dir, address) == []
     assert code not in out
+    assert "另有 1 封催报发送中断" in out and "--resend-stuck" in out
     # …but tells the organiser, in the digest, in status (text and JSON) and in the master, in words.
     digest = next(m for m in _mails(wujin_dir) if "【日报】" in str(m["Subject"]))
     text = _text(digest)
