@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from functions.cli.common import folder_arg, friendly_errors, parse_today
 from schemas.i18n import Language, t
+
+if TYPE_CHECKING:
+    from functions.app import App
 
 
 def _open(folder: Path):  # type: ignore[no-untyped-def]
@@ -82,7 +87,7 @@ def remind(folder: Path, today: str | None, dry_run: bool, resend_stuck: bool) -
         )
 
 
-def _resend_stuck(app, now) -> None:  # type: ignore[no-untyped-def]
+def _resend_stuck(app: App, now: dt.datetime) -> None:
     from functions.services.reminders.send_reminders import resend_stuck
 
     lang = app.campaign.language

@@ -197,3 +197,16 @@ def test_overview_separates_late_but_sent_from_overdue_not_sent(wujin_dir: Path)
     after = plan_row("2022-11-25")
     assert (after["未报"], after["逾期已报"], after["逾期未报"]) == (expected, 0, expected)
     assert "逾期" not in before  # the ambiguous column is gone
+
+
+def test_a_resend_already_claimed_by_another_process_is_not_sent_twice(wujin_dir: Path) -> None:
+    app = open_app(wujin_dir)
+    tz = app.campaign.tz
+    app.use_mailer(_KilledOnThird(app.mailer))
+    with pytest.raises(SystemExit):
+        remind(app, now=dt.datetime(2022, 11, 23, 11, tzinfo=tz))
+    (stuck,) = stuck_reminders(app.campaign, app.store, dt.datetime(2022, 11, 23, 12, tzinfo=tz))
+    # Another terminal won this resend attempt a moment ago.
+    assert app.store.claim(f"resend/{stuck.key}#1", {}, at=dt.datetime(2022, 11, 23, 12, tzinfo=tz))
+    out = _run("remind", str(wujin_dir), "--today", "2022-11-23", "--resend-stuck").output
+    assert "已重发" not in out and "另一次运行正在重发" in out and _to(wujin_dir, stuck.address) == []

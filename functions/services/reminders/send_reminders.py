@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from functions.ports import Mailer, MailRefused, MailUncertain, Store
+from functions.ports import Claim, Mailer, MailRefused, MailUncertain, Store
 from functions.services.messages.compose import build_digest, build_reminder
 from functions.services.reminders.plan import DueItem, UnitReminder, digest_window, plan_reminders, timing
 from functions.services.reminders.stuck import SENDING, StuckReminder, is_stuck, stuck_reminders
@@ -191,6 +191,12 @@ def _finish(
                        " (but the result could not be stored; reported as interrupted later)")  # fmt: skip
 
 
+def _resend_key(stuck: StuckReminder, claims: dict[str, Claim]) -> str:
+    """Outside "remind/" so it never counts as a reminder; numbered so each attempt is claimed once."""
+    attempt = int(claims[stuck.key].payload.get("resends", 0)) + 1
+    return f"resend/{stuck.key}#{attempt}"
+
+
 def resend_stuck(
     campaign: Campaign, roster: Roster, store: Store, mailer: Mailer | None, *, now: dt.datetime
 ) -> RemindResult:
@@ -218,7 +224,18 @@ def resend_stuck(
             result.lines.append(f"{s.unit} {s.unit_name}: {s.deliverable} → {why}")
             continue
         by_unit.setdefault(s.unit, []).append((s, status))
-    for pairs in by_unit.values():
+    for claimed_pairs in by_unit.values():
+        # Two organisers (or two terminals) resending at once must not both send: each resend attempt
+        # is itself a create-if-absent claim, so only one process wins it.
+        pairs = []
+        for s, st in claimed_pairs:
+            if store.claim(_resend_key(s, claims), {}, at=now):
+                pairs.append((s, st))
+            else:
+                busy = t(lang, "另一次运行正在重发，本次跳过", "being resent by another run; skipped")
+                result.lines.append(f"{s.unit} {s.unit_name}: {s.deliverable} → {busy}")
+        if not pairs:
+            continue
         unit = pairs[0][1].unit
         items = [DueItem(st, s.step, timing(campaign, st.deliverable, now)) for s, st in pairs]
         reminder = UnitReminder(unit, items)
@@ -256,6 +273,8 @@ def resend_stuck(
             # Back to where it was: still interrupted, still listed, still resendable.
             for key, p in old.items():
                 _record(store, key, p)
+            for s, _ in pairs:
+                _release(store, _resend_key(s, claims))
             result.refused += 1
             result.lines.append(
                 line + " " + t(lang, f"被拒，仍待重发：{exc}", f"refused, still to resend: {exc}")
