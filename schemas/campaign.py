@@ -264,8 +264,13 @@ class Campaign(_Strict):
         keys = [d.key for d in self.deliverables]
         for k in self.reminders.deliverables:
             if k not in keys:
+                known = ", ".join(keys)
                 raise ValueError(
-                    f"reminders.deliverables: unknown deliverable {k!r} (known: {', '.join(keys)})"
+                    t(
+                        self.language,
+                        f"reminders.deliverables.{k}：没有这份材料，应为 deliverables 中的 key 之一：{known}",
+                        f"reminders.deliverables.{k}: unknown deliverable; use one of the deliverables' keys: {known}",
+                    )
                 )
         return self
 

@@ -178,7 +178,7 @@ def test_per_deliverable_offsets_and_stop(wujin: tuple[Campaign, Roster]) -> Non
 
 def test_override_for_an_unknown_deliverable_is_refused(wujin: tuple[Campaign, Roster]) -> None:
     campaign, _ = wujin
-    with pytest.raises(ValidationError, match="unknown deliverable 'sumary'"):
+    with pytest.raises(ValidationError, match=r"reminders\.deliverables\.sumary：没有这份材料"):
         _with_policy(campaign, deliverables={"sumary": {"offsets": [0]}})
     with pytest.raises(ValidationError):
         _with_policy(campaign, stop_after_days=-1)

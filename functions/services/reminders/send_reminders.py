@@ -268,9 +268,14 @@ def resend_stuck(
             result.lines.append(line + " " + t(lang, "无邮箱地址", "no address"))
             continue
         try:
-            mailer.send(build_reminder(campaign, reminder, now=now))
+            try:
+                message = build_reminder(campaign, reminder, now=now)
+            except Exception as exc:  # nothing was sent: treated like a refusal below
+                log.exception("could not build reminder for %s", unit.code)
+                raise MailRefused(str(exc)) from exc
+            mailer.send(message)
         except MailRefused as exc:
-            # Back to where it was: still interrupted, still listed, still resendable.
+            # Nothing was sent: back to where it was, still interrupted, still listed, still resendable.
             for key, p in old.items():
                 _record(store, key, p)
             for s, _ in pairs:
