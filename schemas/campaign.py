@@ -107,17 +107,56 @@ class Rules(_Strict):
     outlier: OutlierRule = Field(default_factory=OutlierRule)
 
 
+def _sorted_offsets(v: list[int]) -> list[int]:
+    return sorted(set(v))
+
+
+class DeliverableReminders(_Strict):
+    """Per-deliverable override (reminders.deliverables.<key>): e.g. fewer steps for a summary."""
+
+    offsets: list[int] | None = None
+    stop_after_days: int | None = Field(default=None, ge=0)
+
+    @field_validator("offsets")
+    @classmethod
+    def _sorted(cls, v: list[int] | None) -> list[int] | None:
+        return None if v is None else _sorted_offsets(v)
+
+
 class ReminderPolicy(_Strict):
     # Days relative to the due date: negative before, 0 the due day, positive after.
     offsets: list[int] = Field(default_factory=lambda: [-3, -1, 0, 1, 3, 5])
     hour: int = Field(default=9, ge=0, le=23)
     errors_listed: int = Field(default=5, ge=0)
     digest: bool = True
+    # No reminder after due + N days (a unit 41 days late is the organiser's call, not a robot's).
+    # None = the last offset.
+    stop_after_days: int | None = Field(default=None, ge=0)
+    # A claim still at "sending" after this long was interrupted (a kill, a full disk): it is reported
+    # as uncertain and never resent automatically (see docs/guide-zh.md, 催报).
+    sending_timeout_minutes: int = Field(default=30, ge=1)
+    deliverables: dict[str, DeliverableReminders] = Field(default_factory=dict)
 
     @field_validator("offsets")
     @classmethod
     def _sorted(cls, v: list[int]) -> list[int]:
-        return sorted(set(v))
+        return _sorted_offsets(v)
+
+    def offsets_for(self, deliverable_key: str) -> list[int]:
+        override = self.deliverables.get(deliverable_key)
+        if override is not None and override.offsets is not None:
+            return override.offsets
+        return self.offsets
+
+    def stop_after_for(self, deliverable_key: str) -> int | None:
+        """Days after the due date past which nothing is sent; None when there is no step at all."""
+        override = self.deliverables.get(deliverable_key)
+        if override is not None and override.stop_after_days is not None:
+            return override.stop_after_days
+        if self.stop_after_days is not None:
+            return self.stop_after_days
+        offsets = self.offsets_for(deliverable_key)
+        return max(0, offsets[-1]) if offsets else None
 
 
 class SmtpSettings(_Strict):
@@ -218,6 +257,21 @@ class Campaign(_Strict):
             for ut in types:
                 if ut not in type_names:
                     raise ValueError(f"{rule_name}: unknown unit type {ut!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _reminder_overrides_known(self) -> Campaign:
+        keys = [d.key for d in self.deliverables]
+        for k in self.reminders.deliverables:
+            if k not in keys:
+                known = ", ".join(keys)
+                raise ValueError(
+                    t(
+                        self.language,
+                        f"reminders.deliverables.{k}：没有这份材料，应为 deliverables 中的 key 之一：{known}",
+                        f"reminders.deliverables.{k}: unknown deliverable; use one of the deliverables' keys: {known}",
+                    )
+                )
         return self
 
     @property

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from functions.cli.common import folder_arg, friendly_errors, parse_today
 from schemas.i18n import Language, t
+
+if TYPE_CHECKING:
+    from functions.app import App
 
 
 def _open(folder: Path):  # type: ignore[no-untyped-def]
@@ -42,14 +47,18 @@ def consolidate(folder: Path, today: str | None) -> None:
 @folder_arg
 @click.option("--today", default=None, help="按此日期催报（YYYY-MM-DD，当天的催报时刻之后）")
 @click.option("--dry-run", is_flag=True, help="只列出将要发送的催报，不发送、不记录")
+@click.option("--resend-stuck", is_flag=True, help="重发发送中断、不确定是否送达的催报（请先向单位核实）")
 @friendly_errors
-def remind(folder: Path, today: str | None, dry_run: bool) -> None:
+def remind(folder: Path, today: str | None, dry_run: bool, resend_stuck: bool) -> None:
     """给未报、有错误或未提交的单位发送催报邮件，并给组织方发送每日汇总。"""
     from functions.services.loop import remind as do
 
     app = _open(folder)
     lang = app.campaign.language
     now = parse_today(today, app.campaign, hour=max(app.campaign.reminders.hour, 12))
+    if resend_stuck:
+        _resend_stuck(app, now)
+        return
     result = do(app, now=now, dry_run=dry_run)
     for line in result.lines:
         click.echo(line)
@@ -64,6 +73,36 @@ def remind(folder: Path, today: str | None, dry_run: bool) -> None:
             f"结果不明 {result.uncertain}；{_digest(lang, result.digest_sent)}",
             f"Reminders: {result.sent} sent, {result.no_address} without address, {result.refused} refused "
             f"(retried next run), {result.uncertain} uncertain; {_digest(lang, result.digest_sent)}",
+        )
+    )
+    if result.stuck:
+        n = len(result.stuck)
+        click.echo(
+            t(
+                lang,
+                f"另有 {n} 封催报发送中断、不确定是否送达（不会自动重发）；核实后可运行：huizong remind {folder} --resend-stuck",
+                f"{n} reminder(s) were interrupted, delivery uncertain (not resent automatically); "
+                f"after checking, run: huizong remind {folder} --resend-stuck",
+            )
+        )
+
+
+def _resend_stuck(app: App, now: dt.datetime) -> None:
+    from functions.services.reminders.send_reminders import resend_stuck
+
+    lang = app.campaign.language
+    result = resend_stuck(app.campaign, app.roster, app.store, app.mailer, now=now)
+    for line in result.lines:
+        click.echo(line)
+    if not result.lines:
+        click.echo(t(lang, "没有发送中断的催报。", "No interrupted reminders."))
+        return
+    click.echo(
+        t(
+            lang,
+            f"重发：发送 {result.sent}，无邮箱 {result.no_address}，被拒仍待重发 {result.refused}，结果不明 {result.uncertain}",
+            f"Resend: {result.sent} sent, {result.no_address} without address, {result.refused} refused "
+            f"(still listed), {result.uncertain} uncertain",
         )
     )
 

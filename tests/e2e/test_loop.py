@@ -106,11 +106,11 @@ def test_remind_again_same_day_sends_nothing(demo) -> None:  # type: ignore[no-u
 
 
 def test_missed_days_send_only_the_latest_step(tmp_path: Path) -> None:
-    result = run_demo(
-        tmp_path / "d", open_app, today=dt.date(2022, 11, 30)
-    )  # plan due 11-24: steps -3..+5 all past
+    # plan due 11-24: steps -3..+5 all past on 11-29, the last day before reminders stop (due + 5)
+    result = run_demo(tmp_path / "d", open_app, today=dt.date(2022, 11, 29))
     keys = [c.key for c in result.app.store.claims("remind/plan/")]
     assert keys and all(k.endswith("/+5") for k in keys)
+    assert all(c.payload["step_label"] == "已逾期5天" for c in result.app.store.claims("remind/plan/"))
 
 
 def test_valid_resubmission_stops_plan_reminders(tmp_path: Path) -> None:

@@ -16,10 +16,13 @@ from typing import Any
 
 from functions.ports import MasterWriter, Store
 from functions.services.master.summary_text import statistics_totals, summary_paragraph
+from functions.services.reminders.stuck import latest_sent_steps
+from functions.services.reminders.stuck import result_text as reminder_result_text
 from functions.services.status.unit_states import (
     UnitStatus,
     count_by_deliverable,
     full_version,
+    overdue_missing,
     rate_by,
     unit_statuses,
 )
@@ -104,7 +107,7 @@ def master_sheets(
         _activities_sheet(campaign, statuses, store),
         _statistics_sheet(campaign, statuses),
         _issues_sheet(campaign, statuses),
-        _reminders_sheet(campaign, roster, store),
+        _reminders_sheet(campaign, roster, store, now),
     ]
 
 
@@ -126,8 +129,8 @@ def build_master(
     )
 
 
-_OVERVIEW_WIDTHS = (30, 16, 10, 10, 10, 10, 14, 10, 10, 10, 10)
-_OVERVIEW_LAST_COLUMN = "K"  # the eleventh column
+_OVERVIEW_WIDTHS = (30, 16, 10, 10, 10, 10, 14, 10, 10, 10, 10, 10)
+_OVERVIEW_LAST_COLUMN = "L"  # the twelfth column
 _CHART_ROWS = 18  # an 8 cm chart is about 16 rows of 15 pt; two spare rows between charts
 # Column A, and column F where A:E (76 character units, about 14 cm) ends: two 13.5 cm charts side by side
 # fill a landscape A4 page's printable width.
@@ -151,13 +154,16 @@ def _overview(campaign: Campaign, statuses: list[UnitStatus], now: dt.datetime) 
     rows.append([])
     head = [t(lang, "材料", "Deliverable"), t(lang, "截止日期", "Due"), t(lang, "应报", "Expected"),
             t(lang, "已报", "Submitted"), t(lang, "通过", "Valid"), t(lang, "有错误", "With errors"),
-            t(lang, "已填写未提交", "Drafts"), t(lang, "未报", "Missing"), t(lang, "逾期", "Late"),
+            t(lang, "已填写未提交", "Drafts"), t(lang, "未报", "Missing"),
+            t(lang, "逾期已报", "Late, sent"), t(lang, "逾期未报", "Overdue, not sent"),
             t(lang, "报送率", "Reporting rate"), t(lang, "按时率", "On-time rate")]  # fmt: skip
     rows.append([Cell(h, Style.HEADER) for h in head])
+    # 逾期已报 = sent after the due time; 逾期未报 = still not sent (or only a draft) once it has passed.
+    overdue = overdue_missing(campaign, statuses, now)
     for c in counts:
         rows.append([
             c.deliverable.title(lang), Cell(c.deliverable.due, Style.DATE), c.expected, c.submitted, c.valid,
-            c.errors, c.drafts, c.missing, c.late, Cell(c.reporting_rate, Style.PERCENT),
+            c.errors, c.drafts, c.missing, c.late, overdue[c.deliverable.key], Cell(c.reporting_rate, Style.PERCENT),
             Cell(c.on_time_rate, Style.PERCENT),
         ])  # fmt: skip
     for attr, label in (("area", t(lang, "所属镇街", "Area")), ("type", t(lang, "单位类型", "Unit type"))):
@@ -342,7 +348,7 @@ def _issues_sheet(campaign: Campaign, statuses: list[UnitStatus]) -> MasterSheet
     return MasterSheet("issues", sheet_name(lang, "issues"), header, columns, rows())
 
 
-def _reminders_sheet(campaign: Campaign, roster: Roster, store: Store) -> MasterSheet:
+def _reminders_sheet(campaign: Campaign, roster: Roster, store: Store, now: dt.datetime) -> MasterSheet:
     lang = campaign.language
     header = [t(lang, "时间", "Time"), t(lang, "单位编码", "Unit code"), t(lang, "单位名称", "Unit"),
               t(lang, "材料", "Deliverable"), t(lang, "步骤", "Step"), t(lang, "邮箱", "Address"),
@@ -351,13 +357,15 @@ def _reminders_sheet(campaign: Campaign, roster: Roster, store: Store) -> Master
     names = {d.key: d.title(lang) for d in campaign.deliverables}
 
     def rows() -> Iterator[list[Any]]:
-        for claim in store.claims("remind/"):
+        claims = store.claims("remind/")
+        sent_steps = latest_sent_steps(claims)  # interrupted claims since superseded by a later one
+        for claim in claims:
             p = claim.payload
             unit = roster.get(p.get("unit", ""))
             yield [
                 Cell(_local(claim.claimed_at, campaign.tz), Style.DATETIME), p.get("unit"),
                 unit.name if unit else p.get("unit_name"), names.get(p.get("deliverable", ""), p.get("deliverable")),
-                p.get("step_label"), p.get("address"), p.get("result"),
+                p.get("step_label"), p.get("address"), reminder_result_text(campaign, claim, now, sent_steps),
             ]  # fmt: skip
 
     return MasterSheet("reminders", sheet_name(lang, "reminders"), header, columns, rows())

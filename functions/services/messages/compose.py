@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -12,10 +13,11 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from functions.services.reminders.plan import UnitReminder
-from functions.services.status.unit_states import DeliverableCounts, UnitStatus
+from functions.services.reminders.plan import DueItem, UnitReminder
+from functions.services.reminders.stuck import StuckReminder, resend_command
+from functions.services.status.unit_states import DeliverableCounts, UnitStatus, overdue_missing
 from schemas.campaign import Campaign
-from schemas.i18n import month_day, state_label, t
+from schemas.i18n import Language, month_day, state_label, t
 
 
 @cache
@@ -69,20 +71,50 @@ def compose(
     return msg
 
 
+def _action(lang: Language, item: DueItem) -> str:
+    """What the unit must do: correct what it sent, or send (a draft counts as not sent)."""
+    if item.status.state == "errors":
+        return t(lang, "修改", "correct")
+    return t(lang, "报送", "submit")
+
+
+def _subject_part(lang: Language, item_titles: str, first: DueItem) -> str:
+    """One clause of the subject for items sharing their timing and action. Before the due date nothing
+    says 逾期; after it nothing names a date that has passed."""
+    action = _action(lang, first)
+    fixing = first.status.state == "errors"
+    if first.timing.overdue:
+        late = first.timing.label(lang)
+        return t(
+            lang, f"{item_titles}{late}，请尽快{action}", f"{item_titles} is {late}: please {action} now"
+        )
+    due = month_day(lang, first.deliverable.due)
+    if fixing:
+        return t(lang, f"{item_titles}有错误，请于{due}前{action}",
+                 f"{item_titles} has errors: please {action} by {due}")  # fmt: skip
+    return t(lang, f"请于{due}前{action}{item_titles}", f"please {action} {item_titles} by {due}")
+
+
 def reminder_subject(campaign: Campaign, reminder: UnitReminder) -> str:
     lang = campaign.language
-    items = reminder.items
-    titles = "、".join(i.deliverable.title(lang) for i in items)
-    first = items[0]
-    due = month_day(lang, first.deliverable.due)
-    if all(i.status.state == "errors" for i in items):
-        return t(lang, f"【请修改】{campaign.title}：{titles}有错误，请于{due}前修改后重新报送",
-                 f"[Please correct] {campaign.title}: {titles} has errors; resubmit by {due}")  # fmt: skip
-    if first.step > 0:
-        return t(lang, f"【催报】{campaign.title}：{titles}已逾期，请尽快报送",
-                 f"[Reminder] {campaign.title}: {titles} is overdue, please submit")  # fmt: skip
-    return t(lang, f"【催报】{campaign.title}：请于{due}前报送{titles}",
-             f"[Reminder] {campaign.title}: please submit {titles} by {due}")  # fmt: skip
+    # Group items that read the same (same action, same due date or same lateness) so two deliverables
+    # due on different dates each get their own, true clause.
+    groups: dict[tuple[bool, bool, int | dt.date], list[DueItem]] = {}
+    for item in reminder.items:
+        when: int | dt.date = item.timing.days if item.timing.overdue else item.deliverable.due
+        groups.setdefault((item.status.state == "errors", item.timing.overdue, when), []).append(item)
+    parts = [
+        _subject_part(lang, t(lang, "、", ", ").join(i.deliverable.title(lang) for i in items), items[0])
+        for items in groups.values()
+    ]
+    tag = (
+        t(lang, "【请修改】", "[Please correct]")
+        if all(i.status.state == "errors" for i in reminder.items)
+        else t(lang, "【催报】", "[Reminder]")
+    )
+    return t(
+        lang, f"{tag}{campaign.title}：{'；'.join(parts)}", f"{tag} {campaign.title}: {'; '.join(parts)}"
+    )
 
 
 def _state_text(campaign: Campaign, s: UnitStatus) -> tuple[str, str]:
@@ -113,9 +145,18 @@ def build_reminder(campaign: Campaign, reminder: UnitReminder, *, now: dt.dateti
             for e in errors[:listed]
         ]
         due_at = campaign.due_at(item.deliverable.key)
+        action = _action(lang, item)
+        label = item.timing.label(lang)
+        # After the due date the body says how late and asks for it now, never "by <a past date>".
+        when = (
+            t(lang, f"{label}，请尽快{action}", f"{label}: please {action} now")
+            if item.timing.overdue
+            else label
+        )
         items.append({
             "title": item.deliverable.title(lang),
             "due_text": f"{month_day(lang, due_at.date())} {due_at.strftime('%H:%M')}",
+            "when": when,
             "state_text": text,
             "color": color,
             "issues": issues,
@@ -145,8 +186,10 @@ def build_digest(
     sent: int,
     master_link: str,
     now: dt.datetime,
+    stuck: Sequence[StuckReminder] = (),
 ) -> EmailMessage:
     lang = campaign.language
+    overdue = overdue_missing(campaign, statuses, now)
     count_rows = [
         {
             "title": c.deliverable.title(lang),
@@ -157,6 +200,7 @@ def build_digest(
             "errors": c.errors,
             "missing": c.missing + c.drafts,
             "late": c.late,
+            "overdue_missing": overdue.get(c.deliverable.key, 0),
             "rate": f"{c.reporting_rate:.0%}",
         }
         for c in counts
@@ -178,6 +222,7 @@ def build_digest(
             pending.append({"title": d.title(lang), "units": waiting})
         if wrong:
             with_errors.append({"title": d.title(lang), "units": wrong})
+    titles = {d.key: d.title(lang) for d in campaign.deliverables}
     subject = t(lang, f"【日报】{campaign.title}：报送情况（{month_day(lang, day)}）",
                 f"[Digest] {campaign.title}: reporting status ({month_day(lang, day)})")  # fmt: skip
     return compose(
@@ -193,4 +238,15 @@ def build_digest(
         with_errors=with_errors,
         sent=sent,
         master_link=master_link,
+        stuck=[
+            {
+                "code": r.unit,
+                "name": r.unit_name,
+                "title": titles.get(r.deliverable, r.deliverable),
+                "address": r.address,
+                "since": r.since.astimezone(campaign.tz).strftime("%Y-%m-%d %H:%M"),
+            }
+            for r in stuck
+        ],
+        resend=resend_command(lang),
     )

@@ -3,6 +3,10 @@
 Claim first, then send: a claim that exists means the reminder went out (or may have). A send the
 transport refused before accepting is released, so the next run retries it; an ambiguous failure keeps
 its claim and is recorded, because sending it again could mean a unit gets it twice.
+
+Nothing raises between a claim and its outcome: a failure to build the mail releases the claim, and a
+store that cannot record the outcome (a full disk) leaves the claim at "sending", which the stuck rule
+(stuck.py) reports to the organiser after a timeout instead of losing the reminder silently.
 """
 
 from __future__ import annotations
@@ -10,16 +14,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
-from functions.ports import Mailer, MailRefused, MailUncertain, Store
+from functions.ports import Claim, Mailer, MailRefused, MailUncertain, Store
 from functions.services.messages.compose import build_digest, build_reminder
-from functions.services.reminders.plan import UnitReminder, digest_window, plan_reminders, step_label
-from functions.services.status.unit_states import count_by_deliverable, unit_statuses
+from functions.services.reminders.plan import DueItem, UnitReminder, digest_window, plan_reminders, timing
+from functions.services.reminders.stuck import SENDING, StuckReminder, is_stuck, stuck_reminders
+from functions.services.status.unit_states import UnitStatus, count_by_deliverable, unit_statuses
 from schemas.campaign import Campaign
-from schemas.i18n import t
+from schemas.i18n import Language, t
 from schemas.roster import Roster
 
 log = logging.getLogger(__name__)
+
+SENT_RESULTS = ("已发送", "sent", "已重发", "resent")
 
 
 @dataclass
@@ -29,12 +37,20 @@ class RemindResult:
     refused: int = 0  # released, will be retried next run
     uncertain: int = 0
     no_address: int = 0
+    unrecorded: int = 0  # the store could not record an outcome: left at "sending", reported later
+    stuck: list[StuckReminder] = field(default_factory=list)  # interrupted earlier, for the organiser
     digest_sent: bool = False
     lines: list[str] = field(default_factory=list)  # one line per reminder, for the CLI
 
 
 def digest_claim_key(day: dt.date) -> str:
     return f"digest/{day.isoformat()}"
+
+
+def _line(campaign: Campaign, reminder: UnitReminder) -> str:
+    lang = campaign.language
+    names = t(lang, "、", ", ").join(f"{i.deliverable.key}({i.timing.label(lang)})" for i in reminder.items)
+    return f"{reminder.unit.code} {reminder.unit.name}: {names} → {', '.join(reminder.unit.emails) or '-'}"
 
 
 def run_reminders(
@@ -51,21 +67,55 @@ def run_reminders(
     claimed = {c.key for c in store.claims("remind/")}
     plan = plan_reminders(campaign, statuses, claimed, now)
     result = RemindResult(planned=plan)
-    lang = campaign.language
     for reminder in plan:
-        names = t(lang, "、", ", ").join(
-            f"{i.deliverable.key}({step_label(lang, i.step)})" for i in reminder.items
-        )
-        line = (
-            f"{reminder.unit.code} {reminder.unit.name}: {names} → {', '.join(reminder.unit.emails) or '-'}"
-        )
+        line = _line(campaign, reminder)
         if dry_run:
             result.lines.append(line)
             continue
         result.lines.append(line + " " + _send_one(campaign, store, mailer, reminder, now, result))
+    result.stuck = stuck_reminders(campaign, store, now)
     if not dry_run and campaign.reminders.digest and mailer is not None:
         result.digest_sent = _send_digest(campaign, store, mailer, statuses, now, result, master_link)
     return result
+
+
+def _payload(campaign: Campaign, reminder: UnitReminder, item: DueItem, now: dt.datetime) -> dict[str, Any]:
+    lang = campaign.language
+    return {
+        "unit": reminder.unit.code,
+        "unit_name": reminder.unit.name,
+        "deliverable": item.deliverable.key,
+        "step": item.step,
+        # Computed from the clock, not from the step: a catch-up run 41 days late says 41.
+        "step_label": item.timing.label(lang),
+        "overdue_days": item.timing.days if item.timing.overdue else None,
+        "address": ", ".join(reminder.unit.emails),
+        "state": item.status.state,
+        "result": SENDING,
+        "sending_since": now.isoformat(),
+    }
+
+
+def _release(store: Store, key: str) -> bool:
+    """Forget a claim after a clean failure. Never raises: when the store cannot write (a full disk)
+    the claim stays at "sending" and the stuck rule reports it, so the reminder is not lost."""
+    for _ in range(2):
+        try:
+            store.release(key)
+            return True
+        except Exception as exc:  # any store failure here must not stop the run
+            log.warning("could not release reminder claim %s: %s", key, exc)
+    return False
+
+
+def _record(store: Store, key: str, payload: dict[str, Any]) -> bool:
+    """Record an outcome; False (never an exception) when the store cannot write it."""
+    try:
+        store.update_claim(key, payload)
+        return True
+    except Exception as exc:  # see _release
+        log.warning("could not record reminder outcome %s: %s", key, exc)
+        return False
 
 
 def _send_one(
@@ -77,56 +127,196 @@ def _send_one(
     result: RemindResult,
 ) -> str:
     lang = campaign.language
-    address = ", ".join(reminder.unit.emails)
     mine = []
     for item in reminder.items:
-        payload = {
-            "unit": reminder.unit.code,
-            "unit_name": reminder.unit.name,
-            "deliverable": item.deliverable.key,
-            "step": item.step,
-            "step_label": step_label(lang, item.step),
-            "address": address,
-            "state": item.status.state,
-            "result": "sending",
-        }
+        payload = _payload(campaign, reminder, item, now)
         if store.claim(item.claim_key, payload, at=now):
-            mine.append((item, payload))
+            mine.append((item.claim_key, payload))
     if not mine:
         return t(lang, "（已由另一次运行认领）", "(already claimed)")
-    reminder = UnitReminder(reminder.unit, [item for item, _ in mine])
+    keys = {k for k, _ in mine}
+    reminder = UnitReminder(reminder.unit, [i for i in reminder.items if i.claim_key in keys])
     if not reminder.unit.emails or mailer is None:
         result.no_address += 1
-        _finish(store, mine, t(lang, "无邮箱地址，未发送", "no address; not sent"))
-        return t(lang, "无邮箱地址", "no address")
+        return _finish(store, mine, t(lang, "无邮箱地址，未发送", "no address; not sent"), result, lang)
     try:
         msg = build_reminder(campaign, reminder, now=now)
+    except Exception as exc:  # nothing was sent: give the claim back, keep the run going
+        log.exception("could not build reminder for %s", reminder.unit.code)
+        for key, _ in mine:
+            _release(store, key)
+        result.refused += 1
+        return t(lang, f"邮件无法生成（下次重试）：{exc}", f"could not build the mail (will retry): {exc}")
+    try:
         mailer.send(msg)
     except MailRefused as exc:
-        for item, _ in mine:
-            store.release(item.claim_key)
+        released = all([_release(store, key) for key, _ in mine])
         result.refused += 1
         log.warning("reminder refused, will retry: %s: %s", reminder.unit.code, exc)
+        if not released:
+            result.unrecorded += 1
+            return t(lang, f"被拒，且无法释放记录（磁盘已满？），稍后列为发送中断：{exc}",
+                     f"refused, and the claim could not be released (disk full?); reported as interrupted later: {exc}")  # fmt: skip
         return t(lang, f"被拒（下次重试）：{exc}", f"refused (will retry): {exc}")
     except MailUncertain as exc:
         result.uncertain += 1
-        _finish(store, mine, t(lang, f"结果不明：{exc}", f"uncertain: {exc}"))
+        _finish(store, mine, t(lang, f"结果不明：{exc}", f"uncertain: {exc}"), result, lang)
+        return t(lang, f"结果不明（不重试）：{exc}", f"uncertain (not retried): {exc}")
+    except Exception as exc:  # a transport that broke its contract: it may have sent
+        log.exception("reminder send failed unexpectedly: %s", reminder.unit.code)
+        result.uncertain += 1
+        _finish(store, mine, t(lang, f"结果不明：{exc}", f"uncertain: {exc}"), result, lang)
         return t(lang, f"结果不明（不重试）：{exc}", f"uncertain (not retried): {exc}")
     result.sent += 1
-    _finish(store, mine, t(lang, "已发送", "sent"))
-    return t(lang, "已发送", "sent")
+    return _finish(store, mine, t(lang, "已发送", "sent"), result, lang, sent=True)
 
 
-def _finish(store: Store, mine: list[tuple[object, dict[str, object]]], outcome: str) -> None:
-    for item, payload in mine:
-        store.update_claim(item.claim_key, {**payload, "result": outcome})  # type: ignore[attr-defined]
+def _finish(
+    store: Store,
+    mine: list[tuple[str, dict[str, Any]]],
+    outcome: str,
+    result: RemindResult,
+    lang: Language,
+    *,
+    sent: bool = False,
+) -> str:
+    # "sent" is the machine-readable outcome (the result text is in the campaign's language).
+    recorded = all(
+        [_record(store, key, {**payload, "result": outcome, "sent": sent}) for key, payload in mine]
+    )
+    if recorded:
+        return outcome
+    result.unrecorded += 1
+    return outcome + t(lang, "（但结果无法写入数据库，稍后列为发送中断）",
+                       " (but the result could not be stored; reported as interrupted later)")  # fmt: skip
+
+
+def _resend_key(stuck: StuckReminder, claims: dict[str, Claim]) -> str:
+    """Outside "remind/" so it never counts as a reminder; numbered so each attempt is claimed once."""
+    attempt = int(claims[stuck.key].payload.get("resends", 0)) + 1
+    return f"resend/{stuck.key}#{attempt}"
+
+
+def resend_stuck(
+    campaign: Campaign, roster: Roster, store: Store, mailer: Mailer | None, *, now: dt.datetime
+) -> RemindResult:
+    """`huizong remind DIR --resend-stuck`: the organiser's decision to resend every interrupted reminder.
+
+    A unit that has since sent a valid report is not written to again; the others get the reminder as
+    it stands today (current state, current lateness) under the same claim, so it stays once-only."""
+    lang = campaign.language
+    result = RemindResult()
+    stuck = stuck_reminders(campaign, store, now)
+    statuses = {(s.unit.code, s.deliverable.key): s for s in unit_statuses(campaign, roster, store)}
+    claims = {c.key: c for c in store.claims("remind/")}
+    by_unit: dict[str, list[tuple[StuckReminder, UnitStatus]]] = {}
+    for s in stuck:
+        status = statuses.get((s.unit, s.deliverable))
+        if status is None or status.state == "valid":
+            why = t(lang, "未重发：该单位已报送且通过校验", "not resent: the unit's report is now valid")
+            if status is None:
+                why = t(
+                    lang,
+                    "未重发：该单位或材料已不在名单中",
+                    "not resent: unit or deliverable no longer listed",
+                )
+            _record(store, s.key, {**claims[s.key].payload, "result": why})
+            result.lines.append(f"{s.unit} {s.unit_name}: {s.deliverable} → {why}")
+            continue
+        by_unit.setdefault(s.unit, []).append((s, status))
+    for claimed_pairs in by_unit.values():
+        # Two organisers (or two terminals) resending at once must not both send: each resend attempt
+        # is itself a create-if-absent claim, so only one process wins it.
+        pairs = []
+        for s, st in claimed_pairs:
+            if store.claim(_resend_key(s, claims), {}, at=now):
+                pairs.append((s, st))
+            else:
+                busy = t(lang, "另一次运行正在重发，本次跳过", "being resent by another run; skipped")
+                result.lines.append(f"{s.unit} {s.unit_name}: {s.deliverable} → {busy}")
+        if not pairs:
+            continue
+        unit = pairs[0][1].unit
+        items = [DueItem(st, s.step, timing(campaign, st.deliverable, now)) for s, st in pairs]
+        reminder = UnitReminder(unit, items)
+        line = _line(campaign, reminder)
+        old = {s.key: claims[s.key].payload for s, _ in pairs}
+        attempt = {
+            key: {
+                **p,
+                "result": SENDING,
+                "sending_since": now.isoformat(),
+                "resends": int(p.get("resends", 0)) + 1,
+            }
+            for key, p in old.items()
+        }
+        if not all([_record(store, key, p) for key, p in attempt.items()]):
+            result.unrecorded += 1
+            result.lines.append(
+                line + " " + t(lang, "无法写入数据库，未重发", "store not writable; not resent")
+            )
+            continue
+        if not unit.emails or mailer is None:
+            result.no_address += 1
+            _finish(
+                store,
+                list(attempt.items()),
+                t(lang, "无邮箱地址，未发送", "no address; not sent"),
+                result,
+                lang,
+            )
+            result.lines.append(line + " " + t(lang, "无邮箱地址", "no address"))
+            continue
+        try:
+            try:
+                message = build_reminder(campaign, reminder, now=now)
+            except Exception as exc:  # nothing was sent: treated like a refusal below
+                log.exception("could not build reminder for %s", unit.code)
+                raise MailRefused(str(exc)) from exc
+            mailer.send(message)
+        except MailRefused as exc:
+            # Nothing was sent: back to where it was, still interrupted, still listed, still resendable.
+            for key, p in old.items():
+                _record(store, key, p)
+            for s, _ in pairs:
+                _release(store, _resend_key(s, claims))
+            result.refused += 1
+            result.lines.append(
+                line + " " + t(lang, f"被拒，仍待重发：{exc}", f"refused, still to resend: {exc}")
+            )
+            continue
+        except Exception as exc:  # MailUncertain or a broken transport: may have sent
+            result.uncertain += 1
+            outcome = t(lang, f"重发结果不明：{exc}", f"resend uncertain: {exc}")
+            _finish(store, list(attempt.items()), outcome, result, lang)
+            result.lines.append(line + " " + outcome)
+            continue
+        result.sent += 1
+        result.lines.append(
+            line
+            + " "
+            + _finish(store, list(attempt.items()), t(lang, "已重发", "resent"), result, lang, sent=True)
+        )
+    result.stuck = stuck_reminders(campaign, store, now)
+    return result
+
+
+def _take_over_stuck_digest(
+    campaign: Campaign, store: Store, key: str, payload: dict[str, Any], now: dt.datetime
+) -> bool:
+    """Unlike a unit's reminder, the day's digest goes to the organiser only: when its send was
+    interrupted, a second copy is a smaller harm than no digest, so a later run sends it again."""
+    held = next((c for c in store.claims(key) if c.key == key), None)
+    if held is None or not is_stuck(campaign, held, now):
+        return False
+    return _record(store, key, payload)
 
 
 def _send_digest(
     campaign: Campaign,
     store: Store,
     mailer: Mailer,
-    statuses: list,
+    statuses: list[UnitStatus],
     now: dt.datetime,
     result: RemindResult,
     master_link: str,
@@ -136,24 +326,38 @@ def _send_digest(
     if not first <= day <= last:
         return False
     key = digest_claim_key(day)
-    if not store.claim(key, {"result": "sending", "address": ", ".join(campaign.organiser.emails)}, at=now):
+    payload = {
+        "result": SENDING,
+        "address": ", ".join(campaign.organiser.emails),
+        "sending_since": now.isoformat(),
+    }
+    if not store.claim(key, payload, at=now) and not _take_over_stuck_digest(
+        campaign, store, key, payload, now
+    ):
         return False
     # Count what this run and earlier runs today sent, so a digest after several runs is still true.
     sent_today = sum(
         1
         for c in store.claims("remind/")
-        if c.claimed_at.astimezone(campaign.tz).date() == day
-        and c.payload.get("result") in ("已发送", "sent")
+        if c.claimed_at.astimezone(campaign.tz).date() == day and c.payload.get("result") in SENT_RESULTS
     )
     counts = count_by_deliverable(campaign, statuses)
-    msg = build_digest(campaign, statuses, counts, day=day, sent=sent_today, master_link=master_link, now=now)
+    try:
+        msg = build_digest(
+            campaign, statuses, counts, day=day, sent=sent_today, master_link=master_link, now=now,
+            stuck=result.stuck,
+        )  # fmt: skip
+    except Exception:  # nothing was sent: give the day's claim back
+        log.exception("could not build the digest")
+        _release(store, key)
+        return False
     try:
         mailer.send(msg)
     except MailRefused:
-        store.release(key)
+        _release(store, key)
         return False
-    except MailUncertain as exc:
-        store.update_claim(key, {"result": f"uncertain: {exc}"})
+    except Exception as exc:  # MailUncertain or a broken transport: may have sent
+        _record(store, key, {"result": f"uncertain: {exc}"})
         return False
-    store.update_claim(key, {"result": "sent", "address": ", ".join(campaign.organiser.emails)})
+    _record(store, key, {"result": "sent", "address": ", ".join(campaign.organiser.emails)})
     return True

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from typing import Any
 
 from functions.app import App
-from functions.services.status.unit_states import count_by_deliverable, unit_statuses
+from functions.services.reminders.stuck import resend_command, stuck_reminders
+from functions.services.status.unit_states import count_by_deliverable, overdue_missing, unit_statuses
 from schemas.i18n import state_label, t
 
 
@@ -18,9 +20,15 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - _width(text))
 
 
-def status_json(app: App) -> dict[str, Any]:
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now if now is not None else dt.datetime.now(dt.UTC)
+
+
+def status_json(app: App, now: dt.datetime | None = None) -> dict[str, Any]:
+    now = _now(now)
     statuses = unit_statuses(app.campaign, app.roster, app.store)
     counts = count_by_deliverable(app.campaign, statuses)
+    overdue = overdue_missing(app.campaign, statuses, now)
     return {
         "campaign": app.campaign.id,
         "deliverables": [
@@ -33,6 +41,7 @@ def status_json(app: App) -> dict[str, Any]:
                 "drafts": c.drafts,
                 "missing": c.missing,
                 "late": c.late,
+                "overdue_missing": overdue[c.deliverable.key],
                 "reporting_rate": round(c.reporting_rate, 4),
                 "on_time_rate": round(c.on_time_rate, 4),
             }
@@ -52,12 +61,25 @@ def status_json(app: App) -> dict[str, Any]:
             }
             for s in statuses
         ],
+        # Interrupted reminders (stuck at "sending"): uncertain, resent only on the organiser's command.
+        "stuck_reminders": [
+            {
+                "key": r.key,
+                "unit": r.unit,
+                "deliverable": r.deliverable,
+                "address": r.address,
+                "since": r.since.isoformat(),
+            }
+            for r in stuck_reminders(app.campaign, app.store, now)
+        ],
     }
 
 
-def status_table(app: App) -> str:
+def status_table(app: App, now: dt.datetime | None = None) -> str:
+    now = _now(now)
     lang = app.campaign.language
     statuses = unit_statuses(app.campaign, app.roster, app.store)
+    overdue = overdue_missing(app.campaign, statuses, now)
     cells: dict[tuple[str, str], str] = {}
     for s in statuses:
         text = state_label(lang, s.state, s.late)
@@ -80,10 +102,27 @@ def status_table(app: App) -> str:
             t(
                 lang,
                 f"{c.deliverable.title(lang)}：应报 {c.expected}，已报 {c.submitted}（通过 {c.valid}，有错误 {c.errors}），"
-                f"未提交 {c.drafts}，未报 {c.missing}，逾期 {c.late}，报送率 {c.reporting_rate:.0%}，按时率 {c.on_time_rate:.0%}",
+                f"未提交 {c.drafts}，未报 {c.missing}，逾期已报 {c.late}，逾期未报 {overdue[c.deliverable.key]}，报送率 {c.reporting_rate:.0%}，按时率 {c.on_time_rate:.0%}",
                 f"{c.deliverable.title(lang)}: expected {c.expected}, submitted {c.submitted} (valid {c.valid}, "
-                f"errors {c.errors}), drafts {c.drafts}, missing {c.missing}, late {c.late}, "
+                f"errors {c.errors}), drafts {c.drafts}, missing {c.missing}, late but sent {c.late}, "
+                f"overdue not sent {overdue[c.deliverable.key]}, "
                 f"rate {c.reporting_rate:.0%}, on time {c.on_time_rate:.0%}",
             )
         )
+    stuck = stuck_reminders(app.campaign, app.store, now)
+    if stuck:
+        names = {d.key: d.title(lang) for d in deliverables}
+        lines.append("")
+        lines.append(
+            t(
+                lang,
+                f"催报发送中断，不确定是否送达（{len(stuck)} 封），不会自动重发；请向单位核实，需要时运行：{resend_command(lang)}",
+                f"{len(stuck)} reminder(s) interrupted while sending, delivery uncertain, not resent automatically; "
+                f"check with the units and resend with: {resend_command(lang)}",
+            )
+        )
+        for r in stuck:
+            lines.append(
+                f"  {r.unit} {r.unit_name} — {names.get(r.deliverable, r.deliverable)} — {r.address}"
+            )
     return "\n".join(lines)

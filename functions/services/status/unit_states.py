@@ -131,3 +131,13 @@ def is_late(campaign: Campaign, deliverable: str, received_at: dt.datetime, prev
     if previous is not None and previous.status == "submitted" and not previous.late:
         return False
     return received_at > campaign.due_at(deliverable)
+
+
+def overdue_missing(campaign: Campaign, statuses: list[UnitStatus], now: dt.datetime) -> dict[str, int]:
+    """deliverable key -> units that have not submitted (missing or only a draft) although the due time
+    has passed: 逾期未报, as opposed to `late` (逾期已报, sent after the due time). Zero before the due."""
+    out: dict[str, int] = {d.key: 0 for d in campaign.deliverables}
+    for s in statuses:
+        if s.state in ("missing", "draft") and now > campaign.due_at(s.deliverable.key):
+            out[s.deliverable.key] += 1
+    return out
