@@ -316,7 +316,7 @@ def _statistics_sheet(campaign: Campaign, totals: Totals) -> MasterSheet:
             add(total, r)
         yield total_row(t(lang, "合计", "Total"), "", counted_label(campaign, totals), total)
         if totals.left_out:
-            yield []
+            # No blank row before: a reader of the sheet (openpyxl read-only) gets an empty tuple for one.
             yield [Cell(t(lang, f"未计入合计的单位（{len(totals.left_out)}个）",
                           f"Units not counted ({len(totals.left_out)})"), Style.HEADER)]  # fmt: skip
             for x in totals.left_out:

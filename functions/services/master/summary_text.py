@@ -74,7 +74,10 @@ _GROUPS: list[tuple[str, ...]] = [
 def summary_paragraph(campaign: Campaign, totals: Totals) -> str:
     """全区应报单位M个，已报送K个（覆盖率x%）……已通过校验的N个单位合计开展各类活动X场、参与Y人次，其中……"""
     lang = campaign.language
-    fmt: Callable[[int | float], str] = wan if lang == "zh" else _en
+
+    def fmt(x: int | float) -> str:
+        return t(lang, wan(x), _en(x))
+
     g = totals.sums.get
     spec = campaign.form_spec.table("statistics")
     labels = {f.key: f.label(lang) for f in spec.fields if f.summable}
