@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from functions.validate import codes
 from functions.validate.cells import Place, place_of, read_cell
@@ -305,7 +305,7 @@ class _Checker:
             self.add(codes.NO_FREE_CLASS, sheet=sheet, column=label, unit_type=unit_type)
 
     # ---- peer outliers -----------------------------------------------------------------------
-    def _median(self, which: str, roster: Roster) -> PeerMedian | None:
+    def _median(self, which: Literal["session", "activity"], roster: Roster) -> PeerMedian | None:
         """The median the unit is compared with: its own type's, else all units', else none."""
         rules = self.campaign.rules.outlier
         if self.ctx.peers is not None:
