@@ -91,7 +91,8 @@ class FreeClassRule(_Strict):
 
 
 class OutlierRule(_Strict):
-    # Warn when a unit's participants per activity exceed this multiple of the campaign median.
+    # Warn when a unit's participants per activity (or per session) exceed this multiple of the median
+    # of the units of its own type; with fewer than min_peers such units, of all units.
     ratio: float = 5.0
     min_peers: int = 5
 
@@ -121,6 +122,14 @@ class DeliverableReminders(_Strict):
     @classmethod
     def _sorted(cls, v: list[int] | None) -> list[int] | None:
         return None if v is None else _sorted_offsets(v)
+
+
+class ConsolidateSettings(_Strict):
+    """What the master's totals and its summary paragraph count (issue 10, item 3)."""
+
+    # valid: only submissions that passed validation, so a figure an organiser signs never includes a
+    # cell that failed; all: every submitted one, units with errors marked incomplete.
+    count: Literal["valid", "all"] = "valid"
 
 
 class ReminderPolicy(_Strict):
@@ -212,6 +221,7 @@ class Campaign(_Strict):
     unit_types: list[UnitType] = Field(min_length=1)
     rules: Rules = Field(default_factory=Rules)
     reminders: ReminderPolicy = Field(default_factory=ReminderPolicy)
+    consolidate: ConsolidateSettings = Field(default_factory=ConsolidateSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
     submission: Submission = Field(default_factory=Submission)
     form: FormCustomisation = Field(default_factory=FormCustomisation)

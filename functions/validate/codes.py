@@ -593,17 +593,25 @@ OUTLIER = _code(
     "warning",
     "peers",
     Text(
-        "{what} {value} 远高于全区同类中位数 {median}，请核实是否填错。",
-        "{what} {value} is far above the campaign median {median}. Please check.",
+        "{what} {figure}{detail} 远高于{group}的中位数 {median}，请核实是否填错。",
+        "{what} {figure}{detail} is far above the median of {group}, {median}. Please check.",
     ),
     Text(
-        "每项活动（活动安排表）或每场（统计表）参与人数高于全区中位数的 `rules.outlier.ratio` 倍，"
-        "已有 `rules.outlier.min_peers` 个单位报送后才检查",
+        "每项活动（活动安排表）或每场（统计表）参与人数高于同类单位中位数的 `rules.outlier.ratio` 倍；"
+        "同类单位不足 `rules.outlier.min_peers` 个时与全区所有单位比较，全区也不足时不检查",
         "participants per activity (plan) or per session (statistics) above `rules.outlier.ratio` × the "
-        "campaign median, once `rules.outlier.min_peers` units have reported",
+        "median of units of the same type; below `rules.outlier.min_peers` such units, of all units; "
+        "not checked with fewer units than that",
     ),
 )
 OUTLIER_PER_ACTIVITY = _variant(OUTLIER, "per-activity", what=Text("预计参与人数", "Expected participants"))
+# The cell holds 参与总人次; the message prints the per-session figure it was judged by and how it
+# was computed (a total once printed as an average misled a clerk).
 OUTLIER_PER_SESSION = _variant(
-    OUTLIER, "per-session", what=Text("每场平均参与人次", "Participants per session")
+    OUTLIER,
+    "per-session",
+    what=Text("每场平均参与人次", "Participants per session"),
+    detail=Text(
+        "（参与总人次 {value} ÷ 活动总场次 {total}）", " (participant visits {value} ÷ sessions {total})"
+    ),
 )

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from functions.validate import codes
 from functions.validate.cells import Place, place_of, read_cell
 from functions.validate.codes import IssueKind
 from functions.validate.messages import make_issue
+from functions.validate.peer_median import PeerFigures, PeerMedian, peer_median
 from schemas.campaign import Campaign
 from schemas.formspec import TableSpec
 from schemas.i18n import Language, t
@@ -34,11 +35,14 @@ class ValidationContext:
 
     # Activities in the unit's latest stored plan (for fewer-than-planned).
     planned_activities: int | None = None
-    # Campaign-wide medians from other units' latest versions (for outlier warnings).
+    # Campaign-wide medians from other units' latest versions (for outlier warnings), used only when
+    # `peers` is not given: they cannot be narrowed to the unit's own type.
     median_participants_per_activity: float | None = None
     median_participants_per_session: float | None = None
     activity_peers: int = 0  # units whose plans gave the activity median
     session_peers: int = 0  # units whose statistics gave the session median
+    # Other units' own figures: the outlier rule takes the median of the unit's type from them.
+    peers: PeerFigures | None = None
     checked_at: dt.datetime | None = None
 
 
@@ -172,7 +176,6 @@ class _Checker:
             self._check_parts_exceed_total(row, total)
             self._check_online_sessions_exceed_total(row, total)
             self._check_fewer_than_planned(total)
-            self._check_participants_per_session(row, total)
         self._check_online_participants_exceed_total(row)
         self._check_free_class_mismatch(row)
 
@@ -229,21 +232,6 @@ class _Checker:
                 value=total,
                 total=total,
                 planned=planned,
-            )
-
-    def _check_participants_per_session(self, row: _Row, total: int | float) -> None:
-        """参与总人次 per session far above the campaign's median, once enough units have reported."""
-        people = row.values.get("total_participants")
-        median = self.ctx.median_participants_per_session
-        rules = self.campaign.rules.outlier
-        if not (isinstance(people, int | float) and total and median):
-            return
-        if self.ctx.session_peers >= rules.min_peers and people / total > median * rules.ratio:
-            self.add(
-                codes.OUTLIER_PER_SESSION,
-                **self.at("statistics", "total_participants"),
-                value=people,
-                median=round(median),
             )
 
     def _check_online_participants_exceed_total(self, row: _Row) -> None:
@@ -316,20 +304,87 @@ class _Checker:
             label = spec.field("free").label(self.lang)
             self.add(codes.NO_FREE_CLASS, sheet=sheet, column=label, unit_type=unit_type)
 
-    def check_activity_outliers(self) -> None:
-        median = self.ctx.median_participants_per_activity
+    # ---- peer outliers -----------------------------------------------------------------------
+    def _median(self, which: Literal["session", "activity"], roster: Roster) -> PeerMedian | None:
+        """The median the unit is compared with: its own type's, else all units', else none."""
         rules = self.campaign.rules.outlier
-        if not median or self.ctx.activity_peers < rules.min_peers or "activities" not in self.rows:
+        if self.ctx.peers is not None:
+            if self.unit is None:
+                return None
+            figures = self.ctx.peers.per_session if which == "session" else self.ctx.peers.per_activity
+            return peer_median(figures, roster, self.unit, rules.min_peers)
+        # A caller that computed campaign-wide medians itself: all units, as before peers by type.
+        if which == "session":
+            median, peers = self.ctx.median_participants_per_session, self.ctx.session_peers
+        else:
+            median, peers = self.ctx.median_participants_per_activity, self.ctx.activity_peers
+        if not median or peers < rules.min_peers:
+            return None
+        return PeerMedian(median=median, peers=peers, unit_type=None)
+
+    def _group(self, m: PeerMedian) -> str:
+        """Who the median is of, for the message: the clerk should see what their figure was held to."""
+        if m.unit_type is not None:
+            return t(
+                self.lang,
+                f"同类单位（{m.unit_type}，{m.peers}个）",
+                f"units of the same type ({m.unit_type}, {m.peers})",
+            )
+        min_peers = self.campaign.rules.outlier.min_peers
+        return t(
+            self.lang,
+            f"全区所有单位（{m.peers}个；同类单位不足{min_peers}个）",
+            f"all units ({m.peers}; fewer than {min_peers} of the same type)",
+        )
+
+    def check_outliers(self, roster: Roster) -> None:
+        self._check_session_outlier(roster)
+        self._check_activity_outliers(roster)
+
+    def _check_session_outlier(self, roster: Roster) -> None:
+        """参与总人次 ÷ 活动总场次 far above the median of the unit's peers."""
+        row = self.record("statistics")
+        if row is None or row.bad & {"total_sessions", "total_participants"}:
+            return
+        people, total = row.values.get("total_participants"), row.values.get("total_sessions")
+        if not (isinstance(people, int | float) and isinstance(total, int | float) and total > 0):
+            return
+        m = self._median("session", roster)
+        per_session = people / total
+        if m is None or not m.median or per_session <= m.median * self.campaign.rules.outlier.ratio:
+            return
+        self.add(
+            codes.OUTLIER_PER_SESSION,
+            **self.at("statistics", "total_participants"),
+            value=people,
+            figure=_figure(per_session),
+            total=_figure(total),
+            median=_figure(m.median),
+            group=self._group(m),
+        )
+
+    def _check_activity_outliers(self, roster: Roster) -> None:
+        if "activities" not in self.rows:
+            return
+        m = self._median("activity", roster)
+        if m is None or not m.median:
             return
         for row in self.rows["activities"]:
             n = row.values.get("expected_participants")
-            if isinstance(n, int | float) and n > median * rules.ratio:
+            if isinstance(n, int | float) and n > m.median * self.campaign.rules.outlier.ratio:
                 self.add(
                     codes.OUTLIER_PER_ACTIVITY,
                     **self.at("activities", "expected_participants", row),
                     value=n,
-                    median=round(median),
+                    figure=_figure(n),
+                    median=_figure(m.median),
+                    group=self._group(m),
                 )
+
+
+def _figure(x: float) -> str:
+    """A figure as the message prints it: whole numbers plain, others to one decimal."""
+    return str(round(x)) if abs(x - round(x)) < 0.05 else f"{x:.1f}"
 
 
 def _matches(item: str, category: str, row: _Row) -> bool:
@@ -356,7 +411,7 @@ def validate_submission(
         checker.check_statistics()
         checker.check_materials()
         checker.check_unit_rules()
-        checker.check_activity_outliers()
+        checker.check_outliers(roster)
 
     errors = [i for i in checker.issues if i.severity == "error"]
     warnings = [i for i in checker.issues if i.severity == "warning"]

@@ -6,6 +6,7 @@ import datetime as dt
 import email
 import email.policy
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -61,9 +62,7 @@ def test_demo_master_has_six_filled_sheets(demo) -> None:  # type: ignore[no-unt
     assert isinstance(acts[1][7], dt.datetime)  # 开始日期 stored as a date
     assert isinstance(acts[1][12], int)  # 预计参与人数 as a number
     stats = list(wb["统计"].iter_rows(values_only=True))
-    assert stats[-1][0] == "合计"
-    total_sessions = sum(r[4] for r in stats[1:] if r[0] and str(r[0]).startswith(("WJ",)))
-    assert stats[-1][4] == total_sessions
+    assert any(r[0] == "合计" for r in stats)  # what it counts: test_demo_totals_count_only_valid_units
     issues = list(wb["问题清单"].iter_rows(values_only=True))
     codes = {r[5] for r in issues[1:]}
     assert {
@@ -241,3 +240,70 @@ def test_identical_reingest_adds_no_version(demo) -> None:  # type: ignore[no-un
     # The resubmitting unit kept both versions; the fixed one is latest and not late.
     seqs = [v for v in app.store.latest_versions() if v.seq == 2]
     assert seqs and all(v.report.valid for v in seqs) and not any(v.late for v in seqs)
+
+
+# The paragraph's wording of each statistics field (the seeds' style): the figure it is written with.
+_PHRASE = {
+    "活动总场次": r"开展各类活动{n}场", "参与总人次": r"，参与{n}人次", "讲座场次": r"讲座{n}场",
+    "培训场次": r"、培训{n}场", "展览展示场次": r"展览展示{n}场", "读书活动场次": r"读书活动{n}场",
+    "线上活动场次": r"开展线上活动{n}场", "线上参与人次": r"线上参与{n}人次",
+    "智慧助老培训人次": r"智慧助老培训{n}人次", "免费惠民培训班期数": r"免费惠民培训班{n}期",
+    "免费惠民培训人次": r"免费培训{n}人次", "志愿者人数": r"志愿者{n}人", "发放宣传资料份数": r"宣传资料{n}份",
+    "宣传标语条数": r"宣传标语{n}条", "展板块数": r"展板{n}块", "媒体报道篇数": r"媒体报道{n}篇",
+    "推荐百姓学习之星人数": r"百姓学习之星{n}人", "推荐终身学习品牌项目数": r"品牌项目{n}个",
+    "开放学习场所数": r"开放学习场所{n}处",
+}  # fmt: skip
+
+
+def _stands_for(figure: str, total: int) -> bool:
+    """Whether a figure as written (3000, 20.78万, 1.2万余) is a faithful way to write `total`."""
+    if "万" not in figure:
+        return int(figure) == total
+    base = round(float(figure.split("万")[0]) * 10000)
+    # 余: cut at the hundredth of 万, never rounded up, so the total is at most 99 more.
+    return base < total < base + 100 if figure.endswith("余") else base == total
+
+
+def test_demo_totals_count_only_valid_units_and_the_paragraph_says_the_same(demo) -> None:  # type: ignore[no-untyped-def]
+    campaign = demo.app.campaign
+    wb = load_workbook(demo.loop.master.path)
+    stats = list(wb["统计"].iter_rows(values_only=True))
+    header = stats[0]
+    assert header[:5] == ("单位编码", "单位名称", "单位类型", "所属镇街", "状态")
+    end = next(i for i, r in enumerate(stats) if r[0] == "合计")
+    units = [r for r in stats[1:end] if str(r[0]).startswith("WJ")]
+    valid = [r for r in units if r[4].startswith("已通过")]
+    with_errors = [r for r in units if r[4].startswith("有错误")]
+    # The demo has units with errors whose figures would change the totals if they were counted.
+    assert valid and with_errors and all("未计入合计" in r[4] for r in with_errors)
+    total = stats[end]
+    assert total[2] == f"已通过校验的{len(valid)}个单位合计"
+    summable = [f for f in campaign.form_spec.table("statistics").fields if f.summable]
+    sums: dict[str, int] = {}
+    for f in summable:
+        col = header.index(f.label_zh)
+        sums[f.label_zh] = sum(r[col] for r in valid)
+        assert total[col] == sums[f.label_zh], f.label_zh
+    sessions = header.index("活动总场次")
+    assert any(isinstance(r[sessions], int) and r[sessions] > 0 for r in with_errors)
+
+    # Every unit that should have sent statistics and is not counted is listed, with why.
+    left = stats[end + 2 :]
+    assert stats[end + 1][0] == f"未计入合计的单位（{len(left)}个）"
+    expected = {u.code for u in demo.app.roster.units if campaign.deliverable("summary").applies_to(u.type)}
+    assert {r[0] for r in left} == expected - {r[0] for r in valid}
+    assert all(r[5] for r in left)
+    assert any(r[5] == "未报送" for r in left) and any("处错误" in r[5] for r in left)
+
+    overview = [[c for c in row if c is not None] for row in wb["总览"].iter_rows(values_only=True)]
+    figures = {r[0]: r[1] for r in overview if len(r) >= 2 and r[0] in sums}
+    assert figures == sums
+    assert ["计入单位数", len(valid)] in overview
+    [paragraph] = [c for r in overview for c in r if isinstance(c, str) and c.startswith("活动周期间")]
+    assert f"已通过校验的{len(valid)}个单位合计" in paragraph
+    assert f"已报送{len(units)}个" in paragraph and f"单位{len(expected)}个" in paragraph
+    for label, n in sums.items():
+        if n == 0:
+            continue
+        found = re.search(_PHRASE[label].format(n=r"([\d.]+万?余?)"), paragraph)
+        assert found and _stands_for(found.group(1), n), (label, n, paragraph)

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from functions.ports import MasterWriter, Store
-from functions.services.master.summary_text import statistics_totals, summary_paragraph
+from functions.services.master.summary_text import summary_paragraph
+from functions.services.master.totals import StatRow, Totals, counted_label, statistics_totals
 from functions.services.reminders.stuck import latest_sent_steps
 from functions.services.reminders.stuck import result_text as reminder_result_text
 from functions.services.status.unit_states import (
@@ -101,11 +102,13 @@ def master_sheets(
 ) -> list[MasterSheet]:
     """The six tabs, in order. Big tabs yield their rows lazily so writers can stream them."""
     statuses = statuses if statuses is not None else unit_statuses(campaign, roster, store)
+    # One computation for 总览, 统计 and the paragraph: the three can never disagree.
+    totals = statistics_totals(campaign, statuses)
     return [
-        _overview(campaign, statuses, now),
+        _overview(campaign, statuses, now, totals),
         _status_sheet(campaign, roster, statuses),
         _activities_sheet(campaign, statuses, store),
-        _statistics_sheet(campaign, statuses),
+        _statistics_sheet(campaign, totals),
         _issues_sheet(campaign, statuses),
         _reminders_sheet(campaign, roster, store, now),
     ]
@@ -137,7 +140,9 @@ _CHART_ROWS = 18  # an 8 cm chart is about 16 rows of 15 pt; two spare rows betw
 _CHART_COLUMNS = ("A", "F")
 
 
-def _overview(campaign: Campaign, statuses: list[UnitStatus], now: dt.datetime) -> MasterSheet:
+def _overview(
+    campaign: Campaign, statuses: list[UnitStatus], now: dt.datetime, totals: Totals
+) -> MasterSheet:
     lang = campaign.language
     tz = campaign.tz
     counts = count_by_deliverable(campaign, statuses)
@@ -194,11 +199,15 @@ def _overview(campaign: Campaign, statuses: list[UnitStatus], now: dt.datetime) 
                 )
             )
     rows.append([])
-    submitted_versions = [s.version for s in statuses if s.done and s.version is not None]
-    totals = statistics_totals(campaign, submitted_versions)
     rows.append([Cell(t(lang, "主要统计合计", "Key statistics (totals)"), Style.HEADER),
                  Cell(t(lang, "合计", "Total"), Style.HEADER)])  # fmt: skip
+    rows.append([Cell(counted_label(campaign, totals), Style.NOTE)])
     rows.append([t(lang, "计入单位数", "Units counted"), totals.units])
+    if totals.left_out:
+        rows.append([
+            t(lang, "未计入单位数", "Units not counted"), len(totals.left_out),
+            Cell(t(lang, "名单及原因见“统计”表", "who and why: see the Statistics sheet"), Style.NOTE),
+        ])  # fmt: skip
     for f in campaign.form_spec.table("statistics").fields:
         if f.summable:
             rows.append([f.label(lang), totals.sums.get(f.key, 0)])
@@ -277,47 +286,68 @@ def _activities_sheet(campaign: Campaign, statuses: list[UnitStatus], store: Sto
     )
 
 
-def _statistics_sheet(campaign: Campaign, statuses: list[UnitStatus]) -> MasterSheet:
+def _statistics_sheet(campaign: Campaign, totals: Totals) -> MasterSheet:
+    """Every submitted unit's statistics with its 状态, subtotals and the 合计 row over the units counted,
+    then the units left out and why."""
     lang = campaign.language
     table = campaign.form_spec.table("statistics")
     summable = [f for f in table.fields if f.summable]
-    header = _unit_header(lang) + [f.label(lang) for f in table.fields]
-    records: list[tuple[Unit, dict[str, Any]]] = []
-    for s in statuses:
-        if s.done and s.version is not None and s.version.tables.get(table.key):
-            records.append((s.unit, s.version.tables[table.key][0]))
+    header = _unit_header(lang) + [t(lang, "状态", "State")] + [f.label(lang) for f in table.fields]
+    counted = [r for r in totals.rows if r.counted]
+    not_counted = t(lang, "，未计入合计", ", not counted")
+    incomplete = t(lang, "，部分计入（出错的数据未计入）", ", partly counted (failed cells left out)")
+    failed_cell = t(lang, "有误，未计入", "failed, not counted")
+
+    def state_cell(r: StatRow) -> Cell:
+        text = state_label(lang, r.state, r.late)
+        if r.state == "errors":
+            text += incomplete if r.counted else not_counted
+        return Cell(text, _STATE_STYLE[r.state])
+
+    def value_cell(r: StatRow, f: FieldSpec) -> Any:
+        # A cell that failed shows it: an empty cell next to a total would read as zero.
+        if f.key in r.failed:
+            return Cell(failed_cell, Style.STATE_ERRORS)
+        return _field_value(f, r.record.get(f.key))
 
     def total_row(first: str, second: str, third: str, sums: dict[str, float]) -> list[Any]:
-        cells: list[Any] = [Cell(x, Style.TOTAL) for x in (first, second, third, "")]
+        cells: list[Any] = [Cell(x, Style.TOTAL) for x in (first, second, third, "", "")]
         for f in table.fields:
             cells.append(Cell(_num(sums[f.key]), Style.TOTAL) if f.summable else Cell("", Style.TOTAL))
         return cells
 
-    def add(sums: dict[str, float], record: dict[str, Any]) -> None:
+    def add(sums: dict[str, float], r: StatRow) -> None:
         for f in summable:
-            x = record.get(f.key)
-            if isinstance(x, int | float):
+            x = r.record.get(f.key)
+            if f.key not in r.failed and isinstance(x, int | float) and not isinstance(x, bool):
                 sums[f.key] += x
 
     def rows() -> Iterator[list[Any]]:
-        for unit, record in records:
-            yield _unit_cells(unit) + [_field_value(f, record.get(f.key)) for f in table.fields]
+        for r in totals.rows:
+            yield _unit_cells(r.unit) + [state_cell(r)] + [value_cell(r, f) for f in table.fields]
         for attr, label in (("type", t(lang, "小计（按单位类型）", "Subtotal by type")),
                             ("area", t(lang, "小计（按所属镇街）", "Subtotal by area"))):  # fmt: skip
             groups: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
             units_in: dict[str, int] = defaultdict(int)
-            for unit, record in records:
-                g = getattr(unit, attr) or "—"
+            for r in counted:
+                g = getattr(r.unit, attr) or "—"
                 units_in[g] += 1
-                add(groups[g], record)
+                add(groups[g], r)
             for g in sorted(groups):
                 yield total_row(label, g, t(lang, f"{units_in[g]}个单位", f"{units_in[g]} units"), groups[g])
         total: dict[str, float] = defaultdict(float)
-        for _, record in records:
-            add(total, record)
-        yield total_row(
-            t(lang, "合计", "Total"), "", t(lang, f"{len(records)}个单位", f"{len(records)} units"), total
-        )
+        for r in counted:
+            add(total, r)
+        yield total_row(t(lang, "合计", "Total"), "", counted_label(campaign, totals), total)
+        if totals.left_out:
+            # No blank row before: a reader of the sheet (openpyxl read-only) gets an empty tuple for one.
+            yield [Cell(t(lang, f"未计入合计的单位（{len(totals.left_out)}个）",
+                          f"Units not counted ({len(totals.left_out)})"), Style.HEADER)]  # fmt: skip
+            for x in totals.left_out:
+                yield _unit_cells(x.unit) + [
+                    Cell(state_label(lang, x.state), _STATE_STYLE[x.state]),
+                    x.reason,
+                ]
 
     return MasterSheet(
         "statistics", sheet_name(lang, "statistics"), header, _widths(header, table.fields), rows()

@@ -1,120 +1,180 @@
-"""The figures organisers paste into the district's 工作总结, computed from the statistics tables."""
+"""The paragraph organisers paste into the district's 工作总结, in the style of the real ones.
+
+The seeds' summaries (../shared/seeds/) write large figures in 万 ("11万人次", "2万余份"), list what was
+done with its unit of count, and say how many units took part. Each figure here is the total of
+functions/services/master/totals.py, so the paragraph and the 统计 sheet's 合计 row always agree.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 
+from functions.services.master.totals import Totals, counted_label, statistics_totals
 from schemas.campaign import Campaign
-from schemas.i18n import t
-from schemas.submission import Version
+from schemas.i18n import Language, t
+
+__all__ = ["Totals", "statistics_totals", "summary_paragraph", "wan"]
 
 
-@dataclass(frozen=True)
-class Totals:
-    units: int  # units whose statistics are counted
-    sums: dict[str, int | float]  # statistics field key -> total
+def wan(x: int | float) -> str:
+    """A figure as Chinese reports write it: below 10000 as is; above, in 万 to two decimals, cut (never
+    rounded up, a signed figure must not overstate) and followed by 余 when something was cut.
+
+    207800 -> 20.78万, 12050 -> 1.2万余, 110000 -> 11万, 3000 -> 3000.
+    """
+    if x < 10000:
+        return str(int(x)) if float(x).is_integer() else f"{x:.1f}"
+    hundredths = int(x // 100)
+    text = f"{hundredths / 100:.2f}".rstrip("0").rstrip(".") + "万"
+    return text + ("余" if hundredths * 100 != x else "")
 
 
-def statistics_totals(campaign: Campaign, versions: list[Version]) -> Totals:
-    spec = campaign.form_spec.table("statistics")
-    keys = [f.key for f in spec.fields if f.summable]
-    sums: dict[str, int | float] = dict.fromkeys(keys, 0)
-    units = 0
-    for v in versions:
-        rows = v.tables.get("statistics")
-        if not rows or v.status != "submitted":
-            continue
-        units += 1
-        for k in keys:
-            x = rows[0].get(k)
-            if isinstance(x, int | float):
-                sums[k] += x
-    return Totals(units=units, sums=sums)
-
-
-def _n(x: int | float) -> str:
+def _en(x: int | float) -> str:
     return f"{int(x):,}" if float(x).is_integer() else f"{x:,.1f}"
 
 
+def _percent(x: float) -> str:
+    return f"{x * 100:.1f}".removesuffix(".0") + "%"
+
+
+# key -> (zh phrase, en phrase); {n} is the figure. Order is the paragraph's; a summable field not
+# listed (a campaign's own) still appears, by its label, so no non-zero total is left unsaid.
+_SESSIONS = ("lecture_sessions", "training_sessions", "exhibition_sessions", "reading_sessions")
+_PHRASES: dict[str, tuple[str, str]] = {
+    "lecture_sessions": ("讲座{n}场", "{n} lectures"),
+    "training_sessions": ("培训{n}场", "{n} trainings"),
+    "exhibition_sessions": ("展览展示{n}场", "{n} exhibitions"),
+    "reading_sessions": ("读书活动{n}场", "{n} reading events"),
+    "online_sessions": ("开展线上活动{n}场", "{n} online sessions"),
+    "online_participants": ("线上参与{n}人次", "{n} online participant visits"),
+    "elderly_digital_trainees": ("开展智慧助老培训{n}人次", "{n} elders trained in digital skills"),
+    "free_classes": ("举办免费惠民培训班{n}期", "{n} free public classes"),
+    "free_class_trainees": ("免费培训{n}人次", "{n} free class trainees"),
+    "leaflets": ("发放宣传资料{n}份", "{n} leaflets handed out"),
+    "banners": ("悬挂宣传标语{n}条", "{n} banners"),
+    "boards": ("展出展板{n}块", "{n} display boards"),
+    "media_reports": ("媒体报道{n}篇", "{n} media reports"),
+    "volunteers": ("参与志愿者{n}人", "{n} volunteers"),
+    "learning_stars": ("推荐百姓学习之星{n}人", "{n} learning stars nominated"),
+    "brand_projects": ("推荐终身学习品牌项目{n}个", "{n} brand projects nominated"),
+    "open_venues": ("开放学习场所{n}处", "{n} learning venues opened"),
+}
+# Phrases that read as one clause, joined by 、 (the rest are joined by ；).
+_GROUPS: list[tuple[str, ...]] = [
+    ("online_sessions", "online_participants"),
+    ("elderly_digital_trainees",),
+    ("free_classes", "free_class_trainees"),
+    ("leaflets", "banners", "boards", "media_reports"),
+    ("volunteers",),
+    ("learning_stars", "brand_projects"),
+    ("open_venues",),
+]
+
+
 def summary_paragraph(campaign: Campaign, totals: Totals) -> str:
-    """Like the seeds' summaries: 全区N个单位共开展各类活动X场，参与Y人次，其中讲座A场、培训B场……"""
-    # The two languages differ in grammar and in what they list, so each has its own builder; both are
-    # cheap, and t() picks one.
-    return t(campaign.language, _paragraph_zh(totals), _paragraph_en(totals))
+    """全区应报单位M个，已报送K个（覆盖率x%）……已通过校验的N个单位合计开展各类活动X场、参与Y人次，其中……"""
+    lang = campaign.language
 
+    def fmt(x: int | float) -> str:
+        return t(lang, wan(x), _en(x))
 
-def _paragraph_en(totals: Totals) -> str:
     g = totals.sums.get
-    parts = [
-        f"During the week, {totals.units} units held {_n(g('total_sessions', 0))} activities "
-        f"with {_n(g('total_participants', 0))} participant visits",
-    ]
-    detail = [
-        f"{_n(g(k, 0))} {label}"
-        for k, label in (
-            ("lecture_sessions", "lectures"),
-            ("training_sessions", "trainings"),
-            ("exhibition_sessions", "exhibitions"),
-            ("reading_sessions", "reading events"),
-        )
-        if g(k)
-    ]
-    if detail:
-        parts.append("including " + ", ".join(detail))
-    if g("online_sessions"):
-        parts.append(
-            f"{_n(g('online_sessions', 0))} online sessions reached {_n(g('online_participants', 0))}"
-        )
-    return "; ".join(parts) + "."
+    spec = campaign.form_spec.table("statistics")
+    labels = {f.key: f.label(lang) for f in spec.fields if f.summable}
 
+    def phrase(key: str) -> str:
+        zh, en = _PHRASES.get(key, (f"{labels[key]}{{n}}", f"{labels[key]}: {{n}}"))
+        return t(lang, zh, en).format(n=fmt(g(key, 0)))
 
-def _paragraph_zh(totals: Totals) -> str:
-    g = totals.sums.get
-    text = (
-        f"活动周期间，全区{totals.units}个单位共开展各类活动{_n(g('total_sessions', 0))}场，"
-        f"参与{_n(g('total_participants', 0))}人次"
+    said = {"total_sessions", "total_participants", *_SESSIONS}
+    clauses: list[str] = []
+    for group in _GROUPS:
+        said.update(group)
+        parts = [phrase(k) for k in group if k in labels and g(k)]
+        if parts:
+            clauses.append(t(lang, "、", ", ").join(parts))
+    clauses += [phrase(k) for k in labels if k not in said and g(k)]
+    detail = [phrase(k) for k in _SESSIONS if k in labels and g(k)]
+    return t(
+        lang,
+        _zh(campaign, totals, fmt, detail, clauses),
+        _english(campaign, totals, fmt, detail, clauses),
     )
-    detail = [
-        f"{label}{_n(g(k, 0))}场"
-        for k, label in (
-            ("lecture_sessions", "讲座"),
-            ("training_sessions", "培训"),
-            ("exhibition_sessions", "展览展示"),
-            ("reading_sessions", "读书活动"),
-        )
-        if g(k)
-    ]
+
+
+def _by_type(lang: Language, campaign: Campaign, totals: Totals) -> str:
+    names = {u.name: u.name_en or u.name for u in campaign.unit_types}
+    return t(lang, "、", ", ").join(
+        t(lang, f"{name}{n}个", f"{n} {names.get(name, name)}") for name, n in totals.by_type.items()
+    )
+
+
+def _left_out(lang: Language, totals: Totals) -> str:
+    if not totals.left_out:
+        return ""
+    counts = {s: sum(1 for x in totals.left_out if x.state == s) for s in ("errors", "draft", "missing")}
+    words = {"errors": ("有错误", "with errors"), "draft": ("已填写未提交", "drafts"),
+             "missing": ("未报送", "missing")}  # fmt: skip
+    parts = [t(lang, f"{words[s][0]}{n}个", f"{n} {words[s][1]}") for s, n in counts.items() if n]
+    n = len(totals.left_out)
+    return t(
+        lang,
+        f"未计入合计的单位{n}个（{'、'.join(parts)}），名单及原因见“统计”表。",
+        f" {n} units are not counted ({', '.join(parts)}); see the Statistics sheet for who and why.",
+    )
+
+
+def _zh(
+    campaign: Campaign,
+    totals: Totals,
+    fmt: Callable[[int | float], str],
+    detail: list[str],
+    clauses: list[str],
+) -> str:
+    g = totals.sums.get
+    sent = len(totals.rows)
+    text = f"活动周期间，全区应报送统计的单位{totals.expected}个，已报送{sent}个（覆盖率{_percent(sent / totals.expected if totals.expected else 0)}）"
+    if totals.by_type:
+        text += f"，计入合计的单位按类型为{_by_type('zh', campaign, totals)}"
+    text += "。"
+    if not totals.units:
+        return text + "尚无可计入合计的单位。" + _left_out("zh", totals)
+    text += (
+        f"{counted_label(campaign, totals)}开展各类活动{fmt(g('total_sessions', 0))}场，"
+        f"参与{fmt(g('total_participants', 0))}人次"
+    )
     if detail:
         text += "，其中" + "、".join(detail)
-    extra = []
-    if g("online_sessions"):
-        extra.append(
-            f"开展线上活动{_n(g('online_sessions', 0))}场、线上参与{_n(g('online_participants', 0))}人次"
-        )
-    if g("elderly_digital_trainees"):
-        extra.append(f"开展智慧助老培训{_n(g('elderly_digital_trainees', 0))}人次")
-    if g("free_classes"):
-        extra.append(
-            f"举办免费惠民培训班{_n(g('free_classes', 0))}期、培训{_n(g('free_class_trainees', 0))}人次"
-        )
-    publicity = [
-        f"{label}{_n(g(k, 0))}{unit}"
-        for k, label, unit in (
-            ("leaflets", "发放宣传资料", "份"),
-            ("banners", "悬挂宣传标语", "条"),
-            ("boards", "展出展板", "块"),
-            ("media_reports", "媒体报道", "篇"),
-        )
-        if g(k)
-    ]
-    if publicity:
-        extra.append("、".join(publicity))
-    if g("volunteers"):
-        extra.append(f"参与志愿者{_n(g('volunteers', 0))}人")
-    if g("learning_stars") or g("brand_projects"):
-        extra.append(
-            f"推荐百姓学习之星{_n(g('learning_stars', 0))}人、终身学习品牌项目{_n(g('brand_projects', 0))}个"
-        )
-    if extra:
-        text += "；" + "；".join(extra)
-    return text + "。"
+    if clauses:
+        text += "；" + "；".join(clauses)
+    return text + "。" + _left_out("zh", totals)
+
+
+def _english(
+    campaign: Campaign,
+    totals: Totals,
+    fmt: Callable[[int | float], str],
+    detail: list[str],
+    clauses: list[str],
+) -> str:
+    g = totals.sums.get
+    sent = len(totals.rows)
+    text = (
+        f"Of the {totals.expected} units expected to send statistics, {sent} did "
+        f"(coverage {_percent(sent / totals.expected if totals.expected else 0)})"
+    )
+    if totals.by_type:
+        text += f"; counted: {_by_type('en', campaign, totals)}"
+    text += "."
+    if not totals.units:
+        return text + " No unit can be counted yet." + _left_out("en", totals)
+    label = counted_label(campaign, totals)
+    text += (
+        f" During the week ({label}), units held {fmt(g('total_sessions', 0))} activities with "
+        f"{fmt(g('total_participants', 0))} participant visits"
+    )
+    if detail:
+        text += ", including " + ", ".join(detail)
+    if clauses:
+        text += "; " + "; ".join(clauses)
+    return text + "." + _left_out("en", totals)

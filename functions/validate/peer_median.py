@@ -1,0 +1,57 @@
+"""Who a unit is compared with for the `outlier` rule: the units of its own type, or all units.
+
+A school's 300 participants per activity is ordinary next to a community centre's and odd next to
+another school's, so the median is taken over the unit's own type; below `rules.outlier.min_peers`
+such units a median says little, and the rule falls back to all units (the message says which).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from schemas.roster import Roster, Unit
+
+
+@dataclass(frozen=True)
+class PeerFigures:
+    """Other units' latest submitted figures, by unit code (computed by the caller from the store)."""
+
+    # unit code -> 参与总人次 ÷ 活动总场次 of its statistics
+    per_session: Mapping[str, float] = field(default_factory=dict)
+    # unit code -> 预计参与人数 of each activity in its plan
+    per_activity: Mapping[str, Sequence[float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PeerMedian:
+    median: float
+    peers: int  # units whose figures gave the median
+    unit_type: str | None  # the unit's type, or None when all units were used
+
+
+def peer_median(
+    figures: Mapping[str, float | Sequence[float]], roster: Roster, unit: Unit, min_peers: int
+) -> PeerMedian | None:
+    """The median of the unit's own type, else of all units, else None (too few peers to judge).
+
+    The unit itself is never its own peer: its earlier version is in the store and would pull the
+    median towards the figure being checked.
+    """
+    others: dict[str, list[float]] = {}
+    for code, value in figures.items():
+        if code == unit.code:
+            continue
+        values = [float(value)] if isinstance(value, int | float) else [float(x) for x in value]
+        if values:
+            others[code] = values
+    same = [code for code in others if (u := roster.get(code)) is not None and u.type == unit.type]
+    if len(same) >= min_peers:
+        group, unit_type = same, unit.type
+    elif len(others) >= min_peers:
+        group, unit_type = list(others), None
+    else:
+        return None
+    pooled = [x for code in group for x in others[code]]
+    return PeerMedian(median=statistics.median(pooled), peers=len(group), unit_type=unit_type)
