@@ -212,8 +212,8 @@ TOO_MANY_ROWS = _code(
     "error",
     "file",
     Text(
-        "工作表“{sheet}”第 {row} 行有内容，超过上限 {limit} 行。请删除表格下方多余的内容后重新报送。",
-        "Sheet '{sheet}' has content in row {row}, beyond the limit of {limit} rows. Delete what is "
+        "工作表“{sheet}”第 {at_row} 行有内容，超过上限 {limit} 行。请删除表格下方多余的内容后重新报送。",
+        "Sheet '{sheet}' has content in row {at_row}, beyond the limit of {limit} rows. Delete what is "
         "below the table and send it again.",
     ),
     Text(

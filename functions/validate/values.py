@@ -10,6 +10,7 @@ for people (the validator turns a ValueProblem code into a localised message).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -262,7 +263,7 @@ def _rounded_multiple(tokens: list[tuple[str, Decimal, int]]) -> bool:
     exact count is unknown (12000 is only where 1.15万 to 1.25万 meet)."""
     return any(
         kind == "num" and value != value.to_integral_value() and nxt[0] == "unit"
-        for (kind, value, _), nxt in zip(tokens, tokens[1:], strict=False)
+        for (kind, value, _), nxt in itertools.pairwise(tokens)
     )
 
 

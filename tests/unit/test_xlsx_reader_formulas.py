@@ -162,7 +162,7 @@ def test_a_calculated_formula_out_of_range_keeps_both_issues(
 def test_a_formula_giving_empty_text_is_a_blank_cell(tmp_path: Path, wujin: tuple[Campaign, Roster]) -> None:
     campaign, roster = wujin
     school = unit_of_type(roster, "中小学")
-    path, sheet, col = _plan(tmp_path, campaign, school)
+    path, sheet, _ = _plan(tmp_path, campaign, school)
     notes = read_workbook(path, campaign, roster).tables["activities"].columns["notes"]
     blank = set_cell(
         path,

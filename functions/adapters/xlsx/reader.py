@@ -58,7 +58,7 @@ def read_workbook(
     except UnreadablePart as exc:
         raw.tables.clear()
         raw.issues.append(
-            make_issue(codes.UNREADABLE_SHEET, lang, part=exc.part[:80] or "?", reason=exc.reason[:120])
+            make_issue(codes.UNREADABLE_SHEET, lang, part=exc.part[:80] or "?", reason=exc.reason(lang))
         )
     except (zipfile.BadZipFile, EOFError, NotImplementedError) as exc:
         # A damaged zip or an unsupported compression method: the unit must re-save the file.

@@ -25,6 +25,7 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, fr
 
 from functions.adapters.xlsx.zip_guard import Budget, LimitExceeded, iter_part
 from functions.validate import codes
+from schemas.i18n import Text
 
 CellValue = str | int | float | bool | dt.datetime | dt.date | dt.time | None
 
@@ -40,11 +41,14 @@ _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+_MISSING = Text("文件中缺少此部件", "the part is missing from the file")
+
+
 class UnreadablePart(Exception):
     """A part the package names but that cannot be read as SpreadsheetML."""
 
-    def __init__(self, part: str, reason: str) -> None:
-        super().__init__(f"{part}: {reason}")
+    def __init__(self, part: str, reason: Text) -> None:
+        super().__init__(f"{part}: {reason.en}")
         self.part = part
         self.reason = reason
 
@@ -71,7 +75,7 @@ def _clean_text(text: str) -> str:
 
 
 def _refuse_dtd(*_args: Any) -> None:
-    raise UnreadablePart("", "DTD or entity declaration")
+    raise UnreadablePart("", Text("含有 DTD 或实体声明", "it holds a DTD or an entity declaration"))
 
 
 def _parse(
@@ -99,11 +103,16 @@ def _parse(
             parser.Parse(chunk, False)
         parser.Parse(b"", True)
     except expat.ExpatError as exc:
-        raise UnreadablePart(part, f"XML error at line {exc.lineno}, column {exc.offset}") from exc
+        where = (exc.lineno, exc.offset)
+        reason = Text(
+            "XML 格式错误（第 {} 行第 {} 列）".format(*where),
+            "malformed XML (line {}, column {})".format(*where),
+        )
+        raise UnreadablePart(part, reason) from exc
     except UnreadablePart as exc:
         raise UnreadablePart(part, exc.reason) from exc
     except (zipfile.BadZipFile, EOFError, OSError) as exc:  # a damaged member or a bad CRC
-        raise UnreadablePart(part, f"damaged ({type(exc).__name__})") from exc
+        raise UnreadablePart(part, Text("压缩数据损坏", "damaged compressed data")) from exc
 
 
 class _Text:
@@ -176,12 +185,15 @@ class Book:
                 targets[attrs["Id"]] = attrs["Target"]
 
         if _WORKBOOK_RELS not in self._names:
-            raise UnreadablePart(_WORKBOOK_RELS, "missing")
+            raise UnreadablePart(_WORKBOOK_RELS, _MISSING)
         _parse(self._zf, _WORKBOOK_RELS, self._budget, rel, lambda tag: None)
         for name, rid in sheets:
             target = targets.get(rid)
             if target is None:
-                raise UnreadablePart(WORKBOOK_PART, f"sheet {name[:40]!r} has no part")
+                raise UnreadablePart(
+                    WORKBOOK_PART,
+                    Text(f"工作表“{name[:40]}”没有内容部件", f"sheet '{name[:40]}' has no part"),
+                )
             if target.startswith("/"):
                 part = posixpath.normpath(target.lstrip("/"))
             else:
@@ -247,7 +259,7 @@ class Book:
             return self._rows[sheet]
         part = dict(self._sheets)[sheet]
         if part not in self._names:
-            raise UnreadablePart(part, "missing")
+            raise UnreadablePart(part, _MISSING)
         self._rows[sheet] = _SheetParser(self, sheet, part).run()
         return self._rows[sheet]
 
@@ -269,7 +281,11 @@ class Book:
             try:
                 value = strings[int(raw)]
             except (ValueError, IndexError) as exc:
-                raise UnreadablePart("", f"shared string index {raw[:20]!r}") from exc
+                reason = Text(
+                    f"引用了不存在的文字（序号 {raw[:20]}）",
+                    f"a reference to missing text (index {raw[:20]})",
+                )
+                raise UnreadablePart("", reason) from exc
         elif kind == "str":
             value = _clean_text(raw)
         elif kind == "b":
@@ -358,7 +374,10 @@ class _SheetParser:
             if ref:
                 m = _REF.match(ref)
                 if m is None:
-                    raise UnreadablePart(self.part, f"bad cell reference {ref[:20]!r}")
+                    raise UnreadablePart(
+                        self.part,
+                        Text(f"单元格地址无效（{ref[:20]}）", f"an invalid cell reference ({ref[:20]})"),
+                    )
                 self.col, self.row = _column_index(m.group(1)), int(m.group(2))
             else:
                 self.col += 1
@@ -407,7 +426,7 @@ class _SheetParser:
             return
         if self.row > self.limits.max_rows:
             raise LimitExceeded(
-                codes.TOO_MANY_ROWS, sheet=self.sheet, row=self.row, limit=self.limits.max_rows
+                codes.TOO_MANY_ROWS, sheet=self.sheet, at_row=self.row, limit=self.limits.max_rows
             )
         if self.col > self.limits.max_columns:
             raise LimitExceeded(
