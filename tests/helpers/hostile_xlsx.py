@@ -258,9 +258,54 @@ def mutate(base: Path, dst: Path, title: str, rng: random.Random) -> Path:
         part, xml = "xl/workbook.xml", read_part(base, "xl/workbook.xml").decode()
     if target < 0.4:
         part, xml = "xl/styles.xml", read_part(base, "xl/styles.xml").decode()
+    well_formed = part.startswith("xl/worksheets/") and rng.random() < 0.6
     for _ in range(rng.randint(1, 4)):
-        xml = _mutate_text(xml, rng)
+        xml = _mutate_cells(xml, rng) if well_formed else _mutate_text(xml, rng)
     return replace_parts(base, dst, {part: xml.encode("utf-8", "surrogatepass")})
+
+
+# Well-formed changes reach past the XML parser into the cell values: types, styles, places, formulas.
+_TYPES = ["s", "str", "e", "b", "n", "d", "inlineStr", "x", ""]
+_VALUES = [
+    "0",
+    "-1",
+    "1e308",
+    "1e999",
+    "NaN",
+    "inf",
+    "2958466",
+    "45000.5",
+    "#NAME?",
+    "99999",
+    "abc",
+    "",
+    "1.2万",
+    "0.75",
+]
+_REFS = ["A1", "XFD1", "A1048576", "ZZZ9", "B0", "$C$5", "a7", "AAAA1", "B99999999"]
+
+
+def _mutate_cells(xml: str, rng: random.Random) -> str:
+    cells = list(re.finditer(r'<c r="[A-Z]+\d+"[^>]*?(?:/>|>.*?</c>)', xml, re.S))
+    if not cells:
+        return xml
+    m = rng.choice(cells)
+    ref = re.match(r'<c r="([^"]+)"', m.group()).group(1)  # type: ignore[union-attr]
+    kind = rng.random()
+    value = rng.choice(_VALUES)
+    if kind < 0.3:
+        new = f'<c r="{ref}" t="{rng.choice(_TYPES)}"><v>{value}</v></c>'
+    elif kind < 0.5:
+        new = f'<c r="{ref}" s="{rng.randrange(-1, 400)}"><v>{value}</v></c>'
+    elif kind < 0.65:
+        new = f'<c r="{rng.choice(_REFS)}"><v>{value}</v></c>'
+    elif kind < 0.85:
+        cached = "" if rng.random() < 0.3 else f"<v>{value}</v>"
+        t = rng.choice(["", ' t="e"', ' t="str"'])
+        new = f'<c r="{ref}"{t}><f>{rng.choice(["SUM(B2:B9)", "百姓学习之星", "", "A1/0"])}</f>{cached}</c>'
+    else:
+        new = f'<c r="{ref}" t="inlineStr"><is><r><t>{value}</t></r><rPh><t>ピン</t></rPh></is></c>'
+    return xml[: m.start()] + new + xml[m.end() :]
 
 
 def _mutate_text(xml: str, rng: random.Random) -> str:

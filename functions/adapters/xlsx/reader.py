@@ -42,7 +42,11 @@ def read_workbook(
 ) -> RawSubmission:
     lang = campaign.language
     raw = RawSubmission(source=str(path), source_kind="file")
-    problem = _sniff(path, campaign)
+    try:
+        problem = _sniff(path, campaign)
+    except (OSError, ValueError, EOFError) as exc:  # unreadable from disk, or a zip directory that lies
+        raw.issues.append(make_issue(codes.NOT_XLSX, lang, value=type(exc).__name__))
+        return raw
     if problem is not None:
         kind, params = problem
         raw.issues.append(make_issue(kind, lang, **params))
@@ -64,9 +68,9 @@ def read_workbook(
         # A damaged zip or an unsupported compression method: the unit must re-save the file.
         raw.tables.clear()
         raw.issues.append(make_issue(codes.NOT_XLSX, lang, value=type(exc).__name__))
-    except (MemoryError, RecursionError, OSError, ValueError) as exc:
-        # The port promises never to raise for bad input: whatever else a hostile file provokes is
-        # that file's problem, reported as such (the type only: no path or library detail leaks).
+    except Exception as exc:  # MemoryError, RecursionError, anything a hostile file provokes
+        # The port promises never to raise for bad input: whatever else a file provokes is that file's
+        # problem, reported as such (the type only: no path or library detail leaks to the unit).
         raw.tables.clear()
         raw.issues.append(make_issue(codes.READ_FAILED, lang, error=type(exc).__name__))
     return raw

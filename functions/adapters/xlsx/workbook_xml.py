@@ -15,6 +15,7 @@ import math
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -111,7 +112,7 @@ def _parse(
         raise UnreadablePart(part, reason) from exc
     except UnreadablePart as exc:
         raise UnreadablePart(part, exc.reason) from exc
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:  # a damaged member or a bad CRC
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:  # a damaged member or a bad CRC
         raise UnreadablePart(part, Text("压缩数据损坏", "damaged compressed data")) from exc
 
 
