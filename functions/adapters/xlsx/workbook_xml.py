@@ -17,8 +17,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from xml.parsers import expat
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
@@ -36,7 +35,7 @@ _SHARED_STRINGS = "xl/sharedStrings.xml"
 _STYLES = "xl/styles.xml"
 _MAX_TEXT = 32_767  # Excel's own limit per cell: a longer text was not written by a spreadsheet program
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
-_INT = re.compile(r"^-?\d{1,15}$")
+_INT = re.compile(r"^-?\d{1,20}$")
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 # Control characters are never data a unit meant to type; tab and line breaks are.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -54,9 +53,9 @@ class UnreadablePart(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class XCell:
-    """One cell as the file holds it. `value` is None for an error or an uncalculated formula."""
+class XCell(NamedTuple):
+    """One cell as the file holds it. `value` is None for an error or an uncalculated formula.
+    (A NamedTuple: tens of thousands are made per workbook, and a frozen dataclass is slower to build.)"""
 
     value: CellValue
     number_format: str | None = None
@@ -67,7 +66,14 @@ class XCell:
 
 def _local(name: str) -> str:
     # Namespace prefixes vary between producers (x:c, c); the local names are what SpreadsheetML fixes.
-    return name.rpartition(":")[2]
+    return name.rpartition(":")[2] if ":" in name else name
+
+
+def _local_attrs(attrs: dict[str, str]) -> dict[str, str]:
+    for k in attrs:
+        if ":" in k:
+            return {_local(k): v for k, v in attrs.items()}
+    return attrs
 
 
 def _clean_text(text: str) -> str:
@@ -93,9 +99,7 @@ def _parse(
     parser.EntityDeclHandler = _refuse_dtd
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.buffer_text = True
-    parser.StartElementHandler = lambda name, attrs: start(
-        _local(name), {_local(k): v for k, v in attrs.items()}
-    )
+    parser.StartElementHandler = lambda name, attrs: start(_local(name), _local_attrs(attrs))
     parser.EndElementHandler = lambda name: end(_local(name))
     if chars is not None:
         parser.CharacterDataHandler = chars
@@ -161,6 +165,7 @@ class Book:
         self._read_workbook()
         self._strings: list[str] | None = None
         self._formats: list[str | None] | None = None
+        self._dates: list[bool] = []
         self._rows: dict[str, list[tuple[XCell | None, ...]]] = {}
 
     @property
@@ -249,6 +254,8 @@ class Book:
         if _STYLES in self._names:
             _parse(self._zf, _STYLES, self._budget, start, end)
         self._formats = [custom.get(i) or BUILTIN_FORMATS.get(i) for i in xfs]
+        # Whether a style shows a date, decided once per style rather than once per cell.
+        self._dates = [bool(f) and is_date_format(f) and not is_timedelta_format(f) for f in self._formats]
         return self._formats
 
     # ---- sheets ---------------------------------------------------------------------------------------
@@ -266,7 +273,9 @@ class Book:
 
     def _cell(self, kind: str, style: int, raw: str | None, inline: str | None, formula: str | None) -> XCell:
         formats = self._number_formats()
-        fmt = formats[style] if 0 <= style < len(formats) else None  # a bad style index reads as General
+        known = 0 <= style < len(formats)
+        fmt = formats[style] if known else None  # a bad style index reads as General
+        is_date = known and self._dates[style]
         # openpyxl and other generators write an uncalculated formula as <f>…</f><v/>: an empty <v> is no
         # value, except for a text result (t="str"), where it is the empty text the formula gave.
         cached = inline is not None or (raw is not None and (raw.strip() != "" or kind == "str"))
@@ -297,7 +306,7 @@ class Book:
             except ValueError:
                 value = _clean_text(raw)
         else:
-            value = _number(raw.strip(), fmt, self._epoch)
+            value = _number(raw.strip(), is_date, self._epoch)
         if value == "":
             value = None
         if formula is not None and value is None and cached:
@@ -306,7 +315,7 @@ class Book:
         return XCell(value, fmt, formula, None, cached)
 
 
-def _number(raw: str, fmt: str | None, epoch: dt.datetime) -> CellValue:
+def _number(raw: str, is_date: bool, epoch: dt.datetime) -> CellValue:
     if raw == "":
         return None
     number: int | float
@@ -319,7 +328,7 @@ def _number(raw: str, fmt: str | None, epoch: dt.datetime) -> CellValue:
             return _clean_text(raw)  # not a number after all: the validator says so in words
         if not math.isfinite(number):
             return raw
-    if fmt and is_date_format(fmt) and not is_timedelta_format(fmt):
+    if is_date:
         try:
             converted: CellValue = from_excel(number, epoch)
             return converted
