@@ -23,6 +23,11 @@ class RawCell(BaseModel):
     cell: str | None = None  # A1 reference where the value was read; None for form answers
     # The cell's number format, when a spreadsheet told us (to spot dates stored as numbers).
     number_format: str | None = None
+    # A spreadsheet cell holding a formula: its text after "=" (value is then the cached result, or None
+    # when the file has not calculated it), and the cached error value such as "#NAME?" (value None).
+    # Neither is ever stored as data: the validator reports them.
+    formula: str | None = None
+    error: str | None = None
 
 
 class RawRecord(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from functions.validate import codes
@@ -57,6 +58,29 @@ def _fmt_bound(x: float | None) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
+# A formula Excel would accept: a function call, a reference, a number, an operator, a quoted string.
+# "=百姓学习之星评选" is none of these: it is text that happened to start with "=".
+_FORMULA_SYNTAX = re.compile(r"""[()!:+\-*/^&<>=,"'$%\d]""")
+_FORMULA_SHOWN = 60  # enough to recognise the formula; a unit's text is not echoed at length
+
+
+def _typed_text(formula: str) -> bool:
+    return formula != "" and _FORMULA_SYNTAX.search(formula) is None
+
+
+def formula_issue(raw: RawCell, issue: Callable[..., Issue]) -> Issue:
+    """What a formula cell gets: error-value (with how to fix text typed after "="), formula-no-value, or
+    the formula-used warning when its cached value is used."""
+    formula = (raw.formula or "")[:_FORMULA_SHOWN]
+    if raw.error is not None:
+        if raw.formula is not None and _typed_text(raw.formula):
+            return issue(codes.ERROR_VALUE_TYPED_TEXT, value=raw.error, formula=formula)
+        return issue(codes.ERROR_VALUE, value=raw.error, formula=formula)
+    if raw.value is None:
+        return issue(codes.FORMULA_NO_VALUE, formula=formula)
+    return issue(codes.FORMULA_USED, value=to_text(raw.value), formula=formula)
+
+
 def read_cell(
     spec: FieldSpec,
     raw: RawCell | None,
@@ -72,6 +96,18 @@ def read_cell(
         return make_issue(
             kind, lang, sheet=where.sheet, cell=where.cell, row=where.row, column=label, **params
         )
+
+    formula = raw.formula if raw else None
+    if raw is not None and (raw.error is not None or formula is not None):
+        shown = formula_issue(raw, issue)
+        if shown.severity == "error":
+            # An error value or an uncalculated formula is never data: not stored, never a blank either.
+            return CellResult(None, [shown], ok=False)
+        out = read_cell(
+            spec, raw.model_copy(update={"formula": None}), where, lang, default_year, example_date
+        )
+        out.issues.insert(0, shown)
+        return out
 
     if is_blank(value):
         if spec.required:

@@ -133,6 +133,189 @@ TOO_LARGE = _code(
         "larger than `submission.max_file_mb` (default 10 MB)",
     ),
 )
+# ---- task "reader" (issue 10 item 1, issue 11 §2 items 1-4, 10): unreadable parts, limits, formulas ----
+# Limits are checked while a workbook is read (functions/adapters/xlsx/zip_guard.py); each has its own
+# code so the unit is told which one, and any workbook is answered within seconds.
+UNREADABLE_SHEET = _code(
+    "unreadable-sheet",
+    "error",
+    "file",
+    Text(
+        "工作簿的一部分（{part}）无法读取：{reason}。请在 Excel 或 WPS 中打开此文件，"
+        "“另存为”Excel 工作簿（*.xlsx）后重新报送。",
+        "Part of the workbook ({part}) cannot be read: {reason}. Open the file in Excel or WPS, "
+        "save it as an Excel Workbook (*.xlsx) and send it again.",
+    ),
+    Text(
+        "工作表或其他部件的 XML 损坏（格式错误、实体声明、控制字符、字符串索引越界）",
+        "a sheet or another part is damaged XML (malformed, an entity declaration, control characters, "
+        "a bad string index)",
+    ),
+)
+READ_FAILED = _code(
+    "read-failed",
+    "error",
+    "file",
+    Text(
+        "系统读取此文件时出错（{error}），未能校验。请另存为 Excel 工作簿（*.xlsx）后重新报送；"
+        "如仍出错，请联系组织方。",
+        "The file could not be read ({error}) and was not checked. Save it as an Excel Workbook (*.xlsx) "
+        "and send it again; if this happens again, contact the organiser.",
+    ),
+    Text(
+        "读取时出现任何其他故障（内存不足、文件名无效）：只影响这一个文件，其余文件照常处理",
+        "any other failure while reading (out of memory, an unusable file name): only this file is "
+        "affected, the others are processed",
+    ),
+)
+TOO_LARGE_UNPACKED = _code(
+    "too-large-unpacked",
+    "error",
+    "file",
+    Text(
+        "工作簿解压后有 {size_mb} MB，超过上限 {limit_mb} MB。请删除多余的工作表、图片和空行后重新报送。",
+        "The workbook unpacks to {size_mb} MB, over the {limit_mb} MB limit. Remove extra sheets, "
+        "pictures and empty rows and send it again.",
+    ),
+    Text("解压后的总大小超过上限（默认 64 MB）", "total unpacked size over the limit (default 64 MB)"),
+)
+TOO_LARGE_PART = _code(
+    "too-large-part",
+    "error",
+    "file",
+    Text(
+        "工作簿中的部件 {part} 解压后超过上限 {limit_mb} MB。请删除多余的内容（超长文字、大量空行）后重新报送。",
+        "The workbook part {part} unpacks to more than {limit_mb} MB. Remove extra content (very long "
+        "texts, masses of empty rows) and send it again.",
+    ),
+    Text(
+        "单个部件（工作表、共享字符串）解压后超过上限（默认 32 MB）",
+        "one part (a sheet, the shared strings) over the limit (default 32 MB)",
+    ),
+)
+TOO_COMPRESSED = _code(
+    "too-compressed",
+    "error",
+    "file",
+    Text(
+        "工作簿中的部件 {part} 压缩比为 {ratio}，超过上限 {limit}，不像正常填写的表格。请用下发的模板重新填写后报送。",
+        "The workbook part {part} is compressed {ratio} to 1, over the limit of {limit}; this is not a "
+        "normally filled workbook. Fill in the template again and send it.",
+    ),
+    Text(
+        "部件的压缩比异常（默认超过 200 倍）：疑似压缩炸弹",
+        "a part's compression ratio is abnormal (default over 200): a zip bomb",
+    ),
+)
+TOO_MANY_ROWS = _code(
+    "too-many-rows",
+    "error",
+    "file",
+    Text(
+        "工作表“{sheet}”第 {at_row} 行有内容，超过上限 {limit} 行。请删除表格下方多余的内容后重新报送。",
+        "Sheet '{sheet}' has content in row {at_row}, beyond the limit of {limit} rows. Delete what is "
+        "below the table and send it again.",
+    ),
+    Text(
+        "工作表有内容的行超过上限（默认 10000 行）",
+        "a sheet has content beyond the row limit (default 10,000)",
+    ),
+)
+TOO_MANY_COLUMNS = _code(
+    "too-many-columns",
+    "error",
+    "file",
+    Text(
+        "工作表“{sheet}”第 {col} 列有内容，超过上限 {limit} 列。请删除表格右侧多余的内容后重新报送。",
+        "Sheet '{sheet}' has content in column {col}, beyond the limit of {limit} columns. Delete what "
+        "is right of the table and send it again.",
+    ),
+    Text(
+        "工作表有内容的列超过上限（默认 200 列）", "a sheet has content beyond the column limit (default 200)"
+    ),
+)
+TOO_MANY_CELLS = _code(
+    "too-many-cells",
+    "error",
+    "file",
+    Text(
+        "工作簿中有内容的单元格超过 {limit} 个。请只保留模板中的工作表和数据后重新报送。",
+        "The workbook has more than {limit} filled cells. Keep only the template's sheets and data and "
+        "send it again.",
+    ),
+    Text("有内容的单元格总数超过上限（默认 50 万）", "filled cells over the limit (default 500,000)"),
+)
+TOO_SLOW_TO_READ = _code(
+    "too-slow-to-read",
+    "error",
+    "file",
+    Text(
+        "读取此工作簿超过 {seconds} 秒仍未完成，已停止。请删除多余的工作表、空行和图片后重新报送。",
+        "Reading this workbook took more than {seconds} seconds and was stopped. Remove extra sheets, "
+        "empty rows and pictures and send it again.",
+    ),
+    Text("读取超过时间预算（默认 10 秒）", "reading took longer than the time budget (default 10 s)"),
+)
+ERROR_VALUE = _code(
+    "error-value",
+    "error",
+    "cell",
+    Text(
+        "“{column}”显示的是错误值 {value}，未计入。请修正公式，或直接填写实际内容。",
+        "'{column}' shows the error value {value}; nothing was counted. Fix the formula or type the "
+        "actual value.",
+    ),
+    Text(
+        "单元格是公式的错误结果（#NAME?、#VALUE!、#REF!、#DIV/0!、#N/A、#NUM!、#NULL!）",
+        "the cell holds a formula's error value (#NAME?, #VALUE!, #REF!, #DIV/0!, #N/A, #NUM!, #NULL!)",
+    ),
+)
+# Text typed after "=" (=百姓学习之星评选) is saved by Excel, WPS and LibreOffice as a formula whose
+# cached value is #NAME?: the clerk did type something, so the message says how to keep it as text.
+ERROR_VALUE_TYPED_TEXT = _variant(
+    ERROR_VALUE,
+    "typed-text",
+    message=Text(
+        "“{column}”填写的“={formula}”以等号开头，被当成了公式，显示为错误值 {value}。"
+        "请删去开头的“=”，或在等号前加英文单引号（'={formula}）后重新填写。",
+        "'{column}' holds '={formula}', which starts with '=' and was taken for a formula (error value "
+        "{value}). Remove the leading '=' or start the cell with an apostrophe ('={formula}).",
+    ),
+)
+FORMULA_NO_VALUE = _code(
+    "formula-no-value",
+    "error",
+    "cell",
+    Text(
+        "“{column}”是公式“={formula}”，但文件中没有计算结果。请直接填写数值（或在 Excel/WPS 中打开并保存后重新报送）。",
+        "'{column}' holds the formula '={formula}', which the file has not calculated. Type the value "
+        "(or open and save the file in Excel/WPS and send it again).",
+    ),
+    Text("公式没有缓存的计算结果", "a formula with no calculated value in the file"),
+)
+FORMULA_USED = _code(
+    "formula-used",
+    "warning",
+    "cell",
+    Text(
+        "“{column}”是公式“={formula}”，已按计算结果 {value} 计入。请核对结果是否正确。",
+        "'{column}' holds the formula '={formula}'; its calculated value {value} was used. Please check it.",
+    ),
+    Text("公式单元格：按文件中的计算结果计入", "a formula cell: its calculated value is used"),
+)
+# A workbook refused by the reader for one of these has no tables to check and nothing to store.
+READER_REFUSALS: tuple[IssueKind, ...] = (
+    UNREADABLE_SHEET,
+    READ_FAILED,
+    TOO_LARGE_UNPACKED,
+    TOO_LARGE_PART,
+    TOO_COMPRESSED,
+    TOO_MANY_ROWS,
+    TOO_MANY_COLUMNS,
+    TOO_MANY_CELLS,
+    TOO_SLOW_TO_READ,
+)
+# ---- end of task "reader" codes -----------------------------------------------------------------------
 UNKNOWN_TEMPLATE = _code(
     "unknown-template",
     "error",

@@ -24,7 +24,9 @@ from schemas.roster import Roster, Unit
 from schemas.submission import CellValue, ParsedSubmission
 
 # Issues from the reader that mean the tables could not be read at all.
-_FATAL_FILE_CODES = {k.code for k in (codes.NOT_XLSX, codes.LEGACY_XLS, codes.ENCRYPTED, codes.TOO_LARGE)}
+_FATAL_FILE_CODES = {k.code for k in (codes.NOT_XLSX, codes.LEGACY_XLS, codes.ENCRYPTED, codes.TOO_LARGE)} | {
+    k.code for k in codes.READER_REFUSALS
+}
 # Issues that leave nothing to store: the file is not this campaign's, or not a known unit's.
 _UNSTORABLE_CODES = {k.code for k in (codes.UNKNOWN_TEMPLATE, codes.UNKNOWN_UNIT, codes.WRONG_DELIVERABLE)}
 

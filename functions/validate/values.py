@@ -10,6 +10,7 @@ for people (the validator turns a ValueProblem code into a localised message).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -257,6 +258,15 @@ def _combine(tokens: list[tuple[str, Decimal, int]]) -> Decimal:
     return done + wan + section
 
 
+def _rounded_multiple(tokens: list[tuple[str, Decimal, int]]) -> bool:
+    """1.2万, 3.5千, 0.8亿: a decimal written in front of 万/千/亿 is a figure rounded to that unit, so the
+    exact count is unknown (12000 is only where 1.15万 to 1.25万 meet)."""
+    return any(
+        kind == "num" and value != value.to_integral_value() and nxt[0] == "unit"
+        for (kind, value, _), nxt in itertools.pairwise(tokens)
+    )
+
+
 def _normalise_number_text(raw: str) -> str:
     s = _clean(raw).replace("，", ",").replace("−", "-")
     if re.search(r"\d\s+\d", s):
@@ -300,9 +310,11 @@ def parse_number(raw: RawValue, *, integer: bool) -> Parsed:
     if not core:
         raise ValueProblem(BAD_NUMBER.code, "no number")
     try:
-        value = _combine(_tokens(core))
+        tokens = _tokens(core)
+        value = _combine(tokens)
     except InvalidOperation as exc:  # pragma: no cover - the regexes only hand Decimal valid text
         raise ValueProblem(BAD_NUMBER.code, "unreadable") from exc
+    approximate = approximate or _rounded_multiple(tokens)
     if negative:
         value = -value
     if value == value.to_integral_value():

@@ -1,6 +1,8 @@
 """Read a unit's workbook as the unit left it: which unit, which deliverable, and every cell with its place.
 
-Never raises for a bad file: problems become file-level issues on the RawSubmission.
+Never raises for a bad file: problems become file-level issues on the RawSubmission. The workbook is
+opened by its content (any file name), parsed by workbook_xml under the limits of zip_guard, and every
+row is read whatever the sheet's <dimension> claims.
 """
 
 from __future__ import annotations
@@ -9,10 +11,16 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
-from openpyxl.workbook.workbook import Workbook
 
+from functions.adapters.xlsx.workbook_xml import Book, UnreadablePart, XCell
+from functions.adapters.xlsx.zip_guard import (
+    DEFAULT_LIMITS,
+    Budget,
+    LimitExceeded,
+    ReadLimits,
+    check_directory,
+)
 from functions.validate import codes
 from functions.validate.codes import IssueKind
 from functions.validate.messages import make_issue
@@ -29,34 +37,58 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _HEADER_SCAN_ROWS = 10
 
 
-def read_workbook(path: Path, campaign: Campaign, roster: Roster) -> RawSubmission:
+def read_workbook(
+    path: Path, campaign: Campaign, roster: Roster, *, limits: ReadLimits = DEFAULT_LIMITS
+) -> RawSubmission:
     lang = campaign.language
     raw = RawSubmission(source=str(path), source_kind="file")
-    problem = _sniff(path, campaign)
+    try:
+        problem = _sniff(path, campaign)
+    except (OSError, ValueError, EOFError) as exc:  # unreadable from disk, or a zip directory that lies
+        raw.issues.append(make_issue(codes.NOT_XLSX, lang, value=type(exc).__name__))
+        return raw
     if problem is not None:
         kind, params = problem
         raw.issues.append(make_issue(kind, lang, **params))
         return raw
+    budget = Budget(limits)
     try:
-        wb = load_workbook(path, read_only=True, data_only=True, keep_links=False)
-    except Exception as exc:  # a damaged zip or XML: the unit must re-save the file
+        with zipfile.ZipFile(path) as zf:
+            check_directory(zf, limits)
+            _read_book(Book(zf, budget), raw, campaign, roster)
+    except LimitExceeded as exc:
+        raw.tables.clear()  # a workbook cut short is refused whole: half a table would mislead
+        raw.issues.append(make_issue(exc.kind, lang, **exc.params))
+    except UnreadablePart as exc:
+        raw.tables.clear()
+        raw.issues.append(
+            make_issue(codes.UNREADABLE_SHEET, lang, part=exc.part[:80] or "?", reason=exc.reason(lang))
+        )
+    except (zipfile.BadZipFile, EOFError, NotImplementedError) as exc:
+        # A damaged zip or an unsupported compression method: the unit must re-save the file.
+        raw.tables.clear()
         raw.issues.append(make_issue(codes.NOT_XLSX, lang, value=type(exc).__name__))
-        return raw
-    try:
-        _read_identity(wb, raw, campaign, roster)
-        if raw.deliverable is None:
-            raw.deliverable = _infer_deliverable(wb, campaign)
-        if raw.deliverable is None:
-            wanted = "、".join(
-                table.title(lang) for d in campaign.deliverables for table in campaign.tables_of(d.key)
-            )
-            raw.issues.append(make_issue(codes.UNKNOWN_TEMPLATE_NO_KNOWN_SHEET, lang, expected=wanted))
-            return raw
-        for table in campaign.tables_of(raw.deliverable):
-            _read_table(wb, table, raw, lang)
-    finally:
-        wb.close()
+    except Exception as exc:  # MemoryError, RecursionError, anything a hostile file provokes
+        # The port promises never to raise for bad input: whatever else a file provokes is that file's
+        # problem, reported as such (the type only: no path or library detail leaks to the unit).
+        raw.tables.clear()
+        raw.issues.append(make_issue(codes.READ_FAILED, lang, error=type(exc).__name__))
     return raw
+
+
+def _read_book(wb: Book, raw: RawSubmission, campaign: Campaign, roster: Roster) -> None:
+    lang = campaign.language
+    _read_identity(wb, raw, campaign, roster)
+    if raw.deliverable is None:
+        raw.deliverable = _infer_deliverable(wb, campaign)
+    if raw.deliverable is None:
+        wanted = "、".join(
+            table.title(lang) for d in campaign.deliverables for table in campaign.tables_of(d.key)
+        )
+        raw.issues.append(make_issue(codes.UNKNOWN_TEMPLATE_NO_KNOWN_SHEET, lang, expected=wanted))
+        return
+    for table in campaign.tables_of(raw.deliverable):
+        _read_table(wb, table, raw, lang)
 
 
 def _sniff(path: Path, campaign: Campaign) -> tuple[IssueKind, dict[str, Any]] | None:
@@ -92,13 +124,14 @@ def _text(v: Any) -> str:
     return str(v).strip()
 
 
-def _read_identity(wb: Workbook, raw: RawSubmission, campaign: Campaign, roster: Roster) -> None:
+def _read_identity(wb: Book, raw: RawSubmission, campaign: Campaign, roster: Roster) -> None:
     lang = campaign.language
     meta: dict[str, str] = {}
     if layout.META_SHEET in wb.sheetnames:
-        for row in wb[layout.META_SHEET].iter_rows(min_row=1, max_col=2, values_only=True):
-            if row and row[0]:
-                meta[_text(row[0])] = _text(row[1] if len(row) > 1 else None)
+        for cells in wb.rows(layout.META_SHEET):
+            row = _values(cells, 2)
+            if row[0]:
+                meta[_text(row[0])] = _text(row[1])
     instructions = _identity_from_instructions(wb)
     code = meta.get("unit_code") or instructions.get("unit_code", "")
     name = meta.get("unit_name") or instructions.get("unit_name", "")
@@ -159,7 +192,7 @@ def _read_identity(wb: Workbook, raw: RawSubmission, campaign: Campaign, roster:
             )
 
 
-def _identity_from_instructions(wb: Workbook) -> dict[str, str]:
+def _identity_from_instructions(wb: Book) -> dict[str, str]:
     out: dict[str, str] = {}
     labels = {
         layout.normalise_label(text): key
@@ -170,13 +203,17 @@ def _identity_from_instructions(wb: Workbook) -> dict[str, str]:
         if title not in wb.sheetnames:
             continue
         value_col = _col_index(layout.IDENTITY_VALUE_COLUMN)
-        for row in wb[title].iter_rows(min_row=1, max_row=60, max_col=value_col, values_only=True):
-            if not row:
-                continue
+        for cells in wb.rows(title)[:60]:
+            row = _values(cells, value_col)
             key = labels.get(layout.normalise_label(row[0]))
-            if key and len(row) >= value_col and row[value_col - 1] not in (None, ""):
+            if key and row[value_col - 1] not in (None, ""):
                 out[key] = _text(row[value_col - 1])
     return out
+
+
+def _values(cells: tuple[XCell | None, ...], width: int) -> list[Any]:
+    """The first `width` values of a row, padded with None."""
+    return [c.value if c is not None else None for c in cells[:width]] + [None] * (width - len(cells))
 
 
 def _col_index(letter: str) -> int:
@@ -187,7 +224,7 @@ def _sheet_titles(table: TableSpec) -> set[str]:
     return {layout.normalise_label(table.title_zh), layout.normalise_label(table.title_en)}
 
 
-def _find_sheet(wb: Workbook, table: TableSpec) -> str | None:
+def _find_sheet(wb: Book, table: TableSpec) -> str | None:
     wanted = _sheet_titles(table)
     for name in wb.sheetnames:
         if layout.normalise_label(name) in wanted:
@@ -195,7 +232,7 @@ def _find_sheet(wb: Workbook, table: TableSpec) -> str | None:
     return None
 
 
-def _infer_deliverable(wb: Workbook, campaign: Campaign) -> str | None:
+def _infer_deliverable(wb: Book, campaign: Campaign) -> str | None:
     """A workbook without identity (not made from our template): the deliverable whose sheets it has."""
     best: tuple[int, str] | None = None
     for d in campaign.deliverables:
@@ -213,13 +250,12 @@ def _label_index(table: TableSpec) -> dict[str, str]:
     return out
 
 
-def _read_table(wb: Workbook, table: TableSpec, raw: RawSubmission, lang: Language) -> None:
+def _read_table(wb: Book, table: TableSpec, raw: RawSubmission, lang: Language) -> None:
     sheet = _find_sheet(wb, table)
     if sheet is None:
         raw.issues.append(make_issue(codes.UNKNOWN_TEMPLATE_SHEET_MISSING, lang, table=table.title(lang)))
         return
-    ws = wb[sheet]
-    rows = [tuple(r) for r in ws.iter_rows()]
+    rows: list[tuple[Any, ...]] = list(wb.rows(sheet))
     if table.kind == "rows":
         read_rows_grid(rows, table, sheet, raw, lang)
     else:
@@ -234,6 +270,18 @@ def _cell_value(cell: Any) -> tuple[Any, str | None]:
         if value == "":
             value = None
     return value, fmt
+
+
+def _raw_cell(cell: Any, ref: str) -> RawCell:
+    """A cell for the validator; a formula's text and a cached error travel beside the value."""
+    value, fmt = _cell_value(cell)
+    return RawCell(
+        value=value,
+        cell=ref,
+        number_format=fmt,
+        formula=getattr(cell, "formula", None),
+        error=getattr(cell, "error", None),
+    )
 
 
 def read_rows_grid(
@@ -290,12 +338,16 @@ def read_rows_grid(
         excel_row = ri + 1
         cells: dict[str, RawCell] = {}
         for key, ci in columns.items():
-            value, fmt = _cell_value(row[ci]) if ci < len(row) else (None, None)
-            cells[key] = RawCell(
-                value=value, cell=f"{get_column_letter(ci + 1)}{excel_row}", number_format=fmt
+            cells[key] = _raw_cell(
+                row[ci] if ci < len(row) else None, f"{get_column_letter(ci + 1)}{excel_row}"
             )
-        # A row with nothing but a serial number is an unused template row.
-        if all(c.value is None for k, c in cells.items() if table.field(k).type != "serial"):
+        # A row with nothing but a serial number is an unused template row (a formula or an error value
+        # is something the unit put there, so such a row is read).
+        if all(
+            c.value is None and c.formula is None and c.error is None
+            for k, c in cells.items()
+            if table.field(k).type != "serial"
+        ):
             continue
         rt.records.append(RawRecord(row=excel_row, cells=cells))
     raw.tables[table.key] = rt
@@ -315,9 +367,8 @@ def read_record_grid(
         key = index.get(layout.normalise_label(_cell_value(row[label_ci])[0]))
         if key is None or key in cells:
             continue
-        value, fmt = _cell_value(row[value_ci]) if value_ci < len(row) else (None, None)
         ref = f"{layout.RECORD_VALUE_COLUMN}{ri + 1}"
-        cells[key] = RawCell(value=value, cell=ref, number_format=fmt)
+        cells[key] = _raw_cell(row[value_ci] if value_ci < len(row) else None, ref)
         where[key] = str(ri + 1)
     missing = [f.label(lang) for f in table.fields if f.required and f.key not in cells]
     if missing:

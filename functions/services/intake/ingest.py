@@ -15,7 +15,9 @@ from functions.ports import IntakeItem
 from functions.services.intake.peers import PeerStats
 from functions.services.messages.report_text import render_report
 from functions.services.status.unit_states import is_late
-from functions.validate.validator import validate_submission
+from functions.validate import codes
+from functions.validate.messages import make_issue
+from functions.validate.validator import ValidationContext, validate_submission
 from schemas.raw import RawSubmission
 from schemas.report import ValidationReport
 
@@ -131,6 +133,41 @@ def ingest_all(
 
 
 def _ingest_item(app: App, item: IntakeItem, *, now: dt.datetime, peers: PeerStats) -> IngestOutcome:
+    """One file, guarded: whatever goes wrong with it becomes its own report, and the run goes on."""
+    try:
+        return _ingest_item_unguarded(app, item, now=now, peers=peers)
+    except Exception as exc:  # MemoryError included; one hostile file must never stop the others
+        return _read_failed(app, item, exc, now=now)
+
+
+def _read_failed(app: App, item: IntakeItem, exc: Exception, *, now: dt.datetime) -> IngestOutcome:
+    lang = app.campaign.language
+    raw = RawSubmission(source=item.source, source_kind="file")
+    raw.issues.append(make_issue(codes.READ_FAILED, lang, error=type(exc).__name__))
+    _, report = validate_submission(raw, app.campaign, app.roster, ValidationContext(checked_at=now))
+    # The name may be what failed (too long, undecodable): the report is filed under a digest of it.
+    name = "read-failed-" + hashlib.sha256(item.source.encode("utf-8", "replace")).hexdigest()[:16]
+    try:
+        write_report_files(app, report, fallback_name=name)
+    except OSError:
+        pass  # the outcome below still carries the report to the console and the digest
+    return IngestOutcome(
+        item.source,
+        None,
+        None,
+        False,
+        False,
+        None,
+        len(report.errors),
+        len(report.warnings),
+        "unreadable",
+        report,
+    )
+
+
+def _ingest_item_unguarded(
+    app: App, item: IntakeItem, *, now: dt.datetime, peers: PeerStats
+) -> IngestOutcome:
     path = Path(item.source)
     digest = _file_digest(path) if path.is_file() else None
     seen_key = f"file-seen/{digest}"
