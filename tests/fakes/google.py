@@ -645,7 +645,12 @@ class FakeGoogle:
             if found is None:
                 return _error(400, f"Unable to parse range: {a1}")
             tab, r0, c0, r1, c1 = found
-            r1 = tab.rows if r1 is None else min(r1, tab.rows)
+            # Google refuses the whole batch when one range reaches past its tab's grid (it does not
+            # clamp): a sheet read that way is never ingested.
+            if (c1 or c0 + 1) > tab.cols or (r1 if r1 is not None else r0 + 1) > tab.rows:
+                return _error(400, f"Range ({a1}) exceeds grid limits. Max rows: {tab.rows}, "
+                                   f"max columns: {tab.cols}")  # fmt: skip
+            r1 = tab.rows if r1 is None else r1
             rows = []
             for r in range(r0, r1):
                 row = [tab.values.get((r, c), "") for c in range(c0, c1 or tab.cols)]
