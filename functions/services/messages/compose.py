@@ -145,6 +145,8 @@ def build_digest(
     sent: int,
     master_link: str,
     now: dt.datetime,
+    not_permitted: int = 0,
+    not_permitted_error: str = "",
 ) -> EmailMessage:
     lang = campaign.language
     count_rows = [
@@ -192,5 +194,7 @@ def build_digest(
         pending=pending,
         with_errors=with_errors,
         sent=sent,
+        not_permitted=not_permitted,
+        not_permitted_error=not_permitted_error,
         master_link=master_link,
     )

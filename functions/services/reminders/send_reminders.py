@@ -2,7 +2,10 @@
 
 Claim first, then send: a claim that exists means the reminder went out (or may have). A send the
 transport refused before accepting is released, so the next run retries it; an ambiguous failure keeps
-its claim and is recorded, because sending it again could mean a unit gets it twice.
+its claim and is recorded, because sending it again could mean a unit gets it twice. A send refused for
+permissions (MailNotPermitted: e.g. SES in a region the role may not send in) also keeps its claim, as
+"not permitted": every retry would fail the same way until the deployment is fixed, so it is reported
+(the digest, the CLI line, the handler's counts and its alarm) instead of retried on every run.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from functions.ports import Mailer, MailRefused, MailUncertain, Store
+from functions.ports import Mailer, MailNotPermitted, MailRefused, MailUncertain, Store
 from functions.services.messages.compose import build_digest, build_reminder
 from functions.services.reminders.plan import UnitReminder, digest_window, plan_reminders, step_label
 from functions.services.status.unit_states import count_by_deliverable, unit_statuses
@@ -28,6 +31,8 @@ class RemindResult:
     sent: int = 0
     refused: int = 0  # released, will be retried next run
     uncertain: int = 0
+    not_permitted: int = 0  # kept, not retried: the transport may not send (see the module docstring)
+    not_permitted_error: str = ""  # the transport's words, once (every refusal says the same)
     no_address: int = 0
     digest_sent: bool = False
     lines: list[str] = field(default_factory=list)  # one line per reminder, for the CLI
@@ -108,6 +113,12 @@ def _send_one(
         result.refused += 1
         log.warning("reminder refused, will retry: %s: %s", reminder.unit.code, exc)
         return t(lang, f"被拒（下次重试）：{exc}", f"refused (will retry): {exc}")
+    except MailNotPermitted as exc:
+        result.not_permitted += 1
+        result.not_permitted_error = result.not_permitted_error or str(exc)
+        log.error("reminder not permitted, not retried: %s: %s", reminder.unit.code, exc)
+        _finish(store, mine, t(lang, f"无权发送（不重试）：{exc}", f"not permitted (not retried): {exc}"))
+        return t(lang, f"无权发送（不重试）：{exc}", f"not permitted (not retried): {exc}")
     except MailUncertain as exc:
         result.uncertain += 1
         _finish(store, mine, t(lang, f"结果不明：{exc}", f"uncertain: {exc}"))
@@ -146,11 +157,27 @@ def _send_digest(
         and c.payload.get("result") in ("已发送", "sent")
     )
     counts = count_by_deliverable(campaign, statuses)
-    msg = build_digest(campaign, statuses, counts, day=day, sent=sent_today, master_link=master_link, now=now)
+    msg = build_digest(
+        campaign,
+        statuses,
+        counts,
+        day=day,
+        sent=sent_today,
+        master_link=master_link,
+        now=now,
+        not_permitted=result.not_permitted,
+        not_permitted_error=result.not_permitted_error,
+    )
     try:
         mailer.send(msg)
     except MailRefused:
         store.release(key)
+        return False
+    except MailNotPermitted as exc:
+        # The organiser cannot be told by mail either; the handler's error count raises the alarm.
+        result.not_permitted_error = result.not_permitted_error or str(exc)
+        log.error("digest not permitted, not retried: %s", exc)
+        store.update_claim(key, {"result": f"not permitted: {exc}"})
         return False
     except MailUncertain as exc:
         store.update_claim(key, {"result": f"uncertain: {exc}"})
