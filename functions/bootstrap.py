@@ -79,6 +79,7 @@ def _assemble(
     artifacts: ArtifactStore | None = None,
     google: Any = "local",
     mailer_factory: Any = None,
+    ses_region: str = "",
 ) -> App:
     from functions.adapters.folder.artifacts import FolderArtifacts
     from functions.adapters.folder.intake import FolderIntake
@@ -90,7 +91,7 @@ def _assemble(
     def build_mailer() -> Mailer:
         from functions.adapters.mail.factory import build_mailer as factory
 
-        return factory(campaign.mail, folder, language=campaign.language)
+        return factory(campaign.mail, folder, language=campaign.language, ses_region=ses_region)
 
     return App(
         folder=folder,
@@ -110,7 +111,12 @@ def _assemble(
 def open_app(folder: Path, *, store: Store | None = None, settings: Settings | None = None) -> App:
     """The local profile (CLI, `huizong serve`): everything beside the campaign files in `folder`."""
     folder = Path(folder)
-    return _assemble(folder, store=store if store is not None else open_store(folder, settings))
+    settings = settings or Settings.from_env()
+    return _assemble(
+        folder,
+        store=store if store is not None else open_store(folder, settings),
+        ses_region=settings.ses_region,
+    )
 
 
 def open_lambda_app(settings: Settings) -> App:
@@ -135,6 +141,7 @@ def open_lambda_app(settings: Settings) -> App:
         store=open_store(folder, settings, s3_client=s3),
         artifacts=artifacts,
         google=lambda campaign: _lambda_google(campaign, folder, settings),
+        ses_region=settings.ses_region,
     )
 
 

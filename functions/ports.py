@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -224,9 +224,17 @@ class GoogleClient(Protocol):
     ) -> dict[str, Any]: ...
 
     def read_unit_sheet(
-        self, spreadsheet_id: str, campaign: Campaign, *, unit_code: str, unit_name: str, deliverable: str
+        self,
+        spreadsheet_id: str,
+        campaign: Campaign,
+        *,
+        unit_code: str,
+        unit_name: str,
+        deliverable: str,
+        columns: Mapping[str, int] | None = None,
     ) -> SheetContent:
-        """One batchGet of a unit sheet's status area and tabs, read as a submission."""
+        """One batchGet of a unit sheet's status area and tabs, read as a submission; `columns` (tab
+        title → grid width) keeps every range inside its tab's grid."""
         ...
 
     def prepare_master(self, sheets: Sequence[MasterSheet]) -> PreparedMaster:
@@ -262,3 +270,9 @@ class MailRefused(Exception):
 
 class MailUncertain(Exception):
     """The transport failed after the message may have been accepted: never retry automatically."""
+
+
+class MailNotPermitted(Exception):
+    """The transport refused because the sender may not send (IAM denies it, the identity is not in the
+    region): nothing was sent, and retrying cannot help until the deployment is fixed. Not a MailRefused,
+    whose claim is released and retried on every run: the claim is kept and the error reported."""

@@ -20,6 +20,7 @@ WEBHOOK_SECRET_ENV = "HUIZONG_WEBHOOK_SECRET"
 WEBHOOK_SECRET_PARAM = "HUIZONG_WEBHOOK_SECRET_PARAM"
 GOOGLE_CREDENTIALS_PARAM = "HUIZONG_GOOGLE_CREDENTIALS_PARAM"
 QUEUE_URL_ENV = "HUIZONG_QUEUE_URL"
+SES_REGION_ENV = "HUIZONG_SES_REGION"
 DEFAULT_WORK_DIR = "/tmp/huizong"
 
 
@@ -45,6 +46,9 @@ class Settings(BaseModel):
     google_credentials_param: str = ""  # HUIZONG_GOOGLE_CREDENTIALS_PARAM: SSM parameter name
     secrets_extension: bool = False  # HUIZONG_SECRETS_EXTENSION: read SSM through the Lambda extension
     in_lambda: bool = False  # AWS_LAMBDA_FUNCTION_NAME is set
+    # HUIZONG_SES_REGION: overrides campaign.yaml mail.ses.region. The template sets it to the region
+    # its SES permissions name, so the code cannot send from a region the role may not send in.
+    ses_region: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +75,7 @@ class Settings(BaseModel):
             google_credentials_param=text(GOOGLE_CREDENTIALS_PARAM),
             secrets_extension=flag("HUIZONG_SECRETS_EXTENSION"),
             in_lambda=bool(text("AWS_LAMBDA_FUNCTION_NAME")),
+            ses_region=text(SES_REGION_ENV),
         )
 
     def master_key_for(self, campaign_id: str) -> str:

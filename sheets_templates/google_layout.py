@@ -27,6 +27,10 @@ INSTRUCTIONS_READ_RANGE = "A1:E40"
 # Rows read from a rows table (header + prepared rows); a unit that adds rows beyond is still read
 # because the range is open-ended in columns only up to the last field.
 ROWS_READ_LIMIT = 2000
+# Columns a rows tab has beyond its fields, and the poller reads, so a column a unit added is reported
+# rather than lost. Google refuses (400 "exceeds grid limits") any read past a tab's grid, so the tab is
+# created this much wider than its fields (sheets_templates/google_unit_sheet.py).
+EXTRA_COLUMNS = 3
 
 # Status texts written to STATUS_CELL.
 STATUS_TEXT: dict[str, dict[Language, str]] = {

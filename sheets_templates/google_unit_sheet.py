@@ -100,7 +100,8 @@ def _text(
     if bold:
         f["textFormat"] = {**f.get("textFormat", {}), "bold": True}
     if bg is not None:
-        f["backgroundColor"] = bg
+        # backgroundColor is deprecated in Sheets v4; the style form carries the same RGB.
+        f["backgroundColorStyle"] = {"rgbColor": bg}
     if f:
         cell["userEnteredFormat"] = f
     return cell
@@ -190,6 +191,12 @@ def _validate(range_: dict[str, int], rule: dict[str, Any]) -> Request:
 # --- the tabs --------------------------------------------------------------------------------------------
 
 
+def rows_tab_columns(table: TableSpec) -> int:
+    """A rows tab's grid width: every field plus the columns the poller reads beyond them. Sheets built
+    before this rule are max(26, fields) wide; the poller reads what a tab really has (services/google/grid.py)."""
+    return max(DEFAULT_COLUMNS, len(table.fields) + gl.EXTRA_COLUMNS)
+
+
 def _add_sheet(sheet_id: int, title: str, index: int, *, columns: int, hidden: bool = False) -> Request:
     props: dict[str, Any] = {
         "sheetId": sheet_id,
@@ -217,7 +224,7 @@ def _header_cell(text: str, required: bool, note: str = "") -> dict[str, Any]:
     return cell
 
 
-_HEADER_FIELDS = "userEnteredValue,note,userEnteredFormat(textFormat,backgroundColor,horizontalAlignment,verticalAlignment,wrapStrategy)"
+_HEADER_FIELDS = "userEnteredValue,note,userEnteredFormat(textFormat,backgroundColorStyle,horizontalAlignment,verticalAlignment,wrapStrategy)"
 
 
 def rows_table_requests(sheet_id: int, table: TableSpec, campaign: Campaign, editor: str) -> list[Request]:
@@ -257,7 +264,11 @@ def record_table_requests(sheet_id: int, table: TableSpec, campaign: Campaign, e
         )
         if hint:
             label["note"] = hint
-        help_cell = _text(hint, textFormat={"foregroundColor": _HINT_FG, "fontSize": 9}, wrapStrategy="WRAP")
+        help_cell = _text(
+            hint,
+            textFormat={"foregroundColorStyle": {"rgbColor": _HINT_FG}, "fontSize": 9},
+            wrapStrategy="WRAP",
+        )
         rows.append([label, {}, help_cell])
     out: list[Request] = [_cells(sheet_id, hr, label_col, rows, _HEADER_FIELDS)]
     labels = [display_width(f.label(lang)) for f in table.fields]
@@ -336,7 +347,7 @@ def instructions_requests(campaign: Campaign, deliverable_key: str, unit: Unit, 
             2,
             0,
             rows,
-            "userEnteredValue,userEnteredFormat(textFormat,backgroundColor,numberFormat,wrapStrategy,verticalAlignment)",
+            "userEnteredValue,userEnteredFormat(textFormat,backgroundColorStyle,numberFormat,wrapStrategy,verticalAlignment)",
         )
     )
     out.extend(_status_area_requests(lang))
@@ -391,7 +402,7 @@ def _status_area_requests(lang: Language) -> list[Request]:
             status["startRowIndex"],
             status["startColumnIndex"],
             [[empty]],
-            "userEnteredValue,userEnteredFormat(textFormat,backgroundColor)",
+            "userEnteredValue,userEnteredFormat(textFormat,backgroundColorStyle)",
         )
     )
     return out
@@ -437,7 +448,7 @@ def build_unit_sheet_requests(
     out = instructions_requests(campaign, deliverable_key, unit, service_account_email)
     for i, table in enumerate(tables):
         sid = FIRST_TABLE_SHEET_ID + i
-        columns = max(DEFAULT_COLUMNS, len(table.fields)) if table.kind == "rows" else DEFAULT_COLUMNS
+        columns = rows_tab_columns(table) if table.kind == "rows" else DEFAULT_COLUMNS
         out.append(_add_sheet(sid, table.title(lang), i + 1, columns=columns))
         if table.kind == "rows":
             out.extend(rows_table_requests(sid, table, campaign, service_account_email))

@@ -6,6 +6,8 @@ selects the same tests as `pytest tests/unit`. Fixtures only one tier needs live
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,3 +55,17 @@ def wujin(wujin_dir: Path) -> tuple[Campaign, Roster]:
     roster, problems = load_roster(wujin_dir, campaign)
     assert problems == []
     return campaign, roster
+
+
+@pytest.fixture(autouse=True)
+def _google_requests_follow_the_discovery_documents() -> Iterator[None]:
+    """Fails a test whose code sent FakeGoogle a request the real API would refuse (tests/fakes/google.py
+    checks each against the discovery documents), even when the code swallowed the 400 it got."""
+    fake = sys.modules.get("tests.fakes.google")  # never imported here: most tests have no Google
+    before = len(fake.DISCOVERY_VIOLATIONS) if fake is not None else 0
+    yield
+    fake = sys.modules.get("tests.fakes.google")
+    if fake is not None and len(fake.DISCOVERY_VIOLATIONS) > before:
+        new = fake.DISCOVERY_VIOLATIONS[before:]
+        del fake.DISCOVERY_VIOLATIONS[before:]
+        pytest.fail("requests the real Google API would refuse:\n" + "\n".join(new[:20]), pytrace=False)

@@ -15,7 +15,7 @@ import binascii
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import functions.services.intake.form_responses  # noqa: F401  (see the module docstring)
 from functions.config.loading import ConfigError
@@ -25,9 +25,10 @@ from functions.services.intake.form_webhook import (
     WebhookResult,
     handle_webhook,
     refusal,
+    signature_refusal,
     too_large,
 )
-from functions.services.intake.signature import MAX_BODY_BYTES
+from functions.services.intake.signature import MAX_BODY_BYTES, SignatureError, check_header, header_value
 from schemas.i18n import Language, t
 
 # A base64 body is a third longer than the bytes it carries.
@@ -74,8 +75,53 @@ def _unavailable(language: Language | None) -> dict[str, Any]:
     return _reply(WebhookResult(status=503, body={"ok": False, "code": "unavailable", "error": text}))
 
 
+def _open_language() -> Language | None:
+    """The campaign's language if this instance has opened it already; None (both languages) on a cold
+    start, where a refusal must not open the campaign just to choose its words."""
+    return runtime.app().campaign.language if runtime.app.cache_info().currsize else None
+
+
+def precheck(event: dict[str, Any], *, now: float) -> tuple[FunctionUrlEvent, bytes] | WebhookResult:
+    """Everything a request can be refused for without the secret or the campaign: the method, the path,
+    the size, the body's encoding and the signature header's presence, shape and age. The URL is public
+    (AuthType NONE), so noise and floods are answered here, before S3 and SSM are read."""
+    lang = _open_language()
+    try:
+        request = FunctionUrlEvent.model_validate(event)
+    except ValidationError:
+        return refusal(400, "bad-payload", t(lang, "请求格式不正确。", "The request is malformed."))
+    path = request.rawPath.rstrip("/") or "/"
+    if request.requestContext.http.method.upper() != "POST":
+        return refusal(405, "method", t(lang, "只接受 POST 请求。", "Only POST is accepted."))
+    if path not in WEBHOOK_PATHS:
+        paths = t(lang, "、", ", ").join(WEBHOOK_PATHS)
+        return refusal(
+            404, "not-found", t(lang, f"地址应以 {paths} 结尾。", f"The path must be one of {paths}.")
+        )
+    raw = request.body or ""
+    # Refuse before decoding, so an oversized body is never copied again.
+    if len(raw) > (MAX_ENCODED_CHARS if request.isBase64Encoded else MAX_BODY_BYTES):
+        return too_large(None, lang)
+    try:
+        body = base64.b64decode(raw, validate=True) if request.isBase64Encoded else raw.encode()
+    except (binascii.Error, ValueError):
+        return refusal(400, "bad-json", t(lang, "请求内容无法解码。", "The body cannot be decoded."))
+    if len(body) > MAX_BODY_BYTES:
+        return too_large(None, lang)
+    try:
+        check_header(header_value(request.headers), now=now)
+    except SignatureError as exc:
+        return signature_refusal(lang, exc)
+    return request, body
+
+
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     with runtime.invocation("webhook", context):
+        checked = precheck(event, now=runtime.clock().timestamp())
+        if isinstance(checked, WebhookResult):
+            runtime.log_event("webhook", status=checked.status, code=checked.body.get("code"), opened=False)
+            return _reply(checked)
+        request, body = checked
         try:
             app = runtime.app()
             secret = runtime.secret(runtime.WEBHOOK_SECRET_PARAM)
@@ -83,24 +129,6 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             runtime.logger().exception("webhook is not configured")
             return _unavailable(None)  # no campaign, so no language: both
         lang = app.campaign.language
-        request = FunctionUrlEvent.model_validate(event)
-        path = request.rawPath.rstrip("/") or "/"
-        if request.requestContext.http.method.upper() != "POST":
-            return _reply(refusal(405, "method", t(lang, "只接受 POST 请求。", "Only POST is accepted.")))
-        if path not in WEBHOOK_PATHS:
-            paths = t(lang, "、", ", ").join(WEBHOOK_PATHS)
-            text = t(lang, f"地址应以 {paths} 结尾。", f"The path must be one of {paths}.")
-            return _reply(refusal(404, "not-found", text))
-        raw = request.body or ""
-        # Refuse before decoding, so an oversized body is never copied again.
-        if len(raw) > (MAX_ENCODED_CHARS if request.isBase64Encoded else MAX_BODY_BYTES):
-            return _reply(too_large(app))
-        try:
-            body = base64.b64decode(raw, validate=True) if request.isBase64Encoded else raw.encode()
-        except (binascii.Error, ValueError):
-            return _reply(
-                refusal(400, "bad-json", t(lang, "请求内容无法解码。", "The body cannot be decoded."))
-            )
         result = handle_webhook(app, body=body, headers=request.headers, secret=secret, now=runtime.clock())
         queued = 0
         if result.versions:

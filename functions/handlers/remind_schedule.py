@@ -38,6 +38,10 @@ class ScheduledEvent(BaseModel):
     attempt: int | None = None
 
 
+class MailPermissionError(RuntimeError):
+    """The mail transport may not send (IAM, region): the run finished, but its mail did not go out."""
+
+
 def run_time(event: dict[str, Any], now: dt.datetime) -> dt.datetime:
     parsed = ScheduledEvent.model_validate(event)
     meant = parsed.scheduled_time or parsed.rule_time
@@ -75,7 +79,12 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             "refused": result.refused,
             "uncertain": result.uncertain,
             "no_address": result.no_address,
+            "not_permitted": result.not_permitted,
             "digest": result.digest_sent,
         }
         runtime.log_event("reminders", run_for=now.isoformat(), **counts)
+        if result.not_permitted_error:
+            # Everything this run could do is done and recorded; failing the invocation is what raises
+            # RemindFailedAlarm (infra/template.yaml), since the digest itself may not have gone out.
+            raise MailPermissionError(result.not_permitted_error)
         return counts

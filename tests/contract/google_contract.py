@@ -175,7 +175,7 @@ class GoogleSessionContract:
         only = _tabs(google_port, sheet)[0]["properties"]["sheetId"]
         rule = {"ranges": [{"sheetId": only, "startRowIndex": 1, "startColumnIndex": 4, "endColumnIndex": 5}],
                 "booleanRule": {"condition": {"type": "TEXT_EQ", "values": [{"userEnteredValue": "已通过"}]},
-                                "format": {"backgroundColor": {"red": 0.78, "green": 0.94, "blue": 0.81}}}}  # fmt: skip
+                                "format": {"backgroundColorStyle": {"rgbColor": {"red": 0.78, "green": 0.94, "blue": 0.81}}}}}  # fmt: skip
         session.batch_update(sheet, [{"addConditionalFormatRule": {"rule": rule, "index": 0}}])
         [tab] = _tabs(google_port, sheet)
         assert [r["ranges"] for r in tab["conditionalFormats"]] == [rule["ranges"]]

@@ -9,6 +9,11 @@ refuses is refused the same way (values beyond the grid, freezing every row, del
 rule that is not there, a second tab of the same name). A request it does not know is answered 501, so a
 request shaped wrongly fails the test instead of passing silently.
 
+Every request is also checked against Google's discovery documents of Sheets v4 and Drive v3
+(tests/helpers/google_discovery.py): method and path, query parameters, body schema, enums, deprecated
+fields, update masks. One the real API would refuse is answered 400 and kept in DISCOVERY_VIOLATIONS, which
+tests/conftest.py turns into a failure of the test that sent it, even where the code swallows the 400.
+
 Two ways in, one state:
 
 * over HTTP: ``FakeGoogle(mock)`` answers every www/sheets.googleapis.com request of a
@@ -40,12 +45,15 @@ from openpyxl.utils.cell import column_index_from_string, get_column_letter
 from functions.adapters.google.http import operation_name
 from functions.adapters.google.session import GoogleSession, build_session
 from schemas.google import GoogleSettings
+from tests.helpers.google_discovery import check_request
 
 SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
 TOKEN = "test-token"
 SA_EMAIL = "huizong@wujin-test.iam.gserviceaccount.com"
 EPOCH = dt.date(1899, 12, 30)
 GOOGLE_URLS = re.compile(r"https://(www|sheets)\.googleapis\.com/.*")
+# Requests any FakeGoogle of this process got that the real API would refuse (see the module docstring).
+DISCOVERY_VIOLATIONS: list[str] = []
 _RANGE = re.compile(r"^'((?:[^']|'')+)'!([A-Z]+)(\d+)?(?::([A-Z]+)(\d+)?)?$")
 # Requests the fake accepts without keeping what they set (the tests read them from the request bodies).
 _SIMPLE_KINDS = {
@@ -178,8 +186,13 @@ class FakeGoogle:
         folder_id: str = "FOLDER123",
         token: str = TOKEN,
         file_prefix: str = "1Sheet",
+        check_discovery: bool = True,
     ) -> None:
         self.mock = mock
+        # Off only for a test that sends a non-conforming request on purpose (the check's own tests).
+        self.check_discovery = check_discovery
+        self.violations: list[str] = []
+        self.sent: list[tuple[str, str, Any]] = []  # every request as sent: HTTP method, URL, JSON body
         self.token = token
         self.file_prefix = file_prefix
         self.folder: dict[str, Any] = {"id": folder_id, "name": "活动周报送", "driveId": "0AShared",
@@ -232,8 +245,13 @@ class FakeGoogle:
         parsed = json.loads(raw) if raw else None
         query = parse_qs(urlsplit(url).query, keep_blank_values=True)
         self.requests.append(Call(op, url, query, parsed, len(raw)))
+        self.sent.append((method.upper(), url, parsed))
         for check in self.checks.get(op, []):
             check(self.requests[-1])
+        if self.check_discovery and (problems := check_request(method, url, parsed)):
+            self.violations.extend(problems)
+            DISCOVERY_VIOLATIONS.extend(problems)
+            return _error(400, "discovery: " + "; ".join(problems))
         if self.fail.get(op):
             return self.fail[op].pop(0)
         path = unquote(urlsplit(url).path)
@@ -645,7 +663,12 @@ class FakeGoogle:
             if found is None:
                 return _error(400, f"Unable to parse range: {a1}")
             tab, r0, c0, r1, c1 = found
-            r1 = tab.rows if r1 is None else min(r1, tab.rows)
+            # Google refuses the whole batch when one range reaches past its tab's grid (it does not
+            # clamp): a sheet read that way is never ingested.
+            if (c1 or c0 + 1) > tab.cols or (r1 if r1 is not None else r0 + 1) > tab.rows:
+                return _error(400, f"Range ({a1}) exceeds grid limits. Max rows: {tab.rows}, "
+                                   f"max columns: {tab.cols}")  # fmt: skip
+            r1 = tab.rows if r1 is None else r1
             rows = []
             for r in range(r0, r1):
                 row = [tab.values.get((r, c), "") for c in range(c0, c1 or tab.cols)]

@@ -26,6 +26,8 @@ from functions.ports import GoogleBudgetExhausted, GoogleCallFailed, GoogleNotCo
 from schemas.google import GoogleSettings
 from tests.helpers.google import SA_EMAIL, enable_google, service_account_json
 
+# A request the real API accepts (an empty updateCells, with neither range nor fields, it refuses).
+FREEZE_HEADER = {"updateSheetProperties": {"properties": {"sheetId": 0, "gridProperties": {"frozenRowCount": 1}}, "fields": "gridProperties.frozenRowCount"}}  # fmt: skip
 SHEET = "1AbCdEf"
 BATCH_GET = f"{SHEETS_API}/{SHEET}/values:batchGet"
 VALUES = {"spreadsheetId": SHEET, "valueRanges": [{"range": "'填写说明'!A1:E40", "majorDimension": "ROWS"}]}
@@ -158,7 +160,7 @@ def test_session_is_configured_from_the_settings_and_sends_exact_requests() -> N
         mock.post(f"{DRIVE_FILES_API}/{SHEET}/permissions", match=[matchers.query_param_matcher({"sendNotificationEmail": "true", "supportsAllDrives": "true", "emailMessage": "请填写"}), matchers.json_params_matcher({"type": "user", "role": "writer", "emailAddress": "a@example.org"})], json={"kind": "drive#permission", "id": "p1", "type": "user", "role": "writer"})  # fmt: skip
         mock.post(f"{DRIVE_FILES_API}/{SHEET}/permissions", match=[matchers.query_param_matcher({"sendNotificationEmail": "false", "supportsAllDrives": "true"})], json={"kind": "drive#permission", "id": "p2", "type": "user", "role": "reader"})  # fmt: skip
         mock.get(f"{DRIVE_FILES_API}/{SHEET}", match=[matchers.query_param_matcher({"fields": "modifiedTime", "supportsAllDrives": "true"})], json={"modifiedTime": "2022-11-21T02:00:00.000Z"})  # fmt: skip
-        mock.post(f"{SHEETS_API}/{SHEET}:batchUpdate", match=[matchers.json_params_matcher({"requests": [{"updateCells": {}}]})], json={"spreadsheetId": SHEET, "replies": [{}]})  # fmt: skip
+        mock.post(f"{SHEETS_API}/{SHEET}:batchUpdate", match=[matchers.json_params_matcher({"requests": [FREEZE_HEADER]})], json={"spreadsheetId": SHEET, "replies": [{}]})  # fmt: skip
         mock.get(BATCH_GET, match=[matchers.query_param_matcher({"ranges": ["'填写说明'!A1:E40", "'主要活动安排表'!A1:N2000"], "majorDimension": "ROWS", "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"})], json=VALUES)  # fmt: skip
         mock.post(f"{SHEETS_API}/{SHEET}/values:batchUpdate", match=[matchers.json_params_matcher({"valueInputOption": "RAW", "data": [{"range": "A1", "values": [["=1+1"]]}]})], json={"spreadsheetId": SHEET, "totalUpdatedCells": 1})  # fmt: skip
         mock.get(f"{SHEETS_API}/{SHEET}", match=[matchers.query_param_matcher({"fields": "sheets.properties(sheetId,title)"})], json={"sheets": [{"properties": {"sheetId": 0, "title": "填写说明"}}]})  # fmt: skip
@@ -167,7 +169,7 @@ def test_session_is_configured_from_the_settings_and_sends_exact_requests() -> N
         session.share(SHEET, "a@example.org", "writer", "请填写")
         session.share(SHEET, "b@example.org", "reader", "ignored", notify=False)
         assert session.get_file(SHEET, "modifiedTime")["modifiedTime"].startswith("2022-11-21")
-        session.batch_update(SHEET, [{"updateCells": {}}])
+        session.batch_update(SHEET, [FREEZE_HEADER])
         session.values_batch_get(SHEET, ["'填写说明'!A1:E40", "'主要活动安排表'!A1:N2000"])
         session.values_batch_update(SHEET, [{"range": "A1", "values": [["=1+1"]]}])
         session.get_spreadsheet(SHEET, "sheets.properties(sheetId,title)")

@@ -162,7 +162,7 @@ def test_first_publish_creates_shares_once_and_matches_the_xlsx(
 
     # State colours: one rule per label on each state column (E and J), not one request per unit.
     colours = {(r["ranges"][0]["startColumnIndex"], r["booleanRule"]["condition"]["values"][0]["userEnteredValue"]):
-               r["booleanRule"]["format"].get("backgroundColor") for r in status.rules}  # fmt: skip
+               r["booleanRule"]["format"].get("backgroundColorStyle", {}).get("rgbColor") for r in status.rules}  # fmt: skip
     green, red = (
         {"red": 0.7765, "green": 0.9373, "blue": 0.8078},
         {"red": 1.0, "green": 0.7804, "blue": 0.8078},

@@ -560,6 +560,48 @@ def test_remind_sends_through_ses_once_even_when_the_schedule_repeats(
     assert len(_sent()) == len(sent)
 
 
+def _nine_after_plan_due(app: App) -> dt.datetime:
+    due = app.campaign.deliverable("plan").due
+    return dt.datetime.combine(due + dt.timedelta(days=1), dt.time(9, 0), tzinfo=app.campaign.tz)
+
+
+def test_remind_sends_in_the_region_the_template_names(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    # campaign.yaml says ap-southeast-1; HUIZONG_SES_REGION (the template's SesRegion) wins.
+    monkeypatch.setenv("HUIZONG_SES_REGION", "eu-west-1")
+    boto3.client("sesv2", region_name="eu-west-1").create_email_identity(EmailIdentity=SENDER)
+    runtime.reset()
+    nine = _nine_after_plan_due(runtime.app())
+    monkeypatch.setattr(runtime, "clock", lambda: nine)
+    counts = remind_handler.handler(scheduler_event("remind", nine), LambdaContext())
+    assert counts["sent"] > 0 and counts["not_permitted"] == 0
+    assert len(ses_backends[ACCOUNT]["eu-west-1"].sent_messages) == counts["sent"] + 1
+    assert _sent() == []  # nothing in the campaign file's region
+
+
+def test_remind_not_permitted_fails_the_invocation_and_is_not_retried(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from functions.adapters.mail import ses
+    from functions.ports import MailNotPermitted
+
+    def denied(self: ses.SesMailer, message: Any) -> str:
+        raise MailNotPermitted(
+            f"SES 拒绝：无权以 {SENDER} 在区域 {self.region} 发信（AccessDeniedException）"
+        )
+
+    monkeypatch.setattr(ses.SesMailer, "send", denied)
+    nine = _nine_after_plan_due(runtime.app())
+    monkeypatch.setattr(runtime, "clock", lambda: nine)
+    # The run finishes and records everything, then fails so RemindFailedAlarm fires.
+    with pytest.raises(remind_handler.MailPermissionError, match=REGION):
+        remind_handler.handler(scheduler_event("remind", nine), LambdaContext())
+    [line] = [x for x in log_lines(capsys.readouterr().out) if x["message"] == "reminders"]
+    assert line["not_permitted"] > 0 and line["sent"] == 0 and line["refused"] == 0
+    # Claims are kept: the next run has nothing to retry.
+    again = remind_handler.handler(scheduler_event("remind", nine, attempt=2), LambdaContext())
+    assert again["planned"] == 0 and again["not_permitted"] == 0
+
+
 def test_remind_uses_the_scheduled_day_not_the_arrival_time(cloud: Cloud) -> None:
     tz = dt.timezone(dt.timedelta(hours=8))
     meant = dt.datetime(2022, 11, 25, 9, 0, tzinfo=tz)

@@ -20,7 +20,7 @@ from functions.adapters.mail.ses import RateLimiter, SesMailer, ses_client
 from functions.adapters.mail.smtp import SmtpMailer
 from functions.adapters.store.memory import MemoryStore
 from functions.config.loading import ConfigError, load_campaign, load_roster
-from functions.ports import MailRefused, MailUncertain
+from functions.ports import MailNotPermitted, MailRefused, MailUncertain
 from functions.services.reminders.send_reminders import run_reminders
 from schemas.campaign import MailSettings, SesSettings, SmtpSettings
 from tests.fakes.smtp import PASSWORD, USER, RunningServer
@@ -327,6 +327,9 @@ def test_ses_request_goes_out_once(ses_endpoint: SesEndpoint) -> None:
         (429, "TooManyRequestsException", MailRefused),
         (400, "Throttling", MailRefused),
         (403, "SomethingNewException", MailRefused),  # any 4xx: SES did not act on it
+        # IAM denies the role (e.g. its policy names another region): kept and reported, not retried.
+        (403, "AccessDeniedException", MailNotPermitted),
+        (403, "AccessDenied", MailNotPermitted),
         (500, "InternalFailure", MailUncertain),
         (503, "ServiceUnavailable", MailUncertain),
     ],

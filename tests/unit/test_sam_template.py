@@ -52,13 +52,13 @@ def test_data_permissions_name_their_resources() -> None:
     for function in HANDLERS:
         statements = [st for name, st in _statements(res) if name == function]
         by_sid = {st.get("Sid"): st for st in statements}
-        # Objects only under the campaign's own prefixes; listing only with a prefix condition.
+        # Objects only under the campaign's own prefixes; listing the campaign's own bucket.
         for st in statements:
             for action in _as_list(st["Action"]):
                 if action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
                     resource = st["Resource"]["Sub"]
                     assert resource.startswith("${DataBucket.Arn}/${"), (function, resource)
-        assert by_sid["ListOwnPrefixes"]["Condition"]["StringLike"]["s3:prefix"]
+        assert by_sid["ListBucket"]["Resource"] == {"GetAtt": "DataBucket.Arn"}
         assert "ses:SendEmail" not in str(by_sid.get("Store"))
     webhook = {st.get("Sid"): st for name, st in _statements(res) if name == "WebhookFunction"}
     assert webhook["QueueConsolidation"]["Resource"] == {"GetAtt": "ConsolidateQueue.Arn"}
@@ -89,7 +89,7 @@ def test_functions_queue_schedules_bucket_logs_and_alarm() -> None:
     assert queue["FifoQueue"] is True and dlq["FifoQueue"] is True
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"GetAtt": "ConsolidateDeadLetterQueue.Arn"}
     assert 1 <= queue["RedrivePolicy"]["maxReceiveCount"] <= 10
-    assert queue["VisibilityTimeout"] >= res["ConsolidateFunction"]["Properties"]["Timeout"]
+    assert queue["VisibilityTimeout"] >= 6 * res["ConsolidateFunction"]["Properties"]["Timeout"]
     source = res["ConsolidateFunction"]["Properties"]["Events"]["Queue"]["Properties"]
     assert source["Queue"] == {"GetAtt": "ConsolidateQueue.Arn"}
     assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -177,3 +177,102 @@ def test_runtime_reads_the_switch_the_template_sets(monkeypatch: pytest.MonkeyPa
     assert runtime.secrets_extension_port() == 2773
     monkeypatch.setenv(runtime.SECRETS_EXTENSION_ENV, off)
     assert runtime.secrets_extension_port() is None
+
+
+# ---- issue 11, section 1: what the real AWS would refuse or do differently -------------------------------
+
+
+def _sendmail(res: dict[str, Any], function: str) -> dict[str, Any]:
+    return {st.get("Sid"): st for name, st in _statements(res) if name == function}["SendMail"]
+
+
+def test_ses_permissions_and_the_code_use_one_region() -> None:
+    t = template()
+    param = t["Parameters"]["SesRegion"]
+    assert param["Type"] == "String" and param["Default"] == ""  # empty: the stack's own region
+    import re
+
+    pattern = re.compile(param["AllowedPattern"])
+    for good in ("", "ap-southeast-1", "us-east-1", "eu-central-1"):
+        assert pattern.fullmatch(good), good
+    for bad in ("ap-southeast", "AP-SOUTHEAST-1", "ap-southeast-1 ", "*"):
+        assert not pattern.fullmatch(bad), bad
+    assert t["Conditions"]["NamedSesRegion"] == {"Not": [{"Equals": [{"Ref": "SesRegion"}, ""]}]}
+    region = {"If": ["NamedSesRegion", {"Ref": "SesRegion"}, {"Ref": "AWS::Region"}]}
+    # The code reads HUIZONG_SES_REGION (functions/settings.py), which wins over campaign.yaml.
+    from functions.settings import SES_REGION_ENV
+
+    assert t["Globals"]["Function"]["Environment"]["Variables"][SES_REGION_ENV] == region
+    res = t["Resources"]
+    for function in ("RemindFunction", "PollFunction"):
+        send = _sendmail(res, function)
+        identity, config_set = send["Resource"]
+        template_text, values = identity["Sub"]
+        assert template_text.startswith("arn:${AWS::Partition}:ses:${Region}:"), template_text
+        assert "${AWS::Region}" not in template_text
+        assert values["Region"] == region
+        text, values = config_set["If"][1]["Sub"]
+        assert text.startswith("arn:${AWS::Partition}:ses:${Region}:") and values["Region"] == region
+
+
+def test_least_privilege_ses_sqs_and_listing() -> None:
+    res = template()["Resources"]
+    for name, st in _statements(res):
+        actions = [str(a) for a in _as_list(st["Action"])]
+        # SES v2 SendEmail (raw content included) needs ses:SendEmail only.
+        assert "ses:SendRawEmail" not in actions, name
+        if any(a.startswith("sqs:") for a in actions):
+            assert _as_list(st["Resource"]) == [{"GetAtt": "ConsolidateQueue.Arn"}], (name, st)
+        if "s3:ListBucket" in actions:
+            # With an s3:prefix condition a GetObject of a missing key is AccessDenied instead of 404
+            # (the request carries no prefix), and the S3 store reads "missing" as 404.
+            assert "Condition" not in st, (name, st)
+            assert st["Resource"] == {"GetAtt": "DataBucket.Arn"}
+    for function in ("RemindFunction", "PollFunction"):
+        assert _sendmail(res, function)["Action"] == "ses:SendEmail"
+
+
+def test_scheduled_functions_are_not_retried_asynchronously_and_their_failures_alarm() -> None:
+    res = template()["Resources"]
+    for function in ("RemindFunction", "PollFunction"):
+        config = res[function]["Properties"]["EventInvokeConfig"]
+        # Lambda retries a failed asynchronous call twice by default; a retried poll overlaps the next.
+        assert config["MaximumRetryAttempts"] == 0, function
+    poll = res["PollFunction"]["Properties"]
+    assert poll["ReservedConcurrentExecutions"] == 1
+    assert poll["Timeout"] < 300  # shorter than the poll interval, rate(5 minutes)
+    alarms = {
+        r["Properties"]["Dimensions"][0]["Value"]["Ref"]: r["Properties"]
+        for r in res.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"].get("Namespace") == "AWS/Lambda"
+    }
+    assert set(alarms) == {"RemindFunction", "PollFunction"}
+    for alarm in alarms.values():
+        assert alarm["MetricName"] == "Errors" and alarm["Dimensions"][0]["Name"] == "FunctionName"
+        assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_the_public_webhook_has_a_concurrency_cap() -> None:
+    t = template()
+    webhook = t["Resources"]["WebhookFunction"]["Properties"]
+    assert webhook["FunctionUrlConfig"]["AuthType"] == "NONE"
+    assert webhook["ReservedConcurrentExecutions"] == {"Ref": "WebhookConcurrency"}
+    param = t["Parameters"]["WebhookConcurrency"]
+    assert param["Type"] == "Number" and 1 <= param["Default"] <= param["MaxValue"] <= 100
+    assert param["MinValue"] == 1
+
+
+def test_consolidation_queue_visibility_is_six_times_the_function_timeout() -> None:
+    res = template()["Resources"]
+    timeout = res["ConsolidateFunction"]["Properties"]["Timeout"]
+    assert res["ConsolidateQueue"]["Properties"]["VisibilityTimeout"] >= 6 * timeout
+    assert res["ConsolidateQueue"]["Properties"]["VisibilityTimeout"] <= 43200  # SQS's maximum
+
+
+def test_deploy_doc_states_the_ses_region_retries_and_the_post_deploy_check() -> None:
+    from tests.helpers.paths import ROOT
+
+    doc = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    for needed in ("SesRegion", "HUIZONG_SES_REGION", "MaximumRetryAttempts", "ReservedConcurrentExecutions",
+                   "WebhookConcurrency", "Post-deploy check", "s3:ListBucket", "ses:SendEmail"):  # fmt: skip
+        assert needed in doc, needed

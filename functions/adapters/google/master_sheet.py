@@ -97,17 +97,18 @@ STATE_COLOURS: dict[Style, str] = {
     Style.STATE_MISSING: "D9D9D9",  # grey
 }
 _LOOKS: dict[Style, dict[str, Any]] = {
-    Style.HEADER: {"textFormat": {"bold": True}, "backgroundColor": _rgb("DDEBF7"), "wrapStrategy": "WRAP",
+    Style.HEADER: {"textFormat": {"bold": True}, "backgroundColorStyle": {"rgbColor": _rgb("DDEBF7")}, "wrapStrategy": "WRAP",
                    "verticalAlignment": "MIDDLE"},
     Style.TITLE: {"textFormat": {"bold": True, "fontSize": 14}},
     Style.TOTAL: {"textFormat": {"bold": True}},
-    Style.NOTE: {"textFormat": {"italic": True, "foregroundColor": _rgb("595959")}, "wrapStrategy": "WRAP",
+    Style.NOTE: {"textFormat": {"italic": True, "foregroundColorStyle": {"rgbColor": _rgb("595959")}}, "wrapStrategy": "WRAP",
                  "verticalAlignment": "TOP"},
-    Style.LATE: {"textFormat": {"foregroundColor": _rgb("C65911")}},
+    Style.LATE: {"textFormat": {"foregroundColorStyle": {"rgbColor": _rgb("C65911")}}},
     Style.WRAP: {"wrapStrategy": "WRAP", "verticalAlignment": "TOP"},
-} | {s: {"backgroundColor": _rgb(c)} for s, c in STATE_COLOURS.items()}  # fmt: skip
+} | {s: {"backgroundColorStyle": {"rgbColor": _rgb(c)}} for s, c in STATE_COLOURS.items()}  # fmt: skip
 # One mask for every look: a cell has one style, and the number format is set under its own path.
-_LOOK_FIELDS = "userEnteredFormat(textFormat,backgroundColor,wrapStrategy,verticalAlignment)"
+# Colours go in the *ColorStyle fields: Sheets deprecates backgroundColor/foregroundColor.
+_LOOK_FIELDS = "userEnteredFormat(textFormat,backgroundColorStyle,wrapStrategy,verticalAlignment)"
 # In a table's data rows these styles follow the text (a state, a severity), so they become conditional
 # rules on the column: a handful of rules instead of one request per unit, and the colour stays right
 # when an organiser sorts or filters.
@@ -117,7 +118,7 @@ _KEYED = frozenset(STATE_COLOURS) | {Style.NOTE, Style.LATE}
 def _conditional_format(style: Style) -> dict[str, Any]:
     # Conditional formats take only colours and bold/italic, not wrapping.
     look = _LOOKS[style]
-    return {k: v for k, v in look.items() if k in ("textFormat", "backgroundColor")}
+    return {k: v for k, v in look.items() if k in ("textFormat", "backgroundColorStyle")}
 
 
 # --- one tab, rendered ---------------------------------------------------------------------------------

@@ -123,9 +123,17 @@ class GoogleSession:
         )
 
     def read_unit_sheet(
-        self, spreadsheet_id: str, campaign: Campaign, *, unit_code: str, unit_name: str, deliverable: str
+        self,
+        spreadsheet_id: str,
+        campaign: Campaign,
+        *,
+        unit_code: str,
+        unit_name: str,
+        deliverable: str,
+        columns: Mapping[str, int] | None = None,
     ) -> SheetContent:
-        got = self.values_batch_get(spreadsheet_id, sheet_reader.sheet_ranges(campaign, deliverable))
+        ranges = sheet_reader.sheet_ranges(campaign, deliverable, columns)
+        got = self.values_batch_get(spreadsheet_id, ranges)
         return sheet_reader.read_unit_sheet(
             got.get("valueRanges", []),
             campaign,

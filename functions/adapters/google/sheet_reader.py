@@ -8,6 +8,7 @@ the sheet for that unit, and a unit cannot make its sheet speak for another.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from sheets_templates import google_layout as gl
 from sheets_templates import layout
 
 # Columns read beyond a rows table's fields, so a column a unit added is reported, not silently lost.
-EXTRA_COLUMNS = 3
+EXTRA_COLUMNS = gl.EXTRA_COLUMNS
 # Rows read beyond a record table's fields (a moved label is still found).
 EXTRA_RECORD_ROWS = 5
 # The date format provisioning gives date columns: a serial number there is a date, not a count.
@@ -38,24 +39,34 @@ class _Cell:
     number_format: str | None = None
 
 
-def _last_column(table: TableSpec) -> str:
+def _last_column(table: TableSpec, width: int | None = None) -> str:
+    """The last column read; never past `width`, the tab's grid, which Google refuses to read beyond."""
     if table.kind == "rows":
-        return get_column_letter(len(table.fields) + EXTRA_COLUMNS)
-    return layout.RECORD_HELP_COLUMN
+        wanted = len(table.fields) + EXTRA_COLUMNS
+    else:
+        wanted = column_index_from_string(layout.RECORD_HELP_COLUMN)
+    return get_column_letter(max(1, min(wanted, width)) if width else wanted)
 
 
-def sheet_ranges(campaign: Campaign, deliverable: str) -> list[str]:
-    """The ranges of the one batchGet: the instructions' status area, then every table tab in order."""
+def sheet_ranges(campaign: Campaign, deliverable: str, columns: Mapping[str, int] | None = None) -> list[str]:
+    """The ranges of the one batchGet: the instructions' status area, then every table tab in order.
+
+    `columns` maps a tab's title to its grid width (the sheet as provisioned or as it is now); a read
+    is clamped to it, since Google answers 400 "exceeds grid limits" for the whole batch otherwise.
+    Without it the ranges are the ones a tab made by the current template holds."""
     lang = campaign.language
+    widths = columns or {}
     out = [f"{gl.a1_tab(layout.INSTRUCTIONS_SHEET[lang])}!{gl.INSTRUCTIONS_READ_RANGE}"]
     for table in campaign.tables_of(deliverable):
-        tab = gl.a1_tab(table.title(lang))
+        title = table.title(lang)
+        tab = gl.a1_tab(title)
+        last = _last_column(table, widths.get(title))
         if table.kind == "rows":
             # Open-ended rows: however many rows a unit adds, they are read.
-            out.append(f"{tab}!A1:{_last_column(table)}")
+            out.append(f"{tab}!A1:{last}")
         else:
             last_row = layout.RECORD_FIRST_FIELD_ROW + len(table.fields) + EXTRA_RECORD_ROWS
-            out.append(f"{tab}!A1:{_last_column(table)}{last_row}")
+            out.append(f"{tab}!A1:{last}{last_row}")
     return out
 
 

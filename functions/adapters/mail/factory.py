@@ -21,8 +21,12 @@ def build_mailer(
     env: Mapping[str, str] = os.environ,
     ses_client: Any = None,
     language: Language = "zh",
+    ses_region: str = "",
 ) -> Mailer:
-    """The configured transport; a missing SMTP password is a ConfigError here, before anything is claimed."""
+    """The configured transport; a missing SMTP password is a ConfigError here, before anything is claimed.
+
+    `ses_region` (HUIZONG_SES_REGION, set by the template) wins over mail.ses.region: the deployment's IAM
+    permissions name one region, and sending from another is refused."""
     if settings.transport == "smtp":
         from functions.adapters.mail.smtp import SmtpMailer
 
@@ -33,6 +37,8 @@ def build_mailer(
         from functions.adapters.mail import ses as mail_ses
 
         ses = settings.ses or SesSettings()
+        if ses_region:
+            ses = ses.model_copy(update={"region": ses_region})
         client = ses_client if ses_client is not None else mail_ses.ses_client(ses.region)
         return mail_ses.SesMailer(ses, settings.sender, client=client, language=language)
     from functions.adapters.mail.outbox import OutboxMailer

@@ -2,7 +2,8 @@
 
 Refusals SES states before accepting (unverified sender, suspended account, throttling, a bad request,
 a connection that never reached it) are MailRefused and retried on the next run; a lost reply after the
-request went out, or a server-side failure, is MailUncertain.
+request went out, or a server-side failure, is MailUncertain. A refusal for permissions (the role may not
+send from this identity in this region) is MailNotPermitted: retrying cannot help, the digest reports it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
 from functions.adapters.mail.smtp import envelope_recipients, wire_bytes
-from functions.ports import MailRefused, MailUncertain
+from functions.ports import MailNotPermitted, MailRefused, MailUncertain
 from schemas.campaign import SesSettings
 from schemas.i18n import Language, t
 
@@ -28,6 +29,9 @@ _REFUSED = frozenset({
     "NotFound", "LimitExceeded", "TooManyRequests", "Throttling",
 })  # fmt: skip
 _THROTTLED = frozenset({"TooManyRequests", "Throttling", "LimitExceeded"})
+# IAM's answer when the role may not call SendEmail on this identity or configuration set (a policy that
+# names another region than the one the mailer sends in gives exactly this).
+_NOT_PERMITTED = frozenset({"AccessDenied", "NotAuthorized", "UnauthorizedOperation"})
 
 
 def _base_code(code: str) -> str:
@@ -89,6 +93,7 @@ class SesMailer:
         self.client = client
         self.limiter = limiter or RateLimiter(settings.rate_per_second)
         self.language = language
+        self.region = str(getattr(getattr(client, "meta", None), "region_name", "") or settings.region)
 
     def send(self, message: EmailMessage) -> str:
         from botocore.exceptions import (
@@ -134,12 +139,24 @@ class SesMailer:
             ) from exc
         return str(reply.get("MessageId", ""))
 
-    def _classify(self, exc: ClientError) -> MailRefused | MailUncertain:
+    def _classify(self, exc: ClientError) -> MailRefused | MailUncertain | MailNotPermitted:
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
         text = str(error.get("Message", ""))
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         base = _base_code(code)
+        if base in _NOT_PERMITTED:
+            return MailNotPermitted(
+                t(
+                    self.language,
+                    f"SES 拒绝：无权以 {self.sender} 在区域 {self.region} 发信（{code}）：{text}。"
+                    "请确认发件身份已在该区域验证，且部署模板的 SesRegion 与该区域一致（docs/deploy.md）；"
+                    "修正前不会自动重试。",
+                    f"SES refused: no permission to send as {self.sender} in region {self.region} "
+                    f"({code}): {text}. Check that the identity is verified in that region and that the "
+                    "template's SesRegion is that region (docs/deploy.md); not retried until fixed.",
+                )
+            )
         if base in _THROTTLED:
             return MailRefused(
                 t(

@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 
 from functions.app import App
 from functions.ports import GoogleBudgetExhausted, GoogleCallFailed, GoogleClient, GoogleRefused
+from functions.services.google import grid
 from functions.services.google.registry import SheetRecord, sheet_by_id
 from functions.services.google.writeback import SheetState, sheet_state, writeback_requests
 from functions.services.intake.ingest import ingest_raw
@@ -208,13 +209,24 @@ def _check(
 ) -> None:
     campaign = app.campaign
     unit = app.roster.get(record.unit)
-    content = session.read_unit_sheet(
-        record.spreadsheet_id,
-        campaign,
-        unit_code=record.unit,
-        unit_name=unit.name if unit else record.unit,
-        deliverable=record.deliverable,
-    )
+
+    def read(columns: dict[str, int]) -> Any:
+        return session.read_unit_sheet(
+            record.spreadsheet_id,
+            campaign,
+            unit_code=record.unit,
+            unit_name=unit.name if unit else record.unit,
+            deliverable=record.deliverable,
+            columns=columns,
+        )
+
+    try:
+        content = read(grid.tab_columns(app.store, session, record.spreadsheet_id))
+    except GoogleRefused as exc:
+        if not grid.exceeds_grid(exc):
+            raise
+        # A tab lost columns since its width was recorded (a unit deleted one): measure again, once.
+        content = read(grid.tab_columns(app.store, session, record.spreadsheet_id, refresh=True))
     report = None
     version_id = None
     if not (content.empty and not content.submitted):

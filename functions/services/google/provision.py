@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from functions.ports import GoogleBudgetExhausted, GoogleCallFailed, GoogleClient, GoogleRefused, Store
+from functions.services.google import grid
 from functions.services.google.registry import (
     SheetRecord,
     all_sheets,
@@ -258,6 +259,8 @@ class _Run:
             self.campaign, d.key, unit, service_account_email=session.service_account_email
         )
         session.batch_update(record.spreadsheet_id, requests)
+        # The tabs' widths, so the poll reads inside each grid without asking (services/google/grid.py).
+        grid.record_built(self.store, record.spreadsheet_id, requests)
         self.store.set_meta(marker, self.now.isoformat())
 
     def _share(self, record: SheetRecord, unit: Unit, d: Deliverable, out: SlotOutcome) -> SheetRecord:

@@ -133,8 +133,9 @@ def writeback_requests(
         _value_cell(
             gl.STATUS_CELL,
             status_text(campaign, state, report),
-            "userEnteredValue,userEnteredFormat.backgroundColor",
-            backgroundColor=_BG[state],
+            "userEnteredValue,userEnteredFormat.backgroundColorStyle",
+            # backgroundColor is deprecated in Sheets v4 in favour of the style form.
+            backgroundColorStyle={"rgbColor": _BG[state]},
         ),
         _value_cell(gl.CHECKED_AT_CELL, stamp, "userEnteredValue"),
         _value_cell(gl.ISSUES_CELL, problems_text(campaign, report), "userEnteredValue"),

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from functions.app import App
 from functions.services.intake.signature import HEADER, MAX_BODY_BYTES, SignatureError, verify
-from schemas.i18n import t
+from schemas.i18n import Language, t
 from schemas.webhook import WEBHOOK_ADAPTER, FormResponsePayload, SheetChangePayload
 
 SHEET_CHANGED_PREFIX = "google-changed:"
@@ -87,12 +87,18 @@ def refusal(status: int, code: RefusalCode, error: str, **extra: Any) -> Webhook
     return WebhookResult(status=status, body={"ok": False, "code": code, "error": error, **extra})
 
 
-def too_large(app: App) -> WebhookResult:
+def too_large(app: App | None, lang: Language | None = None) -> WebhookResult:
+    """413; without an app (a refusal before the campaign is opened) in `lang`, or both languages."""
     limit = MAX_BODY_BYTES // 1024
-    text = t(
-        app.campaign.language, f"请求内容超过 {limit} KB，已拒收。", f"The body is over {limit} KB: refused."
-    )
+    language = app.campaign.language if app is not None else lang
+    text = t(language, f"请求内容超过 {limit} KB，已拒收。", f"The body is over {limit} KB: refused.")
     return refusal(413, "too-large", text)
+
+
+def signature_refusal(lang: Language | None, exc: SignatureError) -> WebhookResult:
+    zh, en = _SIGNATURE_TEXT.get(exc.reason, ("签名校验未通过。", "The signature check failed."))
+    # `reason` never contains the secret; it tells an honest sender what to fix.
+    return refusal(exc.status, "signature", t(lang, zh, en), reason=exc.reason)
 
 
 def handle_webhook(
@@ -106,9 +112,7 @@ def handle_webhook(
     except SignatureError as exc:
         if exc.status == 413:
             return too_large(app)
-        zh, en = _SIGNATURE_TEXT.get(exc.reason, ("签名校验未通过。", "The signature check failed."))
-        # `reason` never contains the secret; it tells an honest sender what to fix.
-        return refusal(exc.status, "signature", t(lang, zh, en), reason=exc.reason)
+        return signature_refusal(lang, exc)
     try:
         payload = WEBHOOK_ADAPTER.validate_json(body)
     except ValidationError as exc:

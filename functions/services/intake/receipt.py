@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from typing import Literal
 
 from functions.app import App
-from functions.ports import MailRefused, MailUncertain
+from functions.ports import MailNotPermitted, MailRefused, MailUncertain
 from functions.services.messages.compose import compose
 from functions.services.messages.report_text import render_report
 from schemas.campaign import Campaign
@@ -28,7 +28,7 @@ RECEIPT_PREFIX = "receipt/"
 # so the refusal itself is remembered and every poll retries it.
 PENDING_PREFIX = "receipt-pending/"
 LISTED = 10
-ReceiptOutcome = Literal["sent", "already", "refused", "uncertain", "no-address"]
+ReceiptOutcome = Literal["sent", "already", "refused", "uncertain", "no-address", "not-permitted"]
 
 
 def receipt_key(version: Version) -> str:
@@ -120,6 +120,11 @@ def send_receipt(app: App, version: Version, *, link: str, now: dt.datetime) -> 
         app.store.claim(_pending_key(version), {**payload, "link": link, "error": str(exc)}, at=now)
         log.warning("receipt refused, will retry: %s/%s: %s", version.unit, version.deliverable, exc)
         return "refused"
+    except MailNotPermitted as exc:
+        # Kept, not queued for retry: every retry would be refused the same way (adapters/mail/ses.py).
+        app.store.update_claim(key, {**payload, "result": f"not permitted: {exc}"})
+        log.error("receipt not permitted: %s/%s: %s", version.unit, version.deliverable, exc)
+        return "not-permitted"
     except MailUncertain as exc:
         app.store.update_claim(key, {**payload, "result": f"uncertain: {exc}"})
         return "uncertain"

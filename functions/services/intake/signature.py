@@ -50,16 +50,24 @@ def _parse(header: str) -> tuple[int, list[str]]:
     return t, sigs
 
 
-def verify(secret: bytes, body: bytes, header: str | None, *, now: float | None = None) -> int:
-    """Raise SignatureError unless `header` signs `body` with `secret` within the tolerance. Returns t."""
-    if len(body) > MAX_BODY_BYTES:
-        raise SignatureError("body too large", status=413)
+def check_header(header: str | None, *, now: float | None = None) -> tuple[int, list[str]]:
+    """What can be checked without the secret: the header is there, well formed and recent. The public
+    function URL refuses on this before it reads the secret or the campaign (functions/handlers/form_url.py).
+    Returns (t, candidate signatures); raises SignatureError."""
     if not header:
         raise SignatureError("missing signature")
     t, candidates = _parse(header)
     current = time.time() if now is None else now
     if abs(current - t) > TOLERANCE_SECONDS:
         raise SignatureError("timestamp outside tolerance")
+    return t, candidates
+
+
+def verify(secret: bytes, body: bytes, header: str | None, *, now: float | None = None) -> int:
+    """Raise SignatureError unless `header` signs `body` with `secret` within the tolerance. Returns t."""
+    if len(body) > MAX_BODY_BYTES:
+        raise SignatureError("body too large", status=413)
+    t, candidates = check_header(header, now=now)
     expected = compute(secret, t, body)
     # Constant-time comparison against every v1 given (allows secret rotation by the signer).
     if not any(hmac.compare_digest(expected, c) for c in candidates):

@@ -187,6 +187,8 @@ def build_digest(
     master_link: str,
     now: dt.datetime,
     stuck: Sequence[StuckReminder] = (),
+    not_permitted: int = 0,
+    not_permitted_error: str = "",
 ) -> EmailMessage:
     lang = campaign.language
     overdue = overdue_missing(campaign, statuses, now)
@@ -237,6 +239,8 @@ def build_digest(
         pending=pending,
         with_errors=with_errors,
         sent=sent,
+        not_permitted=not_permitted,
+        not_permitted_error=not_permitted_error,
         master_link=master_link,
         stuck=[
             {

@@ -6,7 +6,10 @@ its claim and is recorded, because sending it again could mean a unit gets it tw
 
 Nothing raises between a claim and its outcome: a failure to build the mail releases the claim, and a
 store that cannot record the outcome (a full disk) leaves the claim at "sending", which the stuck rule
-(stuck.py) reports to the organiser after a timeout instead of losing the reminder silently.
+(stuck.py) reports to the organiser after a timeout instead of losing the reminder silently. A send refused for
+permissions (MailNotPermitted: e.g. SES in a region the role may not send in) also keeps its claim, as
+"not permitted": every retry would fail the same way until the deployment is fixed, so it is reported
+(the digest, the CLI line, the handler's counts and its alarm) instead of retried on every run.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from functions.ports import Claim, Mailer, MailRefused, MailUncertain, Store
+from functions.ports import Claim, Mailer, MailNotPermitted, MailRefused, MailUncertain, Store
 from functions.services.messages.compose import build_digest, build_reminder
 from functions.services.reminders.plan import DueItem, UnitReminder, digest_window, plan_reminders, timing
 from functions.services.reminders.stuck import SENDING, StuckReminder, is_stuck, stuck_reminders
@@ -36,6 +39,8 @@ class RemindResult:
     sent: int = 0
     refused: int = 0  # released, will be retried next run
     uncertain: int = 0
+    not_permitted: int = 0  # kept, not retried: the transport may not send (see the module docstring)
+    not_permitted_error: str = ""  # the transport's words, once (every refusal says the same)
     no_address: int = 0
     unrecorded: int = 0  # the store could not record an outcome: left at "sending", reported later
     stuck: list[StuckReminder] = field(default_factory=list)  # interrupted earlier, for the organiser
@@ -158,6 +163,13 @@ def _send_one(
             return t(lang, f"被拒，且无法释放记录（磁盘已满？），稍后列为发送中断：{exc}",
                      f"refused, and the claim could not be released (disk full?); reported as interrupted later: {exc}")  # fmt: skip
         return t(lang, f"被拒（下次重试）：{exc}", f"refused (will retry): {exc}")
+    except MailNotPermitted as exc:
+        result.not_permitted += 1
+        result.not_permitted_error = result.not_permitted_error or str(exc)
+        log.error("reminder not permitted, not retried: %s: %s", reminder.unit.code, exc)
+        text = t(lang, f"无权发送（不重试）：{exc}", f"not permitted (not retried): {exc}")
+        _finish(store, mine, text, result, lang)
+        return text
     except MailUncertain as exc:
         result.uncertain += 1
         _finish(store, mine, t(lang, f"结果不明：{exc}", f"uncertain: {exc}"), result, lang)
@@ -345,7 +357,8 @@ def _send_digest(
     try:
         msg = build_digest(
             campaign, statuses, counts, day=day, sent=sent_today, master_link=master_link, now=now,
-            stuck=result.stuck,
+            stuck=result.stuck, not_permitted=result.not_permitted,
+            not_permitted_error=result.not_permitted_error,
         )  # fmt: skip
     except Exception:  # nothing was sent: give the day's claim back
         log.exception("could not build the digest")
@@ -355,6 +368,12 @@ def _send_digest(
         mailer.send(msg)
     except MailRefused:
         _release(store, key)
+        return False
+    except MailNotPermitted as exc:
+        # The organiser cannot be told by mail either; the handler's error count raises the alarm.
+        result.not_permitted_error = result.not_permitted_error or str(exc)
+        log.error("digest not permitted, not retried: %s", exc)
+        _record(store, key, {"result": f"not permitted: {exc}"})
         return False
     except Exception as exc:  # MailUncertain or a broken transport: may have sent
         _record(store, key, {"result": f"uncertain: {exc}"})
