@@ -192,3 +192,24 @@ def test_a_receipt_that_cannot_be_composed_is_recorded_not_lost(wujin_dir: Path)
     assert not app.paths.outbox.exists() or not any(app.paths.outbox.iterdir())
     # And a second poll does not try again (the claim is held, with its reason).
     assert send_receipt(app, version, link="", now=now) == "already"
+
+
+def test_reports_written_at_once_by_many_writers_all_land(wujin_dir: Path) -> None:
+    # Issue 11 §2.6: one fixed temp name (`.<name>.tmp`) made one of two writers fail with
+    # FileNotFoundError when the other renamed it first. Each write now has its own temp file.
+    from tests.helpers.store import run_together
+
+    app = open_app(wujin_dir)
+    subs = [submission(unit="WJ001", deliverable="plan", n=i) for i in range(8)]
+
+    def write(i: int) -> Path:
+        path = Path("")
+        for _ in range(20):
+            path = write_report_files(app, report(subs[i], errors=i), fallback_name="x.xlsx")
+        return path
+
+    paths = run_together(8, write)
+    assert {p.name for p in paths} == {"WJ001-plan.txt"}
+    final = json.loads((app.paths.reports / "WJ001-plan.json").read_text(encoding="utf-8"))
+    assert final["unit"] == "WJ001" and 0 <= len(final["errors"]) < 8
+    assert sorted(p.name for p in app.paths.reports.iterdir()) == ["WJ001-plan.json", "WJ001-plan.txt"]
