@@ -213,3 +213,13 @@ def test_reports_written_at_once_by_many_writers_all_land(wujin_dir: Path) -> No
     final = json.loads((app.paths.reports / "WJ001-plan.json").read_text(encoding="utf-8"))
     assert final["unit"] == "WJ001" and 0 <= len(final["errors"]) < 8
     assert sorted(p.name for p in app.paths.reports.iterdir()) == ["WJ001-plan.json", "WJ001-plan.txt"]
+
+
+def test_a_newline_in_a_file_name_cannot_fake_a_report_line() -> None:
+    from functions.services.messages.report_text import render_report
+
+    sub = submission(unit="WJ001", source="inbox/a\n单位：WJ999 伪造\n.xlsx")
+    rep = report(sub).model_copy(update={"file": sub.source})
+    lines = render_report(rep, "zh").splitlines()
+    assert lines[0] == "文件：inbox/a 单位：WJ999 伪造 .xlsx"
+    assert [line for line in lines if line.startswith("单位：")] == ["单位：WJ001"]
