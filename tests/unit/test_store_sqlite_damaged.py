@@ -123,3 +123,11 @@ def test_validate_and_status_work_in_a_folder_without_write_access(wujin_dir: Pa
     finally:
         wujin_dir.chmod(0o755)
         (wujin_dir / SQLITE_NAME).chmod(0o644)
+
+
+def test_an_empty_file_reads_as_an_empty_store(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite3"
+    db.touch()
+    with SqliteStore(db, read_only=True) as ro:
+        assert ro.latest_versions() == [] and ro.get_meta("k") is None
+    assert db.stat().st_size == 0

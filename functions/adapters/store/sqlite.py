@@ -188,7 +188,8 @@ class SqliteStore:
         return conn
 
     def _initialise_read_only(self) -> None:
-        if not self.path.exists():
+        # No file, or an empty one (SQLite creates a database lazily, on its first write).
+        if not self.path.exists() or (self.path.is_file() and self.path.stat().st_size == 0):
             self._ro_mode = "empty"
             self._conn()
             return
