@@ -28,13 +28,16 @@ __all__ = ["App", "Paths", "open_app", "open_lambda_app", "open_store"]
 SQLITE_NAME = "huizong.sqlite3"
 
 
-def open_store(folder: Path, settings: Settings | None = None, *, s3_client: Any = None) -> Store:
-    """HUIZONG_STORE chooses the store: unset or sqlite (DIR/huizong.sqlite3), or s3://bucket/prefix."""
+def open_store(
+    folder: Path, settings: Settings | None = None, *, s3_client: Any = None, read_only: bool = False
+) -> Store:
+    """HUIZONG_STORE chooses the store: unset or sqlite (DIR/huizong.sqlite3), or s3://bucket/prefix.
+    `read_only`: the SQLite file is neither created nor written (commands that only read)."""
     spec = (settings or Settings.from_env()).store
     if spec == "sqlite":
         from functions.adapters.store.sqlite import SqliteStore
 
-        return SqliteStore(Path(folder) / SQLITE_NAME)
+        return SqliteStore(Path(folder) / SQLITE_NAME, read_only=read_only)
     if spec.startswith("s3://"):
         from functions.adapters.store.s3 import S3Store
 
@@ -108,15 +111,29 @@ def _assemble(
     )
 
 
-def open_app(folder: Path, *, store: Store | None = None, settings: Settings | None = None) -> App:
-    """The local profile (CLI, `huizong serve`): everything beside the campaign files in `folder`."""
+def open_app(
+    folder: Path, *, store: Store | None = None, settings: Settings | None = None, read_only: bool = False
+) -> App:
+    """The local profile (CLI, `huizong serve`): everything beside the campaign files in `folder`.
+    `read_only` (validate, status): the store is opened for reading, so no write access is needed."""
+    from functions.store_errors import StoreUnavailable
+
     folder = Path(folder)
     settings = settings or Settings.from_env()
-    return _assemble(
-        folder,
-        store=store if store is not None else open_store(folder, settings),
-        ses_region=settings.ses_region,
-    )
+    if store is None:
+        try:
+            store = open_store(folder, settings, read_only=read_only)
+        except StoreUnavailable as exc:
+            raise ConfigError([exc.message(_language_if_known(folder))]) from None
+    return _assemble(folder, store=store, ses_region=settings.ses_region)
+
+
+def _language_if_known(folder: Path) -> Any:
+    """The campaign's language for a message, or None (both languages) when campaign.yaml is unusable."""
+    try:
+        return load_campaign(folder).language
+    except ConfigError:
+        return None
 
 
 def open_lambda_app(settings: Settings) -> App:

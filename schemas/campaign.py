@@ -18,6 +18,18 @@ from schemas.i18n import Language, t
 EMAIL_PATTERN = r"^[^@\s;,]+@[^@\s;,]+\.[A-Za-z0-9-]{2,}$"
 
 
+def is_plain_address(text: str) -> bool:
+    """A bare address that a mail header parses back to itself (issue 11 §2.9).
+
+    The pattern alone admits `a<b@example.org` or `a:b@example.org`, which the mail library reads as
+    `b@example.org`, and `a(b@example.org`, read as `a`: the message would go to someone else.
+    """
+    import re
+    from email.utils import parseaddr
+
+    return bool(re.match(EMAIL_PATTERN, text)) and parseaddr(text) == ("", text)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -32,10 +44,8 @@ class Organiser(_Strict):
     @field_validator("emails")
     @classmethod
     def _emails(cls, v: list[str]) -> list[str]:
-        import re
-
         for e in v:
-            if not re.match(EMAIL_PATTERN, e):
+            if not is_plain_address(e):
                 raise ValueError(f"not an email address: {e!r}")
         return v
 

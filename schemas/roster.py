@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 ROSTER_HEADERS: tuple[str, ...] = ("单位编码", "单位名称", "单位类型", "所属镇街", "联系人", "邮箱", "电话")
+
+# A unit code names files (out/reports/<code>-<deliverable>.txt, templates), S3 keys and store records
+# (`file-seen` keeps `<code>/<deliverable>`), so it is limited to characters that are safe in all of
+# them: letters (Chinese included), digits, `-`, `_` and `.` inside; it cannot start with `.` or `-`
+# (no `..`, no hidden files, no option-like names) nor end with `.` (Windows drops a trailing dot).
+UNIT_CODE_MAX = 40
+_CODE_CHAR = r"0-9A-Za-z\u4e00-\u9fff"
+UNIT_CODE_PATTERN = rf"^[{_CODE_CHAR}](?:[{_CODE_CHAR}._-]{{0,{UNIT_CODE_MAX - 2}}}[{_CODE_CHAR}_-])?\Z"
+
+
+def normalise_text(text: str) -> str:
+    """One line of plain text: control characters (CR, LF, tab, zero-width…) become spaces and runs of
+    spaces one. A roster cell ends up in mail headers and one-line outputs, where a line break either
+    raises (after a receipt was claimed) or fakes a line."""
+    spaced = "".join(" " if ch.isspace() or unicodedata.category(ch).startswith("C") else ch for ch in text)
+    return " ".join(spaced.split())
 
 
 class Unit(BaseModel):
@@ -41,7 +59,7 @@ class Roster(BaseModel):
         return self._by_code.get(code)
 
     def find_by_name(self, name: str) -> Unit | None:
-        return self._by_name.get(name.strip())
+        return self._by_name.get(normalise_text(name))
 
     def find_by_email(self, email: str) -> Unit | None:
         email = email.strip().lower()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from functions.cli.common import folder_arg, friendly_errors, parse_today
+from functions.cli.common import folder_arg, friendly_errors, one_at_a_time, parse_today
 from functions.cli.google_common import connect_or_exit
 
 
@@ -24,7 +24,9 @@ def poll_cmd(folder: Path, today: str | None, as_json: bool) -> None:
     app = open_app(folder)
     lang = app.campaign.language
     session = connect_or_exit(app)
-    result = run_poll(app, session, now=parse_today(today, app.campaign))
+    # A poll stores versions, writes reports and mails receipts: not beside a `run` on the same folder.
+    with one_at_a_time(folder, "google poll", lang):
+        result = run_poll(app, session, now=parse_today(today, app.campaign))
     if as_json:
         click.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
     else:

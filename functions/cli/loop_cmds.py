@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from functions.cli.common import folder_arg, friendly_errors, parse_today
+from functions.cli.common import folder_arg, friendly_errors, one_at_a_time, parse_today
 from schemas.i18n import Language, t
 
 if TYPE_CHECKING:
@@ -32,7 +32,8 @@ def consolidate(folder: Path, today: str | None) -> None:
     from functions.services.loop import consolidate as do
 
     app = _open(folder)
-    result = do(app, now=parse_today(today, app.campaign))
+    with one_at_a_time(folder, "consolidate", app.campaign.language):
+        result = do(app, now=parse_today(today, app.campaign))
     click.echo(
         t(
             app.campaign.language,
@@ -57,9 +58,11 @@ def remind(folder: Path, today: str | None, dry_run: bool, resend_stuck: bool) -
     lang = app.campaign.language
     now = parse_today(today, app.campaign, hour=max(app.campaign.reminders.hour, 12))
     if resend_stuck:
-        _resend_stuck(app, now)
+        with one_at_a_time(folder, "remind", lang):
+            _resend_stuck(app, now)
         return
-    result = do(app, now=now, dry_run=dry_run)
+    with one_at_a_time(folder, "remind", lang):
+        result = do(app, now=now, dry_run=dry_run)
     for line in result.lines:
         click.echo(line)
     if dry_run:
@@ -119,9 +122,11 @@ def _digest(lang: Language, sent: bool) -> str:
 @friendly_errors
 def status(folder: Path, as_json: bool) -> None:
     """各单位各项材料的报送状态。"""
+    from functions.bootstrap import open_app
     from functions.services.status.status_table import status_json, status_table
 
-    app = _open(folder)
+    # Reading only: status works on a folder (or store file) this user may not write.
+    app = open_app(folder, read_only=True)
     if as_json:
         click.echo(json.dumps(status_json(app), ensure_ascii=False, indent=2))
     else:
@@ -142,21 +147,22 @@ def run(folder: Path, today: str | None, dry_run: bool) -> None:
     app = _open(folder)
     lang = app.campaign.language
     now = parse_today(today, app.campaign, hour=max(app.campaign.reminders.hour, 12))
-    items = list(app.intake.pending())
-    label = t(lang, "读取报送", "Reading submissions")
-    with click.progressbar(length=max(len(items), 1), label=label, file=sys.stderr) as bar:
-        outcomes = ingest_all(app, now=now, progress=lambda: bar.update(1))
-    new = sum(o.stored for o in outcomes)
-    click.echo(
-        t(
-            lang,
-            f"读取 {len(outcomes)} 个文件，新版本 {new} 个",
-            f"Read {len(outcomes)} file(s), {new} new version(s)",
+    with one_at_a_time(folder, "run", lang):
+        items = list(app.intake.pending())
+        label = t(lang, "读取报送", "Reading submissions")
+        with click.progressbar(length=max(len(items), 1), label=label, file=sys.stderr) as bar:
+            outcomes = ingest_all(app, now=now, progress=lambda: bar.update(1))
+        new = sum(o.stored for o in outcomes)
+        click.echo(
+            t(
+                lang,
+                f"读取 {len(outcomes)} 个文件，新版本 {new} 个",
+                f"Read {len(outcomes)} file(s), {new} new version(s)",
+            )
         )
-    )
-    master = do_consolidate(app, now=now)
-    click.echo(t(lang, f"汇总表：{master.path}", f"Master: {master.path}"))
-    result = do_remind(app, now=now, dry_run=dry_run)
+        master = do_consolidate(app, now=now)
+        click.echo(t(lang, f"汇总表：{master.path}", f"Master: {master.path}"))
+        result = do_remind(app, now=now, dry_run=dry_run)
     n = len(result.planned)
     click.echo(
         t(

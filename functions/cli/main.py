@@ -12,10 +12,15 @@ from functions.cli import google_cmds, loop_cmds, serve_cmds
 from functions.cli.common import (
     EXIT_CANNOT_RUN,
     EXIT_INVALID,
+    cannot_run,
     folder_arg,
     friendly_errors,
+    json_error,
+    one_at_a_time,
+    one_line,
     parse_today,
 )
+from functions.settings import Settings
 from schemas.i18n import Text, t
 
 
@@ -77,7 +82,22 @@ def validate(file: Path, campaign_dir: Path, as_json: bool, deliverable: str | N
     from functions.bootstrap import open_app
     from functions.services.intake.validate_file import validate_file
 
-    app = open_app(campaign_dir)
+    # Reading only: validating a file needs no write access to the campaign folder or its store.
+    app = open_app(campaign_dir, read_only=True)
+    if not file.is_file():
+        # A FIFO or a device would block the reader for ever (issue 11 §2.13); only regular files.
+        cannot_run(
+            [
+                t(
+                    app.campaign.language,
+                    f"{file}: 不是普通文件（可能是管道或设备），无法校验。请指定一个 .xlsx 工作簿文件",
+                    f"{file}: not a regular file (a pipe or a device?), so it cannot be checked. "
+                    "Name an .xlsx workbook file",
+                )
+            ],
+            "not-a-file",
+            as_json=as_json,
+        )
     report = validate_file(app, file, expected_deliverable=deliverable)
     if as_json:
         click.echo(json.dumps(report.public_json(), ensure_ascii=False, indent=2))
@@ -101,13 +121,16 @@ def ingest(folder: Path, today: str | None) -> None:
     lang = app.campaign.language
     _warn_roster(app)
     now = parse_today(today, app.campaign, hour=23)
-    outcomes = ingest_all(app, now=now)
+    with one_at_a_time(folder, "ingest", lang):
+        outcomes = ingest_all(app, now=now)
     new = sum(o.stored for o in outcomes)
     bad = [o for o in outcomes if o.note in ("unreadable", "unidentified")]
     for o in outcomes:
         state = t(lang, "通过", "valid") if o.valid else t(lang, f"{o.errors}个错误", f"{o.errors} error(s)")
         tag = _INGEST_NOTES[o.note](lang) if o.note in _INGEST_NOTES else ""
-        click.echo(f"{o.unit or '?':>8} {o.deliverable or '?':<8} {state}{tag}  {Path(o.source).name}")
+        click.echo(
+            f"{o.unit or '?':>8} {o.deliverable or '?':<8} {state}{tag}  {one_line(Path(o.source).name)}"
+        )
     click.echo(
         t(
             lang,
@@ -145,9 +168,35 @@ serve_cmds.register(cli)
 
 
 def main() -> None:
+    _quiet_library_warnings()
     try:
-        cli.main(prog_name="huizong", standalone_mode=True)
+        # Not standalone: click would print a usage error and exit before --json could answer it.
+        code = cli.main(prog_name="huizong", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        # A usage error (exit 2) before the command ran: --json still gets its JSON error object.
+        exc.show()
+        if exc.exit_code == EXIT_CANNOT_RUN and "--json" in sys.argv[1:]:
+            click.echo(json_error("usage", [exc.format_message()]))
+        sys.exit(exc.exit_code)
     except SystemExit as exc:
         raise SystemExit(exc.code if exc.code is not None else 0) from None
-    except Exception:  # pragma: no cover - last resort; commands already handle their own
+    except Exception:
+        # HUIZONG_DEBUG=1 promised a traceback: let it through. Otherwise commands already printed theirs.
+        if Settings.from_env().debug:
+            raise
         sys.exit(EXIT_CANNOT_RUN)
+    # ctx.exit(n) (e.g. --help is 0) comes back as a return value when not standalone.
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _quiet_library_warnings() -> None:
+    """openpyxl's UserWarnings ("Data Validation extension is not supported", …) print the library's
+    path on the user's screen and mean nothing to them; huizong reports what matters itself. Shown
+    again under HUIZONG_DEBUG=1."""
+    import warnings
+
+    if not Settings.from_env().debug:
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl(\..*)?$")

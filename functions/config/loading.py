@@ -11,9 +11,17 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from schemas.campaign import EMAIL_PATTERN, Campaign
+from schemas.campaign import EMAIL_PATTERN, Campaign, is_plain_address
 from schemas.i18n import Language, Text, language_of, t
-from schemas.roster import ROSTER_HEADERS, Roster, RosterProblem, Unit
+from schemas.roster import (
+    ROSTER_HEADERS,
+    UNIT_CODE_MAX,
+    UNIT_CODE_PATTERN,
+    Roster,
+    RosterProblem,
+    Unit,
+    normalise_text,
+)
 
 CAMPAIGN_FILE = "campaign.yaml"
 ROSTER_FILES = ("units.csv", "units.xlsx")
@@ -148,7 +156,29 @@ def _roster_rows(path: Path, lang: Language) -> list[tuple[int, list[str]]]:
                 )
             ]
         ) from None
-    return [(i, [c.strip() for c in row]) for i, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
+    reader = csv.reader(io.StringIO(text))
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for row in reader:
+            rows.append((reader.line_num, [c.strip() for c in row]))
+    except csv.Error:
+        # A bare CR (a line break typed into a cell, or a file saved with old Mac line ends) or a stray
+        # quote: csv's own message names neither the line nor a way out.
+        line = reader.line_num
+        raise ConfigError(
+            [
+                f"{path}: "
+                + t(
+                    lang,
+                    f"第 {line} 行含有单独的回车符（CR）或不配对的引号，无法读取。请删除该行单元格中的换行，"
+                    "或在 Excel 中“另存为”→“CSV UTF-8（逗号分隔）”后重试",
+                    f"line {line} holds a bare carriage return (CR) or an unmatched quote and cannot be read. "
+                    "Remove the line break from that row's cells, or in Excel use Save As → CSV UTF-8 "
+                    "(comma delimited), and try again",
+                )
+            ]
+        ) from None
+    return rows
 
 
 def load_roster(folder: Path, campaign: Campaign) -> tuple[Roster, list[RosterProblem]]:
@@ -189,11 +219,15 @@ def load_roster(folder: Path, campaign: Campaign) -> tuple[Roster, list[RosterPr
     units: list[Unit] = []
     problems: list[RosterProblem] = []
     seen: dict[str, int] = {}
+    # Codes name files, and macOS and Windows file systems ignore case: WJ01 and wj01 would share one.
+    seen_folded: dict[str, int] = {}
     for line, cells in rows[1:]:
         cells = [*cells, *[""] * (len(ROSTER_HEADERS) - len(cells))]
         if not any(cells):
             continue
         code, name, utype, area, contact, emails_txt, phone = cells[: len(ROSTER_HEADERS)]
+        # Everything but the addresses becomes one line of text (see normalise_text).
+        name, utype, area, contact, phone = (normalise_text(c) for c in (name, utype, area, contact, phone))
         bad = []
         if not code:
             bad.append(t(lang, "单位编码为空", "no unit code"))
@@ -203,6 +237,26 @@ def load_roster(folder: Path, campaign: Campaign) -> tuple[Roster, list[RosterPr
                     lang,
                     f"单位编码 {code} 与第 {seen[code]} 行重复",
                     f"unit code {code} repeats row {seen[code]}",
+                )
+            )
+        elif not re.match(UNIT_CODE_PATTERN, code):
+            bad.append(
+                t(
+                    lang,
+                    f"单位编码 {code!r} 不可用：只能由字母、数字、汉字和 - _ . 组成（不以 . 或 - 开头，"
+                    f"不以 . 结尾，最多 {UNIT_CODE_MAX} 个字符），不能含有 / 、空格或换行。请改成如 WJ001 的编码",
+                    f"unit code {code!r} cannot be used: only letters, digits, Chinese characters and - _ . "
+                    f"(not starting with . or -, not ending with ., at most {UNIT_CODE_MAX} characters), "
+                    "no /, spaces or line breaks. Change it to a code such as WJ001",
+                )
+            )
+        elif code.casefold() in seen_folded:
+            bad.append(
+                t(
+                    lang,
+                    f"单位编码 {code} 与第 {seen_folded[code.casefold()]} 行的编码只差大小写，请改成不同的编码",
+                    f"unit code {code} differs from row {seen_folded[code.casefold()]}'s only in case; "
+                    "make them different",
                 )
             )
         if not name:
@@ -220,12 +274,24 @@ def load_roster(folder: Path, campaign: Campaign) -> tuple[Roster, list[RosterPr
         for e in emails:
             if not re.match(EMAIL_PATTERN, e):
                 bad.append(t(lang, f"邮箱“{e}”格式不对", f"'{e}' is not an email address"))
+            elif not is_plain_address(e):
+                # Looks like an address, but a mail header reads it as another one (issue 11 §2.9).
+                bad.append(
+                    t(
+                        lang,
+                        f"邮箱“{e}”格式不对：只写地址本身，如 name@example.org，不含 < > : ( ) 等符号",
+                        f"'{e}' is not an email address: write only the address, e.g. name@example.org, "
+                        "without < > : ( ) and the like",
+                    )
+                )
         if bad:
             problems.append(RosterProblem(line=line, code=code, message=t(lang, "；", "; ").join(bad)))
             if code and code not in seen:
                 seen[code] = line
+                seen_folded.setdefault(code.casefold(), line)
             continue
         seen[code] = line
+        seen_folded[code.casefold()] = line
         units.append(
             Unit(
                 code=code,

@@ -7,16 +7,25 @@
 - a scheduler: the inbox folder ingested every minute, the Google poll every few minutes when the campaign
   uses Google, reminders once a day at the campaign's hour (claims make a repeat harmless anyway).
 
-Service calls are serialised by one lock: one machine, one campaign, and the store stays simple.
+Service calls are serialised by one lock: one machine, one campaign, and the store stays simple. The
+scheduled jobs and rebuilds also hold the campaign folder's lock (functions/folder_lock.py), so a manual
+`huizong ingest` or a cron `huizong run` beside `serve` waits for the job instead of interleaving with it.
+
+Abuse on the port (issue 11 §2.11), within the standard library's server: a listen backlog for bursts,
+a cap on connections handled at once (more are answered 503 at once), a socket timeout per read and a
+deadline for the whole request, so a client sending a byte now and then (slowloris) is cut off; stop()
+does not wait for a long ingest, which ends at the next file boundary.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
+import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -66,10 +75,10 @@ class ConsolidationWorker:
     def wait_idle(self, timeout: float) -> bool:
         return self._idle.wait(timeout)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
         self._wanted.set()
-        self._thread.join(timeout=30)
+        self._thread.join(timeout=timeout)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -94,6 +103,62 @@ class Schedule:
     tick: float = 5.0
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one client may take of the server. The webhook's senders (Apps Script, a form) send one small
+    request at once, so these only bite on abuse or a broken network."""
+
+    backlog: int = 128  # connections the kernel queues before accept (the stdlib's default is 5)
+    connections: int = 64  # handled at once; more are answered 503 at once, not queued behind them
+    read_timeout: float = 10.0  # seconds one socket read may wait
+    request_deadline: float = 20.0  # seconds to send the whole request (line, headers, body)
+    stop_wait: float = 5.0  # seconds stop() gives a running job to reach a boundary
+
+
+class _Stopping(Exception):
+    """Raised between two files of an ingest when the server is stopping."""
+
+
+class _Server(ThreadingHTTPServer):
+    """ThreadingHTTPServer with a backlog and a cap on connections handled at once."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], limits: Limits):
+        # The backlog is read by server_activate() inside the base __init__: set it first.
+        self.request_queue_size = limits.backlog
+        self.limits = limits
+        self._slots = threading.BoundedSemaphore(limits.connections)
+        self.busy_refusals = 0
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            # Every slot taken (a flood, or slow clients not yet cut off): answer now and close, so the
+            # accept loop never blocks and the backlog keeps draining.
+            self.busy_refusals += 1
+            with contextlib.suppress(OSError):
+                request.settimeout(1.0)
+                request.sendall(
+                    b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                    b"Retry-After: 5\r\nContent-Length: 17\r\nConnection: close\r\n\r\n"
+                    b'{"error": "busy"}'
+                )
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
 class LocalServer:
     def __init__(
         self,
@@ -104,8 +169,10 @@ class LocalServer:
         port: int = 8787,
         schedule: Schedule | None = None,
         clock: Callable[[], dt.datetime] | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.app = app
+        self.limits = limits or Limits()
         self.secret = secret
         self.schedule = schedule or Schedule()
         self.clock = clock or (lambda: dt.datetime.now(app.campaign.tz))
@@ -117,8 +184,7 @@ class LocalServer:
         self._last_ingest = float("-inf")
         self._last_poll = float("-inf")
         self._reminded_on: dt.date | None = None
-        self.httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self.httpd.daemon_threads = True
+        self.httpd = _Server((host, port), _handler_for(self), self.limits)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -133,16 +199,36 @@ class LocalServer:
         threading.Thread(target=self.httpd.serve_forever, name="huizong-http", daemon=True).start()
 
     def stop(self) -> None:
+        """Stop taking requests and jobs, and return within about `limits.stop_wait` seconds: a running
+        ingest stops at its next file (every file before it is stored and reported, the rest waits for
+        the next start); a rebuild writes to a temp file, so leaving it keeps the previous master."""
         self._stop.set()
         self.httpd.shutdown()
         self.httpd.server_close()
-        self.worker.stop()
+        self.worker.stop(timeout=self.limits.stop_wait)
+        if self._scheduler.is_alive():
+            self._scheduler.join(timeout=self.limits.stop_wait)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    @contextlib.contextmanager
+    def _job(self, what: str) -> Iterator[None]:
+        """A scheduled job or a rebuild: the campaign folder's lock (a CLI run beside serve), then this
+        process's. In that order, so webhooks are not held up while a job waits for a CLI run to end."""
+        from functions.folder_lock import folder_lock
+
+        with folder_lock(self.app.folder, what=f"huizong serve: {what}", wait=3600.0), self.lock:
+            yield
 
     # --- jobs ------------------------------------------------------------------------------------
     def _rebuild(self) -> None:
         from functions.services.loop import consolidate
 
-        with self.lock:
+        if self.stopping:
+            return
+        with self._job("consolidate"):
             consolidate(self.app, now=self.clock())
 
     def handle_webhook(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -163,8 +249,15 @@ class LocalServer:
     def ingest_inbox(self) -> int:
         from functions.services.intake.ingest import ingest_all
 
-        with self.lock:
-            outcomes = ingest_all(self.app, now=self.clock())
+        def between_files() -> None:
+            if self.stopping:
+                raise _Stopping
+
+        try:
+            with self._job("ingest"):
+                outcomes = ingest_all(self.app, now=self.clock(), progress=between_files)
+        except _Stopping:
+            return 0
         self.stats.ingests += 1
         created = sum(1 for o in outcomes if o.stored)
         if created:
@@ -176,7 +269,7 @@ class LocalServer:
             return
         from functions.services.google.poll import run_poll
 
-        with self.lock:
+        with self._job("poll"):
             session = self.app.google()
             result = run_poll(self.app, session, now=self.clock())
         self.stats.polls += 1
@@ -189,7 +282,7 @@ class LocalServer:
             return False
         from functions.services.loop import remind
 
-        with self.lock:
+        with self._job("remind"):
             remind(self.app, now=now)
         self._reminded_on = now.date()
         self.stats.reminder_runs += 1
@@ -230,8 +323,33 @@ def _discard(stream: Any, length: int) -> None:
 
 
 def _handler_for(server: LocalServer) -> type[BaseHTTPRequestHandler]:
+    limits = server.limits
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "huizong"
+        # Per socket read (socketserver.StreamRequestHandler applies it in setup()).
+        timeout = limits.read_timeout
+
+        def setup(self) -> None:
+            super().setup()
+            # A read timeout alone does not stop a client that sends one byte every few seconds: the
+            # whole request must arrive before the deadline, or the connection is cut.
+            self._deadline = threading.Timer(limits.request_deadline, self._cut_off)
+            self._deadline.daemon = True
+            self._deadline.start()
+
+        def _cut_off(self) -> None:
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+
+        def _request_read(self) -> None:
+            # Handling (an ingest behind the lock) may take long: only receiving has a deadline.
+            self._deadline.cancel()
+
+        def finish(self) -> None:
+            self._deadline.cancel()
+            with contextlib.suppress(OSError):
+                super().finish()
 
         def _reply(self, status: int, body: dict[str, Any]) -> None:
             data = json.dumps(body, ensure_ascii=False).encode()
@@ -242,6 +360,7 @@ def _handler_for(server: LocalServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def do_GET(self) -> None:
+            self._request_read()
             if self.path.rstrip("/") in ("/healthz", ""):
                 self._reply(200, {"ok": True, "campaign": server.app.campaign.id} | server.stats.as_dict())
             else:
@@ -264,11 +383,23 @@ def _handler_for(server: LocalServer) -> type[BaseHTTPRequestHandler]:
                 # is read and thrown away so the sender gets the 413 instead of a broken pipe.
                 server.stats.refused += 1
                 if length <= _DRAIN_LIMIT:
-                    _discard(self.rfile, length)
+                    try:
+                        _discard(self.rfile, length)
+                    except OSError:
+                        self.close_connection = True
+                        return
                 self._reply(413, {"error": "body too large"})
                 self.close_connection = True
                 return
-            body = self.rfile.read(length)
+            try:
+                body = self.rfile.read(length)
+            except OSError:  # the read timeout (TimeoutError) or the deadline's cut
+                self.close_connection = True
+                return
+            if len(body) < length:  # cut off or gave up before sending what it announced
+                self.close_connection = True
+                return
+            self._request_read()
             try:
                 status, payload = server.handle_webhook(body, {k: v for k, v in self.headers.items()})
             except Exception as exc:

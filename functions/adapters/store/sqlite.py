@@ -8,19 +8,22 @@ writer waits (busy_timeout) instead of computing the same next seq.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import sqlite3
 import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 from functions.adapters.store import codec as store_codec
 from functions.ports import Claim
+from functions.store_errors import StoreUnavailable
 from schemas.report import ValidationReport
 from schemas.submission import ParsedSubmission, Version, VersionStatus
 
@@ -74,12 +77,52 @@ class StoreClosedError(RuntimeError):
     pass
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _unavailable(path: Path, exc: sqlite3.DatabaseError) -> StoreUnavailable | None:
+    """SQLite's error as a problem the organiser can act on; None for the transient ones (busy, locked)."""
+    text = str(exc)
+    lowered = text.lower()
+    if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
+        return StoreUnavailable(str(path), "damaged", text)
+    if "readonly" in lowered or "read-only" in lowered:
+        return StoreUnavailable(str(path), "read-only", text)
+    if "unable to open" in lowered or "disk i/o error" in lowered:
+        return StoreUnavailable(str(path), "unopenable", text)
+    return None
+
+
+def _translated(method: _F) -> _F:
+    """A damaged or unwritable file found in the middle of a command is reported like one found at open."""
+
+    @functools.wraps(method)
+    def wrapper(self: SqliteStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            problem = _unavailable(self.path, exc)
+            if problem is None:
+                raise
+            raise problem from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
 class SqliteStore:
     """A Store in one SQLite file; safe to share between threads and between processes."""
 
-    def __init__(self, path: Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, path: Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS, read_only: bool = False
+    ) -> None:
+        """`read_only` (validate, status): never create, migrate or write the file, so a folder the user
+        may only read works; a missing file reads as an empty store."""
         self.path = Path(path)
         self._busy_timeout = busy_timeout
+        self.read_only = read_only
+        # How a read-only store connects: "ro" (mode=ro), "immutable" (a read-only folder where SQLite
+        # cannot make the WAL index; nobody can write there either) or "empty" (no file yet).
+        self._ro_mode = "ro"
         self._local = threading.local()
         self._lock = threading.Lock()
         # Every connection opened, so close() can close them all, whichever thread opened them.
@@ -87,6 +130,15 @@ class SqliteStore:
         self._closed = False
         try:
             self._initialise()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            problem = _unavailable(self.path, exc)
+            if problem is None:
+                raise
+            raise problem from exc
+        except PermissionError as exc:
+            self.close()
+            raise StoreUnavailable(str(self.path), "unopenable", str(exc)) from exc
         except BaseException:
             self.close()
             raise
@@ -111,6 +163,8 @@ class SqliteStore:
         # isolation_level=None: no implicit transactions; the methods below say where they begin.
         # check_same_thread=False only so close() may close connections of other (finished) threads;
         # each connection is still used by the one thread that opened it.
+        if self.read_only:
+            return self._connect_read_only()
         conn = sqlite3.connect(
             self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
         )
@@ -118,6 +172,61 @@ class SqliteStore:
         # WAL makes a commit a sequential append; NORMAL is durable against process crashes.
         conn.execute("PRAGMA synchronous = NORMAL")
         return conn
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        if self._ro_mode == "empty":
+            # Nothing stored yet: an empty database in memory with the schema, so every query answers.
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            conn.executescript(_SCHEMA)
+            return conn
+        flags = "mode=ro" if self._ro_mode == "ro" else "immutable=1"
+        uri = f"file:{quote(str(self.path.resolve()))}?{flags}"
+        conn = sqlite3.connect(
+            uri, uri=True, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+        return conn
+
+    def _initialise_read_only(self) -> None:
+        # No file, or an empty one (SQLite creates a database lazily, on its first write).
+        if not self.path.exists() or (self.path.is_file() and self.path.stat().st_size == 0):
+            self._ro_mode = "empty"
+            self._conn()
+            return
+        if not os.access(self.path, os.R_OK):
+            raise StoreUnavailable(str(self.path), "unopenable", "permission denied")
+        try:
+            self._check_version(self._conn())
+        except sqlite3.OperationalError as exc:
+            # A WAL file in a folder this user cannot write: SQLite cannot create the shared-memory
+            # index, so it reads the file as immutable (no writer can exist there anyway).
+            if "unable to open" not in str(exc) and "readonly" not in str(exc):
+                raise
+            self._drop_connection()
+            self._ro_mode = "immutable"
+            self._check_version(self._conn())
+
+    def _drop_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            with self._lock:
+                self._connections = [(r, c) for r, c in self._connections if c is not conn]
+            conn.close()
+            self._local.conn = None
+
+    def _check_version(self, conn: sqlite3.Connection) -> None:
+        try:
+            row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                # An empty file, or another program's database: huizong never wrote it.
+                raise StoreUnavailable(str(self.path), "damaged", str(exc)) from exc
+            raise
+        found = row[0]
+        if found is not None and found > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{self.path} 的数据格式版本是 {found}，本程序只支持到 {SCHEMA_VERSION}：请升级 huizong"
+            )
 
     def _forget_dead_threads(self) -> None:
         alive = []
@@ -136,6 +245,11 @@ class SqliteStore:
                 conn.close()
             self._connections = []
 
+    def _writable(self) -> None:
+        # Opened for reading (validate, status): a write is a bug in the caller, said plainly.
+        if self.read_only:
+            raise StoreUnavailable(str(self.path), "read-only", "opened for reading only")
+
     def __enter__(self) -> SqliteStore:
         return self
 
@@ -145,6 +259,7 @@ class SqliteStore:
     @contextmanager
     def _immediate(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that holds the write lock from its first statement."""
+        self._writable()
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -157,6 +272,9 @@ class SqliteStore:
         conn.execute("COMMIT")
 
     def _initialise(self) -> None:
+        if self.read_only:
+            self._initialise_read_only()
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = self._conn()
         self._enable_wal(conn)
@@ -191,6 +309,7 @@ class SqliteStore:
 
     # -- versions ----------------------------------------------------------------------------------
 
+    @_translated
     def add_version(
         self,
         submission: ParsedSubmission,
@@ -222,6 +341,7 @@ class SqliteStore:
             )
         return version, True
 
+    @_translated
     def latest(self, unit: str, deliverable: str, status: VersionStatus | None = None) -> Version | None:
         sql = f"SELECT {_VERSION_COLUMNS} FROM versions WHERE unit = ? AND deliverable = ?"
         params: tuple[Any, ...] = (unit, deliverable)
@@ -237,6 +357,15 @@ class SqliteStore:
     def iter_latest_versions(self, status: VersionStatus | None = None) -> Iterator[Version]:
         # One query: the highest seq per group (an index scan), joined back to its row; rows are
         # fetched in batches as the caller goes rather than all at once.
+        try:
+            yield from self._iter_latest_versions(status)
+        except sqlite3.DatabaseError as exc:
+            problem = _unavailable(self.path, exc)
+            if problem is None:
+                raise
+            raise problem from exc
+
+    def _iter_latest_versions(self, status: VersionStatus | None) -> Iterator[Version]:
         where, params = ("WHERE status = ?", (status,)) if status is not None else ("", ())
         cursor = self._conn().execute(
             f"SELECT {', '.join('v.' + c for c in _VERSION_COLUMNS.split(', '))} "
@@ -253,6 +382,7 @@ class SqliteStore:
         finally:
             cursor.close()
 
+    @_translated
     def history(self, unit: str, deliverable: str) -> list[Version]:
         rows = (
             self._conn()
@@ -266,6 +396,7 @@ class SqliteStore:
 
     # -- claims ------------------------------------------------------------------------------------
 
+    @_translated
     def claim(self, key: str, payload: dict[str, Any], *, at: dt.datetime) -> bool:
         payload_json = store_codec.dumps(payload)
         with self._immediate() as conn:
@@ -276,6 +407,7 @@ class SqliteStore:
             )
             return cur.rowcount == 1
 
+    @_translated
     def update_claim(self, key: str, payload: dict[str, Any]) -> None:
         with self._immediate() as conn:
             cur = conn.execute(
@@ -284,9 +416,12 @@ class SqliteStore:
             if cur.rowcount == 0:
                 raise KeyError(key)
 
+    @_translated
     def release(self, key: str) -> None:
+        self._writable()
         self._conn().execute("DELETE FROM claims WHERE key = ?", (key,))
 
+    @_translated
     def claims(self, prefix: str = "") -> list[Claim]:
         sql = "SELECT key, claimed_at, payload_json FROM claims"
         params: tuple[str, ...] = ()
@@ -303,11 +438,14 @@ class SqliteStore:
 
     # -- meta --------------------------------------------------------------------------------------
 
+    @_translated
     def get_meta(self, key: str) -> str | None:
         row = self._conn().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row is not None else None
 
+    @_translated
     def set_meta(self, key: str, value: str) -> None:
+        self._writable()
         self._conn().execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from functions.app import App
+from functions.atomic_file import write_atomically
 from functions.ports import IntakeItem
 from functions.services.intake.peers import PeerStats
 from functions.services.messages.report_text import render_report
@@ -38,27 +39,40 @@ class IngestOutcome:
 
 
 def _safe(name: str) -> str:
-    return re.sub(r'[\\/:*?"<>|\s]+', "_", name).strip("_") or "file"
+    # Untrusted (a file name a unit chose): no separators, no control characters, no leading dots (so
+    # never `.` or `..`), bounded so the suffixes added below stay under the 255-byte name limit.
+    cleaned = re.sub(r'[\\/:*?"<>|\s\x00-\x1f\x7f]+', "_", name).strip("_").lstrip(".")
+    return cleaned[:80] or "file"
+
+
+def report_base(reports: Path, unit: str, deliverable: str) -> Path:
+    """out/reports/<unit>-<deliverable>, refusing any name that could leave `reports`.
+
+    The roster admits only codes matching UNIT_CODE_PATTERN, so this is a second line of defence: a code
+    that got past it (a store written by an older huizong) is made safe rather than trusted.
+    """
+    name = f"{unit}-{deliverable}"
+    if _safe(name) != name or name in (".", ".."):
+        name = _safe(name) + "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
+    return reports / name
 
 
 def write_report_files(app: App, report: ValidationReport, *, fallback_name: str) -> Path:
     """out/reports/<unit>-<deliverable>.json/.txt; files that could not be tied to a unit go to unidentified/."""
     reports = app.paths.reports
     if report.unit and report.deliverable and app.roster.get(report.unit):
-        base = reports / f"{report.unit}-{report.deliverable}"
+        base = report_base(reports, report.unit, report.deliverable)
     else:
         base = reports / "unidentified" / _safe(fallback_name)
     base.parent.mkdir(parents=True, exist_ok=True)
     payload = report.model_dump(mode="json")
-    _atomic_write(base.with_suffix(".json"), json.dumps(payload, ensure_ascii=False, indent=2))
-    _atomic_write(base.with_suffix(".txt"), render_report(report, app.campaign.language))
-    return base.with_suffix(".txt")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    # Suffixes are appended, never swapped with with_suffix: that cuts at the first dot, so `WJ.24` and
+    # `WJ.25` would share one file. Unique temp names (write_atomically) let two processes write at once.
+    json_path = base.with_name(base.name + ".json")
+    txt_path = base.with_name(base.name + ".txt")
+    write_atomically(json_path, json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8"))
+    write_atomically(txt_path, render_report(report, app.campaign.language).encode("utf-8"))
+    return txt_path
 
 
 def ingest_raw(

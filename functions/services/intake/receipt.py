@@ -28,7 +28,7 @@ RECEIPT_PREFIX = "receipt/"
 # so the refusal itself is remembered and every poll retries it.
 PENDING_PREFIX = "receipt-pending/"
 LISTED = 10
-ReceiptOutcome = Literal["sent", "already", "refused", "uncertain", "no-address", "not-permitted"]
+ReceiptOutcome = Literal["sent", "already", "refused", "uncertain", "no-address", "not-permitted", "failed"]
 
 
 def receipt_key(version: Version) -> str:
@@ -113,8 +113,16 @@ def send_receipt(app: App, version: Version, *, link: str, now: dt.datetime) -> 
     if unit is None or not unit.emails:
         app.store.update_claim(key, {**payload, "result": "no address"})
         return "no-address"
+    # From here on the claim is held: every way out releases it or records why (issue 11 §2.9), so a
+    # receipt is never silently lost behind a claim that says "sending" for ever.
     try:
-        app.mailer.send(build_receipt(app.campaign, unit, version, link=link, now=now))
+        message = build_receipt(app.campaign, unit, version, link=link, now=now)
+    except Exception as exc:  # a message that cannot be built will not build on the next poll either
+        log.exception("receipt could not be composed: %s/%s", version.unit, version.deliverable)
+        app.store.update_claim(key, {**payload, "result": f"failed: {type(exc).__name__}: {exc}"})
+        return "failed"
+    try:
+        app.mailer.send(message)
     except MailRefused as exc:
         app.store.release(key)
         app.store.claim(_pending_key(version), {**payload, "link": link, "error": str(exc)}, at=now)
@@ -127,6 +135,10 @@ def send_receipt(app: App, version: Version, *, link: str, now: dt.datetime) -> 
         return "not-permitted"
     except MailUncertain as exc:
         app.store.update_claim(key, {**payload, "result": f"uncertain: {exc}"})
+        return "uncertain"
+    except Exception as exc:  # a transport that broke its contract: whether it sent is unknown
+        log.exception("receipt send failed unexpectedly: %s/%s", version.unit, version.deliverable)
+        app.store.update_claim(key, {**payload, "result": f"uncertain: {type(exc).__name__}: {exc}"})
         return "uncertain"
     app.store.update_claim(key, {**payload, "result": "sent", "address": ", ".join(unit.emails)})
     return "sent"

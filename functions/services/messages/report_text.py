@@ -6,6 +6,7 @@ from itertools import groupby
 
 from schemas.i18n import Language, t
 from schemas.report import Issue, ValidationReport
+from schemas.roster import normalise_text
 
 
 def render_report(report: ValidationReport, lang: Language, *, unit_name: str | None = None) -> str:
@@ -14,7 +15,9 @@ def render_report(report: ValidationReport, lang: Language, *, unit_name: str | 
     name = unit_name or report.unit_name
     if name:
         who = f"{who} {name}"
-    lines.append(t(lang, f"文件：{report.file}", f"File: {report.file}"))
+    # The name a unit gave its file: one line, so a newline in it cannot fake a line of the report.
+    file = normalise_text(report.file)
+    lines.append(t(lang, f"文件：{file}", f"File: {file}"))
     lines.append(t(lang, f"单位：{who}", f"Unit: {who}"))
     if report.deliverable:
         lines.append(t(lang, f"材料：{report.deliverable}", f"Deliverable: {report.deliverable}"))
