@@ -19,7 +19,7 @@ from functions.validate.messages import make_issue
 from schemas.campaign import Campaign
 from schemas.formspec import TableSpec
 from schemas.i18n import Language, t
-from schemas.raw import RawCell, RawRecord, RawSubmission, RawTable
+from schemas.raw import ClaimedIdentity, RawCell, RawRecord, RawSubmission, RawTable
 from schemas.roster import Roster
 from sheets_templates import layout
 
@@ -106,6 +106,13 @@ def _read_identity(wb: Workbook, raw: RawSubmission, campaign: Campaign, roster:
     raw.template_version = meta.get("template_version") or None
     deliverable = meta.get("deliverable") or None
     raw.unit_name = name or None
+    # Kept as written: the identity rule (functions/validate/identity.py) compares them with the roster.
+    raw.claimed = ClaimedIdentity(
+        hidden_code=meta.get("unit_code") or None,
+        visible_code=instructions.get("unit_code") or None,
+        visible_name=instructions.get("unit_name") or None,
+        sheet=next((s for s in layout.INSTRUCTIONS_SHEET.values() if s in wb.sheetnames), None),
+    )
 
     if raw.campaign_id and raw.campaign_id != campaign.id:
         raw.issues.append(
