@@ -121,7 +121,11 @@ def _contact_issues(
             if mine and mine == norm(value):
                 continue
             other = next(
-                (u for u in roster.units if u.code != unit.code and norm(getattr(u, attr) or "") == norm(value)),
+                (
+                    u
+                    for u in roster.units
+                    if u.code != unit.code and norm(getattr(u, attr) or "") == norm(value)
+                ),
                 None,
             )
             if other is None:

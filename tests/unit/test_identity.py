@@ -53,7 +53,11 @@ def test_a_workbook_of_a_carrying_bs_name_is_an_error_and_keeps_as_valid_version
 
     # Unit B filled A's workbook: it changed only the unit name, and its own figures.
     second = write_workbook(
-        app.paths.inbox / "a-second.xlsx", app.campaign, "summary", a, summary_entries(total_participants=5555)
+        app.paths.inbox / "a-second.xlsx",
+        app.campaign,
+        "summary",
+        a,
+        summary_entries(total_participants=5555),
     )
     _set_instruction(second, "单位名称", b.name)
     outcomes = {Path(o.source).name: o for o in ingest_all(app, now=_now(app))}
@@ -85,9 +89,7 @@ def test_a_workbook_of_a_carrying_bs_name_is_an_error_and_keeps_as_valid_version
 def test_hidden_and_visible_codes_that_disagree_name_both(wujin_dir: Path) -> None:
     app = open_app(wujin_dir)
     a, b = _units(app)
-    path = write_workbook(
-        app.paths.inbox / "reused.xlsx", app.campaign, "summary", a, summary_entries()
-    )
+    path = write_workbook(app.paths.inbox / "reused.xlsx", app.campaign, "summary", a, summary_entries())
     _set_instruction(path, "单位编码", b.code)
     raw = app.read_workbook(path, app.campaign, app.roster)
     parsed, report = validate_submission(raw, app.campaign, app.roster)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -47,6 +48,11 @@ class UnreadFile(BaseModel):
     deliverable: str | None = None
     received_at: dt.datetime
     assigned: bool = False  # the organiser attached it to a unit (`huizong assign`)
+
+
+def shown(text: str) -> str:
+    """A file name as printed: a name is untrusted, and a newline in it must not fake a line of output."""
+    return "".join("?" if unicodedata.category(ch).startswith("C") else ch for ch in text)
 
 
 def key_of(sha256: str) -> str:
@@ -88,7 +94,9 @@ def _match(text: str, roster: Roster) -> Unit | None:
     whole = _norm(text)
     # The longest roster name inside the text: 武进区图书馆 must not match 武进区图书馆湖塘分馆's file as
     # 武进区图书馆 when the longer one is on the roster too.
-    names = sorted((u for u in roster.units if _norm(u.name) and _norm(u.name) in whole), key=lambda u: -len(u.name))
+    names = sorted(
+        (u for u in roster.units if _norm(u.name) and _norm(u.name) in whole), key=lambda u: -len(u.name)
+    )
     if not names:
         return None
     if len(names) > 1 and len(_norm(names[0].name)) == len(_norm(names[1].name)):
@@ -178,12 +186,12 @@ def unread_note(lang: Language, record: UnreadFile) -> str:
         if record.assigned
         else t(
             lang,
-            f"；如已知是哪个单位的文件，可用 huizong assign \"{record.source}\" 单位编码 指派",
-            f"; if you know whose it is: huizong assign \"{record.source}\" UNIT",
+            f'；如已知是哪个单位的文件，可用 huizong assign "{shown(record.source)}" 单位编码 指派',
+            f'; if you know whose it is: huizong assign "{shown(record.source)}" UNIT',
         )
     )
     return t(
         lang,
-        f"{record.message}（文件：{record.source}；{how}{todo}）",
-        f"{record.message} (file: {record.source}; {how}{todo})",
+        f"{record.message}（文件：{shown(record.source)}；{how}{todo}）",
+        f"{record.message} (file: {shown(record.source)}; {how}{todo})",
     )

@@ -305,7 +305,9 @@ def _num(x: float) -> int | float:
     return int(x) if float(x).is_integer() else x
 
 
-def _issues_sheet(campaign: Campaign, statuses: list[UnitStatus], store: Store, roster: Roster) -> MasterSheet:
+def _issues_sheet(
+    campaign: Campaign, statuses: list[UnitStatus], store: Store, roster: Roster
+) -> MasterSheet:
     lang = campaign.language
     header = _unit_header(lang)[:2] + [t(lang, "材料", "Deliverable"), t(lang, "工作表", "Sheet"),
                                        t(lang, "单元格", "Cell"), t(lang, "代码", "Code"), t(lang, "级别", "Severity"),
@@ -320,14 +322,21 @@ def _issues_sheet(campaign: Campaign, statuses: list[UnitStatus], store: Store, 
                 if v is None:
                     continue
                 for issue in v.report.issues:
-                    sev = t(lang, "错误", "error") if issue.severity == "error" else t(lang, "提醒", "warning")
+                    sev = (
+                        t(lang, "错误", "error") if issue.severity == "error" else t(lang, "提醒", "warning")
+                    )
                     style = Style.STATE_ERRORS if issue.severity == "error" else Style.STATE_DRAFT
                     yield [s.unit.code, s.unit.name, s.deliverable.title(lang), issue.sheet, issue.cell, issue.code,
                            Cell(sev, style), prefix + issue.message]  # fmt: skip
         records = unread_files(store)
         if records:
             # The files nobody could read or tie to a unit: a section of their own, so none is unseen.
-            yield [Cell(t(lang, "未能读取或未能识别单位的文件", "Files not read or not tied to a unit"), Style.TOTAL)]
+            yield [
+                Cell(
+                    t(lang, "未能读取或未能识别单位的文件", "Files not read or not tied to a unit"),
+                    Style.TOTAL,
+                )
+            ]
             for r in records:
                 unit = roster.get(r.unit) if r.unit else None
                 yield [r.unit or "", unit.name if unit else t(lang, "（未识别）", "(unknown)"),

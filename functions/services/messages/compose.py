@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -12,8 +13,10 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from functions.services.intake.unread import UnreadFile, shown, unread_note
 from functions.services.reminders.plan import UnitReminder
 from functions.services.status.unit_states import DeliverableCounts, UnitStatus
+from functions.validate.identity import IDENTITY_CODES
 from schemas.campaign import Campaign
 from schemas.i18n import month_day, state_label, t
 
@@ -87,6 +90,11 @@ def reminder_subject(campaign: Campaign, reminder: UnitReminder) -> str:
 
 def _state_text(campaign: Campaign, s: UnitStatus) -> tuple[str, str]:
     lang = campaign.language
+    if s.state == "missing" and s.unread:
+        # The unit did send something: "not received" would be untrue (issue 10.7).
+        f = s.unread[-1]
+        return t(lang, f"收到您的文件（{shown(f.name)}），但无法读取：{f.message}",
+                 f"we received your file ({shown(f.name)}) but cannot read it: {f.message}"), "#c00000"  # fmt: skip
     if s.state == "missing":
         return t(lang, "尚未收到贵单位的报送", "not received yet"), "#c00000"
     if s.state == "draft":
@@ -145,6 +153,7 @@ def build_digest(
     sent: int,
     master_link: str,
     now: dt.datetime,
+    unread: Sequence[UnreadFile] = (),
 ) -> EmailMessage:
     lang = campaign.language
     count_rows = [
@@ -178,6 +187,7 @@ def build_digest(
             pending.append({"title": d.title(lang), "units": waiting})
         if wrong:
             with_errors.append({"title": d.title(lang), "units": wrong})
+    held, files = _identity_and_unread(campaign, statuses, unread)
     subject = t(lang, f"【日报】{campaign.title}：报送情况（{month_day(lang, day)}）",
                 f"[Digest] {campaign.title}: reporting status ({month_day(lang, day)})")  # fmt: skip
     return compose(
@@ -193,4 +203,21 @@ def build_digest(
         with_errors=with_errors,
         sent=sent,
         master_link=master_link,
+        held=held,
+        files=files,
     )
+
+
+def _identity_and_unread(
+    campaign: Campaign, statuses: list[UnitStatus], unread: Sequence[UnreadFile]
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """For the digest: versions held back for their identity, and files nobody could read or place."""
+    lang = campaign.language
+    held = [
+        {"code": s.unit.code, "name": s.unit.name, "title": s.deliverable.title(lang), "seq": s.held.seq,
+         "kept": s.version.seq if s.version else "-",
+         "message": next((e.message for e in s.held.report.errors if e.code in IDENTITY_CODES), "")}
+        for s in statuses if s.held is not None
+    ]  # fmt: skip
+    files = [{"unit": r.unit or "?", "note": unread_note(lang, r)} for r in unread if not r.assigned]
+    return held, files

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 
 from functions.ports import Mailer, MailRefused, MailUncertain, Store
+from functions.services.intake.unread import unread_files
 from functions.services.messages.compose import build_digest, build_reminder
 from functions.services.reminders.plan import UnitReminder, digest_window, plan_reminders, step_label
 from functions.services.status.unit_states import count_by_deliverable, unit_statuses
@@ -146,7 +147,10 @@ def _send_digest(
         and c.payload.get("result") in ("已发送", "sent")
     )
     counts = count_by_deliverable(campaign, statuses)
-    msg = build_digest(campaign, statuses, counts, day=day, sent=sent_today, master_link=master_link, now=now)
+    msg = build_digest(
+        campaign, statuses, counts, day=day, sent=sent_today, master_link=master_link, now=now,
+        unread=unread_files(store),
+    )  # fmt: skip
     try:
         mailer.send(msg)
     except MailRefused:

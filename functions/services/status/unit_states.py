@@ -92,12 +92,18 @@ def unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[Unit
                 continue
             key = (unit.code, d.key)
             sub, draft = submitted.get(key), drafts.get(key)
-            if sub is not None:
-                held = None
-                if identity_disputed(store, sub):
+            held = None
+            if sub is not None and _identity_errors(sub):
+                decision = identity_decision(store, sub)
+                if decision is None:
                     earlier = last_valid(store, unit.code, d.key, before=sub.seq)
                     if earlier is not None:
                         held, sub = sub, light(earlier, rows_tables)
+                elif decision.get("assigned_to") != unit.code:
+                    # The organiser gave that file to another unit: this unit's own earlier version stands.
+                    mine = last_submitted(store, unit.code, d.key, before=sub.seq)
+                    sub = light(mine, rows_tables) if mine is not None else None
+            if sub is not None:
                 out.append(UnitStatus(unit, d, "valid" if sub.report.valid else "errors", sub, held))
             elif draft is not None:
                 out.append(UnitStatus(unit, d, "draft", draft))
@@ -110,11 +116,23 @@ def unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[Unit
 DECIDED_PREFIX = "identity-decided/"
 
 
-def identity_disputed(store: Store, version: Version) -> bool:
-    """The version says it is another unit than the one it is stored under, and nobody decided yet."""
-    if not any(e.code in IDENTITY_CODES for e in version.report.errors):
-        return False
-    return not any(c.key == DECIDED_PREFIX + version.id for c in store.claims(DECIDED_PREFIX + version.id))
+def _identity_errors(version: Version) -> bool:
+    return any(e.code in IDENTITY_CODES for e in version.report.errors)
+
+
+def identity_decision(store: Store, version: Version) -> dict[str, object] | None:
+    """What the organiser decided about a version held for its identity (`huizong assign`), or None."""
+    key = DECIDED_PREFIX + version.id
+    return next((dict(c.payload) for c in store.claims(key) if c.key == key), None)
+
+
+def last_submitted(store: Store, unit: str, deliverable: str, *, before: int) -> Version | None:
+    """The newest submitted version older than `before`."""
+    found = None
+    for v in store.history(unit, deliverable):
+        if v.seq < before and v.status == "submitted":
+            found = v
+    return found
 
 
 def last_valid(store: Store, unit: str, deliverable: str, *, before: int) -> Version | None:
