@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 
+from functions.adapters.xlsx.xls_reader import open_xls
 from functions.validate import codes
 from functions.validate.codes import IssueKind
 from functions.validate.messages import make_issue
@@ -33,12 +34,17 @@ def read_workbook(path: Path, campaign: Campaign, roster: Roster) -> RawSubmissi
     lang = campaign.language
     raw = RawSubmission(source=str(path), source_kind="file")
     problem = _sniff(path, campaign)
+    book = None
+    if problem is not None and problem[0] is codes.LEGACY_XLS:
+        # An old .xls that python-calamine can read is read like an .xlsx; legacy-xls only otherwise.
+        book = open_xls(path)
+        problem = None if book is not None else problem
     if problem is not None:
         kind, params = problem
         raw.issues.append(make_issue(kind, lang, **params))
         return raw
     try:
-        wb = load_workbook(path, read_only=True, data_only=True, keep_links=False)
+        wb = book or load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # a damaged zip or XML: the unit must re-save the file
         raw.issues.append(make_issue(codes.NOT_XLSX, lang, value=type(exc).__name__))
         return raw
