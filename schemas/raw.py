@@ -49,6 +49,7 @@ class ClaimedIdentity(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     hidden_code: str | None = None  # the hidden _huizong sheet (written by the template)
+    hidden_name: str | None = None  # the unit name the template was made for (same sheet)
     visible_code: str | None = None  # 单位编码 typed on the instructions sheet
     visible_name: str | None = None  # 单位名称 typed on the instructions sheet
     sheet: str | None = None  # the instructions sheet the visible values were read from

@@ -78,7 +78,10 @@ def identity_issues(
             )
         )
     name = claimed.visible_name
-    if name and not same_name(name, unit.name):
+    # A name the template itself carries is the organiser's (the roster renamed the unit since): not the
+    # unit's doing, so not a mismatch.
+    template_name = claimed.hidden_name if hidden and hidden.strip().upper() == unit.code.upper() else None
+    if name and not same_name(name, unit.name) and not (template_name and same_name(name, template_name)):
         other = _find_by_name(roster, name)
         kind = codes.UNIT_NAME_MISMATCH_OTHER_UNIT if other else codes.UNIT_NAME_MISMATCH
         out.append(
@@ -113,9 +116,14 @@ def _contact_issues(
         if table.kind != "record" or not tables.get(table.key) or table.key not in raw.tables:
             continue
         record = tables[table.key][0]
+        phone = record.get("phone")
+        own_phone = isinstance(phone, str) and bool(unit.phone) and _digits(phone) == _digits(unit.phone)
         for key, attr, norm in (("filled_by", "contact", _norm_name), ("phone", "phone", _digits)):
             value = record.get(key)
             if key not in {f.key for f in table.fields} or not isinstance(value, str) or not norm(value):
+                continue
+            if key == "filled_by" and own_phone:
+                # Two people of the same name are common; with the unit's own phone beside it, it is theirs.
                 continue
             mine = norm(getattr(unit, attr) or "")
             if mine and mine == norm(value):

@@ -133,3 +133,36 @@ def test_english_campaign_says_it_in_english(wujin_dir: Path) -> None:
     _, report = validate_submission(raw, app.campaign, app.roster)
     issue = next(i for i in report.errors if i.code == "unit-name-mismatch")
     assert "does not match" in issue.message and b.code in issue.message
+
+
+def test_a_unit_renamed_in_the_roster_after_the_templates_is_no_mismatch(wujin_dir: Path) -> None:
+    app = open_app(wujin_dir)
+    a, _ = _units(app)
+    path = write_workbook(app.paths.inbox / "r.xlsx", app.campaign, "summary", a, summary_entries())
+    csv = wujin_dir / "units.csv"
+    csv.write_text(csv.read_text(encoding="utf-8").replace(a.name, a.name + "（新名）"), encoding="utf-8")
+    app = open_app(wujin_dir)
+    raw = app.read_workbook(path, app.campaign, app.roster)
+    _, report = validate_submission(raw, app.campaign, app.roster)
+    assert "unit-name-mismatch" not in {e.code for e in report.errors}
+    # But a name the unit typed that is neither the roster's nor the template's still is.
+    _set_instruction(path, "单位名称", "另一个单位")
+    raw = app.read_workbook(path, app.campaign, app.roster)
+    _, report = validate_submission(raw, app.campaign, app.roster)
+    issue = next(e for e in report.errors if e.code == "unit-name-mismatch")
+    assert "另一个单位" in issue.message and a.name + "（新名）" in issue.message
+
+
+def test_another_units_contact_name_beside_the_units_own_phone_is_not_a_mismatch(wujin_dir: Path) -> None:
+    app = open_app(wujin_dir)
+    a, b = _units(app)
+    entries = summary_entries(filled_by=b.contact, phone=a.phone)
+    path = write_workbook(app.paths.inbox / "n.xlsx", app.campaign, "summary", a, entries)
+    raw = app.read_workbook(path, app.campaign, app.roster)
+    _, report = validate_submission(raw, app.campaign, app.roster)
+    assert "unit-name-mismatch" not in {e.code for e in report.errors}
+    entries = summary_entries(filled_by=b.contact, phone="13900001111")
+    path = write_workbook(app.paths.inbox / "n.xlsx", app.campaign, "summary", a, entries)
+    raw = app.read_workbook(path, app.campaign, app.roster)
+    _, report = validate_submission(raw, app.campaign, app.roster)
+    assert b.contact in next(e for e in report.errors if e.code == "unit-name-mismatch").message

@@ -115,6 +115,7 @@ def _read_identity(wb: Workbook, raw: RawSubmission, campaign: Campaign, roster:
     # Kept as written: the identity rule (functions/validate/identity.py) compares them with the roster.
     raw.claimed = ClaimedIdentity(
         hidden_code=meta.get("unit_code") or None,
+        hidden_name=meta.get("unit_name") or None,
         visible_code=instructions.get("unit_code") or None,
         visible_name=instructions.get("unit_name") or None,
         sheet=next((s for s in layout.INSTRUCTIONS_SHEET.values() if s in wb.sheetnames), None),
