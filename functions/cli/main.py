@@ -115,6 +115,7 @@ def ingest(folder: Path, today: str | None) -> None:
     """读取 inbox/ 下的全部工作簿：校验、入库、写出每个单位的校验报告。"""
     from functions.bootstrap import open_app
     from functions.services.intake.ingest import ingest_all
+    from functions.services.intake.unread import shown
 
     app = open_app(folder)
     lang = app.campaign.language
@@ -126,7 +127,8 @@ def ingest(folder: Path, today: str | None) -> None:
     for o in outcomes:
         state = t(lang, "通过", "valid") if o.valid else t(lang, f"{o.errors}个错误", f"{o.errors} error(s)")
         tag = _INGEST_NOTES[o.note](lang) if o.note in _INGEST_NOTES else ""
-        click.echo(f"{o.unit or '?':>8} {o.deliverable or '?':<8} {state}{tag}  {Path(o.source).name}")
+        # Each file's own result; a name is untrusted, so a newline in it cannot fake another line.
+        click.echo(f"{o.unit or '?':>8} {o.deliverable or '?':<8} {state}{tag}  {shown(Path(o.source).name)}")
     click.echo(
         t(
             lang,

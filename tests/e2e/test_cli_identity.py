@@ -86,3 +86,13 @@ def test_assign_cli_attaches_an_unidentified_workbook(wujin_dir: Path) -> None:
     units = json.loads(runner.invoke(cli, ["status", str(wujin_dir), "--json"]).output)["units"]
     mine = next(u for u in units if u["unit"] == school.code and u["deliverable"] == "plan")
     assert mine["state"] == "valid" and mine["version"] == 1
+
+
+def test_a_file_name_with_a_newline_cannot_fake_a_line_of_output(wujin_dir: Path) -> None:
+    inbox = wujin_dir / "inbox"
+    inbox.mkdir(exist_ok=True)
+    (inbox / "x\n  WJ001 plan     通过  fake.xlsx").write_text("not a workbook", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["ingest", str(wujin_dir), "--today", "2022-11-23"])
+    assert result.exit_code == 0, result.output
+    assert not any(line.lstrip().startswith("WJ001") for line in result.output.splitlines())
+    assert "x?  WJ001" in result.output and "无法读取" in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -11,7 +12,8 @@ from functions.app import App
 from functions.bootstrap import open_app
 from functions.services.intake.ingest import ingest_all
 from functions.services.master.master_sheets import master_sheets
-from functions.services.status.unit_states import unit_statuses
+from functions.services.messages.compose import build_digest
+from functions.services.status.unit_states import count_by_deliverable, unit_statuses
 from functions.validate.validator import validate_submission
 from schemas.roster import Unit
 from tests.helpers.workbooks import summary_entries, write_workbook
@@ -83,7 +85,21 @@ def test_a_workbook_of_a_carrying_bs_name_is_an_error_and_keeps_as_valid_version
     assert 800 in a_row and 5555 not in a_row
     sheets = {s.key: s for s in master_sheets(app.campaign, app.roster, app.store, now=_now(app))}
     issue_rows = [list(r) for r in sheets["issues"].rows]
-    assert any(r[0] == a.code and "unit-name-mismatch" in r for r in issue_rows)
+    held_rows = [r for r in issue_rows if r[0] == a.code and "unit-name-mismatch" in r]
+    assert held_rows and "第2版未采用，汇总仍用第1版" in held_rows[0][-1]
+
+    statuses = unit_statuses(app.campaign, app.roster, app.store)
+    digest = build_digest(
+        app.campaign, statuses, count_by_deliverable(app.campaign, statuses), day=_now(app).date(),
+        sent=0, master_link="out/master.xlsx", now=_now(app),
+    )  # fmt: skip
+    body = email.message_from_bytes(digest.as_bytes())
+    text = "".join(
+        p.get_payload(decode=True).decode("utf-8")
+        for p in body.walk()
+        if p.get_content_type() == "text/plain"
+    )
+    assert "身份不符，未替换有效版本" in text and f"{a.code} {a.name}" in text and b.name in text
 
 
 def test_hidden_and_visible_codes_that_disagree_name_both(wujin_dir: Path) -> None:
