@@ -196,3 +196,33 @@ def test_assign_decides_a_held_version(wujin_dir: Path) -> None:
     assert b_version is not None and b_version.tables["statistics"][0]["total_participants"] == 4321
     data = json.loads(json.dumps(status_json(app)))
     assert all(u["held_version"] is None for u in data["units"])
+
+
+def test_assign_to_the_coded_unit_confirms_a_held_version(wujin_dir: Path) -> None:
+    app = open_app(wujin_dir)
+    summary = app.campaign.deliverable("summary")
+    a, _ = [u for u in app.roster.units if summary.applies_to(u.type)][:2]
+    write_workbook(app.paths.inbox / "a.xlsx", app.campaign, "summary", a, summary_entries())
+    ingest_all(app, now=_now(app))
+    typo = write_workbook(
+        app.paths.inbox / "a2.xlsx", app.campaign, "summary", a, summary_entries(total_participants=999)
+    )
+    wb = load_workbook(typo)
+    for row in wb["填写说明"].iter_rows():
+        if row[0].value == "单位名称":
+            row[1].value = a.name + "（错字）"
+    wb.save(typo)
+    ingest_all(app, now=_now(app))
+
+    def status() -> object:
+        return next(
+            s for s in unit_statuses(app.campaign, app.roster, app.store)
+            if s.unit.code == a.code and s.deliverable.key == "summary"
+        )  # fmt: skip
+
+    before = status()
+    assert before.held is not None and before.version.seq == 1  # type: ignore[attr-defined]
+    assign_file(app, typo, a.code, deliverable=None, now=_now(app))
+    after = status()
+    assert after.held is None and after.state == "valid"  # type: ignore[attr-defined]
+    assert after.version.seq == 2 and after.version.tables["statistics"][0]["total_participants"] == 999  # type: ignore[attr-defined]

@@ -131,8 +131,9 @@ def assign_file(
     if outcome.seq is not None:
         seen = {"unit": unit.code, "deliverable": chosen, "seq": outcome.seq}
         app.store.set_meta(f"file-seen/{digest}", json.dumps(seen, ensure_ascii=False))
-    if previous is not None and previous != outcome.version_id:
-        # The held version this file made elsewhere is decided: it no longer waits for the organiser.
+    if previous is not None:
+        # The version this file made before is decided: given to another unit, or (the same version,
+        # since the content is the same) confirmed as this unit's own. It no longer waits.
         app.store.claim(DECIDED_PREFIX + previous, {"assigned_to": unit.code, "file": str(path)}, at=now)
     if (record := get_unread(app.store, digest)) is not None:
         mark_assigned(app.store, record, unit.code, chosen)

@@ -92,9 +92,11 @@ def unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[Unit
                 continue
             key = (unit.code, d.key)
             sub, draft = submitted.get(key), drafts.get(key)
-            held = None
+            held, accepted = None, False
             if sub is not None and _identity_errors(sub):
                 decision = identity_decision(store, sub)
+                # The organiser confirmed it is this unit's own (`huizong assign FILE <this unit>`).
+                accepted = decision is not None and decision.get("assigned_to") == unit.code
                 if decision is None:
                     earlier = last_valid(store, unit.code, d.key, before=sub.seq)
                     if earlier is not None:
@@ -104,7 +106,11 @@ def unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[Unit
                     mine = last_submitted(store, unit.code, d.key, before=sub.seq)
                     sub = light(mine, rows_tables) if mine is not None else None
             if sub is not None:
-                out.append(UnitStatus(unit, d, "valid" if sub.report.valid else "errors", sub, held))
+                # Accepted: its identity errors are answered; any other error still counts.
+                ok = sub.report.valid or (
+                    accepted and all(e.code in IDENTITY_CODES for e in sub.report.errors)
+                )
+                out.append(UnitStatus(unit, d, "valid" if ok else "errors", sub, held))
             elif draft is not None:
                 out.append(UnitStatus(unit, d, "draft", draft))
             else:
