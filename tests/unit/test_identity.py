@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from functions.app import App
 from functions.bootstrap import open_app
 from functions.services.intake.ingest import ingest_all
-from functions.services.master.master_sheets import master_sheets
+from functions.services.master.master_sheets import build_master, master_sheets
 from functions.services.messages.compose import build_digest
 from functions.services.status.unit_states import count_by_deliverable, unit_statuses
 from functions.validate.validator import validate_submission
@@ -87,6 +87,17 @@ def test_a_workbook_of_a_carrying_bs_name_is_an_error_and_keeps_as_valid_version
     issue_rows = [list(r) for r in sheets["issues"].rows]
     held_rows = [r for r in issue_rows if r[0] == a.code and "unit-name-mismatch" in r]
     assert held_rows and "第2版未采用，汇总仍用第1版" in held_rows[0][-1]
+
+    # The real master workbook, written and read back.
+    master = build_master(
+        app.campaign, app.roster, app.store, app.paths.master, now=_now(app), write=app.write_master
+    ).path
+    wb = load_workbook(master, read_only=True)
+    stats = [r for r in wb["统计"].iter_rows(values_only=True) if r and r[0] == a.code]
+    assert len(stats) == 1 and 800 in stats[0] and 5555 not in stats[0]
+    problems = [r for r in wb["问题清单"].iter_rows(values_only=True) if r and r[0] == a.code]
+    assert any("unit-name-mismatch" in r for r in problems)
+    wb.close()
 
     statuses = unit_statuses(app.campaign, app.roster, app.store)
     digest = build_digest(
