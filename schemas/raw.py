@@ -47,6 +47,19 @@ class RawTable(BaseModel):
     columns: dict[str, str] = Field(default_factory=dict)
 
 
+class ClaimedIdentity(BaseModel):
+    """Who the workbook says it is, as written, before the roster is consulted: the identity rule
+    compares these with the roster entry of the code the submission is stored under."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hidden_code: str | None = None  # the hidden _huizong sheet (written by the template)
+    hidden_name: str | None = None  # the unit name the template was made for (same sheet)
+    visible_code: str | None = None  # 单位编码 typed on the instructions sheet
+    visible_name: str | None = None  # 单位名称 typed on the instructions sheet
+    sheet: str | None = None  # the instructions sheet the visible values were read from
+
+
 class RawSubmission(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -63,3 +76,4 @@ class RawSubmission(BaseModel):
     issues: list[Issue] = Field(default_factory=list)
     # True when the unit identity came from the unit name only (a warning is due).
     identity_from_name: bool = False
+    claimed: ClaimedIdentity = Field(default_factory=ClaimedIdentity)

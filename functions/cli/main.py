@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from functions.cli import google_cmds, loop_cmds, serve_cmds
+from functions.cli import google_cmds, identity_cmds, loop_cmds, serve_cmds
 from functions.cli.common import (
     EXIT_CANNOT_RUN,
     EXIT_INVALID,
@@ -47,7 +47,16 @@ def init(folder: Path, example: str, force: bool) -> None:
     lang = load_campaign(folder).language
     for p in written:
         click.echo(t(lang, f"已写入 {p}", f"Wrote {p}"))
-    click.echo(t(lang, f"下一步：huizong templates {folder}", f"Next: huizong templates {folder}"))
+    # The example is someone else's campaign: generating its templates first would send its units' names.
+    click.echo(
+        t(
+            lang,
+            f"下一步：先编辑 {folder / 'campaign.yaml'}（活动名称、日期、材料、组织方）和 {folder / 'units.csv'}"
+            f"（本次活动的单位名单），再运行 huizong templates {folder}",
+            f"Next: edit {folder / 'campaign.yaml'} (title, dates, deliverables, organiser) and "
+            f"{folder / 'units.csv'} (your units) first, then run huizong templates {folder}",
+        )
+    )
 
 
 @cli.command()
@@ -62,13 +71,23 @@ def templates(folder: Path) -> None:
     _warn_roster(app)
     paths = write_templates(folder, app.campaign, app.roster)
     where = folder / "templates"
+    lang = app.campaign.language
     click.echo(
-        t(
-            app.campaign.language,
-            f"已生成 {len(paths)} 个工作簿，位于 {where}",
-            f"Wrote {len(paths)} workbooks to {where}",
-        )
+        t(lang, f"已生成 {len(paths)} 个工作簿，位于 {where}", f"Wrote {len(paths)} workbooks to {where}")
     )
+    if app.roster_problems:
+        # Skipped units got no workbook: saying only "done" would let them go unnoticed.
+        n = len(app.roster_problems)
+        click.echo(
+            t(
+                lang,
+                f"警告：单位名单有 {n} 行被跳过（见上），这些单位没有生成工作簿。请修改 units.csv 后重新运行。",
+                f"Warning: {n} roster row(s) were skipped (listed above) and got no workbook. "
+                "Fix units.csv and run again.",
+            ),
+            err=True,
+        )
+        sys.exit(EXIT_INVALID)
 
 
 @cli.command()
@@ -165,6 +184,7 @@ def _warn_roster(app: object) -> None:
 loop_cmds.register(cli)
 google_cmds.register(cli)
 serve_cmds.register(cli)
+identity_cmds.register(cli)
 
 
 def main() -> None:

@@ -478,6 +478,69 @@ WRONG_DELIVERABLE_NOT_EXPECTED = _variant(
     "not-expected",
     reason=Text("不是要求的“{wanted}”。", "not the expected '{wanted}'."),
 )
+# ---- identity task (issue 10.2, issue 11 §2.5): who sent what ----------------------------------------
+# A workbook whose visible identity disagrees with the roster entry of the code it carries is stored with
+# this error and does not replace the unit's valid version in the master until the organiser decides.
+UNIT_NAME_MISMATCH = _code(
+    "unit-name-mismatch",
+    "error",
+    "file",
+    Text(
+        "“{sheet}”页的单位名称“{value}”与单位编码 {unit_code} 在名单中的单位“{roster_name}”不符{other}。"
+        "本次报送已记录，但在组织方确认前不会替换 {roster_name} 的数据。"
+        "如是 {roster_name} 的报送，请把单位名称改为“{roster_name}”后重新报送；"
+        "如是其他单位的报送，请使用该单位自己的模板重新报送。",
+        "The unit name '{value}' on the '{sheet}' sheet does not match '{roster_name}', the roster unit of "
+        "code {unit_code}{other}. The submission is recorded but will not replace {roster_name}'s data until "
+        "the organiser decides. If it is {roster_name}'s, change the name to '{roster_name}' and send it "
+        "again; if it is another unit's, send it in that unit's own template.",
+    ),
+    Text(
+        "工作簿中的单位名称或联系人与其单位编码在名单中的单位不符（已记录，不替换该单位的有效数据）",
+        "the unit name or contact in the workbook disagrees with the roster unit of its code (recorded, "
+        "does not replace that unit's valid data)",
+    ),
+)
+UNIT_NAME_MISMATCH_OTHER_UNIT = _variant(
+    UNIT_NAME_MISMATCH,
+    "other-unit",
+    other=Text(
+        "，而“{value}”是名单中的另一个单位（{other_code}）",
+        "; '{value}' is another roster unit ({other_code})",
+    ),
+)
+UNIT_NAME_MISMATCH_CONTACT = _variant(
+    UNIT_NAME_MISMATCH,
+    "contact",
+    message=Text(
+        "“{sheet}”页的{column}“{value}”是名单中 {other_name}（{other_code}）的联系方式，"
+        "而工作簿的单位编码 {unit_code} 是 {roster_name}。本次报送已记录，但在组织方确认前不会替换 "
+        "{roster_name} 的数据。请使用本单位自己的模板重新报送；如确为代填，请联系组织方。",
+        "{column} '{value}' on the '{sheet}' sheet is the roster contact of {other_name} ({other_code}), "
+        "but the workbook's unit code {unit_code} is {roster_name}. The submission is recorded but will not "
+        "replace {roster_name}'s data until the organiser decides. Send it in your own unit's template, or "
+        "ask the organiser if you filled it in for another unit.",
+    ),
+)
+UNIT_CODE_MISMATCH = _code(
+    "unit-code-mismatch",
+    "error",
+    "file",
+    Text(
+        "工作簿内置的单位编码 {hidden}（{hidden_name}）与“{sheet}”页填写的单位编码 {visible}"
+        "（{visible_name}）不一致。本次报送已记录，但在组织方确认前不会替换任何单位的数据。"
+        "请下载本单位自己的模板重新填写后报送，不要改用其他单位的工作簿。",
+        "The workbook's built-in unit code {hidden} ({hidden_name}) differs from the unit code {visible} "
+        "({visible_name}) typed on the '{sheet}' sheet. The submission is recorded but replaces no unit's "
+        "data until the organiser decides. Fill in your own unit's template and send that instead of "
+        "another unit's workbook.",
+    ),
+    Text(
+        "工作簿隐藏的单位编码与可见的单位编码不一致（已记录，不替换任何单位的有效数据）",
+        "the workbook's hidden unit code differs from the visible one (recorded, replaces no valid data)",
+    ),
+)
+# ---- /identity task -------------------------------------------------------------------------------
 UNKNOWN_COLUMN = _code(
     "unknown-column",
     "warning",

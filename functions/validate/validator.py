@@ -13,6 +13,7 @@ from typing import Any, Literal
 from functions.validate import codes
 from functions.validate.cells import Place, place_of, read_cell
 from functions.validate.codes import IssueKind
+from functions.validate.identity import identity_issues
 from functions.validate.messages import make_issue
 from functions.validate.peer_median import PeerFigures, PeerMedian, peer_median
 from schemas.campaign import Campaign
@@ -414,6 +415,8 @@ def validate_submission(
         checker.check_materials()
         checker.check_unit_rules()
         checker.check_outliers(roster)
+        # Who sent it: a workbook naming another unit than its code's is stored but held back.
+        checker.issues.extend(identity_issues(raw, unit, roster, campaign, checker.tables))
 
     errors = [i for i in checker.issues if i.severity == "error"]
     warnings = [i for i in checker.issues if i.severity == "warning"]

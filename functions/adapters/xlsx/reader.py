@@ -14,6 +14,7 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 
 from functions.adapters.xlsx.workbook_xml import Book, UnreadablePart, XCell
+from functions.adapters.xlsx.xls_reader import XlsBook, open_xls
 from functions.adapters.xlsx.zip_guard import (
     DEFAULT_LIMITS,
     Budget,
@@ -27,7 +28,7 @@ from functions.validate.messages import make_issue
 from schemas.campaign import Campaign
 from schemas.formspec import TableSpec
 from schemas.i18n import Language, t
-from schemas.raw import RawCell, RawRecord, RawSubmission, RawTable
+from schemas.raw import ClaimedIdentity, RawCell, RawRecord, RawSubmission, RawTable
 from schemas.roster import Roster
 from sheets_templates import layout
 
@@ -47,15 +48,23 @@ def read_workbook(
     except (OSError, ValueError, EOFError) as exc:  # unreadable from disk, or a zip directory that lies
         raw.issues.append(make_issue(codes.NOT_XLSX, lang, value=type(exc).__name__))
         return raw
+    xls: XlsBook | None = None
+    if problem is not None and problem[0] is codes.LEGACY_XLS:
+        # An old .xls that python-calamine can read is read like an .xlsx; legacy-xls only otherwise.
+        xls = open_xls(path)
+        problem = None if xls is not None else problem
     if problem is not None:
         kind, params = problem
         raw.issues.append(make_issue(kind, lang, **params))
         return raw
     budget = Budget(limits)
     try:
-        with zipfile.ZipFile(path) as zf:
-            check_directory(zf, limits)
-            _read_book(Book(zf, budget), raw, campaign, roster)
+        if xls is not None:
+            _read_book(xls, raw, campaign, roster)
+        else:
+            with zipfile.ZipFile(path) as zf:
+                check_directory(zf, limits)
+                _read_book(Book(zf, budget), raw, campaign, roster)
     except LimitExceeded as exc:
         raw.tables.clear()  # a workbook cut short is refused whole: half a table would mislead
         raw.issues.append(make_issue(exc.kind, lang, **exc.params))
@@ -76,7 +85,7 @@ def read_workbook(
     return raw
 
 
-def _read_book(wb: Book, raw: RawSubmission, campaign: Campaign, roster: Roster) -> None:
+def _read_book(wb: Book | XlsBook, raw: RawSubmission, campaign: Campaign, roster: Roster) -> None:
     lang = campaign.language
     _read_identity(wb, raw, campaign, roster)
     if raw.deliverable is None:
@@ -124,7 +133,7 @@ def _text(v: Any) -> str:
     return str(v).strip()
 
 
-def _read_identity(wb: Book, raw: RawSubmission, campaign: Campaign, roster: Roster) -> None:
+def _read_identity(wb: Book | XlsBook, raw: RawSubmission, campaign: Campaign, roster: Roster) -> None:
     lang = campaign.language
     meta: dict[str, str] = {}
     if layout.META_SHEET in wb.sheetnames:
@@ -139,6 +148,14 @@ def _read_identity(wb: Book, raw: RawSubmission, campaign: Campaign, roster: Ros
     raw.template_version = meta.get("template_version") or None
     deliverable = meta.get("deliverable") or None
     raw.unit_name = name or None
+    # Kept as written: the identity rule (functions/validate/identity.py) compares them with the roster.
+    raw.claimed = ClaimedIdentity(
+        hidden_code=meta.get("unit_code") or None,
+        hidden_name=meta.get("unit_name") or None,
+        visible_code=instructions.get("unit_code") or None,
+        visible_name=instructions.get("unit_name") or None,
+        sheet=next((s for s in layout.INSTRUCTIONS_SHEET.values() if s in wb.sheetnames), None),
+    )
 
     if raw.campaign_id and raw.campaign_id != campaign.id:
         raw.issues.append(
@@ -192,7 +209,7 @@ def _read_identity(wb: Book, raw: RawSubmission, campaign: Campaign, roster: Ros
             )
 
 
-def _identity_from_instructions(wb: Book) -> dict[str, str]:
+def _identity_from_instructions(wb: Book | XlsBook) -> dict[str, str]:
     out: dict[str, str] = {}
     labels = {
         layout.normalise_label(text): key
@@ -224,7 +241,7 @@ def _sheet_titles(table: TableSpec) -> set[str]:
     return {layout.normalise_label(table.title_zh), layout.normalise_label(table.title_en)}
 
 
-def _find_sheet(wb: Book, table: TableSpec) -> str | None:
+def _find_sheet(wb: Book | XlsBook, table: TableSpec) -> str | None:
     wanted = _sheet_titles(table)
     for name in wb.sheetnames:
         if layout.normalise_label(name) in wanted:
@@ -232,7 +249,7 @@ def _find_sheet(wb: Book, table: TableSpec) -> str | None:
     return None
 
 
-def _infer_deliverable(wb: Book, campaign: Campaign) -> str | None:
+def _infer_deliverable(wb: Book | XlsBook, campaign: Campaign) -> str | None:
     """A workbook without identity (not made from our template): the deliverable whose sheets it has."""
     best: tuple[int, str] | None = None
     for d in campaign.deliverables:
@@ -250,7 +267,7 @@ def _label_index(table: TableSpec) -> dict[str, str]:
     return out
 
 
-def _read_table(wb: Book, table: TableSpec, raw: RawSubmission, lang: Language) -> None:
+def _read_table(wb: Book | XlsBook, table: TableSpec, raw: RawSubmission, lang: Language) -> None:
     sheet = _find_sheet(wb, table)
     if sheet is None:
         raw.issues.append(make_issue(codes.UNKNOWN_TEMPLATE_SHEET_MISSING, lang, table=table.title(lang)))

@@ -14,6 +14,7 @@ from functions.app import App
 from functions.atomic_file import write_atomically
 from functions.ports import IntakeItem
 from functions.services.intake.peers import PeerStats
+from functions.services.intake.unread import record_unread
 from functions.services.messages.report_text import render_report
 from functions.services.status.unit_states import is_late
 from functions.validate import codes
@@ -186,21 +187,53 @@ def _ingest_item_unguarded(
     digest = _file_digest(path) if path.is_file() else None
     seen_key = f"file-seen/{digest}"
     if digest and (seen := app.store.get_meta(seen_key)):
-        unit, _, deliverable = seen.partition("/")
-        latest = app.store.latest(unit, deliverable)
-        return IngestOutcome(
-            item.source,
-            unit,
-            deliverable,
-            bool(latest and latest.report.valid),
-            False,
-            latest.seq if latest else None,
-            latest.error_count if latest else 0,
-            latest.warning_count if latest else 0,
-            "unchanged",
-        )
+        return _seen_outcome(app, item.source, seen)
     raw = app.intake.read(item)
-    outcome = ingest_raw(app, raw, received_at=min(item.received_at, now), now=now, peers=peers)
+    received_at = min(item.received_at, now)
+    outcome = ingest_raw(app, raw, received_at=received_at, now=now, peers=peers)
     if digest and outcome.unit and outcome.deliverable and outcome.seq is not None:
-        app.store.set_meta(seen_key, f"{outcome.unit}/{outcome.deliverable}")
+        seen_value = {"unit": outcome.unit, "deliverable": outcome.deliverable, "seq": outcome.seq}
+        app.store.set_meta(seen_key, json.dumps(seen_value, ensure_ascii=False))
+    elif digest and outcome.seq is None and outcome.report is not None:
+        # Nothing stored for any unit: recorded so status, the digest and the master show it.
+        record_unread(
+            app.store,
+            path=path,
+            sha256=digest,
+            report=outcome.report,
+            note=outcome.note or "unreadable",
+            inbox=app.paths.inbox,
+            roster=app.roster,
+            received_at=received_at,
+            now=now,
+        )
     return outcome
+
+
+def _seen_outcome(app: App, source: str, seen: str) -> IngestOutcome:
+    """A file stored before: its own version's result (not the unit's latest, which may be another file)."""
+    seq: int | None = None
+    try:
+        data = json.loads(seen)
+        unit, deliverable, seq = str(data["unit"]), str(data["deliverable"]), int(data["seq"])
+    except (ValueError, KeyError, TypeError):
+        # Stores written before the version number was kept: "unit/deliverable".
+        unit, _, deliverable = seen.partition("/")
+    version = None
+    if seq is not None:
+        version = next((v for v in app.store.history(unit, deliverable) if v.seq == seq), None)
+    if version is None:
+        version = app.store.latest(unit, deliverable)
+    return IngestOutcome(
+        source,
+        unit,
+        deliverable,
+        bool(version and version.report.valid),
+        False,
+        version.seq if version else None,
+        version.error_count if version else 0,
+        version.warning_count if version else 0,
+        "unchanged",
+        None,
+        version.id if version else None,
+    )

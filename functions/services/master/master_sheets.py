@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.ports import MasterWriter, Store
+from functions.services.intake.unread import unread_files, unread_note
 from functions.services.master.summary_text import summary_paragraph
 from functions.services.master.totals import StatRow, Totals, counted_label, statistics_totals
 from functions.services.reminders.stuck import latest_sent_steps
@@ -109,7 +110,7 @@ def master_sheets(
         _status_sheet(campaign, roster, statuses),
         _activities_sheet(campaign, statuses, store),
         _statistics_sheet(campaign, totals),
-        _issues_sheet(campaign, statuses),
+        _issues_sheet(campaign, statuses, store, roster),
         _reminders_sheet(campaign, roster, store, now),
     ]
 
@@ -358,24 +359,56 @@ def _num(x: float) -> int | float:
     return int(x) if float(x).is_integer() else x
 
 
-def _issues_sheet(campaign: Campaign, statuses: list[UnitStatus]) -> MasterSheet:
+def _issues_sheet(
+    campaign: Campaign, statuses: list[UnitStatus], store: Store, roster: Roster
+) -> MasterSheet:
     lang = campaign.language
     header = _unit_header(lang)[:2] + [t(lang, "材料", "Deliverable"), t(lang, "工作表", "Sheet"),
                                        t(lang, "单元格", "Cell"), t(lang, "代码", "Code"), t(lang, "级别", "Severity"),
                                        t(lang, "问题说明", "Message")]  # fmt: skip
     columns = [Column(width=w) for w in (10, 28, 22, 18, 8, 24, 8, 90)]
+    titles = {d.key: d.title(lang) for d in campaign.deliverables}
 
     def rows() -> Iterator[list[Any]]:
         for s in statuses:
-            if s.version is None:
-                continue
-            for issue in s.version.report.issues:
-                sev = t(lang, "错误", "error") if issue.severity == "error" else t(lang, "提醒", "warning")
-                style = Style.STATE_ERRORS if issue.severity == "error" else Style.STATE_DRAFT
-                yield [s.unit.code, s.unit.name, s.deliverable.title(lang), issue.sheet, issue.cell, issue.code,
-                       Cell(sev, style), issue.message]  # fmt: skip
+            # A held version (its identity disagrees with the roster) is listed with why it is not used.
+            for v, prefix in ((s.version, ""), (s.held, _held_prefix(lang, s))):
+                if v is None:
+                    continue
+                for issue in v.report.issues:
+                    sev = (
+                        t(lang, "错误", "error") if issue.severity == "error" else t(lang, "提醒", "warning")
+                    )
+                    style = Style.STATE_ERRORS if issue.severity == "error" else Style.STATE_DRAFT
+                    yield [s.unit.code, s.unit.name, s.deliverable.title(lang), issue.sheet, issue.cell, issue.code,
+                           Cell(sev, style), prefix + issue.message]  # fmt: skip
+        records = unread_files(store)
+        if records:
+            # The files nobody could read or tie to a unit: a section of their own, so none is unseen.
+            yield [
+                Cell(
+                    t(lang, "未能读取或未能识别单位的文件", "Files not read or not tied to a unit"),
+                    Style.TOTAL,
+                )
+            ]
+            for r in records:
+                unit = roster.get(r.unit) if r.unit else None
+                yield [r.unit or "", unit.name if unit else t(lang, "（未识别）", "(unknown)"),
+                       titles.get(r.deliverable or "", ""), r.name, None, ", ".join(r.codes),
+                       Cell(t(lang, "错误", "error"), Style.STATE_ERRORS), unread_note(lang, r)]  # fmt: skip
 
     return MasterSheet("issues", sheet_name(lang, "issues"), header, columns, rows())
+
+
+def _held_prefix(lang: Language, s: UnitStatus) -> str:
+    if s.held is None:
+        return ""
+    kept = s.version.seq if s.version else "?"
+    return t(
+        lang,
+        f"【第{s.held.seq}版未采用，汇总仍用第{kept}版，待组织方确认】",
+        f"[version {s.held.seq} not used; the master keeps version {kept} until the organiser decides] ",
+    )
 
 
 def _reminders_sheet(campaign: Campaign, roster: Roster, store: Store, now: dt.datetime) -> MasterSheet:

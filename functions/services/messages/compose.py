@@ -13,9 +13,11 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from functions.services.intake.unread import UnreadFile, shown, unread_note
 from functions.services.reminders.plan import DueItem, UnitReminder
 from functions.services.reminders.stuck import StuckReminder, resend_command
 from functions.services.status.unit_states import DeliverableCounts, UnitStatus, overdue_missing
+from functions.validate.identity import IDENTITY_CODES
 from schemas.campaign import Campaign
 from schemas.i18n import Language, month_day, state_label, t
 
@@ -119,6 +121,11 @@ def reminder_subject(campaign: Campaign, reminder: UnitReminder) -> str:
 
 def _state_text(campaign: Campaign, s: UnitStatus) -> tuple[str, str]:
     lang = campaign.language
+    if s.state == "missing" and s.unread:
+        # The unit did send something: "not received" would be untrue (issue 10.7).
+        f = s.unread[-1]
+        return t(lang, f"收到您的文件（{shown(f.name)}），但无法读取：{f.message}",
+                 f"we received your file ({shown(f.name)}) but cannot read it: {f.message}"), "#c00000"  # fmt: skip
     if s.state == "missing":
         return t(lang, "尚未收到贵单位的报送", "not received yet"), "#c00000"
     if s.state == "draft":
@@ -189,6 +196,7 @@ def build_digest(
     stuck: Sequence[StuckReminder] = (),
     not_permitted: int = 0,
     not_permitted_error: str = "",
+    unread: Sequence[UnreadFile] = (),
 ) -> EmailMessage:
     lang = campaign.language
     overdue = overdue_missing(campaign, statuses, now)
@@ -225,6 +233,7 @@ def build_digest(
         if wrong:
             with_errors.append({"title": d.title(lang), "units": wrong})
     titles = {d.key: d.title(lang) for d in campaign.deliverables}
+    held, files = _identity_and_unread(campaign, statuses, unread)
     subject = t(lang, f"【日报】{campaign.title}：报送情况（{month_day(lang, day)}）",
                 f"[Digest] {campaign.title}: reporting status ({month_day(lang, day)})")  # fmt: skip
     return compose(
@@ -253,4 +262,21 @@ def build_digest(
             for r in stuck
         ],
         resend=resend_command(lang),
+        held=held,
+        files=files,
     )
+
+
+def _identity_and_unread(
+    campaign: Campaign, statuses: list[UnitStatus], unread: Sequence[UnreadFile]
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """For the digest: versions held back for their identity, and files nobody could read or place."""
+    lang = campaign.language
+    held = [
+        {"code": s.unit.code, "name": s.unit.name, "title": s.deliverable.title(lang), "seq": s.held.seq,
+         "kept": s.version.seq if s.version else "-",
+         "message": next((e.message for e in s.held.report.errors if e.code in IDENTITY_CODES), "")}
+        for s in statuses if s.held is not None
+    ]  # fmt: skip
+    files = [{"unit": r.unit or "?", "note": unread_note(lang, r)} for r in unread if not r.assigned]
+    return held, files

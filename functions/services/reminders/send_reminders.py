@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from functions.ports import Claim, Mailer, MailNotPermitted, MailRefused, MailUncertain, Store
+from functions.services.intake.unread import unread_files
 from functions.services.messages.compose import build_digest, build_reminder
 from functions.services.reminders.plan import DueItem, UnitReminder, digest_window, plan_reminders, timing
 from functions.services.reminders.stuck import SENDING, StuckReminder, is_stuck, stuck_reminders
@@ -358,7 +359,7 @@ def _send_digest(
         msg = build_digest(
             campaign, statuses, counts, day=day, sent=sent_today, master_link=master_link, now=now,
             stuck=result.stuck, not_permitted=result.not_permitted,
-            not_permitted_error=result.not_permitted_error,
+            not_permitted_error=result.not_permitted_error, unread=unread_files(store),
         )  # fmt: skip
     except Exception:  # nothing was sent: give the day's claim back
         log.exception("could not build the digest")

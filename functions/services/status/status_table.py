@@ -7,6 +7,7 @@ import unicodedata
 from typing import Any
 
 from functions.app import App
+from functions.services.intake.unread import unread_files, unread_note
 from functions.services.reminders.stuck import resend_command, stuck_reminders
 from functions.services.status.unit_states import count_by_deliverable, overdue_missing, unit_statuses
 from schemas.i18n import state_label, t
@@ -58,6 +59,9 @@ def status_json(app: App, now: dt.datetime | None = None) -> dict[str, Any]:
                 "errors": s.version.error_count if s.version else 0,
                 "warnings": s.version.warning_count if s.version else 0,
                 "received_at": s.version.received_at.isoformat() if s.version else None,
+                # A newer version not used because its identity disagrees with the roster.
+                "held_version": s.held.seq if s.held else None,
+                "unread_files": [r.name for r in s.unread],
             }
             for s in statuses
         ],
@@ -72,6 +76,23 @@ def status_json(app: App, now: dt.datetime | None = None) -> dict[str, Any]:
             }
             for r in stuck_reminders(app.campaign, app.store, now)
         ],
+        # Every file the intake could not read or tie to a unit (issue 10.7).
+        "unread_files": [
+            {
+                "file": r.source,
+                "name": r.name,
+                "sha256": r.sha256,
+                "reason": r.reason,
+                "codes": r.codes,
+                "message": r.message,
+                "unit": r.unit,
+                "unit_by": r.unit_by or None,
+                "deliverable": r.deliverable,
+                "received_at": r.received_at.isoformat(),
+                "assigned": r.assigned,
+            }
+            for r in unread_files(app.store)
+        ],
     }
 
 
@@ -85,6 +106,12 @@ def status_table(app: App, now: dt.datetime | None = None) -> str:
         text = state_label(lang, s.state, s.late)
         if s.version and s.state in ("errors", "draft"):
             text += f" {s.version.error_count}"
+        if s.unread:
+            text += t(lang, "（文件无法读取）", " (file unreadable)")
+        if s.held:
+            text += t(
+                lang, f"（第{s.held.seq}版身份不符，未采用）", f" (v{s.held.seq} identity mismatch, not used)"
+            )
         cells[(s.unit.code, s.deliverable.key)] = text
     deliverables = app.campaign.deliverables
     header = [t(lang, "编码", "Code"), t(lang, "单位", "Unit"), *[d.title(lang)[:10] for d in deliverables]]
@@ -125,4 +152,15 @@ def status_table(app: App, now: dt.datetime | None = None) -> str:
             lines.append(
                 f"  {r.unit} {r.unit_name} — {names.get(r.deliverable, r.deliverable)} — {r.address}"
             )
+    files = [r for r in unread_files(app.store) if not r.assigned]
+    if files:
+        lines.append("")
+        lines.append(
+            t(
+                lang,
+                f"无法读取或无法识别单位的文件（{len(files)}）：",
+                f"Files not read or not tied to a unit ({len(files)}):",
+            )
+        )
+        lines.extend(f"  {r.unit or '?'}  {unread_note(lang, r)}" for r in files)
     return "\n".join(lines)

@@ -7,6 +7,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from functions.ports import Store
+from functions.services.intake.unread import UnreadFile, unread_files
+from functions.validate.identity import IDENTITY_CODES
 from schemas.campaign import Campaign, Deliverable
 from schemas.roster import Roster, Unit
 from schemas.submission import UnitState, Version
@@ -18,6 +20,11 @@ class UnitStatus:
     deliverable: Deliverable
     state: UnitState
     version: Version | None  # the version that decides the state (latest submitted, else latest draft)
+    # A newer submission whose identity disagrees with the roster (unit-name-mismatch, unit-code-mismatch):
+    # kept out of the master while an earlier valid version stands, until the organiser decides.
+    held: Version | None = None
+    # Files recorded for this unit that could not be read (only when nothing was stored: state "missing").
+    unread: tuple[UnreadFile, ...] = ()
 
     @property
     def late(self) -> bool:
@@ -74,6 +81,10 @@ def unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[Unit
         (v.unit, v.deliverable): light(v, rows_tables) for v in store.iter_latest_versions("submitted")
     }
     drafts = {(v.unit, v.deliverable): light(v, rows_tables) for v in store.iter_latest_versions("draft")}
+    unread: dict[str, list[UnreadFile]] = defaultdict(list)
+    for record in unread_files(store):
+        if record.unit:
+            unread[record.unit].append(record)
     out: list[UnitStatus] = []
     for unit in roster.units:
         for d in campaign.deliverables:
@@ -81,13 +92,62 @@ def unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[Unit
                 continue
             key = (unit.code, d.key)
             sub, draft = submitted.get(key), drafts.get(key)
+            held, accepted = None, False
+            if sub is not None and _identity_errors(sub):
+                decision = identity_decision(store, sub)
+                # The organiser confirmed it is this unit's own (`huizong assign FILE <this unit>`).
+                accepted = decision is not None and decision.get("assigned_to") == unit.code
+                if decision is None:
+                    earlier = last_valid(store, unit.code, d.key, before=sub.seq)
+                    if earlier is not None:
+                        held, sub = sub, light(earlier, rows_tables)
+                elif decision.get("assigned_to") != unit.code:
+                    # The organiser gave that file to another unit: this unit's own earlier version stands.
+                    mine = last_submitted(store, unit.code, d.key, before=sub.seq)
+                    sub = light(mine, rows_tables) if mine is not None else None
             if sub is not None:
-                out.append(UnitStatus(unit, d, "valid" if sub.report.valid else "errors", sub))
+                # Accepted: its identity errors are answered; any other error still counts.
+                ok = sub.report.valid or (
+                    accepted and all(e.code in IDENTITY_CODES for e in sub.report.errors)
+                )
+                out.append(UnitStatus(unit, d, "valid" if ok else "errors", sub, held))
             elif draft is not None:
                 out.append(UnitStatus(unit, d, "draft", draft))
             else:
-                out.append(UnitStatus(unit, d, "missing", None))
+                files = tuple(r for r in unread[unit.code] if r.deliverable in (None, d.key))
+                out.append(UnitStatus(unit, d, "missing", None, unread=files))
     return out
+
+
+DECIDED_PREFIX = "identity-decided/"
+
+
+def _identity_errors(version: Version) -> bool:
+    return any(e.code in IDENTITY_CODES for e in version.report.errors)
+
+
+def identity_decision(store: Store, version: Version) -> dict[str, object] | None:
+    """What the organiser decided about a version held for its identity (`huizong assign`), or None."""
+    key = DECIDED_PREFIX + version.id
+    return next((dict(c.payload) for c in store.claims(key) if c.key == key), None)
+
+
+def last_submitted(store: Store, unit: str, deliverable: str, *, before: int) -> Version | None:
+    """The newest submitted version older than `before`."""
+    found = None
+    for v in store.history(unit, deliverable):
+        if v.seq < before and v.status == "submitted":
+            found = v
+    return found
+
+
+def last_valid(store: Store, unit: str, deliverable: str, *, before: int) -> Version | None:
+    """The newest valid submitted version older than `before` (what the master keeps while one is held)."""
+    found = None
+    for v in store.history(unit, deliverable):
+        if v.seq < before and v.status == "submitted" and v.report.valid:
+            found = v
+    return found
 
 
 def count_by_deliverable(campaign: Campaign, statuses: list[UnitStatus]) -> list[DeliverableCounts]:
