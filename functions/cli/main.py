@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from functions.cli import google_cmds, loop_cmds, serve_cmds
+from functions.cli import google_cmds, loop_cmds, serve_cmds, web_cmds
 from functions.cli.common import (
     EXIT_CANNOT_RUN,
     EXIT_INVALID,
@@ -142,6 +142,7 @@ def _warn_roster(app: object) -> None:
 loop_cmds.register(cli)
 google_cmds.register(cli)
 serve_cmds.register(cli)
+web_cmds.register(cli)
 
 
 def main() -> None:
