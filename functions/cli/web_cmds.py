@@ -50,7 +50,7 @@ def links(folder: Path, as_json: bool, base_url: str, rotate: bool) -> None:
     """列出每个单位的在线填报链接，并写出 out/links.csv 和每个链接的二维码图片。"""
     from functions.bootstrap import open_app
     from functions.services.web.link_files import CSV_KEY, QR_FOLDER, write_link_files
-    from functions.services.web.links import campaign_secret, rotate_secret, unit_links
+    from functions.services.web.links import campaign_secret, link_expiry, rotate_secret, unit_links
     from schemas.i18n import t
 
     app = open_app(folder)
@@ -60,6 +60,18 @@ def links(folder: Path, as_json: bool, base_url: str, rotate: bool) -> None:
     secret = rotate_secret(app.store, now=now) if rotate else campaign_secret(app.store, now=now)
     found = unit_links(secret, app.campaign, app.roster, base)
     write_link_files(app, found)
+    expiry = link_expiry(app.campaign)
+    if expiry <= now:
+        # Still written (the organiser may want the list), but nobody can open them: say so on stderr.
+        click.echo(
+            t(
+                lang,
+                f"注意：本次活动的链接已于 {expiry:%Y-%m-%d} 过期（最后截止日期后30天），单位打开时会看到“链接已过期”。",
+                f"Note: this campaign's links expired on {expiry:%Y-%m-%d} (30 days after the last due date); "
+                "units opening them are told so.",
+            ),
+            err=True,
+        )
     if as_json:
         click.echo(json.dumps([link.model_dump() for link in found], ensure_ascii=False, indent=2))
         return

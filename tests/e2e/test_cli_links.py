@@ -69,4 +69,6 @@ def test_a_bad_base_url_is_a_clear_message(wujin_dir: Path) -> None:
 def test_links_text_output_names_the_files(wujin_dir: Path) -> None:
     got = CliRunner().invoke(cli, ["links", str(wujin_dir)])
     assert got.exit_code == 0, got.output
-    assert "out/links.csv" in got.output and "http://127.0.0.1:8750/u/" in got.output
+    assert "out/links.csv" in got.stdout and "http://127.0.0.1:8750/u/" in got.stdout
+    # the 2022 example's links are past their expiry today: the organiser is told, on stderr
+    assert "已于 2023-01-08 过期" in got.stderr

@@ -157,7 +157,7 @@ def test_resolve_refuses_units_and_deliverables_not_in_the_campaign(wujin: tuple
             campaign_id=campaign.id,
             now=NOW,
         )
-        assert _refusal(resolve, claims, campaign, roster) == "unknown-unit"
+        assert _refusal(resolve, claims, campaign, roster) == "not-on-roster"
 
 
 def test_unit_links_cover_every_unit_and_deliverable_that_applies(wujin: tuple[Campaign, Roster]) -> None:

@@ -38,7 +38,7 @@ LINK_GRACE = dt.timedelta(days=30)
 SESSION_TTL = dt.timedelta(hours=12)
 # Purposes signed into the MAC, so a link token is never a valid session cookie and vice versa.
 Purpose = Literal["link", "session"]
-Refusal = Literal["malformed", "tampered", "rotated", "expired", "other-campaign", "unknown-unit"]
+Refusal = Literal["malformed", "tampered", "rotated", "expired", "other-campaign", "not-on-roster"]
 
 
 class LinkRefused(Exception):
@@ -70,7 +70,7 @@ class LinkRefused(Exception):
                 "这个链接属于另一次活动，不能在这里使用。请使用本次活动的链接。",
                 "This link belongs to another campaign. Use the link for this campaign.",
             ),
-            "unknown-unit": (
+            "not-on-roster": (
                 "这个链接对应的单位或报送项目已不在名单中。请联系组织方。",
                 "The unit or deliverable of this link is no longer on the list. Contact the organiser.",
             ),
@@ -172,7 +172,7 @@ def resolve(claims: TokenClaims, campaign: Campaign, roster: Roster) -> Session:
     unit = roster.get(claims.u)
     known = {d.key: d for d in campaign.deliverables}
     if unit is None or claims.d not in known or not known[claims.d].applies_to(unit.type):
-        raise LinkRefused("unknown-unit")
+        raise LinkRefused("not-on-roster")
     return Session(unit=unit, deliverable=claims.d, claims=claims)
 
 
