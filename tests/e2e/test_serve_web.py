@@ -30,7 +30,8 @@ def serving(wujin_dir: Path, tmp_path: Path) -> Iterator[tuple[str, int]]:
     yaml_path = wujin_dir / "campaign.yaml"
     text = yaml_path.read_text(encoding="utf-8")
     yaml_path.write_text(
-        text.replace("due: 2022-11-24", "due: 2099-11-24").replace("due: 2022-12-09", "due: 2099-12-09")
+        text.replace("due: 2022-11-24", "due: 2099-11-24").replace("due: 2022-12-09", "due: 2099-12-09"),
+        encoding="utf-8",
     )
     secret_file = tmp_path / "secret"
     secret_file.write_text(SECRET, encoding="utf-8")

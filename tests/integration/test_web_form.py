@@ -14,9 +14,11 @@ import re
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from starlette.testclient import TestClient
 
 from functions.bootstrap import App, open_app
+from functions.services.loop import consolidate
 from functions.services.web.links import campaign_secret, link_token, rotate_secret
 from functions.web.app import create_web_app
 
@@ -129,6 +131,11 @@ def test_link_cookie_form_save_fix_submit(app: App) -> None:
     client.post("/form/summary", data={**fixed, "csrf": _csrf(done.text), "action": "submit"})
     assert len(app.store.history("WJ015", "summary")) == 2
     assert len(list(app.paths.outbox.glob("*.eml"))) == 1
+    # the master sees the web submission like any other
+    consolidate(app, now=NOW)
+    wb = load_workbook(app.paths.master, read_only=True)
+    rows = [r for r in wb["统计"].iter_rows(min_row=2, values_only=True) if r[0] == "WJ015"]
+    assert rows and 3000 in rows[0]
 
 
 def test_rows_are_cards_with_issues_on_their_row(app: App) -> None:
