@@ -136,6 +136,13 @@ def test_link_cookie_form_save_fix_submit(app: App) -> None:
     wb = load_workbook(app.paths.master, read_only=True)
     rows = [r for r in wb["统计"].iter_rows(min_row=2, values_only=True) if r[0] == "WJ015"]
     assert rows and 3000 in rows[0]
+    # a later draft does not hide the submission: the state says both, like `huizong status`
+    later = client.post(
+        "/form/summary",
+        data={**fixed, "statistics.volunteers": "8", "csrf": _csrf(done.text), "action": "save"},
+    ).text
+    assert "已提交，另有未提交的草稿" in later
+    assert app.store.latest("WJ015", "summary", status="submitted") == version
 
 
 def test_rows_are_cards_with_issues_on_their_row(app: App) -> None:

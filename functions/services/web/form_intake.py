@@ -92,22 +92,25 @@ def form_start(app: App, unit: Unit, deliverable: str) -> FormStart:
 
 
 def form_state(app: App, unit: Unit, deliverable: str, version: Version | None, now: dt.datetime) -> str:
-    """未提交 / 草稿 / 已提交 / 有问题, with 逾期 when the due time passed without an on-time submission."""
+    """未提交 / 草稿 / 已提交 / 有问题, with 逾期 when the due time passed without an on-time submission.
+
+    Like `huizong status`, a submission decides the state over a later draft; the draft is mentioned.
+    """
     lang = app.campaign.language
     submitted = app.store.latest(unit.code, deliverable, status="submitted")
     overdue = now > app.campaign.due_at(deliverable) and (submitted is None or submitted.late)
-    if version is None:
-        text = t(lang, "未提交", "not submitted")
-    elif version.status == "draft":
+    if submitted is not None:
+        text = t(lang, "已提交", "submitted") if submitted.report.valid else t(lang, "有问题", "has problems")
+        if version is not None and version.status == "draft" and version.seq > submitted.seq:
+            text += t(lang, "，另有未提交的草稿", "; a newer draft is not submitted")
+    elif version is not None and version.status == "draft":
         text = (
             t(lang, "草稿（有问题）", "draft (with problems)")
             if version.report.errors
             else t(lang, "草稿", "draft")
         )
-    elif version.report.valid:
-        text = t(lang, "已提交", "submitted")
     else:
-        text = t(lang, "有问题", "has problems")
+        text = t(lang, "未提交", "not submitted")
     if overdue:
         text += t(lang, "（逾期）", " (overdue)")
     return text
