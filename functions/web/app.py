@@ -29,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -293,12 +294,13 @@ def create_web_app(
         try:
             deliverable = _deliverable(request)
             session = await run_in_threadpool(session_of, request, deliverable)
-            form = await request.form(max_files=0, max_fields=MAX_FIELDS)
         except LinkRefused as exc:
             return refused(exc)
         except _PageError as exc:
             return page(exc.status, tr("无法保存", "Could not save"), exc.message)
-        except Exception:  # the multipart parser refuses files or too many fields with its own errors
+        try:
+            form = await request.form(max_files=0, max_fields=MAX_FIELDS)
+        except HTTPException:  # Starlette's answer to files or too many fields in the post
             return page(
                 400,
                 tr("无法保存", "Could not save"),
@@ -352,6 +354,17 @@ def create_web_app(
 
         return await run_in_threadpool(do_save)
 
+    async def home(request: Request) -> Response:
+        # Someone who typed the bare address: no form without a personal link.
+        return page(
+            200,
+            campaign.title,
+            tr(
+                "请用组织方发给本单位的专属链接（或二维码）打开填报表单。",
+                "Open the form with the personal link (or QR code) the organiser sent your unit.",
+            ),
+        )
+
     async def not_found(request: Request, exc: Exception) -> Response:
         return page(404, tr("页面不存在", "Page not found"), tr("没有这个页面。", "There is no such page."))
 
@@ -376,6 +389,7 @@ def create_web_app(
 
     starlette = Starlette(
         routes=[
+            Route("/", home, methods=["GET"]),
             Route("/u/{token}", open_link, methods=["GET"]),
             Route("/form/{deliverable}", show_form, methods=["GET"]),
             Route("/form/{deliverable}", post_form, methods=["POST"]),

@@ -72,7 +72,8 @@ def _input(campaign: Campaign, spec: FieldSpec, name: str, value: Any, issues: l
     lang = campaign.language
     box = Input(
         name=name,
-        id="f-" + name.replace(".", "-").replace("_", "-"),
+        # The name with dots as dashes: unique in the page, and the script can re-point it at a new row.
+        id="f-" + name.replace(".", "-"),
         label=spec.label(lang),
         help=spec.help(lang),
         kind="input",

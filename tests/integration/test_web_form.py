@@ -11,6 +11,8 @@ import email
 import email.policy
 import html
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -303,3 +305,39 @@ def test_english_campaign_pages_are_in_english(app: App, wujin_dir: Path) -> Non
     assert "Save draft and check" in page and "Unit code" in page and "not submitted" in page
     saved = client.post("/form/summary", data={**STATS, "csrf": _csrf(page), "action": "save"}).text
     assert "'Total participant visits' must be a number" in html.unescape(saved)
+
+
+def test_a_failure_inside_is_a_page_not_a_traceback(app: App) -> None:
+    real = app.store
+
+    class Broken:
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def add_version(self, *args: object, **kwargs: object) -> object:
+            raise RuntimeError("disk full at /secret/path")
+
+    client = _client(app)
+    page = _open(client, app, "WJ001")
+    app.store = Broken()  # type: ignore[assignment]
+    quiet = TestClient(create_web_app(app, base_url=BASE, clock=lambda: NOW), raise_server_exceptions=False)
+    quiet.cookies = client.cookies
+    got = quiet.post("/form/summary", data={**STATS, "csrf": _csrf(page), "action": "save"})
+    assert got.status_code == 500
+    assert "出错了" in got.text and "wjsqjy@example.org" in got.text
+    assert "Traceback" not in got.text and "/secret/path" not in got.text
+    assert got.headers["content-security-policy"].startswith("default-src 'self'")
+
+
+def test_the_bare_address_says_to_use_the_personal_link(app: App) -> None:
+    got = _client(app).get("/")
+    assert got.status_code == 200 and "专属链接" in got.text
+
+
+def test_the_form_script_parses(tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    script = Path(__file__).resolve().parents[2] / "functions" / "web" / "static" / "form.js"
+    done = subprocess.run([node, "--check", str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

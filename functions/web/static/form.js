@@ -24,7 +24,7 @@
     card.setAttribute("data-index", index);
     var table = card.closest(".rows").getAttribute("data-table");
     var from = table + "." + old + ".", to = table + "." + index + ".";
-    var fromId = "f-" + table.replace(/_/g, "-") + "-" + old + "-", toId = "f-" + table.replace(/_/g, "-") + "-" + index + "-";
+    var fromId = "f-" + table + "-" + old + "-", toId = "f-" + table + "-" + index + "-";
     card.querySelectorAll("[name]").forEach(function (el) { el.name = el.name.split(from).join(to); });
     card.querySelectorAll("[id]").forEach(function (el) { el.id = el.id.split(fromId).join(toId); });
     card.querySelectorAll("label[for]").forEach(function (el) { el.htmlFor = el.htmlFor.split(fromId).join(toId); });
