@@ -341,3 +341,24 @@ def test_the_form_script_parses(tmp_path: Path) -> None:
     script = Path(__file__).resolve().parents[2] / "functions" / "web" / "static" / "form.js"
     done = subprocess.run([node, "--check", str(script)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_page_shows_the_check_of_what_was_typed_last(app: App) -> None:
+    client = _client(app)
+    page = _open(client, app, "WJ001")
+    # "3000余" and "3000" are the same content (one version), but each page shows its own check
+    approx = {**STATS, "statistics.total_participants": "3000余"}
+    first = client.post("/form/summary", data={**approx, "csrf": _csrf(page), "action": "save"}).text
+    assert 'data-code="approximate-number"' in _field_block(first, "statistics.total_participants")
+    exact = {**STATS, "statistics.total_participants": "3000"}
+    client.post("/form/summary", data={**exact, "csrf": _csrf(first), "action": "save"})
+    assert len(app.store.history("WJ001", "summary")) == 1
+    again = client.get("/form/summary").text
+    block = _field_block(again, "statistics.total_participants")
+    assert 'value="3000"' in block and "approximate-number" not in block
+
+
+def test_under_https_the_cookie_is_secure(app: App) -> None:
+    client = TestClient(create_web_app(app, base_url="https://form.example.org", clock=lambda: NOW))
+    got = client.get(_link(app, "WJ001"), follow_redirects=False)
+    assert "Secure" in got.headers["set-cookie"]

@@ -57,10 +57,10 @@ def save_form(
     assert outcome.report is not None  # ingest_raw always reports
     version = app.store.latest(unit.code, deliverable)
     if version is not None:
-        app.store.set_meta(
-            _typed_key(unit.code, deliverable),
-            json.dumps({"version": version.id, "values": values}, ensure_ascii=False),
-        )
+        # The report goes with the text: two texts may parse to the same content ("3000余" and "3000"),
+        # which is one version, but the page must show the check of what was typed last.
+        kept = {"version": version.id, "values": values, "report": outcome.report.model_dump(mode="json")}
+        app.store.set_meta(_typed_key(unit.code, deliverable), json.dumps(kept, ensure_ascii=False))
     receipt: ReceiptOutcome | None = None
     if submit and version is not None and version.status == "submitted":
         # Claimed per version, so submitting the same content twice mails once.
@@ -85,7 +85,8 @@ def form_start(app: App, unit: Unit, deliverable: str) -> FormStart:
     if typed:
         kept = json.loads(typed)
         if kept.get("version") == version.id:
-            return FormStart(values=kept["values"], report=version.report, version=version)
+            report = ValidationReport.model_validate(kept["report"]) if "report" in kept else version.report
+            return FormStart(values=kept["values"], report=report, version=version)
     # The latest version came from another channel (a workbook, a Google Sheet): show its values.
     values = values_of_version(app.campaign, deliverable, version.tables)
     return FormStart(values=values, report=version.report, version=version)
