@@ -11,7 +11,8 @@ Security, in one place:
 - the form's URL names only the deliverable: the unit comes from the signed session, so there is nothing
   in a request a unit could change to reach another unit;
 - every POST carries a CSRF token derived from the session;
-- requests are capped in size before they are read; pages send a strict CSP and nosniff.
+- requests are capped in size before they are read, and rate-limited per address and per unit
+  (functions/web/limits.py); pages send a strict CSP and nosniff.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from functions.services.web.links import (
     session_token,
     verify,
 )
+from functions.web.limits import RateLimiter, WebLimits
 from functions.web.page import render_form_page
 from schemas.i18n import t
 
@@ -161,9 +163,11 @@ def create_web_app(
     on_stored: Callable[[], None] | None = None,
     clock: Callable[[], dt.datetime] | None = None,
     max_body: int = MAX_BODY_BYTES,
+    limits: WebLimits | None = None,
 ) -> ASGIApp:
     """The ASGI app. `lock` serialises service calls with the other jobs of `huizong serve`; `on_stored`
     is called after a submission made a new version (serve asks for a master rebuild)."""
+    limits = limits or WebLimits.default()
     campaign = app.campaign
     lang = campaign.language
     base = base_url.rstrip("/")
@@ -192,6 +196,26 @@ def create_web_app(
             tr("链接无法使用", "This link cannot be used"),
             exc.message(lang, campaign.organiser_contact_line()),
         )
+
+    def slowed(*checks: tuple[RateLimiter, str]) -> HTMLResponse | None:
+        for limiter, key in checks:
+            wait = limiter.check(key)
+            if wait is not None:
+                response = page(
+                    429,
+                    tr("请稍后再试", "Please wait"),
+                    tr(
+                        f"操作过于频繁，请 {wait} 秒后再试。已填写的内容请勿关闭页面。",
+                        f"Too many requests; try again in {wait} seconds. Keep this page open.",
+                    ),
+                )
+                response.headers["Retry-After"] = str(wait)
+                return response
+        return None
+
+    def address(request: Request) -> tuple[RateLimiter, str]:
+        # Behind a proxy on the same machine uvicorn puts the client's address here (X-Forwarded-For).
+        return limits.per_address, "addr:" + (request.client.host if request.client else "?")
 
     def secret() -> bytes:
         with guard:
@@ -244,6 +268,8 @@ def create_web_app(
         return HTMLResponse(html)
 
     async def open_link(request: Request) -> Response:
+        if busy := slowed(address(request)):
+            return busy
         token = request.path_params["token"]
         key = await run_in_threadpool(secret)
         try:
@@ -272,6 +298,8 @@ def create_web_app(
         return deliverable
 
     async def show_form(request: Request) -> Response:
+        if busy := slowed(address(request)):
+            return busy
         try:
             deliverable = _deliverable(request)
             session = await run_in_threadpool(session_of, request, deliverable)
@@ -291,6 +319,8 @@ def create_web_app(
         return await run_in_threadpool(load)
 
     async def post_form(request: Request) -> Response:
+        if busy := slowed(address(request)):
+            return busy
         try:
             deliverable = _deliverable(request)
             session = await run_in_threadpool(session_of, request, deliverable)
@@ -298,6 +328,9 @@ def create_web_app(
             return refused(exc)
         except _PageError as exc:
             return page(exc.status, tr("无法保存", "Could not save"), exc.message)
+        # Each save runs the validator and may write a version: one unit's saves are limited on their own.
+        if busy := slowed((limits.per_unit, f"unit:{session.unit.code}/{deliverable}")):
+            return busy
         try:
             form = await request.form(max_files=0, max_fields=MAX_FIELDS)
         except HTTPException:  # Starlette's answer to files or too many fields in the post

@@ -23,6 +23,7 @@ from functions.bootstrap import App, open_app
 from functions.services.loop import consolidate
 from functions.services.web.links import campaign_secret, link_token, rotate_secret
 from functions.web.app import create_web_app
+from functions.web.limits import RateLimiter, WebLimits
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 NOW = dt.datetime(2022, 12, 9, 10, 0, tzinfo=TZ)  # the summary's due day
@@ -362,3 +363,27 @@ def test_under_https_the_cookie_is_secure(app: App) -> None:
     client = TestClient(create_web_app(app, base_url="https://form.example.org", clock=lambda: NOW))
     got = client.get(_link(app, "WJ001"), follow_redirects=False)
     assert "Secure" in got.headers["set-cookie"]
+
+
+def test_saves_are_rate_limited_per_unit_with_a_clear_page(app: App) -> None:
+    ticks = [0.0]
+    limits = WebLimits(
+        per_address=RateLimiter(100, 60.0, clock=lambda: ticks[0]),
+        per_unit=RateLimiter(2, 60.0, clock=lambda: ticks[0]),
+    )
+    client = _client(app, limits=limits)
+    page = _open(client, app, "WJ001")
+    for n in ("1", "2"):
+        ok = client.post("/form/summary", data={**STATS, "statistics.volunteers": n, "csrf": _csrf(page)})
+        assert ok.status_code == 200
+    slowed = client.post("/form/summary", data={**STATS, "statistics.volunteers": "3", "csrf": _csrf(page)})
+    assert slowed.status_code == 429 and slowed.headers["retry-after"] == "30"
+    assert "30 秒后再试" in slowed.text
+    assert len(app.store.history("WJ001", "summary")) == 2
+    # another unit is not slowed down by this one
+    other = _client(app, limits=limits)
+    other_page = _open(other, app, "WJ002")
+    assert other.post("/form/summary", data={**STATS, "csrf": _csrf(other_page)}).status_code == 200
+    ticks[0] += 30
+    again = client.post("/form/summary", data={**STATS, "statistics.volunteers": "3", "csrf": _csrf(page)})
+    assert again.status_code == 200
