@@ -187,6 +187,23 @@ def where(issue: Issue, lang: str) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def anchor(campaign: Campaign, deliverable: str, issue: Issue) -> str:
+    """The id of the input (else the table) an issue is about, so the summary can link to it."""
+    lang = campaign.language
+    table = next((tb for tb in campaign.tables_of(deliverable) if tb.title(lang) == issue.sheet), None)
+    if table is None:
+        return "summary"
+    spec = next((f for f in _fields(table) if f.label(lang) == issue.column), None)
+    if spec is None:
+        return f"t-{table.key}"
+    if table.kind == "record":
+        return f"f-{table.key}-{spec.key}"
+    if issue.row is None:
+        return f"t-{table.key}"
+    # Rows are rendered with indices 0, 1, … in the order the validator numbered them 1, 2, …
+    return f"f-{table.key}-{issue.row - 1}-{spec.key}"
+
+
 def _result_text(campaign: Campaign, result: SaveResult, submitted: bool) -> str:
     lang = campaign.language
     receipt: dict[ReceiptOutcome | None, str] = {
@@ -260,6 +277,7 @@ def render_form_page(
         warnings=(report.warnings if report else []),
         other=placed.other,
         where=lambda issue: where(issue, lang),
+        anchor=lambda issue: anchor(campaign, deliverable, issue),
         result_text=_result_text(campaign, result, submitted) if result else "",
         contact=campaign.organiser_contact_line(),
     )

@@ -102,6 +102,7 @@ def test_link_cookie_form_save_fix_submit(app: App) -> None:
     assert 'data-code="bad-number"' in block and "很多" in block
     assert "“参与总人次”应填数字" in block
     assert 'class="summary has-errors"' in saved.text and "草稿已保存" in saved.text
+    assert 'href="#f-statistics-total_participants"' in saved.text
     draft = app.store.latest("WJ015", "summary")
     assert draft is not None and draft.status == "draft" and draft.source_kind == "web"
     assert [i.code for i in draft.report.errors] == ["bad-number"]
@@ -172,6 +173,9 @@ def test_rows_are_cards_with_issues_on_their_row(app: App) -> None:
         data[f"activities.{i * 2}.audience"] = ["社区居民", "老年人"]
     saved = client.post("/form/plan", data=data).text
     # the second row (posted as index 2) is row 2 and carries its message
+    # the summary links to the field
+    assert 'href="#f-activities-1-expected_participants"' in saved
+    assert 'id="f-activities-1-expected_participants"' in saved
     block = _field_block(saved, "activities.1.expected_participants")
     assert 'data-code="bad-number"' in block and "很多" in block
     assert 'data-code="bad-number"' not in _field_block(saved, "activities.0.expected_participants")
