@@ -37,7 +37,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from functions.app import App
-from functions.services.web.form_fields import FormTooLarge, form_values
+from functions.services.web.form_fields import FormTooLarge, FormValues, form_values
 from functions.services.web.form_intake import SaveResult, form_start, form_state, save_form
 from functions.services.web.links import (
     SESSION_TTL,
@@ -54,6 +54,7 @@ from functions.services.web.links import (
 from functions.web.limits import RateLimiter, WebLimits
 from functions.web.page import render_form_page
 from schemas.i18n import t
+from schemas.report import ValidationReport
 
 log = logging.getLogger("huizong.web")
 
@@ -221,18 +222,23 @@ def create_web_app(
         with guard:
             return campaign_secret(app.store, now=now_of())
 
+    reopen = tr(
+        "请重新打开组织方发给本单位的链接（打开后12小时内在同一浏览器中有效，过时请再次打开链接）。",
+        "Open the link the organiser sent your unit again (a visit lasts 12 hours in the browser that "
+        "opened it; after that, open the link again).",
+    )
+
     def session_of(request: Request, deliverable: str) -> Session:
         token = request.cookies.get(COOKIE_PREFIX + deliverable)
         if not token:
-            raise _PageError(
-                401,
-                tr(
-                    "请从组织方发给本单位的链接打开表单（链接只在打开它的浏览器中有效，有效期12小时）。",
-                    "Open the form from the link the organiser sent your unit (a session lasts 12 hours, "
-                    "in the browser that opened the link).",
-                ),
-            )
-        claims = verify(secret(), token, campaign_id=campaign.id, now=now_of(), purpose="session")
+            raise _PageError(401, reopen)
+        try:
+            claims = verify(secret(), token, campaign_id=campaign.id, now=now_of(), purpose="session")
+        except LinkRefused as exc:
+            if exc.reason == "expired":
+                # The session's 12 hours are over, not the campaign: the link opens a new one.
+                raise _PageError(401, reopen) from None
+            raise
         if claims.d != deliverable:
             raise LinkRefused("tampered")
         return resolve(claims, campaign, app.roster)
@@ -243,8 +249,8 @@ def create_web_app(
     def render(
         session: Session,
         *,
-        values: dict[str, Any],
-        report: Any,
+        values: FormValues,
+        report: ValidationReport | None,
         result: SaveResult | None,
         submitted: bool,
         key: bytes,

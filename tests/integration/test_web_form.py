@@ -391,3 +391,14 @@ def test_saves_are_rate_limited_per_unit_with_a_clear_page(app: App) -> None:
     ticks[0] += 30
     again = client.post("/form/summary", data={**STATS, "statistics.volunteers": "3", "csrf": _csrf(page)})
     assert again.status_code == 200
+
+
+def test_an_expired_session_asks_to_open_the_link_again(app: App) -> None:
+    client = _client(app)
+    _open(client, app, "WJ001")
+    later = TestClient(create_web_app(app, base_url=BASE, clock=lambda: NOW + dt.timedelta(hours=13)))
+    later.cookies = client.cookies
+    got = later.get("/form/summary")
+    assert got.status_code == 401 and "重新打开" in got.text and "已过期（活动报送已结束）" not in got.text
+    # the link itself still works and starts a new visit
+    assert later.get(_link(app, "WJ001")).status_code == 200
