@@ -16,7 +16,7 @@ CellValue = str | int | float | dt.date | list[str] | None
 # table key -> list of records (field key -> value); a one-record table is a list of one.
 TableData = dict[str, list[dict[str, CellValue]]]
 
-SourceKind = Literal["file", "sheet", "form"]
+SourceKind = Literal["file", "sheet", "form", "web"]
 VersionStatus = Literal["submitted", "draft"]
 UnitState = Literal["valid", "errors", "draft", "missing"]
 

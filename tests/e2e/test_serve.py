@@ -121,7 +121,7 @@ def test_serve_command_answers_on_loopback(wujin_dir: Path, tmp_path: Path) -> N
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "functions.cli", "serve", str(wujin_dir), "--port", str(port),
-           "--secret-file", str(secret_file), "--no-scheduler"]  # fmt: skip
+           "--web-port", "0", "--secret-file", str(secret_file), "--no-scheduler"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None

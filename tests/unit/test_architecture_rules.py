@@ -14,7 +14,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-ENTRY_POINTS = ("functions.bootstrap", "functions.cli", "functions.handlers", "functions.serve")
+ENTRY_POINTS = (
+    "functions.bootstrap",
+    "functions.cli",
+    "functions.handlers",
+    "functions.serve",
+    "functions.web",
+)
 # (layer, where its modules are, the module prefixes it must not import)
 RULES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("schemas", ("schemas",), ("functions", "sheets_templates")),

@@ -1,0 +1,117 @@
+"""Saving and submitting the web form: the same validator and ingest as every channel, then the receipt.
+
+A save stores a draft version, 提交 a submitted one (source `web:<unit>/<deliverable>`), both through
+ingest_raw, so versions, reports, status, reminders and the master see the web form like a workbook.
+What the unit typed is also kept in the store's meta next to the version it made: a value the validator
+could not read ("3000余") is not in the version, but the page must show it again for the unit to fix it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+from functions.app import App
+from functions.services.intake.ingest import ingest_raw
+from functions.services.intake.receipt import ReceiptOutcome, send_receipt
+from functions.services.web.form_fields import (
+    FormValues,
+    raw_submission,
+    values_of_version,
+)
+from schemas.i18n import t
+from schemas.report import ValidationReport
+from schemas.roster import Unit
+from schemas.submission import Version
+
+TYPED_PREFIX = "web/typed/"
+FormState = Literal["missing", "draft", "draft-errors", "submitted", "errors"]
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    report: ValidationReport
+    stored: bool  # a new version was made (an unchanged save makes none)
+    version: Version | None
+    receipt: ReceiptOutcome | None = None
+
+
+def _typed_key(unit: str, deliverable: str) -> str:
+    return f"{TYPED_PREFIX}{unit}/{deliverable}"
+
+
+def save_form(
+    app: App,
+    unit: Unit,
+    deliverable: str,
+    values: FormValues,
+    *,
+    submit: bool,
+    now: dt.datetime,
+    link: str,
+) -> SaveResult:
+    raw = raw_submission(app.campaign, unit, deliverable, values, status="submitted" if submit else "draft")
+    outcome = ingest_raw(app, raw, received_at=now, now=now)
+    assert outcome.report is not None  # ingest_raw always reports
+    version = app.store.latest(unit.code, deliverable)
+    if version is not None:
+        # The report goes with the text: two texts may parse to the same content ("3000余" and "3000"),
+        # which is one version, but the page must show the check of what was typed last.
+        kept = {"version": version.id, "values": values, "report": outcome.report.model_dump(mode="json")}
+        app.store.set_meta(_typed_key(unit.code, deliverable), json.dumps(kept, ensure_ascii=False))
+    receipt: ReceiptOutcome | None = None
+    if submit and version is not None and version.status == "submitted":
+        # Claimed per version, so submitting the same content twice mails once.
+        receipt = send_receipt(app, version, link=link, now=now)
+    return SaveResult(report=outcome.report, stored=outcome.stored, version=version, receipt=receipt)
+
+
+@dataclass(frozen=True)
+class FormStart:
+    """What the page starts from: the unit's latest values and their report, and where it stands."""
+
+    values: FormValues
+    report: ValidationReport | None
+    version: Version | None
+
+
+def form_start(app: App, unit: Unit, deliverable: str) -> FormStart:
+    version = app.store.latest(unit.code, deliverable)
+    if version is None:
+        return FormStart(values={}, report=None, version=None)
+    typed = app.store.get_meta(_typed_key(unit.code, deliverable))
+    if typed:
+        kept = json.loads(typed)
+        if kept.get("version") == version.id:
+            report = ValidationReport.model_validate(kept["report"]) if "report" in kept else version.report
+            return FormStart(values=kept["values"], report=report, version=version)
+    # The latest version came from another channel (a workbook, a Google Sheet): show its values.
+    values = values_of_version(app.campaign, deliverable, version.tables)
+    return FormStart(values=values, report=version.report, version=version)
+
+
+def form_state(app: App, unit: Unit, deliverable: str, version: Version | None, now: dt.datetime) -> str:
+    """未提交 / 草稿 / 已提交 / 有问题, with 逾期 when the due time passed without an on-time submission.
+
+    Like `huizong status`, a submission decides the state over a later draft; the draft is mentioned.
+    """
+    lang = app.campaign.language
+    submitted = app.store.latest(unit.code, deliverable, status="submitted")
+    overdue = now > app.campaign.due_at(deliverable) and (submitted is None or submitted.late)
+    if submitted is not None:
+        text = t(lang, "已提交", "submitted") if submitted.report.valid else t(lang, "有问题", "has problems")
+        if version is not None and version.status == "draft" and version.seq > submitted.seq:
+            text += t(lang, "，另有未提交的草稿", "; a newer draft is not submitted")
+    elif version is not None and version.status == "draft":
+        text = (
+            t(lang, "草稿（有问题）", "draft (with problems)")
+            if version.report.errors
+            else t(lang, "草稿", "draft")
+        )
+    else:
+        text = t(lang, "未提交", "not submitted")
+    if overdue:
+        text += t(lang, "（逾期）", " (overdue)")
+    return text

@@ -1,0 +1,447 @@
+"""The web form as one ASGI app (Starlette): personal link → session cookie → the unit's form → save/submit.
+
+An entry point like the CLI and the Lambda handlers: it is given an App (functions/bootstrap.py builds it)
+and calls the services; it builds no adapter. Pages are rendered on the server (Jinja2, autoescaped), with
+one small script and one style sheet served by the app itself, so nothing is loaded from elsewhere.
+
+Security, in one place:
+- GET /u/<token> checks the link's signature and exchanges it for a session cookie (HttpOnly,
+  SameSite=Lax, Secure under https) scoped to the deliverable's path; the token then leaves the URL
+  (redirect), and Referrer-Policy no-referrer keeps it from leaking anyway;
+- the form's URL names only the deliverable: the unit comes from the signed session, so there is nothing
+  in a request a unit could change to reach another unit;
+- every POST carries a CSRF token derived from the session;
+- requests are capped in size before they are read, and rate-limited per address and per unit
+  (functions/web/limits.py); pages send a strict CSP and nosniff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from functions.app import App
+from functions.services.web.form_fields import FormTooLarge, FormValues, form_values
+from functions.services.web.form_intake import SaveResult, form_start, form_state, save_form
+from functions.services.web.links import (
+    SESSION_TTL,
+    LinkRefused,
+    Session,
+    campaign_secret,
+    csrf_ok,
+    csrf_token,
+    link_token,
+    resolve,
+    session_token,
+    verify,
+)
+from functions.web.limits import RateLimiter, WebLimits
+from functions.web.page import render_form_page
+from schemas.i18n import t
+from schemas.report import ValidationReport
+
+log = logging.getLogger("huizong.web")
+
+HERE = Path(__file__).parent
+MAX_BODY_BYTES = 512 * 1024  # a 500-row plan typed in full is well under this; no uploads in this slice
+MAX_FIELDS = 10_000
+COOKIE_PREFIX = "hz_"
+_DELIVERABLE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+
+ASGIApp = Callable[
+    [
+        MutableMapping[str, Any],
+        Callable[[], Awaitable[MutableMapping[str, Any]]],
+        Callable[..., Awaitable[None]],
+    ],
+    Awaitable[None],
+]
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class _PageError(Exception):
+    """Shown as a page with a status, never as a traceback."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def security_headers(inner: ASGIApp) -> ASGIApp:
+    async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await inner(scope, receive, send)
+            return
+
+        async def with_headers(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in names]
+                if not scope["path"].startswith("/static/"):
+                    # Pages hold a unit's data and a CSRF token: never kept by a shared cache or the back button.
+                    extra.append((b"cache-control", b"no-store"))
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await inner(scope, receive, with_headers)
+
+    return app
+
+
+def body_limit(inner: ASGIApp, limit: int, too_large: Callable[[], Response]) -> ASGIApp:
+    """Refuses a body over `limit` bytes: by its Content-Length before reading, else while it streams."""
+
+    async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
+            await inner(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await too_large()(scope, receive, send)
+            return
+        # Read it all (it is small) so a chunked body over the limit is refused before any handler runs.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            size += len(message.get("body", b""))
+            if size > limit:
+                await too_large()(scope, receive, send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> MutableMapping[str, Any]:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await inner(scope, replay, send)
+
+    return app
+
+
+def create_web_app(
+    app: App,
+    *,
+    base_url: str,
+    lock: AbstractContextManager[Any] | threading.Lock | None = None,
+    on_stored: Callable[[], None] | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+    max_body: int = MAX_BODY_BYTES,
+    limits: WebLimits | None = None,
+) -> ASGIApp:
+    """The ASGI app. `lock` serialises service calls with the other jobs of `huizong serve`; `on_stored`
+    is called after a submission made a new version (serve asks for a master rebuild)."""
+    limits = limits or WebLimits.default()
+    campaign = app.campaign
+    lang = campaign.language
+    base = base_url.rstrip("/")
+    secure_cookie = base.startswith("https://")
+    guard: AbstractContextManager[Any] = lock if lock is not None else nullcontext()
+    now_of = clock or (lambda: dt.datetime.now(campaign.tz))
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+    def tr(zh: str, en: str) -> str:
+        return t(lang, zh, en)
+
+    def page(status: int, title: str, message: str) -> HTMLResponse:
+        html = env.get_template("message.html").render(
+            lang=lang, tr=tr, title=title, message=message, campaign=campaign
+        )
+        return HTMLResponse(html, status_code=status)
+
+    def refused(exc: LinkRefused) -> HTMLResponse:
+        return page(
+            403,
+            tr("链接无法使用", "This link cannot be used"),
+            exc.message(lang, campaign.organiser_contact_line()),
+        )
+
+    def slowed(*checks: tuple[RateLimiter, str]) -> HTMLResponse | None:
+        for limiter, key in checks:
+            wait = limiter.check(key)
+            if wait is not None:
+                response = page(
+                    429,
+                    tr("请稍后再试", "Please wait"),
+                    tr(
+                        f"操作过于频繁，请 {wait} 秒后再试。已填写的内容请勿关闭页面。",
+                        f"Too many requests; try again in {wait} seconds. Keep this page open.",
+                    ),
+                )
+                response.headers["Retry-After"] = str(wait)
+                return response
+        return None
+
+    def address(request: Request) -> tuple[RateLimiter, str]:
+        # Behind a proxy on the same machine uvicorn puts the client's address here (X-Forwarded-For).
+        return limits.per_address, "addr:" + (request.client.host if request.client else "?")
+
+    def secret() -> bytes:
+        with guard:
+            return campaign_secret(app.store, now=now_of())
+
+    reopen = tr(
+        "请重新打开组织方发给本单位的链接（打开后12小时内在同一浏览器中有效，过时请再次打开链接）。",
+        "Open the link the organiser sent your unit again (a visit lasts 12 hours in the browser that "
+        "opened it; after that, open the link again).",
+    )
+
+    def session_of(request: Request, deliverable: str) -> Session:
+        token = request.cookies.get(COOKIE_PREFIX + deliverable)
+        if not token:
+            raise _PageError(401, reopen)
+        try:
+            claims = verify(secret(), token, campaign_id=campaign.id, now=now_of(), purpose="session")
+        except LinkRefused as exc:
+            if exc.reason == "expired":
+                # The session's 12 hours are over, not the campaign: the link opens a new one.
+                raise _PageError(401, reopen) from None
+            raise
+        if claims.d != deliverable:
+            raise LinkRefused("tampered")
+        return resolve(claims, campaign, app.roster)
+
+    def personal_link(session: Session, key: bytes) -> str:
+        return f"{base}/u/{link_token(key, campaign, session.unit.code, session.deliverable)}"
+
+    def render(
+        session: Session,
+        *,
+        values: FormValues,
+        report: ValidationReport | None,
+        result: SaveResult | None,
+        submitted: bool,
+        key: bytes,
+    ) -> HTMLResponse:
+        with guard:
+            start_version = app.store.latest(session.unit.code, session.deliverable)
+            state = form_state(app, session.unit, session.deliverable, start_version, now_of())
+        html = render_form_page(
+            env,
+            campaign,
+            session.unit,
+            session.deliverable,
+            values=values,
+            report=report,
+            state=state,
+            csrf=csrf_token(key, session.claims),
+            result=result,
+            submitted=submitted,
+            now=now_of(),
+        )
+        return HTMLResponse(html)
+
+    async def open_link(request: Request) -> Response:
+        if busy := slowed(address(request)):
+            return busy
+        token = request.path_params["token"]
+        key = await run_in_threadpool(secret)
+        try:
+            claims = verify(key, token, campaign_id=campaign.id, now=now_of(), purpose="link")
+            session = resolve(claims, campaign, app.roster)
+        except LinkRefused as exc:
+            return refused(exc)
+        cookie = session_token(key, session.claims, now=now_of())
+        response = RedirectResponse(f"/form/{session.deliverable}", status_code=303)
+        response.set_cookie(
+            COOKIE_PREFIX + session.deliverable,
+            cookie,
+            # The cookie may outlive the session it holds; the session's own expiry is what is checked.
+            max_age=int(SESSION_TTL.total_seconds()),
+            path=f"/form/{session.deliverable}",
+            httponly=True,
+            samesite="lax",
+            secure=secure_cookie or request.url.scheme == "https",
+        )
+        return response
+
+    def _deliverable(request: Request) -> str:
+        deliverable = str(request.path_params["deliverable"])
+        if not _DELIVERABLE.match(deliverable) or deliverable not in {d.key for d in campaign.deliverables}:
+            raise _PageError(404, tr("没有这个表单。", "There is no such form."))
+        return deliverable
+
+    async def show_form(request: Request) -> Response:
+        if busy := slowed(address(request)):
+            return busy
+        try:
+            deliverable = _deliverable(request)
+            session = await run_in_threadpool(session_of, request, deliverable)
+        except LinkRefused as exc:
+            return refused(exc)
+        except _PageError as exc:
+            return page(exc.status, tr("无法打开表单", "The form cannot be opened"), exc.message)
+        key = await run_in_threadpool(secret)
+
+        def load() -> HTMLResponse:
+            with guard:
+                start = form_start(app, session.unit, session.deliverable)
+            return render(
+                session, values=start.values, report=start.report, result=None, submitted=False, key=key
+            )
+
+        return await run_in_threadpool(load)
+
+    async def post_form(request: Request) -> Response:
+        if busy := slowed(address(request)):
+            return busy
+        try:
+            deliverable = _deliverable(request)
+            session = await run_in_threadpool(session_of, request, deliverable)
+        except LinkRefused as exc:
+            return refused(exc)
+        except _PageError as exc:
+            return page(exc.status, tr("无法保存", "Could not save"), exc.message)
+        # Each save runs the validator and may write a version: one unit's saves are limited on their own.
+        if busy := slowed((limits.per_unit, f"unit:{session.unit.code}/{deliverable}")):
+            return busy
+        try:
+            form = await request.form(max_files=0, max_fields=MAX_FIELDS)
+        except HTTPException:  # Starlette's answer to files or too many fields in the post
+            return page(
+                400,
+                tr("无法保存", "Could not save"),
+                tr(
+                    "提交的内容格式不对或过多，请刷新页面后重试。",
+                    "The form data was malformed or too large; reload the page.",
+                ),
+            )
+        key = await run_in_threadpool(secret)
+        if not csrf_ok(key, session.claims, str(form.get("csrf", ""))):
+            return page(
+                403,
+                tr("无法保存", "Could not save"),
+                tr(
+                    "页面已过期或不是从本单位的表单提交的。请重新打开组织方发来的链接后再保存。",
+                    "The page has expired or was not sent from your unit's form. Open your link again and save.",
+                ),
+            )
+        fields = _fields(form)
+        submit = form.get("action") == "submit"
+        try:
+            values = form_values(campaign, deliverable, fields)
+        except FormTooLarge:
+            return page(
+                413,
+                tr("无法保存", "Could not save"),
+                tr("行数过多，请联系组织方。", "Too many rows; contact the organiser."),
+            )
+
+        def do_save() -> HTMLResponse:
+            with guard:
+                result = save_form(
+                    app,
+                    session.unit,
+                    deliverable,
+                    values,
+                    submit=submit,
+                    now=now_of(),
+                    link=personal_link(session, key),
+                )
+            if submit and result.stored and on_stored is not None:
+                on_stored()
+            return render(
+                session,
+                values=dict(values),
+                report=result.report,
+                result=result,
+                submitted=submit,
+                key=key,
+            )
+
+        return await run_in_threadpool(do_save)
+
+    async def home(request: Request) -> Response:
+        # Someone who typed the bare address: no form without a personal link.
+        return page(
+            200,
+            campaign.title,
+            tr(
+                "请用组织方发给本单位的专属链接（或二维码）打开填报表单。",
+                "Open the form with the personal link (or QR code) the organiser sent your unit.",
+            ),
+        )
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return page(404, tr("页面不存在", "Page not found"), tr("没有这个页面。", "There is no such page."))
+
+    async def failed(request: Request, exc: Exception) -> Response:
+        log.exception("web form failed", exc_info=exc)
+        return page(
+            500,
+            tr("出错了", "Something went wrong"),
+            tr(
+                f"服务器处理时出错，已填写的内容可能未保存。请稍后重试，或联系组织方：{campaign.organiser_contact_line()}",
+                f"The server failed; what you typed may not be saved. Try again later or contact the organiser: "
+                f"{campaign.organiser_contact_line()}",
+            ),
+        )
+
+    def too_large() -> Response:
+        return page(
+            413,
+            tr("内容过大", "Too large"),
+            tr("提交的内容超过了大小限制。", "What was sent is over the size limit."),
+        )
+
+    starlette = Starlette(
+        routes=[
+            Route("/", home, methods=["GET"]),
+            Route("/u/{token}", open_link, methods=["GET"]),
+            Route("/form/{deliverable}", show_form, methods=["GET"]),
+            Route("/form/{deliverable}", post_form, methods=["POST"]),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        ],
+        exception_handlers={404: not_found, 405: not_found, Exception: failed},
+    )
+    return security_headers(body_limit(starlette, max_body, too_large))
+
+
+def _fields(form: FormData) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, str) and name not in ("csrf", "action"):
+            out.setdefault(name, []).append(value)
+    return out
