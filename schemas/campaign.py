@@ -46,7 +46,7 @@ class Organiser(_Strict):
     def _emails(cls, v: list[str]) -> list[str]:
         for e in v:
             if not is_plain_address(e):
-                raise ValueError(f"not an email address: {e!r}")
+                raise ValueError(t(None, f"不是有效的邮箱地址：{e!r}", f"not an email address: {e!r}"))
         return v
 
 
@@ -57,7 +57,7 @@ class Week(_Strict):
     @model_validator(mode="after")
     def _order(self) -> Week:
         if self.end < self.start:
-            raise ValueError("week.end is before week.start")
+            raise ValueError(t(None, "week.end 早于 week.start", "week.end is before week.start"))
         return self
 
 
@@ -204,7 +204,13 @@ class MailSettings(_Strict):
     @model_validator(mode="after")
     def _transport_has_settings(self) -> MailSettings:
         if self.transport == "smtp" and self.smtp is None:
-            raise ValueError("mail.transport is smtp but mail.smtp is not set")
+            raise ValueError(
+                t(
+                    None,
+                    "mail.transport 为 smtp，但没有填写 mail.smtp",
+                    "mail.transport is smtp but mail.smtp is not set",
+                )
+            )
         return self
 
 
@@ -245,23 +251,37 @@ class Campaign(_Strict):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {v!r}") from exc
+            raise ValueError(
+                t(
+                    None,
+                    f"不认识的时区 {v!r}（如 Asia/Shanghai）",
+                    f"unknown time zone {v!r} (e.g. Asia/Shanghai)",
+                )
+            ) from exc
         return v
 
     @model_validator(mode="after")
     def _consistent(self) -> Campaign:
+        lang = self.language
         keys = [d.key for d in self.deliverables]
         if len(set(keys)) != len(keys):
-            raise ValueError("deliverables: duplicate key")
-        type_names = {u.name for u in self.unit_types}
+            raise ValueError(t(lang, "deliverables：材料的 key 重复", "deliverables: duplicate key"))
+        type_names = [u.name for u in self.unit_types]
+        known_types = t(lang, "、", ", ").join(type_names)
+        known_keys = t(lang, "、", ", ").join(keys)
         spec = self.form_spec  # raises on bad customisation
         for d in self.deliverables:
             for ut in d.unit_types:
                 if ut not in type_names:
-                    raise ValueError(f"deliverable {d.key}: unknown unit type {ut!r}")
+                    raise ValueError(t(
+                        lang,
+                        f"deliverables.{d.key}.unit_types：单位类型“{ut}”不在 unit_types 中（可用：{known_types}）",
+                        f"deliverables.{d.key}.unit_types: unknown unit type {ut!r} (known: {known_types})",
+                    ))  # fmt: skip
             for tk in d.tables:
                 if not spec.has_table(tk):
-                    raise ValueError(f"deliverable {d.key}: unknown table {tk!r}")
+                    raise ValueError(t(lang, f"deliverables.{d.key}.tables：没有名为“{tk}”的表",
+                                       f"deliverables.{d.key}.tables: unknown table {tk!r}"))  # fmt: skip
         if self.google is not None:
             for name, wanted in (
                 ("google.sheet_deliverables", self.google.sheet_deliverables),
@@ -269,14 +289,19 @@ class Campaign(_Strict):
             ):
                 for k in wanted:
                     if k not in keys:
-                        raise ValueError(f"{name}: unknown deliverable {k!r}")
+                        raise ValueError(t(lang, f"{name}：没有材料“{k}”（可用：{known_keys}）",
+                                           f"{name}: unknown deliverable {k!r} (known: {known_keys})"))  # fmt: skip
         for rule_name, types in (
             ("rules.required_activities", self.rules.required_activities.unit_types),
             ("rules.free_class", self.rules.free_class.unit_types),
         ):
             for ut in types:
                 if ut not in type_names:
-                    raise ValueError(f"{rule_name}: unknown unit type {ut!r}")
+                    raise ValueError(t(
+                        lang,
+                        f"{rule_name}.unit_types：单位类型“{ut}”不在 unit_types 中（可用：{known_types}）",
+                        f"{rule_name}.unit_types: unknown unit type {ut!r} (known: {known_types})",
+                    ))  # fmt: skip
         return self
 
     @model_validator(mode="after")

@@ -46,7 +46,13 @@ class FieldSpec(BaseModel):
     @model_validator(mode="after")
     def _choices_need_choice_type(self) -> FieldSpec:
         if self.type in ("choice", "multi_choice") and not self.choices:
-            raise ValueError(f"field {self.key}: type {self.type} needs choices")
+            raise ValueError(
+                t(
+                    None,
+                    f"字段 {self.key}：类型 {self.type} 需要 choices（可选项）",
+                    f"field {self.key}: type {self.type} needs choices",
+                )
+            )
         return self
 
 
@@ -81,12 +87,24 @@ class TableSpec(BaseModel):
         keys = [f.key for f in self.fields]
         dupes = {k for k in keys if keys.count(k) > 1}
         if dupes:
-            raise ValueError(f"table {self.key}: duplicate field keys {sorted(dupes)}")
+            raise ValueError(
+                t(
+                    None,
+                    f"表 {self.key}：字段 key 重复 {sorted(dupes)}",
+                    f"table {self.key}: duplicate field keys {sorted(dupes)}",
+                )
+            )
         for lang in LANGUAGES:
             labels = [f.label(lang) for f in self.fields]
             dl = {x for x in labels if labels.count(x) > 1}
             if dl:
-                raise ValueError(f"table {self.key}: duplicate labels {sorted(dl)}")
+                raise ValueError(
+                    t(
+                        None,
+                        f"表 {self.key}：列名重复 {sorted(dl)}",
+                        f"table {self.key}: duplicate labels {sorted(dl)}",
+                    )
+                )
         return self
 
 
@@ -133,7 +151,13 @@ class FormCustomisation(BaseModel):
         for path, ov in self.fields.items():
             table_key, _, field_key = path.partition(".")
             if not spec.has_table(table_key) or not spec.table(table_key).has_field(field_key):
-                raise ValueError(f"form.fields.{path}: no such table.field")
+                raise ValueError(
+                    t(
+                        None,
+                        f"form.fields.{path}：没有这个“表.字段”",
+                        f"form.fields.{path}: no such table.field",
+                    )
+                )
             f = spec.table(table_key).field(field_key)
             for attr in ("label_zh", "label_en", "help_zh", "help_en", "required", "min", "max"):
                 val = getattr(ov, attr)
@@ -144,13 +168,31 @@ class FormCustomisation(BaseModel):
                     f.choices.append(c)
         for table_key, extra in self.extra_fields.items():
             if not spec.has_table(table_key):
-                raise ValueError(f"form.extra_fields.{table_key}: no such table")
+                raise ValueError(
+                    t(
+                        None,
+                        f"form.extra_fields.{table_key}：没有这个表",
+                        f"form.extra_fields.{table_key}: no such table",
+                    )
+                )
             table = spec.table(table_key)
             for f in extra:
                 if f.required:
-                    raise ValueError(f"form.extra_fields.{table_key}.{f.key}: added columns must be optional")
+                    raise ValueError(
+                        t(
+                            None,
+                            f"form.extra_fields.{table_key}.{f.key}：新增的列必须是选填",
+                            f"form.extra_fields.{table_key}.{f.key}: added columns must be optional",
+                        )
+                    )
                 if table.has_field(f.key):
-                    raise ValueError(f"form.extra_fields.{table_key}.{f.key}: field exists already")
+                    raise ValueError(
+                        t(
+                            None,
+                            f"form.extra_fields.{table_key}.{f.key}：字段已存在",
+                            f"form.extra_fields.{table_key}.{f.key}: field exists already",
+                        )
+                    )
                 table.fields.append(f)
         # Re-validate so duplicate labels introduced by a rename are caught here.
         return FormSpec.model_validate(spec.model_dump())

@@ -29,6 +29,10 @@ ROSTER_FILES = ("units.csv", "units.xlsx")
 # What pydantic's error types mean for the person editing campaign.yaml (pydantic's own message follows).
 _PYDANTIC_HINTS: dict[str, Text] = {
     "missing": Text("缺少此项", "missing"),
+    "model_type": Text(
+        "需要一组设置（每行“键: 值”，下一级缩进两格）", "a mapping of settings is needed (key: value)"
+    ),
+    "dict_type": Text("需要一组设置（每行“键: 值”）", "a mapping of settings is needed (key: value)"),
     "extra_forbidden": Text("不认识的键（拼写错误？）", "unknown key (a typo?)"),
     "date_from_datetime_parsing": Text("需要日期，如 2022-11-24", "a date is needed, e.g. 2022-11-24"),
     "date_parsing": Text("需要日期，如 2022-11-24", "a date is needed, e.g. 2022-11-24"),
@@ -76,8 +80,12 @@ def describe_validation_error(file: str, exc: ValidationError, lang: Language | 
         detail = err["msg"].removeprefix("Value error, ")
         got = err.get("input")
         shown = err["type"] not in ("missing",) and not isinstance(got, dict | list)
-        zh = f"{hint.zh + '：' if hint else ''}{detail}{f'；现为 {got!r}' if shown else ''}"
-        en = f"{hint.en + ': ' if hint else ''}{detail}{f'; found {got!r}' if shown else ''}"
+        allowed = (err.get("ctx") or {}).get("expected")
+        # With a hint the Chinese line needs no English from pydantic; our own checks already speak it.
+        zh = (hint.zh + (f"（可选：{allowed}）" if allowed else "")) if hint else detail
+        en = f"{hint.en + ': ' if hint else ''}{detail}"
+        zh += f"；现为 {got!r}" if shown else ""
+        en += f"; found {got!r}" if shown else ""
         lines.append(f"{file}: {where}: {t(lang, zh, en)}")
     return lines
 

@@ -139,7 +139,7 @@ def test_organiser_customises_the_form_without_code(wujin_dir: Path) -> None:
         ({"week.start": "2022-12-10"}, ["week", "week.end is before week.start"]),
         ({"timezone": "Mars/Olympus"}, ["timezone", "unknown time zone"]),
         ({"rules.free_class.unit_types": ["幼儿园"]}, ["rules.free_class", "幼儿园"]),
-        ({"deliverables.0.tables": ["activities", "nonsense"]}, ["unknown table", "nonsense"]),
+        ({"deliverables.0.tables": ["activities", "nonsense"]}, ["没有名为", "nonsense"]),
         ({"organiser.emails": ["not-an-email"]}, ["organiser.emails", "not-an-email"]),
         ({"reminders.hour": 25}, ["reminders.hour", "数值太大"]),
         ({"titel": "typo"}, ["titel", "不认识的键"]),
