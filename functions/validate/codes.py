@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from schemas.i18n import Text
+from schemas.i18n import Language, Text, t
 from schemas.report import Severity
 
 Level = Literal["file", "table", "cell", "row", "cross-table", "unit-type", "peers"]
@@ -861,3 +861,25 @@ OUTLIER_PER_SESSION = _variant(
         "（参与总人次 {value} ÷ 活动总场次 {total}）", " (participant visits {value} ÷ sessions {total})"
     ),
 )
+
+
+_KIND_MAX = 40  # display units: the master's 问题类型 column
+
+
+def code_kind(code: str, lang: Language) -> str:
+    """A short description of a code in the campaign's language, for organisers who do not read codes
+    (the master's 问题清单): the first clause of the code's description, cut to fit one column."""
+    kind = CODES.get(code)
+    if kind is None:
+        return ""
+    text = t(lang, kind.about.zh, kind.about.en)
+    for stop in ("；", "; "):
+        text = text.split(stop, 1)[0]
+    text = text.replace("`", "")
+    width, out = 0, []
+    for ch in text:
+        width += 2 if ord(ch) > 0x2E80 else 1
+        if width > _KIND_MAX:
+            return "".join(out).rstrip() + "…"
+        out.append(ch)
+    return text

@@ -29,6 +29,7 @@ from functions.services.status.unit_states import (
     unit_statuses,
 )
 from functions.sheet_model import Cell, Chart, Column, MasterSheet, Style, fit_width
+from functions.validate.codes import code_kind
 from schemas.campaign import Campaign
 from schemas.formspec import FieldSpec
 from schemas.i18n import Language, full_date, state_label, t
@@ -364,9 +365,10 @@ def _issues_sheet(
 ) -> MasterSheet:
     lang = campaign.language
     header = _unit_header(lang)[:2] + [t(lang, "材料", "Deliverable"), t(lang, "工作表", "Sheet"),
-                                       t(lang, "单元格", "Cell"), t(lang, "代码", "Code"), t(lang, "级别", "Severity"),
+                                       t(lang, "单元格", "Cell"), t(lang, "代码", "Code"),
+                                       t(lang, "问题类型", "Kind of problem"), t(lang, "级别", "Severity"),
                                        t(lang, "问题说明", "Message")]  # fmt: skip
-    columns = [Column(width=w) for w in (10, 28, 22, 18, 8, 24, 8, 90)]
+    columns = [Column(width=w) for w in (10, 28, 22, 18, 8, 22, 30, 8, 90)]
     titles = {d.key: d.title(lang) for d in campaign.deliverables}
 
     def rows() -> Iterator[list[Any]]:
@@ -381,7 +383,7 @@ def _issues_sheet(
                     )
                     style = Style.STATE_ERRORS if issue.severity == "error" else Style.STATE_DRAFT
                     yield [s.unit.code, s.unit.name, s.deliverable.title(lang), issue.sheet, issue.cell, issue.code,
-                           Cell(sev, style), prefix + issue.message]  # fmt: skip
+                           code_kind(issue.code, lang), Cell(sev, style), prefix + issue.message]  # fmt: skip
         records = unread_files(store)
         if records:
             # The files nobody could read or tie to a unit: a section of their own, so none is unseen.
@@ -395,6 +397,7 @@ def _issues_sheet(
                 unit = roster.get(r.unit) if r.unit else None
                 yield [r.unit or "", unit.name if unit else t(lang, "（未识别）", "(unknown)"),
                        titles.get(r.deliverable or "", ""), r.name, None, ", ".join(r.codes),
+                       t(lang, "、", ", ").join(code_kind(c, lang) for c in r.codes),
                        Cell(t(lang, "错误", "error"), Style.STATE_ERRORS), unread_note(lang, r)]  # fmt: skip
 
     return MasterSheet("issues", sheet_name(lang, "issues"), header, columns, rows())
