@@ -27,3 +27,15 @@ def test_the_issues_sheet_has_a_kind_column_after_the_code(wujin: tuple[Campaign
     assert sheet.header is not None
     assert sheet.header[sheet.header.index("代码") + 1] == "问题类型"
     assert len(sheet.columns) == len(sheet.header)
+
+
+def test_the_status_table_prints_whole_deliverable_titles(wujin_dir: object) -> None:
+    from pathlib import Path
+
+    from functions.bootstrap import open_app
+    from functions.services.status.status_table import status_table
+
+    app = open_app(Path(str(wujin_dir)))
+    header = status_table(app).splitlines()[0]
+    for d in app.campaign.deliverables:
+        assert d.title("zh") in header

@@ -114,7 +114,7 @@ def status_table(app: App, now: dt.datetime | None = None) -> str:
             )
         cells[(s.unit.code, s.deliverable.key)] = text
     deliverables = app.campaign.deliverables
-    header = [t(lang, "编码", "Code"), t(lang, "单位", "Unit"), *[d.title(lang)[:10] for d in deliverables]]
+    header = [t(lang, "编码", "Code"), t(lang, "单位", "Unit"), *[d.title(lang) for d in deliverables]]
     rows = [
         [u.code, u.name, *[cells.get((u.code, d.key), "—") for d in deliverables]] for u in app.roster.units
     ]
