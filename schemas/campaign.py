@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cached_property
 from importlib import resources
 from typing import Literal
@@ -389,7 +390,21 @@ class Campaign(_Strict):
 
     @cached_property
     def form_spec(self) -> FormSpec:
-        return self.form.apply(default_form_spec())
+        spec = self.form.apply(default_form_spec())
+        # Help examples in the campaign's own terms (issue 12: a Wuhan 2021 campaign showed Changzhou's
+        # 0519 and 2022 dates). Only these two markers are replaced: help text is never str.format-ed.
+        examples = {"{example_date}": self.week.start.isoformat(), "{example_phone}": self.example_phone()}
+        for table in spec.tables:
+            for f in table.fields:
+                for marker, value in examples.items():
+                    f.help_zh = f.help_zh.replace(marker, value)
+                    f.help_en = f.help_en.replace(marker, value)
+        return spec
+
+    def example_phone(self) -> str:
+        """A landline in the organiser's area code (from organiser.phone), else a placeholder."""
+        m = re.match(r"\s*(0\d{2,3})\D", self.organiser.phone)
+        return f"{m.group(1)}-12345678" if m else t(self.language, "区号-电话号码", "area code-number")
 
     def deliverable(self, key: str) -> Deliverable:
         for d in self.deliverables:

@@ -67,6 +67,8 @@ class _Checker:
         self.tables: dict[str, list[dict[str, CellValue]]] = {}
         self.rows: dict[str, list[_Row]] = {}
         self.year = campaign.week.start.year
+        # A bad date is shown a date from the unit's own window (campaign.windows), else the week.
+        self.example_date = campaign.window_for(unit.type if unit else None).start.isoformat()
 
     # ---- helpers -------------------------------------------------------------------------
     def add(self, kind: IssueKind, **kw: Any) -> None:
@@ -116,7 +118,13 @@ class _Checker:
                 raw_cell = rec.cells.get(spec.key)
                 where = place_of(rt.sheet, raw_cell, rec.row)
                 result = read_cell(
-                    spec, raw_cell, where, self.lang, self.year, self.campaign.week.start.isoformat()
+                    spec,
+                    raw_cell,
+                    where,
+                    self.lang,
+                    self.year,
+                    self.example_date,
+                    self.campaign.example_phone(),
                 )
                 self.issues.extend(result.issues)
                 values[spec.key] = result.value
