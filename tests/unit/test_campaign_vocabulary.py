@@ -8,7 +8,10 @@ real workbooks (written, read back, validated) and a real master.xlsx.
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import shutil
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,9 @@ from functions.adapters.xlsx.reader import read_workbook
 from functions.config.loading import ConfigError, load_campaign, load_roster
 from functions.services.google.form_spec import form_spec
 from functions.services.master.master_sheets import build_master
+from functions.services.messages.compose import build_digest, build_reminder
+from functions.services.reminders.plan import plan_reminders
+from functions.services.status.unit_states import count_by_deliverable, unit_statuses
 from functions.validate.validator import validate_submission
 from schemas.campaign import Campaign, Rules
 from schemas.report import ValidationReport
@@ -338,3 +344,27 @@ def test_the_master_speaks_of_the_city_its_districts_its_theme_and_the_campaign_
     stats = list(wb["统计"].iter_rows(values_only=True))
     assert "所属区" in stats[0] and "推荐百姓学习之星人数" not in stats[0] and "照片说明" not in stats[0]
     assert any(r[0] == "小计（按所属区）" for r in stats)
+
+
+# ---- mails ----------------------------------------------------------------------------------------
+
+
+def _bodies(msg: EmailMessage) -> tuple[str, str]:
+    """Text and HTML body, from the bytes a mail client would receive."""
+    parsed = email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    text, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
+    assert text is not None and html is not None
+    return text.get_content(), html.get_content()
+
+
+def test_reminders_and_the_digest_carry_the_theme_in_their_footer(wuhan: tuple[Campaign, Roster]) -> None:
+    campaign, roster = wuhan
+    now = dt.datetime(2021, 10, 28, 10, tzinfo=campaign.tz)
+    statuses = unit_statuses(campaign, roster, MemoryStore())
+    reminder = plan_reminders(campaign, statuses, set(), now)[0]
+    digest = build_digest(campaign, statuses, count_by_deliverable(campaign, statuses), day=now.date(), sent=0,
+                          master_link="out/master.xlsx", now=now)  # fmt: skip
+    for msg in (build_reminder(campaign, reminder, now=now), digest):
+        for body in _bodies(msg):
+            assert "2021年武汉市全民终身学习活动周 · 庆建党百年华诞 谱终身学习新篇" in body
