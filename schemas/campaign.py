@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cached_property
 from importlib import resources
 from typing import Literal
@@ -94,10 +95,25 @@ class RequiredActivitiesRule(_Strict):
 
     items: list[str] = Field(default_factory=list)
     unit_types: list[str] = Field(default_factory=list)
+    # What the notice calls this rule (e.g. 场馆开放), shown in 填写说明 next to the items.
+    description: str = ""
 
 
 class FreeClassRule(_Strict):
     unit_types: list[str] = Field(default_factory=list)
+    description: str = ""
+
+
+def _one_rule_as_list(v: object) -> object:
+    """Campaign files written before rules became lists give one mapping: it is a one-rule list.
+
+    An empty value (`required_activities:` with nothing after it) means no rule, not a rule with no items.
+    """
+    if v is None:
+        return []
+    if isinstance(v, dict):
+        return [v]
+    return v
 
 
 class OutlierRule(_Strict):
@@ -108,14 +124,31 @@ class OutlierRule(_Strict):
 
 
 class Rules(_Strict):
-    required_activities: RequiredActivitiesRule = Field(default_factory=RequiredActivitiesRule)
-    free_class: FreeClassRule = Field(default_factory=FreeClassRule)
+    # Lists since issue 12: a notice may ask 场馆开放 of venues and 智能设备培训 of 老年大学 at once.
+    required_activities: list[RequiredActivitiesRule] = Field(default_factory=list)
+    free_class: list[FreeClassRule] = Field(default_factory=list)
     photo_minimum: int = Field(default=5, ge=0)
     # Days around the week in which an activity date is only a warning.
     grace_days: int = Field(default=2, ge=0)
     # Warn when the summary reports fewer than this share of the activities planned.
     fewer_than_planned_ratio: float = Field(default=0.5, ge=0, le=1)
     outlier: OutlierRule = Field(default_factory=OutlierRule)
+
+    @field_validator("required_activities", "free_class", mode="before")
+    @classmethod
+    def _single_rule(cls, v: object) -> object:
+        return _one_rule_as_list(v)
+
+    def required_items_for(self, unit_type: str) -> list[str]:
+        """Every item the unit type's rules ask for, each once, in the order the file lists them."""
+        items: list[str] = []
+        for rule in self.required_activities:
+            if unit_type in rule.unit_types:
+                items.extend(i for i in rule.items if i not in items)
+        return items
+
+    def needs_free_class(self, unit_type: str) -> bool:
+        return any(unit_type in rule.unit_types for rule in self.free_class)
 
 
 def _sorted_offsets(v: list[int]) -> list[int]:
@@ -229,9 +262,18 @@ class Campaign(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
     title: str
     theme: str = ""
+    # The notice's own words for the area it covers (全区, 全市, 全县…) and for the roster's area column
+    # (所属镇街, 所属区…): every text that says "the whole district" or names the column uses them.
+    scope_zh: str = Field(default="全区", min_length=1, max_length=10)
+    scope_en: str = Field(default="the district", min_length=1, max_length=40)
+    area_label_zh: str = Field(default="所属镇街", min_length=1, max_length=20)
+    area_label_en: str = Field(default="Area", min_length=1, max_length=40)
     organiser: Organiser
     timezone: str = "Asia/Shanghai"
     week: Week
+    # Per unit type, the dates its activities may fall on when they differ from the week (seed 004: the
+    # community centres hold their own week any time in October). Totals still speak of the week.
+    windows: dict[str, Week] = Field(default_factory=dict)
     language: Language = "zh"
     deliverables: list[Deliverable] = Field(min_length=1)
     unit_types: list[UnitType] = Field(min_length=1)
@@ -291,16 +333,23 @@ class Campaign(_Strict):
                     if k not in keys:
                         raise ValueError(t(lang, f"{name}：没有材料“{k}”（可用：{known_keys}）",
                                            f"{name}: unknown deliverable {k!r} (known: {known_keys})"))  # fmt: skip
-        for rule_name, types in (
-            ("rules.required_activities", self.rules.required_activities.unit_types),
-            ("rules.free_class", self.rules.free_class.unit_types),
+        named_types: list[tuple[str, list[str]]] = [(f"windows.{ut}", [ut]) for ut in self.windows]
+        for rule_name, rules in (
+            ("rules.required_activities", self.rules.required_activities),
+            ("rules.free_class", self.rules.free_class),
         ):
+            # One rule keeps the old path in messages; several say which one (counted from 1).
+            for i, rule in enumerate(rules, start=1):
+                named_types.append((rule_name if len(rules) == 1 else f"{rule_name}[{i}]", rule.unit_types))
+        for path, field_name in spec.required_for_paths():
+            named_types.append((f"form.fields.{path}.required_for", field_name))
+        for rule_name, types in named_types:
             for ut in types:
                 if ut not in type_names:
                     raise ValueError(t(
                         lang,
-                        f"{rule_name}.unit_types：单位类型“{ut}”不在 unit_types 中（可用：{known_types}）",
-                        f"{rule_name}.unit_types: unknown unit type {ut!r} (known: {known_types})",
+                        f"{_types_path(rule_name)}：单位类型“{ut}”不在 unit_types 中（可用：{known_types}）",
+                        f"{_types_path(rule_name)}: unknown unit type {ut!r} (known: {known_types})",
                     ))  # fmt: skip
         return self
 
@@ -319,13 +368,43 @@ class Campaign(_Strict):
                 )
         return self
 
+    def scope(self, lang: Language) -> str:
+        return t(lang, self.scope_zh, self.scope_en)
+
+    def area_label(self, lang: Language) -> str:
+        return t(lang, self.area_label_zh, self.area_label_en)
+
+    def window_for(self, unit_type: str | None) -> Week:
+        """The dates a unit's activities may fall on: its type's window, else the campaign week."""
+        if unit_type is not None and unit_type in self.windows:
+            return self.windows[unit_type]
+        return self.week
+
+    def form_spec_for(self, unit_type: str | None) -> FormSpec:
+        """The form a unit of this type fills: fields `required_for` its type become required."""
+        return self.form_spec.for_unit_type(unit_type)
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
     @cached_property
     def form_spec(self) -> FormSpec:
-        return self.form.apply(default_form_spec())
+        spec = self.form.apply(default_form_spec())
+        # Help examples in the campaign's own terms (issue 12: a Wuhan 2021 campaign showed Changzhou's
+        # 0519 and 2022 dates). Only these two markers are replaced: help text is never str.format-ed.
+        examples = {"{example_date}": self.week.start.isoformat(), "{example_phone}": self.example_phone()}
+        for table in spec.tables:
+            for f in table.fields:
+                for marker, value in examples.items():
+                    f.help_zh = f.help_zh.replace(marker, value)
+                    f.help_en = f.help_en.replace(marker, value)
+        return spec
+
+    def example_phone(self) -> str:
+        """A landline in the organiser's area code (from organiser.phone), else a placeholder."""
+        m = re.match(r"\s*(0\d{2,3})\D", self.organiser.phone)
+        return f"{m.group(1)}-12345678" if m else t(self.language, "区号-电话号码", "area code-number")
 
     def deliverable(self, key: str) -> Deliverable:
         for d in self.deliverables:
@@ -333,8 +412,9 @@ class Campaign(_Strict):
                 return d
         raise KeyError(key)
 
-    def tables_of(self, deliverable_key: str) -> list[TableSpec]:
-        spec = self.form_spec
+    def tables_of(self, deliverable_key: str, unit_type: str | None = None) -> list[TableSpec]:
+        """The deliverable's tables; for a unit type, as that type fills them (`required_for`)."""
+        spec = self.form_spec_for(unit_type)
         return [spec.table(k) for k in self.deliverable(deliverable_key).tables]
 
     def due_at(self, deliverable_key: str) -> dt.datetime:
@@ -350,6 +430,11 @@ class Campaign(_Strict):
             parts.append(o.phone)
         parts.append(t(self.language, "、", ", ").join(o.emails))
         return t(self.language, "，", "; ").join(parts)
+
+
+def _types_path(rule_name: str) -> str:
+    """`windows.X` and `form.fields.….required_for` name the list themselves; rules add `.unit_types`."""
+    return rule_name if rule_name.startswith(("windows.", "form.fields.")) else f"{rule_name}.unit_types"
 
 
 _DEFAULT_FORM: FormSpec | None = None

@@ -36,6 +36,9 @@ class FieldSpec(BaseModel):
     width: int | None = None
     # Whether the master sums this field in subtotal rows (statistics).
     summable: bool = False
+    # Unit types (roster names) for which an optional field is required (issue 12: a notice may ask
+    # 开放学习场所数 of venues only). `required: true` means every unit; see FormSpec.for_unit_type.
+    required_for: list[str] = Field(default_factory=list)
 
     def label(self, lang: Language) -> str:
         return t(lang, self.label_zh, self.label_en)
@@ -122,6 +125,31 @@ class FormSpec(BaseModel):
     def has_table(self, key: str) -> bool:
         return any(table.key == key for table in self.tables)
 
+    def required_for_paths(self) -> list[tuple[str, list[str]]]:
+        """("table.field", unit types) for every field required for some unit types only."""
+        return [
+            (f"{tb.key}.{f.key}", f.required_for) for tb in self.tables for f in tb.fields if f.required_for
+        ]
+
+    def for_unit_type(self, unit_type: str | None) -> FormSpec:
+        """This spec as a unit of `unit_type` fills it: `required_for` its type made `required`.
+
+        Without a unit (an unknown sender) nothing is added: an error must name a rule that applies.
+        """
+        if unit_type is None or not any(f.required_for for tb in self.tables for f in tb.fields):
+            return self
+        spec = self.model_copy(deep=True)
+        for tb in spec.tables:
+            for f in tb.fields:
+                if unit_type in f.required_for:
+                    f.required = True
+        return spec
+
+
+# Fields the validator's rules read by name and cannot do without: hiding one would silently turn a
+# rule off, so `hidden: true` on them is refused (the default spec's required fields are refused too).
+_NOT_HIDEABLE = {"activities.category", "activities.free"}
+
 
 class FieldOverride(BaseModel):
     """What an organiser may change on an existing field from the campaign file."""
@@ -134,6 +162,9 @@ class FieldOverride(BaseModel):
     help_en: str | None = None
     add_choices: list[str] = Field(default_factory=list)
     required: bool | None = None
+    required_for: list[str] | None = None
+    # Left out of every template, form, check and master column (a statistic the notice does not ask).
+    hidden: bool = False
     min: float | None = None
     max: float | None = None
 
@@ -148,6 +179,7 @@ class FormCustomisation(BaseModel):
 
     def apply(self, base: FormSpec) -> FormSpec:
         spec = base.model_copy(deep=True)
+        hidden: list[tuple[str, str]] = []
         for path, ov in self.fields.items():
             table_key, _, field_key = path.partition(".")
             if not spec.has_table(table_key) or not spec.table(table_key).has_field(field_key):
@@ -159,7 +191,28 @@ class FormCustomisation(BaseModel):
                     )
                 )
             f = spec.table(table_key).field(field_key)
-            for attr in ("label_zh", "label_en", "help_zh", "help_en", "required", "min", "max"):
+            if ov.hidden:
+                if f.required or path in _NOT_HIDEABLE:
+                    raise ValueError(
+                        t(
+                            None,
+                            f"form.fields.{path}.hidden：“{f.label_zh}”是必填项或校验规则要用的列，不能隐藏",
+                            f"form.fields.{path}.hidden: {f.label_en!r} is required or read by a check; "
+                            "it cannot be hidden",
+                        )
+                    )
+                hidden.append((table_key, field_key))
+                continue
+            for attr in (
+                "label_zh",
+                "label_en",
+                "help_zh",
+                "help_en",
+                "required",
+                "required_for",
+                "min",
+                "max",
+            ):
                 val = getattr(ov, attr)
                 if val is not None:
                     setattr(f, attr, val)
@@ -177,14 +230,8 @@ class FormCustomisation(BaseModel):
                 )
             table = spec.table(table_key)
             for f in extra:
-                if f.required:
-                    raise ValueError(
-                        t(
-                            None,
-                            f"form.extra_fields.{table_key}.{f.key}：新增的列必须是选填",
-                            f"form.extra_fields.{table_key}.{f.key}: added columns must be optional",
-                        )
-                    )
+                # Added columns may be required (issue 12): a workbook made from an older template
+                # then lacks the column and gets a missing-column error naming it, which is the point.
                 if table.has_field(f.key):
                     raise ValueError(
                         t(
@@ -194,5 +241,8 @@ class FormCustomisation(BaseModel):
                         )
                     )
                 table.fields.append(f)
+        for table_key, field_key in hidden:
+            table = spec.table(table_key)
+            table.fields = [f for f in table.fields if f.key != field_key]
         # Re-validate so duplicate labels introduced by a rename are caught here.
         return FormSpec.model_validate(spec.model_dump())

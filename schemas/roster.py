@@ -7,6 +7,22 @@ import unicodedata
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 ROSTER_HEADERS: tuple[str, ...] = ("单位编码", "单位名称", "单位类型", "所属镇街", "联系人", "邮箱", "电话")
+# The area column (4th) as notices name it: a district's towns, a city's districts, a province's
+# counties, a city's zones. Any of them is read as Unit.area; outputs use the campaign's area_label.
+AREA_HEADERS: tuple[str, ...] = ("所属镇街", "所属区", "所属县（市、区）", "所属片区")
+AREA_COLUMN = ROSTER_HEADERS.index("所属镇街")
+
+
+def roster_header_ok(header: tuple[str, ...]) -> bool:
+    """The roster's header row, with any of AREA_HEADERS in the area column (a half-width （） too)."""
+    if len(header) != len(ROSTER_HEADERS):
+        return False
+    area = header[AREA_COLUMN].replace("(", "（").replace(")", "）").replace(",", "、").replace("，", "、")
+    rest_ok = all(
+        h == w for i, (h, w) in enumerate(zip(header, ROSTER_HEADERS, strict=True)) if i != AREA_COLUMN
+    )
+    return rest_ok and area in AREA_HEADERS
+
 
 # A unit code names files (out/reports/<code>-<deliverable>.txt, templates), S3 keys and store records
 # (`file-seen` keeps `<code>/<deliverable>`), so it is limited to characters that are safe in all of

@@ -16,7 +16,7 @@ from typing import Any
 from openpyxl.utils.cell import column_index_from_string as col_index
 from openpyxl.utils.cell import coordinate_from_string
 
-from schemas.campaign import Campaign
+from schemas.campaign import Campaign, Week
 from schemas.formspec import FieldSpec, TableSpec
 from schemas.i18n import Language, t
 from schemas.roster import Unit
@@ -159,9 +159,11 @@ def _format(range_: dict[str, int], number_format: dict[str, str]) -> Request:
 # --- validation and help -------------------------------------------------------------------------------
 
 
-def validation_rule(field: FieldSpec, campaign: Campaign) -> dict[str, Any] | None:
+def validation_rule(
+    field: FieldSpec, campaign: Campaign, window: Week | None = None
+) -> dict[str, Any] | None:
     """The DataValidationRule for a field's cells, or None where the validator alone checks it."""
-    hint = field_hint(field, campaign)
+    hint = field_hint(field, campaign, window)
     condition: dict[str, Any]
     strict = True
     if field.type == "choice":
@@ -227,11 +229,13 @@ def _header_cell(text: str, required: bool, note: str = "") -> dict[str, Any]:
 _HEADER_FIELDS = "userEnteredValue,note,userEnteredFormat(textFormat,backgroundColorStyle,horizontalAlignment,verticalAlignment,wrapStrategy)"
 
 
-def rows_table_requests(sheet_id: int, table: TableSpec, campaign: Campaign, editor: str) -> list[Request]:
+def rows_table_requests(
+    sheet_id: int, table: TableSpec, campaign: Campaign, editor: str, window: Week | None = None
+) -> list[Request]:
     lang = campaign.language
     hr = layout.ROWS_HEADER_ROW - 1
     first = layout.ROWS_FIRST_DATA_ROW - 1
-    header = [_header_cell(f.label(lang), f.required, field_hint(f, campaign)) for f in table.fields]
+    header = [_header_cell(f.label(lang), f.required, field_hint(f, campaign, window)) for f in table.fields]
     out: list[Request] = [_cells(sheet_id, hr, 0, [header], _HEADER_FIELDS)]
     for ci, field in enumerate(table.fields):
         chars = max(field.width or 0, display_width(field.label(lang)) + 3, 8)
@@ -240,7 +244,7 @@ def rows_table_requests(sheet_id: int, table: TableSpec, campaign: Campaign, edi
         column = grid(sheet_id, first, ci, rows=None)
         if field.type in _NUMBER_FORMATS:
             out.append(_format(column, _NUMBER_FORMATS[field.type]))
-        rule = validation_rule(field, campaign)
+        rule = validation_rule(field, campaign, window)
         if rule is not None:
             out.append(_validate(column, rule))
     description = t(lang, "表头（请勿修改）", "Header (do not change)")
@@ -248,7 +252,9 @@ def rows_table_requests(sheet_id: int, table: TableSpec, campaign: Campaign, edi
     return out
 
 
-def record_table_requests(sheet_id: int, table: TableSpec, campaign: Campaign, editor: str) -> list[Request]:
+def record_table_requests(
+    sheet_id: int, table: TableSpec, campaign: Campaign, editor: str, window: Week | None = None
+) -> list[Request]:
     lang = campaign.language
     hr = layout.RECORD_HEADER_ROW - 1
     first = layout.RECORD_FIRST_FIELD_ROW - 1
@@ -258,7 +264,7 @@ def record_table_requests(sheet_id: int, table: TableSpec, campaign: Campaign, e
     header = [_header_cell(text, required=False) for text in layout.RECORD_HEADER[lang]]
     rows: list[list[dict[str, Any]]] = [header]
     for field in table.fields:
-        hint = field_hint(field, campaign)
+        hint = field_hint(field, campaign, window)
         label = _text(
             field.label(lang), bold=field.required, bg=_REQUIRED_BG if field.required else _OPTIONAL_BG
         )
@@ -279,7 +285,7 @@ def record_table_requests(sheet_id: int, table: TableSpec, campaign: Campaign, e
         cell = grid(sheet_id, first + offset, value_col)
         if field.type in _NUMBER_FORMATS:
             out.append(_format(cell, _NUMBER_FORMATS[field.type]))
-        rule = validation_rule(field, campaign)
+        rule = validation_rule(field, campaign, window)
         if rule is not None:
             out.append(_validate(cell, rule))
     values = grid(sheet_id, first, value_col, rows=len(table.fields))
@@ -444,15 +450,17 @@ def build_unit_sheet_requests(
 ) -> list[Request]:
     """Every request that turns a new, empty spreadsheet into the unit's sheet, in order, for ONE batchUpdate."""
     lang = campaign.language
-    tables = campaign.tables_of(deliverable_key)
+    # The unit's own form and dates: fields `required_for` its type, its type's window.
+    tables = campaign.tables_of(deliverable_key, unit.type)
+    window = campaign.window_for(unit.type)
     out = instructions_requests(campaign, deliverable_key, unit, service_account_email)
     for i, table in enumerate(tables):
         sid = FIRST_TABLE_SHEET_ID + i
         columns = rows_tab_columns(table) if table.kind == "rows" else DEFAULT_COLUMNS
         out.append(_add_sheet(sid, table.title(lang), i + 1, columns=columns))
         if table.kind == "rows":
-            out.extend(rows_table_requests(sid, table, campaign, service_account_email))
+            out.extend(rows_table_requests(sid, table, campaign, service_account_email, window))
         else:
-            out.extend(record_table_requests(sid, table, campaign, service_account_email))
+            out.extend(record_table_requests(sid, table, campaign, service_account_email, window))
     out.extend(meta_requests(campaign, deliverable_key, unit, len(tables) + 1, service_account_email))
     return out

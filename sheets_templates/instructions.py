@@ -49,46 +49,55 @@ def _rules_lines(campaign: Campaign, deliverable_key: str, unit: Unit | None) ->
     tables = set(campaign.deliverable(deliverable_key).tables)
     lines: list[InstructionLine] = []
     if "activities" in tables:
-        week = campaign.week
+        # The unit's own window; a blank template (no unit) states the week and each type's window.
+        week = campaign.window_for(unit.type if unit else None)
+        windows = (
+            ""
+            if unit is not None
+            else "".join(
+                t(lang, f"{ut}：{w.start:%Y-%m-%d} 至 {w.end:%Y-%m-%d}。", f" {ut}: {w.start} to {w.end}.")
+                for ut, w in campaign.windows.items()
+            )
+        )
         lines.append(
             InstructionLine(
                 label=t(lang, "活动时间", "Activity dates"),
                 text=t(
                     lang,
-                    f"活动日期应在活动周内（{week.start:%Y-%m-%d} 至 {week.end:%Y-%m-%d}）。",
-                    f"Activity dates should fall inside the week ({week.start} to {week.end}).",
+                    f"活动日期应在{'本单位的活动时间' if unit is not None and week is not campaign.week else '活动周'}"
+                    f"内（{week.start:%Y-%m-%d} 至 {week.end:%Y-%m-%d}）。{windows}",
+                    f"Activity dates should fall inside the week ({week.start} to {week.end}).{windows}",
                 ),
             )
         )
-        req = rules.required_activities
-        applies = unit is None or not req.unit_types or unit.type in req.unit_types
-        if req.items and applies:
-            who = (
-                "、".join(req.unit_types)
-                if unit is None and req.unit_types
-                else t(lang, "本单位", "Your unit")
-            )
+        # One line per rule: a notice asks different things of different unit types.
+        for req in rules.required_activities:
+            if not req.items or not req.unit_types or (unit is not None and unit.type not in req.unit_types):
+                continue
+            who = "、".join(req.unit_types) if unit is None else t(lang, "本单位", "Your unit")
+            what = f"（{req.description}）" if req.description else ""
             lines.append(
                 InstructionLine(
                     label=t(lang, "必办活动", "Required activities"),
                     text=t(
                         lang,
-                        f"{who}须安排：{'、'.join(req.items)}（在“活动类别”中选择，或写入活动名称）。",
-                        f"{who} must hold: {', '.join(req.items)} (as the category or in the activity name).",
+                        f"{who}须安排{what}：{'、'.join(req.items)}（在“活动类别”中选择，或写入活动名称）。",
+                        f"{who} must hold{what}: {', '.join(req.items)} (as the category or in the activity name).",
                     ),
                 )
             )
-        free = rules.free_class
-        if free.unit_types and (unit is None or unit.type in free.unit_types):
+        for free in rules.free_class:
+            if not free.unit_types or (unit is not None and unit.type not in free.unit_types):
+                continue
             who = "、".join(free.unit_types) if unit is None else t(lang, "本单位", "Your unit")
             lines.append(
                 InstructionLine(
                     label=t(lang, "免费惠民", "Free class"),
                     text=t(
                         lang,
-                        f"{who}须至少开设一项免费惠民培训（“是否免费惠民”填“是”）。",
-                        f"{who} must hold at least one free public class (mark it as free).",
-                    ),
+                        f"{who}须至少开设一项免费惠民培训（“是否免费惠民”填“是”）。{free.description}",
+                        f"{who} must hold at least one free public class (mark it as free). {free.description}",
+                    ).strip(),
                 )
             )
     if "summary_materials" in tables and rules.photo_minimum:
@@ -120,6 +129,12 @@ def instruction_lines(campaign: Campaign, deliverable_key: str, unit: Unit | Non
             identity_key="unit_name",
         ),
         InstructionLine(label=t(lang, "报送材料", "Deliverable"), text=d.title(lang)),
+        # The notice's theme (e.g. 终身学习 助力共同富裕), so the unit sees the campaign it reports for.
+        *(
+            [InstructionLine(label=t(lang, "活动主题", "Theme"), text=campaign.theme)]
+            if campaign.theme
+            else []
+        ),
         InstructionLine(label=t(lang, "截止时间", "Due"), text=format_due(campaign, deliverable_key)),
     ]
     what = d.what_to_send(lang)
@@ -130,7 +145,7 @@ def instruction_lines(campaign: Campaign, deliverable_key: str, unit: Unit | Non
     lines.append(
         InstructionLine(label=t(lang, "联系方式", "Contact"), text=campaign.organiser_contact_line())
     )
-    for table in campaign.tables_of(deliverable_key):
+    for table in campaign.tables_of(deliverable_key, unit.type if unit else None):
         lines.append(
             InstructionLine(
                 label=t(lang, f"“{table.title(lang)}”", f"'{table.title(lang)}'"),

@@ -25,7 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from functions.atomic_file import write_atomically
 from functions.sheet_model import SPREADSHEET_EPOCH
-from schemas.campaign import Campaign
+from schemas.campaign import Campaign, Week
 from schemas.formspec import FieldSpec, TableSpec
 from schemas.i18n import Language, t
 from schemas.roster import Unit
@@ -104,20 +104,22 @@ class _Lists:
         return self.ranges[key]
 
 
-def _prompt(field: FieldSpec, lang: Language, campaign: Campaign) -> str:
+def _prompt(field: FieldSpec, lang: Language, campaign: Campaign, window: Week | None = None) -> str:
     # Excel refuses an input message over 255 characters.
-    text = field_hint(field, campaign)
+    text = field_hint(field, campaign, window)
     return text if len(text) <= _PROMPT_MAX else text[: _PROMPT_MAX - 1] + "…"
 
 
-def _validation(field: FieldSpec, campaign: Campaign, lists: _Lists) -> DataValidation:
+def _validation(
+    field: FieldSpec, campaign: Campaign, lists: _Lists, window: Week | None = None
+) -> DataValidation:
     lang = campaign.language
     title = field.label(lang)[:_PROMPT_TITLE_MAX]
     common = {
         "allow_blank": True,
         "showInputMessage": True,
         "promptTitle": title,
-        "prompt": _prompt(field, lang, campaign),
+        "prompt": _prompt(field, lang, campaign, window),
         "errorTitle": title,
     }
     if field.type == "choice":
@@ -160,8 +162,10 @@ def _validation(field: FieldSpec, campaign: Campaign, lists: _Lists) -> DataVali
     if field.type == "date":
         # Wide bounds and a warning only: people type dates many ways and the validator reads them all;
         # this catches the obvious slip (wrong year) while typing.
-        low_d = campaign.week.start - dt.timedelta(days=120)
-        high_d = campaign.week.end + dt.timedelta(days=120)
+        # The unit's window (campaign.windows) when its type has one, else the week.
+        w = window or campaign.week
+        low_d = w.start - dt.timedelta(days=120)
+        high_d = w.end + dt.timedelta(days=120)
         return DataValidation(
             type="date",
             operator="between",
@@ -171,9 +175,8 @@ def _validation(field: FieldSpec, campaign: Campaign, lists: _Lists) -> DataVali
             errorStyle="warning",
             error=t(
                 lang,
-                f"日期应接近活动周（{campaign.week.start:%Y-%m-%d} 至 {campaign.week.end:%Y-%m-%d}），"
-                "格式如 2022-12-03。",
-                f"The date should be near the week ({campaign.week.start} to {campaign.week.end}).",
+                f"日期应接近活动时间（{w.start:%Y-%m-%d} 至 {w.end:%Y-%m-%d}），格式如 {w.start:%Y-%m-%d}。",
+                f"The date should be near the activity dates ({w.start} to {w.end}).",
             ),
             **common,
         )
@@ -223,7 +226,9 @@ def _header_cell(ws: Worksheet, row: int, col: int, text: str, required: bool) -
     c.protection = _LOCKED
 
 
-def _rows_sheet(ws: Worksheet, table: TableSpec, campaign: Campaign, lists: _Lists) -> None:
+def _rows_sheet(
+    ws: Worksheet, table: TableSpec, campaign: Campaign, lists: _Lists, window: Week | None = None
+) -> None:
     lang = campaign.language
     hr = layout.ROWS_HEADER_ROW
     first = layout.ROWS_FIRST_DATA_ROW
@@ -237,7 +242,7 @@ def _rows_sheet(ws: Worksheet, table: TableSpec, campaign: Campaign, lists: _Lis
         dim.number_format = _NUMBER_FORMATS[field.type]
         dim.protection = _UNLOCKED
         if field.type != "serial":
-            dv = _validation(field, campaign, lists)
+            dv = _validation(field, campaign, lists, window)
             dv.add(f"{letter}{first}:{letter}{last}")
             ws.add_data_validation(dv)
     ws.row_dimensions[hr].height = 32
@@ -258,7 +263,9 @@ def _rows_sheet(ws: Worksheet, table: TableSpec, campaign: Campaign, lists: _Lis
     _protect(ws)
 
 
-def _record_sheet(ws: Worksheet, table: TableSpec, campaign: Campaign, lists: _Lists) -> None:
+def _record_sheet(
+    ws: Worksheet, table: TableSpec, campaign: Campaign, lists: _Lists, window: Week | None = None
+) -> None:
     lang = campaign.language
     label_col = layout.RECORD_LABEL_COLUMN
     value_col = layout.RECORD_VALUE_COLUMN
@@ -284,11 +291,11 @@ def _record_sheet(ws: Worksheet, table: TableSpec, campaign: Campaign, lists: _L
         value.border = _BORDER
         value.protection = _UNLOCKED
         hint = ws[f"{help_col}{r}"]
-        hint.value = _prompt(field, lang, campaign) or None
+        hint.value = _prompt(field, lang, campaign, window) or None
         hint.font = _font(color="FF7F7F7F", size=10)
         hint.alignment = Alignment(wrap_text=True, vertical="top")
         hint.protection = _LOCKED
-        dv = _validation(field, campaign, lists)
+        dv = _validation(field, campaign, lists, window)
         dv.add(f"{value_col}{r}")
         ws.add_data_validation(dv)
         if field.required:
@@ -375,14 +382,18 @@ def build_unit_workbook(campaign: Campaign, deliverable_key: str, unit: Unit | N
     assert intro is not None  # a new Workbook always has one sheet
     intro.title = layout.INSTRUCTIONS_SHEET[lang]
     _instructions_sheet(intro, campaign, deliverable_key, unit)
-    table_sheets = [(wb.create_sheet(t.title(lang)), t) for t in campaign.tables_of(deliverable_key)]
+    unit_type = unit.type if unit else None
+    window = campaign.window_for(unit_type)
+    table_sheets = [
+        (wb.create_sheet(t.title(lang)), t) for t in campaign.tables_of(deliverable_key, unit_type)
+    ]
     meta = _meta_sheet(wb, campaign, deliverable_key, unit)
     lists = _Lists(meta)
     for ws, table in table_sheets:
         if table.kind == "rows":
-            _rows_sheet(ws, table, campaign, lists)
+            _rows_sheet(ws, table, campaign, lists, window)
         else:
-            _record_sheet(ws, table, campaign, lists)
+            _record_sheet(ws, table, campaign, lists, window)
     wb.active = 0
     props = wb.properties
     props.title = f"{campaign.title} {deliverable.title(lang)}"

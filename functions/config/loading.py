@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from schemas.campaign import EMAIL_PATTERN, Campaign, is_plain_address
 from schemas.i18n import Language, Text, language_of, t
 from schemas.roster import (
+    AREA_HEADERS,
     ROSTER_HEADERS,
     UNIT_CODE_MAX,
     UNIT_CODE_PATTERN,
@@ -21,6 +22,7 @@ from schemas.roster import (
     RosterProblem,
     Unit,
     normalise_text,
+    roster_header_ok,
 )
 
 CAMPAIGN_FILE = "campaign.yaml"
@@ -211,15 +213,17 @@ def load_roster(folder: Path, campaign: Campaign) -> tuple[Roster, list[RosterPr
     header = [h for h in rows[0][1]]
     while header and header[-1] == "":
         header.pop()
-    if tuple(header) != ROSTER_HEADERS:
+    if not roster_header_ok(tuple(header)):
         wanted, found = ",".join(ROSTER_HEADERS), ",".join(header)
+        areas = t(lang, "、", ", ").join(AREA_HEADERS)
         raise ConfigError(
             [
                 f"{path}: "
                 + t(
                     lang,
-                    f"第 1 行表头应为 {wanted}；现为 {found or '(空)'}",
-                    f"row 1 should hold the headers {wanted}; found {found or '(empty)'}",
+                    f"第 1 行表头应为 {wanted}（第 4 列也可写作 {areas}）；现为 {found or '(空)'}",
+                    f"row 1 should hold the headers {wanted} (the 4th may also be {areas}); "
+                    f"found {found or '(empty)'}",
                 )
             ]
         )

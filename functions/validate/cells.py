@@ -88,7 +88,10 @@ def read_cell(
     lang: Language,
     default_year: int,
     example_date: str = "",
+    example_phone: str = "",
 ) -> CellResult:
+    """`example_date` / `example_phone`: what a bad date or phone is told to look like, from the campaign
+    (its week, the organiser's area code), so no unit reads another city's examples."""
     label = spec.label(lang)
     value = raw.value if raw else None
 
@@ -104,7 +107,13 @@ def read_cell(
             # An error value or an uncalculated formula is never data: not stored, never a blank either.
             return CellResult(None, [shown], ok=False)
         out = read_cell(
-            spec, raw.model_copy(update={"formula": None}), where, lang, default_year, example_date
+            spec,
+            raw.model_copy(update={"formula": None}),
+            where,
+            lang,
+            default_year,
+            example_date,
+            example_phone,
         )
         out.issues.insert(0, shown)
         return out
@@ -139,7 +148,10 @@ def read_cell(
         if spec.type == "url":
             return CellResult(check_url(value))
     except ValueProblem as problem:
-        example = example_date or f"{default_year}-12-03"
+        if problem.code == codes.BAD_PHONE.code:
+            example = example_phone or "13912345678"
+        else:
+            example = example_date or f"{default_year}-12-03"
         return CellResult(
             None, [issue(codes.CODES[problem.code], value=to_text(value), example=example)], ok=False
         )

@@ -640,8 +640,9 @@ BAD_PHONE = _code(
     "error",
     "cell",
     Text(
-        "“{column}”的“{value}”不是有效的电话号码。请填写11位手机号，或带区号的座机号，如 0519-86311234。",
-        "'{value}' in '{column}' is not a valid phone number. Give an 11-digit mobile or a landline with area code.",
+        "“{column}”的“{value}”不是有效的电话号码。请填写11位手机号，或带区号的座机号，如 {example}。",
+        "'{value}' in '{column}' is not a valid phone number. Give an 11-digit mobile or a landline with area "
+        "code, e.g. {example}.",
     ),
     Text("不是大陆手机号或带区号的座机号", "not a mainland mobile or a landline with area code"),
 )

@@ -67,13 +67,16 @@ class _Checker:
         self.tables: dict[str, list[dict[str, CellValue]]] = {}
         self.rows: dict[str, list[_Row]] = {}
         self.year = campaign.week.start.year
+        # A bad date is shown a date from the unit's own window (campaign.windows), else the week.
+        self.example_date = campaign.window_for(unit.type if unit else None).start.isoformat()
 
     # ---- helpers -------------------------------------------------------------------------
     def add(self, kind: IssueKind, **kw: Any) -> None:
         self.issues.append(make_issue(kind, self.lang, **kw))
 
     def spec(self, table_key: str) -> TableSpec:
-        return self.campaign.form_spec.table(table_key)
+        # The unit's own form: fields `required_for` its type are required here and nowhere else.
+        return self.campaign.form_spec_for(self.unit.type if self.unit else None).table(table_key)
 
     def place(self, table_key: str, field: str, row: _Row | None = None) -> Place:
         rt = self.raw.tables[table_key]
@@ -115,7 +118,13 @@ class _Checker:
                 raw_cell = rec.cells.get(spec.key)
                 where = place_of(rt.sheet, raw_cell, rec.row)
                 result = read_cell(
-                    spec, raw_cell, where, self.lang, self.year, self.campaign.week.start.isoformat()
+                    spec,
+                    raw_cell,
+                    where,
+                    self.lang,
+                    self.year,
+                    self.example_date,
+                    self.campaign.example_phone(),
                 )
                 self.issues.extend(result.issues)
                 values[spec.key] = result.value
@@ -129,7 +138,9 @@ class _Checker:
     def check_activity_rows(self) -> None:
         if "activities" not in self.rows:
             return
-        week = self.campaign.week
+        # The unit's window (its type's, else the campaign week): seed 004 lets community centres hold
+        # their week any time in October.
+        week = self.campaign.window_for(self.unit.type if self.unit else None)
         grace = dt.timedelta(days=self.campaign.rules.grace_days)
         seen: dict[tuple[str, dt.date], int | None] = {}
         for row in self.rows["activities"]:
@@ -287,9 +298,10 @@ class _Checker:
         spec = self.spec("activities")
         sheet = self.raw.tables["activities"].sheet
         unit_type = self.unit.type
-        if unit_type in rules.required_activities.unit_types:
+        items = rules.required_items_for(unit_type)
+        if items:
             categories = spec.field("category").choices
-            for item in rules.required_activities.items:
+            for item in items:
                 category = (
                     item if item in categories else next((c for c in categories if item.endswith(c)), item)
                 )
@@ -303,7 +315,7 @@ class _Checker:
                         category=category,
                         unit_type=unit_type,
                     )
-        if unit_type in rules.free_class.unit_types and not any(r.values.get("free") == "是" for r in acts):
+        if rules.needs_free_class(unit_type) and not any(r.values.get("free") == "是" for r in acts):
             label = spec.field("free").label(self.lang)
             self.add(codes.NO_FREE_CLASS, sheet=sheet, column=label, unit_type=unit_type)
 
@@ -336,8 +348,8 @@ class _Checker:
         min_peers = self.campaign.rules.outlier.min_peers
         return t(
             self.lang,
-            f"全区所有单位（{m.peers}个；同类单位不足{min_peers}个）",
-            f"all units ({m.peers}; fewer than {min_peers} of the same type)",
+            f"{self.campaign.scope_zh}所有单位（{m.peers}个；同类单位不足{min_peers}个）",
+            f"all units in {self.campaign.scope_en} ({m.peers}; fewer than {min_peers} of the same type)",
         )
 
     def check_outliers(self, roster: Roster) -> None:
@@ -409,7 +421,7 @@ def validate_submission(
         for table in campaign.tables_of(raw.deliverable):
             rt = raw.tables.get(table.key)
             if rt is not None:
-                checker.read_table(table, rt)
+                checker.read_table(checker.spec(table.key), rt)
         checker.check_activity_rows()
         checker.check_statistics()
         checker.check_materials()

@@ -8,6 +8,7 @@ keyboard, text), tables of rows as cards the unit adds and removes, issues next 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ from jinja2 import Environment
 from functions.services.intake.receipt import ReceiptOutcome
 from functions.services.web.form_fields import FormValues, PlacedIssues, place_issues
 from functions.services.web.form_intake import SaveResult
-from schemas.campaign import Campaign
+from schemas.campaign import Campaign, Week
 from schemas.formspec import FieldSpec, TableSpec
 from schemas.i18n import full_date, t
 from schemas.report import Issue, ValidationReport
@@ -68,7 +69,14 @@ class TableView:
     issues: list[Issue] = field(default_factory=list)
 
 
-def _input(campaign: Campaign, spec: FieldSpec, name: str, value: Any, issues: list[Issue]) -> Input:
+def _input(
+    campaign: Campaign,
+    spec: FieldSpec,
+    name: str,
+    value: Any,
+    issues: list[Issue],
+    window: Week | None = None,
+) -> Input:
     lang = campaign.language
     box = Input(
         name=name,
@@ -90,10 +98,12 @@ def _input(campaign: Campaign, spec: FieldSpec, name: str, value: Any, issues: l
     elif spec.type == "date":
         # The picker offers the week and its grace days; a date outside still reaches the validator
         # (the form is posted with novalidate), which says why it is wrong in the unit's language.
+        # The unit's window (campaign.windows) when its type has one.
         grace = dt.timedelta(days=campaign.rules.grace_days)
+        w = window or campaign.week
         box.input_type = "date"
-        box.min = (campaign.week.start - grace).isoformat()
-        box.max = (campaign.week.end + grace).isoformat()
+        box.min = (w.start - grace).isoformat()
+        box.max = (w.end + grace).isoformat()
     elif spec.type == "integer":
         # A text box with the numeric keyboard, not type=number: a browser empties a number box holding
         # "3000余", and the unit would be told the value is missing instead of what is wrong with it.
@@ -117,11 +127,17 @@ def _fields(table: TableSpec) -> list[FieldSpec]:
 
 
 def table_views(
-    campaign: Campaign, deliverable: str, values: FormValues, placed: PlacedIssues
+    campaign: Campaign,
+    deliverable: str,
+    values: FormValues,
+    placed: PlacedIssues,
+    unit_type: str | None = None,
 ) -> list[TableView]:
+    """The form's tables as a unit of `unit_type` fills them: its required fields, its dates."""
     lang = campaign.language
     views: list[TableView] = []
-    for table in campaign.tables_of(deliverable):
+    field_input = functools.partial(_input, window=campaign.window_for(unit_type))
+    for table in campaign.tables_of(deliverable, unit_type):
         view = TableView(
             key=table.key,
             title=table.title(lang),
@@ -133,7 +149,9 @@ def table_views(
         if table.kind == "record":
             rec = records[0] if records else {}
             view.inputs = [
-                _input(campaign, f, f"{table.key}.{f.key}", rec.get(f.key), placed.at(table.key, None, f.key))
+                field_input(
+                    campaign, f, f"{table.key}.{f.key}", rec.get(f.key), placed.at(table.key, None, f.key)
+                )
                 for f in _fields(table)
             ]
         else:
@@ -163,14 +181,16 @@ def table_views(
                     index=str(n),
                     number=n + 1,
                     inputs=[
-                        _input(campaign, f, f"{table.key}.{n}.{f.key}", None, []) for f in _fields(table)
+                        field_input(campaign, f, f"{table.key}.{n}.{f.key}", None, []) for f in _fields(table)
                     ],
                 )
             )
             view.blank = Row(
                 index="__N__",
                 number=0,
-                inputs=[_input(campaign, f, f"{table.key}.__N__.{f.key}", None, []) for f in _fields(table)],
+                inputs=[
+                    field_input(campaign, f, f"{table.key}.__N__.{f.key}", None, []) for f in _fields(table)
+                ],
             )
             view.next_index = n + 1
         views.append(view)
@@ -271,7 +291,7 @@ def render_form_page(
         overdue=now > due,
         state=state,
         csrf=csrf,
-        tables=table_views(campaign, deliverable, values, placed),
+        tables=table_views(campaign, deliverable, values, placed, unit.type),
         report=report,
         errors=(report.errors if report else []),
         warnings=(report.warnings if report else []),

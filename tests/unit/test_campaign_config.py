@@ -46,14 +46,14 @@ def test_both_examples_load_with_their_own_data(wujin_dir: Path, xinbei_dir: Pat
     assert (wj.week.start, wj.week.end) == (dt.date(2022, 12, 2), dt.date(2022, 12, 8))
     assert wj.deliverable("plan").due == dt.date(2022, 11, 24)
     assert wj.deliverable("summary").due == dt.date(2022, 12, 9)
-    assert wj.rules.required_activities.items == ["国旗下讲话", "主题讲座", "主题班会", "主题板报"]
-    assert wj.rules.free_class.unit_types == ["非学历教育机构"]
+    assert wj.rules.required_activities[0].items == ["国旗下讲话", "主题讲座", "主题班会", "主题板报"]
+    assert wj.rules.free_class[0].unit_types == ["非学历教育机构"]
     assert wj.rules.photo_minimum == 5
     assert (xb.week.start, xb.week.end) == (dt.date(2017, 10, 23), dt.date(2017, 10, 29))
     assert xb.deliverable("plan").due == dt.date(2017, 10, 10)
     assert xb.deliverable("summary").due == dt.date(2017, 10, 31)
-    assert xb.rules.required_activities.items == ["主题讲座", "主题班会", "主题板报", "志愿服务"]
-    assert xb.rules.free_class.unit_types == ["镇（街道）社区教育中心"]
+    assert xb.rules.required_activities[0].items == ["主题讲座", "主题班会", "主题板报", "志愿服务"]
+    assert xb.rules.free_class[0].unit_types == ["镇（街道）社区教育中心"]
     assert xb.rules.photo_minimum == 3
     # due at end of day in the campaign's zone
     assert wj.due_at("plan").isoformat() == "2022-11-24T23:59:59+08:00"
@@ -129,7 +129,7 @@ def test_organiser_customises_the_form_without_code(wujin_dir: Path) -> None:
     assert acts.field("category").choices[-1] == "非遗体验"
     assert acts.fields[-1].label_zh == "活动链接" and not acts.fields[-1].required
     assert c.rules.photo_minimum == 8 and c.rules.grace_days == 0
-    assert c.rules.free_class.unit_types == ["非学历教育机构", "开放大学"]
+    assert c.rules.free_class[0].unit_types == ["非学历教育机构", "开放大学"]
 
 
 @pytest.mark.parametrize(

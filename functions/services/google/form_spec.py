@@ -100,7 +100,9 @@ def _bounds(f: FieldSpec) -> str:
     return ""
 
 
-def _type_and_validation(f: FieldSpec, lang: Language) -> tuple[QuestionType, QuestionValidation | None]:
+def _type_and_validation(
+    f: FieldSpec, lang: Language, example_phone: str = "13912345678"
+) -> tuple[QuestionType, QuestionValidation | None]:
     if f.type in ("integer", "number"):
         whole = f.type == "integer"
         bounds = _bounds(f)
@@ -125,7 +127,7 @@ def _type_and_validation(f: FieldSpec, lang: Language) -> tuple[QuestionType, Qu
             pattern=PHONE_HINT_PATTERN,
             help_text=t(
                 lang,
-                "请填写手机号或带区号的座机号码，如 0519-86311234",
+                f"请填写手机号或带区号的座机号码，如 {example_phone}",
                 "A mobile or a landline with area code",
             ),
         )
@@ -172,7 +174,7 @@ def form_questions(
         for f in table.fields:
             label = f.label(lang)
             title = f"{table.title(lang)}{TITLE_JOINER}{label}" if counts[label] > 1 else label
-            qtype, validation = _type_and_validation(f, lang)
+            qtype, validation = _type_and_validation(f, lang, campaign.example_phone())
             questions.append(
                 FormQuestion(
                     title=title,

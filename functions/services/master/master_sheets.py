@@ -65,9 +65,11 @@ def sheet_name(lang: Language, key: str) -> str:
     return t(lang, zh, en)
 
 
-def _unit_header(lang: Language) -> list[str]:
+def _unit_header(campaign: Campaign) -> list[str]:
+    # The area column in the notice's words (所属镇街, 所属区…): campaign.area_label.
+    lang = campaign.language
     return [t(lang, "单位编码", "Unit code"), t(lang, "单位名称", "Unit"), t(lang, "单位类型", "Type"),
-            t(lang, "所属镇街", "Area")]  # fmt: skip
+            campaign.area_label(lang)]  # fmt: skip
 
 
 def _unit_cells(u: Unit) -> list[Any]:
@@ -150,7 +152,9 @@ def _overview(
     counts = count_by_deliverable(campaign, statuses)
     rows: list[list[Any]] = []
     charts: list[Chart] = []
-    rows.append([Cell(campaign.title + t(lang, " 报送汇总", " — reporting overview"), Style.TITLE)])
+    # The notice's theme joins the title in the same cell: no row moves for the sheets that read them.
+    theme = t(lang, f"（主题：{campaign.theme}）", f" ({campaign.theme})") if campaign.theme else ""
+    rows.append([Cell(campaign.title + theme + t(lang, " 报送汇总", " — reporting overview"), Style.TITLE)])
     rows.append([t(lang, "数据截至", "As of"), Cell(_local(now, tz), Style.DATETIME)])
     rows.append(
         [
@@ -173,7 +177,7 @@ def _overview(
             c.errors, c.drafts, c.missing, c.late, overdue[c.deliverable.key], Cell(c.reporting_rate, Style.PERCENT),
             Cell(c.on_time_rate, Style.PERCENT),
         ])  # fmt: skip
-    for attr, label in (("area", t(lang, "所属镇街", "Area")), ("type", t(lang, "单位类型", "Unit type"))):
+    for attr, label in (("area", campaign.area_label(lang)), ("type", t(lang, "单位类型", "Unit type"))):
         rows.append([])
         groups = rate_by(statuses, attr)
         head = [label]
@@ -243,7 +247,7 @@ def _status_sheet(campaign: Campaign, roster: Roster, statuses: list[UnitStatus]
     by_unit: dict[str, dict[str, UnitStatus]] = defaultdict(dict)
     for s in statuses:
         by_unit[s.unit.code][s.deliverable.key] = s
-    header = _unit_header(lang)
+    header = _unit_header(campaign)
     for d in campaign.deliverables:
         title = d.title(lang)
         header += [f"{title} {t(lang, '状态', 'state')}", t(lang, "报送时间", "received"), t(lang, "版本", "version"),
@@ -274,7 +278,7 @@ def _activities_sheet(campaign: Campaign, statuses: list[UnitStatus], store: Sto
     lang = campaign.language
     table = campaign.form_spec.table("activities")
     with_rows = {d.key for d in campaign.deliverables if table.key in d.tables}
-    header = _unit_header(lang) + [f.label(lang) for f in table.fields]
+    header = _unit_header(campaign) + [f.label(lang) for f in table.fields]
 
     def rows() -> Iterator[list[Any]]:
         for s in statuses:
@@ -294,7 +298,7 @@ def _statistics_sheet(campaign: Campaign, totals: Totals) -> MasterSheet:
     lang = campaign.language
     table = campaign.form_spec.table("statistics")
     summable = [f for f in table.fields if f.summable]
-    header = _unit_header(lang) + [t(lang, "状态", "State")] + [f.label(lang) for f in table.fields]
+    header = _unit_header(campaign) + [t(lang, "状态", "State")] + [f.label(lang) for f in table.fields]
     counted = [r for r in totals.rows if r.counted]
     not_counted = t(lang, "，未计入合计", ", not counted")
     incomplete = t(lang, "，部分计入（出错的数据未计入）", ", partly counted (failed cells left out)")
@@ -328,7 +332,8 @@ def _statistics_sheet(campaign: Campaign, totals: Totals) -> MasterSheet:
         for r in totals.rows:
             yield _unit_cells(r.unit) + [state_cell(r)] + [value_cell(r, f) for f in table.fields]
         for attr, label in (("type", t(lang, "小计（按单位类型）", "Subtotal by type")),
-                            ("area", t(lang, "小计（按所属镇街）", "Subtotal by area"))):  # fmt: skip
+                            ("area", t(lang, f"小计（按{campaign.area_label_zh}）",
+                                       f"Subtotal by {campaign.area_label_en.lower()}"))):  # fmt: skip
             groups: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
             units_in: dict[str, int] = defaultdict(int)
             for r in counted:
@@ -364,7 +369,7 @@ def _issues_sheet(
     campaign: Campaign, statuses: list[UnitStatus], store: Store, roster: Roster
 ) -> MasterSheet:
     lang = campaign.language
-    header = _unit_header(lang)[:2] + [t(lang, "材料", "Deliverable"), t(lang, "工作表", "Sheet"),
+    header = _unit_header(campaign)[:2] + [t(lang, "材料", "Deliverable"), t(lang, "工作表", "Sheet"),
                                        t(lang, "单元格", "Cell"), t(lang, "代码", "Code"),
                                        t(lang, "问题类型", "Kind of problem"), t(lang, "级别", "Severity"),
                                        t(lang, "问题说明", "Message")]  # fmt: skip

@@ -72,7 +72,7 @@ _GROUPS: list[tuple[str, ...]] = [
 
 
 def summary_paragraph(campaign: Campaign, totals: Totals) -> str:
-    """全区应报单位M个，已报送K个（覆盖率x%）……已通过校验的N个单位合计开展各类活动X场、参与Y人次，其中……"""
+    """（全区/全市…）应报单位M个，已报送K个（覆盖率x%）……已通过校验的N个单位合计开展各类活动X场、参与Y人次，其中……"""
     lang = campaign.language
 
     def fmt(x: int | float) -> str:
@@ -133,7 +133,8 @@ def _zh(
 ) -> str:
     g = totals.sums.get
     sent = len(totals.rows)
-    text = f"活动周期间，全区应报送统计的单位{totals.expected}个，已报送{sent}个（覆盖率{_percent(sent / totals.expected if totals.expected else 0)}）"
+    # 全区, 全市, 全县…: the notice's own word for the area it covers (campaign.scope_zh).
+    text = f"活动周期间，{campaign.scope_zh}应报送统计的单位{totals.expected}个，已报送{sent}个（覆盖率{_percent(sent / totals.expected if totals.expected else 0)}）"
     if totals.by_type:
         text += f"，计入合计的单位按类型为{_by_type('zh', campaign, totals)}"
     text += "。"
@@ -160,7 +161,7 @@ def _english(
     g = totals.sums.get
     sent = len(totals.rows)
     text = (
-        f"Of the {totals.expected} units expected to send statistics, {sent} did "
+        f"Of the {totals.expected} units in {campaign.scope_en} expected to send statistics, {sent} did "
         f"(coverage {_percent(sent / totals.expected if totals.expected else 0)})"
     )
     if totals.by_type:
