@@ -24,7 +24,7 @@ from functions.services.review.actions import (
     waive,
 )
 from functions.services.review.records import all_records
-from functions.services.status.unit_states import count_by_deliverable, unit_statuses
+from functions.services.status.unit_states import UnitStatus, count_by_deliverable, unit_statuses
 from tests.helpers.store import report, submission
 
 NOW = dt.datetime(2022, 11, 25, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -40,7 +40,7 @@ def store_version(app: App, n: int, *, errors: int = 0, minutes: int = 0) -> int
     return v.seq
 
 
-def status_of(app: App, unit: str = UNIT, deliverable: str = "plan"):  # type: ignore[no-untyped-def]
+def status_of(app: App, unit: str = UNIT, deliverable: str = "plan") -> UnitStatus:
     return next(
         s
         for s in unit_statuses(app.campaign, app.roster, app.store)
@@ -104,7 +104,8 @@ def test_approval_with_open_errors_is_refused_in_chinese_and_a_waiver_unblocks_i
 def test_a_return_mails_the_unit_once_and_reminders_treat_it_as_pending(app: App) -> None:
     store_version(app, 1)
     before = len(outbox(app))
-    result = return_submission(app, UNIT, "plan", by="王老师", now=NOW, comment="请补充活动地点")
+    result = return_submission(app, UNIT, "plan", by="王老师", now=NOW, comment="请补充\x1b[31m活动地点\n")
+    assert result.record.comment == "请补充[31m活动地点"  # no control character reaches a cell or a terminal
     with pytest.raises(ReviewError, match="已退回，正在等待单位重新报送"):
         return_submission(app, UNIT, "plan", by="王老师", now=NOW, comment="再次")
 
@@ -112,7 +113,7 @@ def test_a_return_mails_the_unit_once_and_reminders_treat_it_as_pending(app: App
     assert len(mails) == 1 and "hutangsqjy@example.org" in result.mail
     msg = message_from_bytes(mails[0], policy=policy.default)
     body = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert str(msg["Subject"]).startswith("【退回修改】") and "请补充活动地点" in body
+    assert str(msg["Subject"]).startswith("【退回修改】") and "请补充[31m活动地点" in body
     assert "11月24日" in body  # the due date
     assert len([c for c in app.store.claims("review-mail/") if c.payload["sent"]]) == 1
 
@@ -121,14 +122,14 @@ def test_a_return_mails_the_unit_once_and_reminders_treat_it_as_pending(app: App
     plan = plan_reminders(app.campaign, [s], set(), NOW)
     assert [i.status.unit.code for r in plan for i in r.items] == [UNIT]
     reminder = build_reminder(app.campaign, plan[0], now=NOW)
-    assert "请补充活动地点" in reminder.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "请补充[31m活动地点" in reminder.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert str(reminder["Subject"]).startswith("【请修改】")
 
     statuses = unit_statuses(app.campaign, app.roster, app.store)
     digest = build_digest(app.campaign, statuses, count_by_deliverable(app.campaign, statuses),
                           day=NOW.date(), sent=0, master_link="out/master.xlsx", now=NOW)  # fmt: skip
     assert f"{UNIT} 湖塘镇社区教育中心" in digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert "已退回：请补充活动地点" in digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "已退回：请补充[31m活动地点" in digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
     # The unit resends: the return is answered, the new version waits for review.
     store_version(app, 2, minutes=5)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import unicodedata
 from dataclasses import dataclass
 
 from functions.app import App
@@ -146,7 +147,11 @@ def _latest(app: App, s: UnitStatus) -> Version:
 
 
 def _text(lang: Language, value: str, what_zh: str, what_en: str, *, required: bool) -> str:
-    value = " ".join(value.split())  # one line: it is shown in cells, mails and the list
+    # One line without control characters: it is shown in cells (XML refuses most controls), mails and
+    # terminals (an escape sequence must not recolour the list).
+    value = " ".join(
+        "".join(ch for ch in value if not unicodedata.category(ch).startswith("C") or ch.isspace()).split()
+    )
     if required and not value:
         raise ReviewError(t(lang, f"请用 {what_zh} 写明原因", f"give the reason with {what_en}"))
     if len(value) > MAX_TEXT:
