@@ -280,6 +280,9 @@ class Campaign(_Strict):
     rules: Rules = Field(default_factory=Rules)
     reminders: ReminderPolicy = Field(default_factory=ReminderPolicy)
     consolidate: ConsolidateSettings = Field(default_factory=ConsolidateSettings)
+    # The organiser's review loop (issue 15): none: no review; optional: approve/return/waive are
+    # offered and shown; required: only approved (已通过) versions count in the master's totals.
+    review: Literal["none", "optional", "required"] = "none"
     mail: MailSettings = Field(default_factory=MailSettings)
     submission: Submission = Field(default_factory=Submission)
     form: FormCustomisation = Field(default_factory=FormCustomisation)

@@ -563,3 +563,48 @@ class StoreContract:
         assert store.claim("remind/U001", {}, at=T0) is True
         store.release("remind/U001")
         assert store.get_meta("remind/U001") == "x"
+
+    # -- review records (issue 15, the review loop): append-only claims, numbered per unit and deliverable --
+
+    def test_review_records_are_appended_in_order_and_read_back_by_another_handle(
+        self, store: Store, store_factory: StoreFactory
+    ) -> None:
+        from functions.services.review.records import ReviewRecord, all_records, append_record
+
+        def record(action: str, comment: str) -> ReviewRecord:
+            return ReviewRecord.model_validate({
+                "n": 1, "action": action, "unit": "U001", "deliverable": "plan", "version_id": "v1", "seq": 1,
+                "by": "王老师", "at": T0, "comment": comment,
+            })  # fmt: skip
+
+        first = append_record(store, record("return", "请补充活动地点"))
+        second = append_record(store_factory(), record("reopen", ""))
+        append_record(store, record("approve", "好").model_copy(update={"deliverable": "summary"}))
+
+        assert (first.n, second.n) == (1, 2)
+        for reader in (store, store_factory()):
+            got = all_records(reader)
+            assert [(r.n, r.action, r.comment) for r in got[("U001", "plan")]] == [
+                (1, "return", "请补充活动地点"), (2, "reopen", "")
+            ]  # fmt: skip
+            assert got[("U001", "plan")][0].at == T0 and got[("U001", "plan")][0].by == "王老师"
+            assert [r.action for r in got[("U001", "summary")]] == ["approve"]
+
+    def test_racing_review_actions_each_get_their_own_number(
+        self, store: Store, store_factory: StoreFactory
+    ) -> None:
+        from functions.services.review.records import ReviewRecord, all_records, append_record
+
+        handles = [store_factory() for _ in range(4)]
+
+        def work(i: int) -> int:
+            r = ReviewRecord(n=1, action="waive", unit="U001", deliverable="plan", version_id="v1", seq=1,
+                             by=f"reviewer{i}", at=T0, code="required-missing", cell=f"B{i}")  # fmt: skip
+            return append_record(handles[i], r).n
+
+        numbers = run_together(len(handles), work)
+
+        assert sorted(numbers) == [1, 2, 3, 4]
+        assert sorted(r.by for r in all_records(store)[("U001", "plan")]) == [
+            f"reviewer{i}" for i in range(4)
+        ]

@@ -16,6 +16,13 @@ from typing import Any
 
 from functions.ports import MasterWriter, Store
 from functions.services.intake.unread import unread_files, unread_note
+from functions.services.master.review_sheets import (
+    overview_rows,
+    review_log_sheet,
+    review_on,
+    status_cells,
+    status_header,
+)
 from functions.services.master.summary_text import summary_paragraph
 from functions.services.master.totals import StatRow, Totals, counted_label, statistics_totals
 from functions.services.reminders.stuck import latest_sent_steps
@@ -108,14 +115,18 @@ def master_sheets(
     statuses = statuses if statuses is not None else unit_statuses(campaign, roster, store)
     # One computation for 总览, 统计 and the paragraph: the three can never disagree.
     totals = statistics_totals(campaign, statuses)
-    return [
-        _overview(campaign, statuses, now, totals),
-        _status_sheet(campaign, roster, statuses),
+    reviewing = review_on(campaign, store)
+    sheets = [
+        _overview(campaign, statuses, now, totals, reviewing=reviewing),
+        _status_sheet(campaign, roster, statuses, reviewing=reviewing),
         _activities_sheet(campaign, statuses, store),
         _statistics_sheet(campaign, totals),
         _issues_sheet(campaign, statuses, store, roster),
         _reminders_sheet(campaign, roster, store, now),
     ]
+    if reviewing:
+        sheets.append(review_log_sheet(campaign, roster, store))
+    return sheets
 
 
 def build_master(
@@ -145,7 +156,12 @@ _CHART_COLUMNS = ("A", "F")
 
 
 def _overview(
-    campaign: Campaign, statuses: list[UnitStatus], now: dt.datetime, totals: Totals
+    campaign: Campaign,
+    statuses: list[UnitStatus],
+    now: dt.datetime,
+    totals: Totals,
+    *,
+    reviewing: bool = False,
 ) -> MasterSheet:
     lang = campaign.language
     tz = campaign.tz
@@ -177,6 +193,8 @@ def _overview(
             c.errors, c.drafts, c.missing, c.late, overdue[c.deliverable.key], Cell(c.reporting_rate, Style.PERCENT),
             Cell(c.on_time_rate, Style.PERCENT),
         ])  # fmt: skip
+    if reviewing:
+        rows += overview_rows(campaign, statuses)
     for attr, label in (("area", campaign.area_label(lang)), ("type", t(lang, "单位类型", "Unit type"))):
         rows.append([])
         groups = rate_by(statuses, attr)
@@ -241,7 +259,9 @@ def _overview(
     )
 
 
-def _status_sheet(campaign: Campaign, roster: Roster, statuses: list[UnitStatus]) -> MasterSheet:
+def _status_sheet(
+    campaign: Campaign, roster: Roster, statuses: list[UnitStatus], *, reviewing: bool = False
+) -> MasterSheet:
     lang = campaign.language
     tz = campaign.tz
     by_unit: dict[str, dict[str, UnitStatus]] = defaultdict(dict)
@@ -252,6 +272,8 @@ def _status_sheet(campaign: Campaign, roster: Roster, statuses: list[UnitStatus]
         title = d.title(lang)
         header += [f"{title} {t(lang, '状态', 'state')}", t(lang, "报送时间", "received"), t(lang, "版本", "version"),
                    t(lang, "错误数", "errors"), t(lang, "提醒数", "warnings")]  # fmt: skip
+        if reviewing:
+            header += status_header(lang)
 
     def rows() -> Iterator[list[Any]]:
         for u in roster.units:
@@ -260,6 +282,7 @@ def _status_sheet(campaign: Campaign, roster: Roster, statuses: list[UnitStatus]
                 s = by_unit[u.code].get(d.key)
                 if s is None:
                     row += [Cell(t(lang, "不适用", "n/a"), Style.NOTE), None, None, None, None]
+                    row += status_cells(lang, None) if reviewing else []
                     continue
                 v = s.version
                 row += [
@@ -269,6 +292,7 @@ def _status_sheet(campaign: Campaign, roster: Roster, statuses: list[UnitStatus]
                     v.error_count if v else None,
                     v.warning_count if v else None,
                 ]
+                row += status_cells(lang, s) if reviewing else []
             yield row
 
     return MasterSheet("status", sheet_name(lang, "status"), header, _widths(header), rows())
@@ -387,8 +411,10 @@ def _issues_sheet(
                         t(lang, "错误", "error") if issue.severity == "error" else t(lang, "提醒", "warning")
                     )
                     style = Style.STATE_ERRORS if issue.severity == "error" else Style.STATE_DRAFT
+                    # A waived error stays listed, saying so (the organiser decided, the check did not).
+                    mark = t(lang, "【已豁免】", "[waived] ") if v is s.version and issue in s.waived else ""
                     yield [s.unit.code, s.unit.name, s.deliverable.title(lang), issue.sheet, issue.cell, issue.code,
-                           code_kind(issue.code, lang), Cell(sev, style), prefix + issue.message]  # fmt: skip
+                           code_kind(issue.code, lang), Cell(sev, style), prefix + mark + issue.message]  # fmt: skip
         records = unread_files(store)
         if records:
             # The files nobody could read or tie to a unit: a section of their own, so none is unseen.

@@ -65,8 +65,20 @@ def failed_fields(campaign: Campaign, report: ValidationReport) -> frozenset[str
     return frozenset(by_label[i.column] for i in report.errors if i.column in by_label and i.sheet in sheets)
 
 
+def _review_counts(campaign: Campaign, s: UnitStatus) -> bool:
+    """Returned versions never count; with `review: required` only approved (已通过) ones do."""
+    if s.review == "returned":
+        return False
+    return campaign.review != "required" or s.review == "approved"
+
+
 def _reason(campaign: Campaign, s: UnitStatus) -> str:
     lang = campaign.language
+    if s.review == "returned":
+        return t(lang, f"已退回修改，未计入合计（{s.review_comment}）",
+                 f"returned for correction, not counted ({s.review_comment})")  # fmt: skip
+    if s.done and s.review != "approved" and campaign.review == "required":
+        return t(lang, "尚未审核通过，未计入合计", "not approved yet, not counted")
     if s.state == "missing":
         return t(lang, "未报送", "not received")
     if s.state == "draft":
@@ -108,7 +120,7 @@ def statistics_totals(campaign: Campaign, statuses: list[UnitStatus]) -> Totals:
             left_out.append(LeftOut(s.unit, s.state, _reason(campaign, s)))
             continue
         failed = failed_fields(campaign, s.version.report)
-        counted = s.state == "valid" or mode == "all"
+        counted = (s.state == "valid" or mode == "all") and _review_counts(campaign, s)
         rows.append(StatRow(s.unit, s.state, s.late, records[0], failed, counted))
         if not counted:
             left_out.append(LeftOut(s.unit, s.state, _reason(campaign, s)))
@@ -138,6 +150,8 @@ def statistics_totals(campaign: Campaign, statuses: list[UnitStatus]) -> Totals:
 def counted_label(campaign: Campaign, totals: Totals) -> str:
     """What the totals are of, said wherever they are shown ("已通过校验的N个单位合计")."""
     lang = campaign.language
+    if campaign.review == "required":
+        return t(lang, f"已审核通过的{totals.units}个单位合计", f"total of the {totals.units} approved units")
     if totals.mode == "valid":
         return t(lang, f"已通过校验的{totals.units}个单位合计", f"total of the {totals.units} valid units")
     if totals.incomplete:

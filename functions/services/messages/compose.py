@@ -73,9 +73,14 @@ def compose(
     return msg
 
 
+def _fixing(s: UnitStatus) -> bool:
+    """The unit must correct what it sent: it has errors, or the organiser returned it."""
+    return s.state == "errors" or s.review == "returned"
+
+
 def _action(lang: Language, item: DueItem) -> str:
     """What the unit must do: correct what it sent, or send (a draft counts as not sent)."""
-    if item.status.state == "errors":
+    if _fixing(item.status):
         return t(lang, "修改", "correct")
     return t(lang, "报送", "submit")
 
@@ -84,7 +89,7 @@ def _subject_part(lang: Language, item_titles: str, first: DueItem) -> str:
     """One clause of the subject for items sharing their timing and action. Before the due date nothing
     says 逾期; after it nothing names a date that has passed."""
     action = _action(lang, first)
-    fixing = first.status.state == "errors"
+    fixing = _fixing(first.status)
     if first.timing.overdue:
         late = first.timing.label(lang)
         return t(
@@ -104,14 +109,14 @@ def reminder_subject(campaign: Campaign, reminder: UnitReminder) -> str:
     groups: dict[tuple[bool, bool, int | dt.date], list[DueItem]] = {}
     for item in reminder.items:
         when: int | dt.date = item.timing.days if item.timing.overdue else item.deliverable.due
-        groups.setdefault((item.status.state == "errors", item.timing.overdue, when), []).append(item)
+        groups.setdefault((_fixing(item.status), item.timing.overdue, when), []).append(item)
     parts = [
         _subject_part(lang, t(lang, "、", ", ").join(i.deliverable.title(lang) for i in items), items[0])
         for items in groups.values()
     ]
     tag = (
         t(lang, "【请修改】", "[Please correct]")
-        if all(i.status.state == "errors" for i in reminder.items)
+        if all(_fixing(i.status) for i in reminder.items)
         else t(lang, "【催报】", "[Reminder]")
     )
     return t(
@@ -126,6 +131,9 @@ def _state_text(campaign: Campaign, s: UnitStatus) -> tuple[str, str]:
         f = s.unread[-1]
         return t(lang, f"收到您的文件（{shown(f.name)}），但无法读取：{f.message}",
                  f"we received your file ({shown(f.name)}) but cannot read it: {f.message}"), "#c00000"  # fmt: skip
+    if s.review == "returned":
+        return t(lang, f"已被退回修改，审核意见：{s.review_comment}",
+                 f"returned for correction; the reviewer's comment: {s.review_comment}"), "#c00000"  # fmt: skip
     if s.state == "missing":
         return t(lang, "尚未收到贵单位的报送", "not received yet"), "#c00000"
     if s.state == "draft":
@@ -216,13 +224,18 @@ def build_digest(
         for c in counts
     ]
     pending, with_errors = [], []
+    reviewing: list[dict[str, Any]] = []
     for d in campaign.deliverables:
         mine = [s for s in statuses if s.deliverable.key == d.key]
         waiting = [
             {"code": s.unit.code, "name": s.unit.name, "contact": s.unit.contact, "phone": s.unit.phone,
-             "state": state_label(lang, s.state) if s.state == "draft" else ""}
-            for s in mine if s.state in ("missing", "draft")
+             "state": _waiting_state(lang, s)}
+            for s in mine if s.state in ("missing", "draft") or s.review == "returned"
         ]  # fmt: skip
+        if campaign.review != "none":
+            to_review = [f"{s.unit.code} {s.unit.name}" for s in mine if s.review == "pending"]
+            if to_review:
+                reviewing.append({"title": d.title(lang), "units": to_review})
         wrong = [
             {"code": s.unit.code, "name": s.unit.name, "errors": s.version.error_count if s.version else 0}
             for s in mine
@@ -262,9 +275,16 @@ def build_digest(
             for r in stuck
         ],
         resend=resend_command(lang),
+        reviewing=reviewing,
         held=held,
         files=files,
     )
+
+
+def _waiting_state(lang: Language, s: UnitStatus) -> str:
+    if s.review == "returned":
+        return t(lang, f"已退回：{s.review_comment}", f"returned: {s.review_comment}")
+    return state_label(lang, s.state) if s.state == "draft" else ""
 
 
 def _identity_and_unread(

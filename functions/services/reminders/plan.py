@@ -91,7 +91,8 @@ def plan_reminders(
     units: dict[str, Unit] = {}
     for s in statuses:
         step = steps[s.deliverable.key]
-        if step is None or s.state == "valid":
+        # A returned version is valid but must be sent again: it is reminded like a pending one.
+        if step is None or (s.state == "valid" and s.review != "returned"):
             continue
         item = DueItem(s, step, timings[s.deliverable.key])
         if item.claim_key in claimed:

@@ -62,6 +62,10 @@ def status_json(app: App, now: dt.datetime | None = None) -> dict[str, Any]:
                 # A newer version not used because its identity disagrees with the roster.
                 "held_version": s.held.seq if s.held else None,
                 "unread_files": [r.name for r in s.unread],
+                # The organiser's review (issue 15): pending, approved, returned, or "" (none).
+                "review": s.review,
+                "review_comment": s.review_comment,
+                "waived": len(s.waived),
             }
             for s in statuses
         ],
@@ -112,6 +116,10 @@ def status_table(app: App, now: dt.datetime | None = None) -> str:
             text += t(
                 lang, f"（第{s.held.seq}版身份不符，未采用）", f" (v{s.held.seq} identity mismatch, not used)"
             )
+        if s.review:
+            # Not review_label's 已通过: beside the checks' 已通过 it would read twice the same.
+            text += "·" + {"pending": t(lang, "待审核", "to review"), "approved": t(lang, "审核通过", "approved"),
+                           "returned": t(lang, "已退回", "returned")}[s.review]  # fmt: skip
         cells[(s.unit.code, s.deliverable.key)] = text
     deliverables = app.campaign.deliverables
     header = [t(lang, "编码", "Code"), t(lang, "单位", "Unit"), *[d.title(lang) for d in deliverables]]

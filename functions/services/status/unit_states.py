@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from functions.ports import Store
 from functions.services.intake.unread import UnreadFile, unread_files
+from functions.services.review.records import Review, ReviewState, all_records, fold
 from functions.validate.identity import IDENTITY_CODES
 from schemas.campaign import Campaign, Deliverable
+from schemas.report import Issue
 from schemas.roster import Roster, Unit
 from schemas.submission import UnitState, Version
 
@@ -25,6 +27,11 @@ class UnitStatus:
     held: Version | None = None
     # Files recorded for this unit that could not be read (only when nothing was stored: state "missing").
     unread: tuple[UnreadFile, ...] = ()
+    # The organiser's review (issue 15): its state, the comment of the last approve/return, and the
+    # errors of `version` waived (still shown, no longer blocking "valid").
+    review: ReviewState = ""
+    review_comment: str = ""
+    waived: tuple[Issue, ...] = ()
 
     @property
     def late(self) -> bool:
@@ -85,6 +92,7 @@ def unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[Unit
     for record in unread_files(store):
         if record.unit:
             unread[record.unit].append(record)
+    reviews = {key: fold(records) for key, records in all_records(store).items()}
     out: list[UnitStatus] = []
     for unit in roster.units:
         for d in campaign.deliverables:
@@ -93,7 +101,14 @@ def unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[Unit
             key = (unit.code, d.key)
             sub, draft = submitted.get(key), drafts.get(key)
             held, accepted = None, False
-            if sub is not None and _identity_errors(sub):
+            review = reviews.get(key, Review())
+            latest = sub
+            approved = _approved(store, review, sub)
+            if approved is not None:
+                # 已通过: the approved version is the one counted until the organiser reopens it; a later
+                # submission is stored but does not replace it.
+                sub = light(approved, rows_tables)
+            elif sub is not None and _identity_errors(sub):
                 decision = identity_decision(store, sub)
                 # The organiser confirmed it is this unit's own (`huizong assign FILE <this unit>`).
                 accepted = decision is not None and decision.get("assigned_to") == unit.code
@@ -106,11 +121,19 @@ def unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[Unit
                     mine = last_submitted(store, unit.code, d.key, before=sub.seq)
                     sub = light(mine, rows_tables) if mine is not None else None
             if sub is not None:
-                # Accepted: its identity errors are answered; any other error still counts.
-                ok = sub.report.valid or (
-                    accepted and all(e.code in IDENTITY_CODES for e in sub.report.errors)
+                # Accepted: its identity errors are answered; a waived error no longer blocks; any other
+                # error still counts.
+                waived = tuple(review.waived_in(sub))
+                ok = sub.report.valid or all(
+                    e in waived or (accepted and e.code in IDENTITY_CODES) for e in sub.report.errors
                 )
-                out.append(UnitStatus(unit, d, "valid" if ok else "errors", sub, held))
+                state = review.state(latest, ok)
+                if state == "pending" and campaign.review == "none":
+                    state = ""
+                out.append(
+                    UnitStatus(unit, d, "valid" if ok else "errors", sub, held,
+                               review=state, review_comment=review.comment, waived=waived)
+                )  # fmt: skip
             elif draft is not None:
                 out.append(UnitStatus(unit, d, "draft", draft))
             else:
@@ -120,6 +143,16 @@ def unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[Unit
 
 
 DECIDED_PREFIX = "identity-decided/"
+
+
+def _approved(store: Store, review: Review, latest: Version | None) -> Version | None:
+    """The approved version, read from the history only when a later one was stored since."""
+    if review.approved_id is None:
+        return None
+    if latest is not None and latest.id == review.approved_id:
+        return latest
+    return next((v for v in store.history(latest.unit, latest.deliverable) if v.id == review.approved_id),
+                None) if latest is not None else None  # fmt: skip
 
 
 def _identity_errors(version: Version) -> bool:
