@@ -80,6 +80,18 @@ class Store(Protocol):
 
     def set_meta(self, key: str, value: str) -> None: ...
 
+    def put_peer_entry(self, group: str, unit: str, seq: int, entry: dict[str, Any]) -> None:
+        """Record one unit's figures in a group of peer statistics (issue 13 §1).
+
+        Kept unless the group already holds that unit's figures from a later version (a higher seq), so
+        writers racing or arriving out of order leave the newest; other units' entries are never lost.
+        """
+        ...
+
+    def peer_group(self, group: str) -> dict[str, dict[str, Any]]:
+        """Every unit's entry of one group, in one read (empty when nothing was recorded)."""
+        ...
+
 
 class IntakeItem(BaseModel):
     """One thing found by an intake: a file path, a sheet id... and how to read it."""

@@ -563,3 +563,38 @@ class StoreContract:
         assert store.claim("remind/U001", {}, at=T0) is True
         store.release("remind/U001")
         assert store.get_meta("remind/U001") == "x"
+
+    # -- peer statistics (issue 13 §1) --------------------------------------------------------------
+
+    def test_submitted_versions_keep_one_peer_entry_per_unit_the_latest(
+        self, store: Store, store_factory: StoreFactory
+    ) -> None:
+        assert store.peer_group("plan") == {}
+        add(store, submission("U001", n=10))
+        add(store, submission("U002", n=20))
+        add(store, submission("U001", n=30), minutes=1)  # replaces U001's figures
+        add(store, submission("U002", n=99, status="draft"), minutes=2)  # a draft counts for nothing
+        add(store, submission("U003", "summary", n=5))
+        for reader in (store, store_factory()):
+            plan = reader.peer_group("plan")
+            assert {u: e["per_activity"] for u, e in plan.items()} == {"U001": [30.0], "U002": [20.0]}
+            assert plan["U001"]["planned"] == 1
+            assert set(reader.peer_group("summary")) == {"U003"}
+            assert reader.peer_group("report") == {}
+
+    def test_an_older_peer_entry_never_replaces_a_newer_one(self, store: Store) -> None:
+        store.put_peer_entry("plan", "U001", 3, {"n": 3})
+        store.put_peer_entry("plan", "U001", 2, {"n": 2})  # a slow writer of an earlier version
+        assert store.peer_group("plan") == {"U001": {"n": 3}}
+        store.put_peer_entry("plan", "U001", 4, {"n": 4})
+        assert store.peer_group("plan") == {"U001": {"n": 4}}
+
+    def test_racing_peer_updates_on_separate_handles_lose_nothing(self, store_factory: StoreFactory) -> None:
+        handles = [store_factory() for _ in range(6)]
+
+        def work(t: int) -> None:
+            for i in range(4):
+                handles[t].put_peer_entry("plan", f"U{t}", i + 1, {"t": t, "i": i})
+
+        run_together(6, work)
+        assert store_factory().peer_group("plan") == {f"U{t}": {"t": t, "i": 3} for t in range(6)}

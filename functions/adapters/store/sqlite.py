@@ -24,6 +24,7 @@ from urllib.parse import quote
 from functions.adapters.store import codec as store_codec
 from functions.ports import Claim
 from functions.store_errors import StoreUnavailable
+from functions.validate.peer_median import peer_entry
 from schemas.report import ValidationReport
 from schemas.submission import ParsedSubmission, Version, VersionStatus
 
@@ -339,6 +340,9 @@ class SqliteStore:
                 f"INSERT INTO versions ({_VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 _row_from_version(version),
             )
+            if version.status == "submitted":
+                # In the same transaction: the peer figures never disagree with the versions.
+                _put_peer(conn, version.deliverable, version.unit, version.seq, peer_entry(version.tables))
         return version, True
 
     @_translated
@@ -450,6 +454,44 @@ class SqliteStore:
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+    # -- peer statistics: rows of the meta table under one key prefix per group ---------------------
+    # The meta table rather than a new one: files written before this change open (even read-only)
+    # without a migration. One row per unit makes an update a single upsert under the write lock.
+
+    @_translated
+    def put_peer_entry(self, group: str, unit: str, seq: int, entry: dict[str, Any]) -> None:
+        with self._immediate() as conn:
+            _put_peer(conn, group, unit, seq, entry)
+
+    @_translated
+    def peer_group(self, group: str) -> dict[str, dict[str, Any]]:
+        prefix = _peer_key(group, "")
+        upper = _prefix_upper_bound(prefix)
+        sql = "SELECT key, value FROM meta WHERE key >= ?" + (" AND key < ?" if upper is not None else "")
+        params = (prefix,) if upper is None else (prefix, upper)
+        return {
+            key[len(prefix) :]: store_codec.loads(value)["entry"]
+            for key, value in self._conn().execute(sql, params).fetchall()
+        }
+
+
+def _put_peer(conn: sqlite3.Connection, group: str, unit: str, seq: int, entry: dict[str, Any]) -> None:
+    """Inside a write transaction (the caller holds the lock)."""
+    value = store_codec.dumps({"seq": seq, "entry": entry})
+    key = _peer_key(group, unit)
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    if row is not None and store_codec.loads(row[0]).get("seq", 0) > seq:
+        return  # a later version of this unit is already counted
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def _peer_key(group: str, unit: str) -> str:
+    # U+001F cannot occur in a unit code or a group name typed by anyone, so prefixes never overlap.
+    return f"\x1fpeers\x1f{group}\x1f{unit}"
 
 
 def _row_from_version(v: Version) -> tuple[Any, ...]:
