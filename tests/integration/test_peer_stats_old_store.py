@@ -1,0 +1,60 @@
+"""A store written before issue 13 (versions, no peer entries) still gives the same peer figures.
+
+The old layout is the same SQLite schema without the meta rows of peer entries: the file is written
+with add_version and those rows are then deleted, exactly what a file of the earlier huizong holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sqlite3
+from pathlib import Path
+
+from functions.adapters.store.sqlite import SqliteStore
+from functions.services.intake.peers import PeerStats
+from schemas.report import ValidationReport
+from schemas.submission import ParsedSubmission
+
+T0 = dt.datetime(2022, 11, 20, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def _old_file(path: Path) -> None:
+    store = SqliteStore(path)
+    for i, people in enumerate((500, 2000, 800)):
+        sub = ParsedSubmission(
+            unit=f"U{i:03d}",
+            deliverable="summary",
+            tables={"statistics": [{"total_sessions": 10, "total_participants": people}]},
+            source=f"U{i:03d}.xlsx",
+            source_kind="file",
+        )
+        report = ValidationReport(file=sub.source, unit=sub.unit, deliverable="summary", valid=True)
+        store.add_version(sub, report, received_at=T0, late=False)
+    store.close()
+    with sqlite3.connect(path) as conn:  # what the earlier huizong never wrote
+        conn.execute("DELETE FROM meta")
+    conn.close()
+
+
+def test_an_old_file_is_rebuilt_once_then_read_from_its_entries(tmp_path: Path) -> None:
+    path = tmp_path / "huizong.sqlite3"
+    _old_file(path)
+    store = SqliteStore(path)
+    assert store.peer_group("summary") == {}
+    peers = PeerStats(store, ["plan", "summary"])
+    assert dict(peers.figures.per_session) == {"U000": 50.0, "U001": 200.0, "U002": 80.0}
+    # The entries are now in the file: the next run reads them, not the versions.
+    assert set(store.peer_group("summary")) == {"U000", "U001", "U002"}
+    store.close()
+
+
+def test_an_old_file_opened_read_only_is_not_written(tmp_path: Path) -> None:
+    path = tmp_path / "huizong.sqlite3"
+    _old_file(path)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    store = SqliteStore(path, read_only=True)
+    peers = PeerStats(store, ["summary"])
+    assert dict(peers.figures.per_session) == {"U000": 50.0, "U001": 200.0, "U002": 80.0}
+    store.close()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
