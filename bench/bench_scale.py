@@ -66,11 +66,12 @@ def _activity(i: int, unit_index: int, day: dt.date) -> dict[str, Any]:
 
 
 def _report(source: str, unit: str, deliverable: str, index: int) -> Any:
+    from functions.validate import codes
     from schemas.report import Issue, ValidationReport
 
-    errors = [Issue(code="missing-value", severity="error", sheet="活动安排", cell=f"B{5 + index % 30}",
+    errors = [Issue(code=codes.MISSING_VALUE.code, severity="error", sheet="活动安排", cell=f"B{5 + index % 30}",
                     message="“活动名称”为必填项，请填写。")] if index % 6 == 0 else []  # fmt: skip
-    warnings = [Issue(code="outlier", severity="warning", sheet="活动安排", cell=f"I{5 + index % 30}",
+    warnings = [Issue(code=codes.OUTLIER.code, severity="warning", sheet="活动安排", cell=f"I{5 + index % 30}",
                       value="9999", message="预计参与人数远高于同类单位。")] if index % 3 == 0 else []  # fmt: skip
     return ValidationReport(file=source, unit=unit, deliverable=deliverable, valid=not errors,
                             errors=errors, warnings=warnings)  # fmt: skip

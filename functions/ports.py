@@ -58,6 +58,11 @@ class Store(Protocol):
         """The same as latest_versions, one at a time, so a caller can keep memory flat."""
         ...
 
+    def iter_latest_summaries(self, status: VersionStatus | None = None) -> Iterator[Version]:
+        """The same versions as iter_latest_versions with only their small tables (at most one row each:
+        totals, materials) and the report: what statuses need, without decoding the activity rows."""
+        ...
+
     def history(self, unit: str, deliverable: str) -> list[Version]:
         """Every version of one unit and deliverable, oldest first."""
         ...

@@ -598,3 +598,26 @@ class StoreContract:
 
         run_together(6, work)
         assert store_factory().peer_group("plan") == {f"U{t}": {"t": t, "i": 3} for t in range(6)}
+
+    # -- summaries (issue 13 §2) --------------------------------------------------------------------
+
+    def test_summaries_are_the_latest_versions_without_their_rows(self, store: Store) -> None:
+        many: TableData = {
+            "activities": [{"name": f"活动{i}", "expected_participants": i} for i in range(5)],
+            "statistics": [{"total_sessions": 3, "total_participants": 90}],
+            "plan_materials": [],
+        }
+        add(store, submission("U001", tables=many))
+        add(store, submission("U002", n=7))  # one activity row: small, kept
+        add(store, submission("U003", n=1, status="draft"))
+        full = store.latest_versions()
+        summaries = list(store.iter_latest_summaries())
+        assert [(v.id, v.report, v.late, v.received_at) for v in summaries] == [
+            (v.id, v.report, v.late, v.received_at) for v in full
+        ]
+        assert summaries[0].tables == {
+            "statistics": [{"total_sessions": 3, "total_participants": 90}],
+            "plan_materials": [],
+        }
+        assert summaries[1].tables == full[1].tables
+        assert [v.unit for v in store.iter_latest_summaries("draft")] == ["U003"]

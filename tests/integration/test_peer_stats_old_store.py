@@ -58,3 +58,43 @@ def test_an_old_file_opened_read_only_is_not_written(tmp_path: Path) -> None:
     assert dict(peers.figures.per_session) == {"U000": 50.0, "U001": 200.0, "U002": 80.0}
     store.close()
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def _without_summaries(path: Path) -> None:
+    """The versions table exactly as the earlier huizong created it: no summary_json column."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE versions DROP COLUMN summary_json")
+    conn.close()
+
+
+def _plan(unit: str, rows: int) -> ParsedSubmission:
+    acts = [{"name": f"活动{i}", "expected_participants": 10 * i} for i in range(rows)]
+    materials = [{"work_plan_url": "https://example.org/p"}]
+    return ParsedSubmission(
+        unit=unit,
+        deliverable="plan",
+        tables={"activities": acts, "plan_materials": materials},
+        source=f"{unit}.xlsx",
+        source_kind="file",
+    )
+
+
+def test_versions_stored_before_summaries_read_as_summaries(tmp_path: Path) -> None:
+    path = tmp_path / "huizong.sqlite3"
+    store = SqliteStore(path)
+    report = ValidationReport(file="U001.xlsx", unit="U001", deliverable="plan", valid=True)
+    store.add_version(_plan("U001", 4), report, received_at=T0, late=False)
+    store.close()
+    _without_summaries(path)
+    expected = {"plan_materials": [{"work_plan_url": "https://example.org/p"}]}
+
+    read_only = SqliteStore(path, read_only=True)  # may not add the column
+    assert [v.tables for v in read_only.iter_latest_summaries()] == [expected]
+    read_only.close()
+
+    store = SqliteStore(path)  # a writable open adds the column; the old row has no summary yet
+    assert [v.tables for v in store.iter_latest_summaries()] == [expected]
+    store.add_version(_plan("U002", 3), report, received_at=T0, late=False)
+    assert [v.tables for v in store.iter_latest_summaries()] == [expected, expected]
+    assert len(store.latest("U001", "plan").tables["activities"]) == 4  # type: ignore[union-attr]
+    store.close()

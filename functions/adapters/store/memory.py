@@ -87,6 +87,10 @@ class MemoryStore:
             if v is not None:
                 yield store_codec.version_from_json(v.document)
 
+    def iter_latest_summaries(self, status: VersionStatus | None = None) -> Iterator[Version]:
+        for v in self.iter_latest_versions(status):
+            yield v.model_copy(update={"tables": store_codec.summary_tables(v.tables)})
+
     def history(self, unit: str, deliverable: str) -> list[Version]:
         with self._lock:
             stored = list(self._versions.get((unit, deliverable), []))

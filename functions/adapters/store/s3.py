@@ -208,6 +208,12 @@ class S3Store:
             if version is not None:
                 yield version
 
+    def iter_latest_summaries(self, status: VersionStatus | None = None) -> Iterator[Version]:
+        # First version: S3 keeps no separate summary object yet, so the full versions are read and
+        # trimmed (same answer, not yet the saving SQLite has).
+        for v in self.iter_latest_versions(status):
+            yield v.model_copy(update={"tables": store_codec.summary_tables(v.tables)})
+
     def history(self, unit: str, deliverable: str) -> list[Version]:
         folder = self._version_folder(unit, deliverable)
         seqs = sorted(

@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS versions (
     late         INTEGER NOT NULL,
     tables_json  TEXT    NOT NULL,
     report_json  TEXT    NOT NULL,
+    summary_json TEXT,
     UNIQUE (unit, deliverable, seq)
 );
 CREATE INDEX IF NOT EXISTS versions_by_status ON versions (status, unit, deliverable, seq);
@@ -129,6 +130,7 @@ class SqliteStore:
         # Every connection opened, so close() can close them all, whichever thread opened them.
         self._connections: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         self._closed = False
+        self._summary_column: bool | None = None
         try:
             self._initialise()
         except sqlite3.DatabaseError as exc:
@@ -283,6 +285,11 @@ class SqliteStore:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     c.execute(statement)
+            columns = {r[1] for r in c.execute("PRAGMA table_info(versions)")}
+            if "summary_json" not in columns:
+                # A file of a huizong before issue 13 §2: its versions get their summaries lazily
+                # (NULL here), new ones are written with it.
+                c.execute("ALTER TABLE versions ADD COLUMN summary_json TEXT")
             row = c.execute("SELECT MAX(version) FROM schema_version").fetchone()
             found = row[0]
             if found is None:
@@ -337,8 +344,12 @@ class SqliteStore:
                 late=late,
             )
             conn.execute(
-                f"INSERT INTO versions ({_VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                _row_from_version(version),
+                f"INSERT INTO versions ({_VERSION_COLUMNS}, summary_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    *_row_from_version(version),
+                    store_codec.dumps_tables(store_codec.summary_tables(version.tables)),
+                ),
             )
             if version.status == "submitted":
                 # In the same transaction: the peer figures never disagree with the versions.
@@ -369,10 +380,33 @@ class SqliteStore:
                 raise
             raise problem from exc
 
-    def _iter_latest_versions(self, status: VersionStatus | None) -> Iterator[Version]:
+    def iter_latest_summaries(self, status: VersionStatus | None = None) -> Iterator[Version]:
+        try:
+            for v in self._iter_latest_versions(status, summaries=True):
+                # Versions stored before summaries existed came with their full tables: trim them.
+                yield v.model_copy(update={"tables": store_codec.summary_tables(v.tables)})
+        except sqlite3.DatabaseError as exc:
+            problem = _unavailable(self.path, exc)
+            if problem is None:
+                raise
+            raise problem from exc
+
+    def _has_summaries(self) -> bool:
+        # A file of an earlier huizong opened read-only has no summary column (nothing may add it).
+        if self._summary_column is None:
+            columns = {r[1] for r in self._conn().execute("PRAGMA table_info(versions)")}
+            self._summary_column = "summary_json" in columns
+        return self._summary_column
+
+    def _iter_latest_versions(
+        self, status: VersionStatus | None, *, summaries: bool = False
+    ) -> Iterator[Version]:
         where, params = ("WHERE status = ?", (status,)) if status is not None else ("", ())
+        columns = ["v." + c for c in _VERSION_COLUMNS.split(", ")]
+        if summaries and self._has_summaries():
+            columns[columns.index("v.tables_json")] = "COALESCE(v.summary_json, v.tables_json)"
         cursor = self._conn().execute(
-            f"SELECT {', '.join('v.' + c for c in _VERSION_COLUMNS.split(', '))} "
+            f"SELECT {', '.join(columns)} "
             "FROM versions AS v JOIN ("
             f"  SELECT unit, deliverable, MAX(seq) AS seq FROM versions {where} GROUP BY unit, deliverable"
             ") AS m ON v.unit = m.unit AND v.deliverable = m.deliverable AND v.seq = m.seq "
