@@ -98,3 +98,16 @@ def test_versions_stored_before_summaries_read_as_summaries(tmp_path: Path) -> N
     assert [v.tables for v in store.iter_latest_summaries()] == [expected, expected]
     assert len(store.latest("U001", "plan").tables["activities"]) == 4  # type: ignore[union-attr]
     store.close()
+
+
+def test_a_figure_sqlite_json_refuses_still_reads_back(tmp_path: Path) -> None:
+    # SQLite's JSON functions reject NaN/Infinity, which Python's json writes; the group is then read
+    # entry by entry rather than failing the submission.
+    store = SqliteStore(tmp_path / "huizong.sqlite3")
+    store.put_peer_entry("plan", "U001", 1, {"per_activity": [float("inf")], "planned": 1})
+    store.put_peer_entry("plan", "U002", 1, {"per_activity": [3.0], "planned": 1})
+    assert store.peer_group("plan") == {
+        "U001": {"per_activity": [float("inf")], "planned": 1},
+        "U002": {"per_activity": [3.0], "planned": 1},
+    }
+    store.close()

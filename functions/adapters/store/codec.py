@@ -160,3 +160,13 @@ def summary_tables(tables: TableData) -> TableData:
     store keeps them beside the full tables and decodes only them for statuses (issue 13 §2).
     """
     return {key: rows for key, rows in tables.items() if len(rows) <= 1}
+
+
+def dumps_plain(value: Any) -> str:
+    """Untagged JSON for the store's own documents of plain numbers (peer entries): read per
+    submission for every unit, they skip decode_value's walk, which cost more than json itself."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+
+
+def loads_plain(text: str) -> Any:
+    return json.loads(text)

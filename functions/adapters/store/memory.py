@@ -139,12 +139,12 @@ class MemoryStore:
         entries = self._peers.setdefault(group, {})
         held = entries.get(unit)
         if held is None or held[0] <= seq:
-            entries[unit] = (seq, store_codec.dumps(entry))
+            entries[unit] = (seq, store_codec.dumps_plain(entry))
 
     def peer_group(self, group: str) -> dict[str, dict[str, Any]]:
         with self._lock:
             found = dict(self._peers.get(group, {}))
-        return {unit: store_codec.loads(doc) for unit, (_, doc) in found.items()}
+        return {unit: store_codec.loads_plain(doc) for unit, (_, doc) in found.items()}
 
     def close(self) -> None:
         """Nothing to release; present so callers can treat every store alike."""

@@ -281,12 +281,12 @@ class S3Store:
         delay = 0.02
         for _ in range(50):
             got = self._get(key)
-            doc: dict[str, Any] = store_codec.loads(got[0].decode("utf-8")) if got is not None else {}
+            doc: dict[str, Any] = store_codec.loads_plain(got[0].decode("utf-8")) if got is not None else {}
             held = doc.get(unit)
             if held is not None and held["seq"] > seq:
                 return  # a later version of this unit is already counted
             doc[unit] = {"seq": seq, "entry": entry}
-            body = store_codec.dumps(doc).encode("utf-8")
+            body = store_codec.dumps_plain(doc).encode("utf-8")
             # Read-modify-write guarded by the ETag read (or by absence): a writer that raced us makes
             # the put fail and we redo the merge on its result, so no unit's update is lost.
             condition = {"IfMatch": got[1]} if got is not None else {"IfNoneMatch": "*"}
@@ -300,7 +300,7 @@ class S3Store:
         got = self._get(self._peer_key(group))
         if got is None:
             return {}
-        doc: dict[str, Any] = store_codec.loads(got[0].decode("utf-8"))
+        doc: dict[str, Any] = store_codec.loads_plain(got[0].decode("utf-8"))
         return {unit: held["entry"] for unit, held in doc.items()}
 
     def _count_peer(self, version: Version) -> None:

@@ -504,18 +504,31 @@ class SqliteStore:
         upper = _prefix_upper_bound(prefix)
         sql = "SELECT key, value FROM meta WHERE key >= ?" + (" AND key < ?" if upper is not None else "")
         params = (prefix,) if upper is None else (prefix, upper)
+        conn = self._conn()
+        try:
+            # SQLite assembles the group as one JSON object in C: one json.loads instead of one per unit.
+            found = conn.execute(
+                "SELECT json_group_object(substr(key, ?), json(json_extract(value, '$.entry')))"
+                + sql.removeprefix("SELECT key, value"),
+                (len(prefix) + 1, *params),
+            ).fetchone()[0]
+            return dict(store_codec.loads_plain(found))
+        except sqlite3.OperationalError as exc:
+            if "json" not in str(exc).lower():
+                raise
+        # SQLite's JSON refuses NaN and Infinity, which Python's writes: entry by entry then.
         return {
-            key[len(prefix) :]: store_codec.loads(value)["entry"]
-            for key, value in self._conn().execute(sql, params).fetchall()
+            key[len(prefix) :]: store_codec.loads_plain(value)["entry"]
+            for key, value in conn.execute(sql, params).fetchall()
         }
 
 
 def _put_peer(conn: sqlite3.Connection, group: str, unit: str, seq: int, entry: dict[str, Any]) -> None:
     """Inside a write transaction (the caller holds the lock)."""
-    value = store_codec.dumps({"seq": seq, "entry": entry})
+    value = store_codec.dumps_plain({"seq": seq, "entry": entry})
     key = _peer_key(group, unit)
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    if row is not None and store_codec.loads(row[0]).get("seq", 0) > seq:
+    if row is not None and store_codec.loads_plain(row[0]).get("seq", 0) > seq:
         return  # a later version of this unit is already counted
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
