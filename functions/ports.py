@@ -58,6 +58,11 @@ class Store(Protocol):
         """The same as latest_versions, one at a time, so a caller can keep memory flat."""
         ...
 
+    def iter_latest_summaries(self, status: VersionStatus | None = None) -> Iterator[Version]:
+        """The same versions as iter_latest_versions with only their small tables (at most one row each:
+        totals, materials) and the report: what statuses need, without decoding the activity rows."""
+        ...
+
     def history(self, unit: str, deliverable: str) -> list[Version]:
         """Every version of one unit and deliverable, oldest first."""
         ...
@@ -79,6 +84,18 @@ class Store(Protocol):
     def get_meta(self, key: str) -> str | None: ...
 
     def set_meta(self, key: str, value: str) -> None: ...
+
+    def put_peer_entry(self, group: str, unit: str, seq: int, entry: dict[str, Any]) -> None:
+        """Record one unit's figures in a group of peer statistics (issue 13 §1).
+
+        Kept unless the group already holds that unit's figures from a later version (a higher seq), so
+        writers racing or arriving out of order leave the newest; other units' entries are never lost.
+        """
+        ...
+
+    def peer_group(self, group: str) -> dict[str, dict[str, Any]]:
+        """Every unit's entry of one group, in one read (empty when nothing was recorded)."""
+        ...
 
 
 class IntakeItem(BaseModel):

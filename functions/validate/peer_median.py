@@ -10,8 +10,10 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from schemas.roster import Roster, Unit
+from schemas.submission import TableData
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,27 @@ class PeerFigures:
     per_session: Mapping[str, float] = field(default_factory=dict)
     # unit code -> 预计参与人数 of each activity in its plan
     per_activity: Mapping[str, Sequence[float]] = field(default_factory=dict)
+
+
+def peer_entry(tables: TableData) -> dict[str, Any]:
+    """The figures of one version the peer checks use (a few numbers, not its rows).
+
+    Every store keeps one per (deliverable, unit), replaced when a later version is submitted, so a
+    check reads these instead of decoding every stored version (issue 13 §1).
+    """
+    entry: dict[str, Any] = {"planned": None, "per_activity": None, "per_session": None}
+    acts = tables.get("activities")
+    if acts is not None:
+        entry["planned"] = len(acts)
+        entry["per_activity"] = [
+            float(n) for row in acts if isinstance(n := row.get("expected_participants"), int | float)
+        ]
+    stats = tables.get("statistics")
+    if stats:
+        total, people = stats[0].get("total_sessions"), stats[0].get("total_participants")
+        if isinstance(total, int | float) and isinstance(people, int | float) and total > 0:
+            entry["per_session"] = people / total
+    return entry
 
 
 @dataclass(frozen=True)

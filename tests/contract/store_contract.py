@@ -608,3 +608,61 @@ class StoreContract:
         assert sorted(r.by for r in all_records(store)[("U001", "plan")]) == [
             f"reviewer{i}" for i in range(4)
         ]
+
+    # -- peer statistics (issue 13 §1) --------------------------------------------------------------
+
+    def test_submitted_versions_keep_one_peer_entry_per_unit_the_latest(
+        self, store: Store, store_factory: StoreFactory
+    ) -> None:
+        assert store.peer_group("plan") == {}
+        add(store, submission("U001", n=10))
+        add(store, submission("U002", n=20))
+        add(store, submission("U001", n=30), minutes=1)  # replaces U001's figures
+        add(store, submission("U002", n=99, status="draft"), minutes=2)  # a draft counts for nothing
+        add(store, submission("U003", "summary", n=5))
+        for reader in (store, store_factory()):
+            plan = reader.peer_group("plan")
+            assert {u: e["per_activity"] for u, e in plan.items()} == {"U001": [30.0], "U002": [20.0]}
+            assert plan["U001"]["planned"] == 1
+            assert set(reader.peer_group("summary")) == {"U003"}
+            assert reader.peer_group("report") == {}
+
+    def test_an_older_peer_entry_never_replaces_a_newer_one(self, store: Store) -> None:
+        store.put_peer_entry("plan", "U001", 3, {"n": 3})
+        store.put_peer_entry("plan", "U001", 2, {"n": 2})  # a slow writer of an earlier version
+        assert store.peer_group("plan") == {"U001": {"n": 3}}
+        store.put_peer_entry("plan", "U001", 4, {"n": 4})
+        assert store.peer_group("plan") == {"U001": {"n": 4}}
+
+    def test_racing_peer_updates_on_separate_handles_lose_nothing(self, store_factory: StoreFactory) -> None:
+        handles = [store_factory() for _ in range(6)]
+
+        def work(t: int) -> None:
+            for i in range(4):
+                handles[t].put_peer_entry("plan", f"U{t}", i + 1, {"t": t, "i": i})
+
+        run_together(6, work)
+        assert store_factory().peer_group("plan") == {f"U{t}": {"t": t, "i": 3} for t in range(6)}
+
+    # -- summaries (issue 13 §2) --------------------------------------------------------------------
+
+    def test_summaries_are_the_latest_versions_without_their_rows(self, store: Store) -> None:
+        many: TableData = {
+            "activities": [{"name": f"活动{i}", "expected_participants": i} for i in range(5)],
+            "statistics": [{"total_sessions": 3, "total_participants": 90}],
+            "plan_materials": [],
+        }
+        add(store, submission("U001", tables=many))
+        add(store, submission("U002", n=7))  # one activity row: small, kept
+        add(store, submission("U003", n=1, status="draft"))
+        full = store.latest_versions()
+        summaries = list(store.iter_latest_summaries())
+        assert [(v.id, v.report, v.late, v.received_at) for v in summaries] == [
+            (v.id, v.report, v.late, v.received_at) for v in full
+        ]
+        assert summaries[0].tables == {
+            "statistics": [{"total_sessions": 3, "total_participants": 90}],
+            "plan_materials": [],
+        }
+        assert summaries[1].tables == full[1].tables
+        assert [v.unit for v in store.iter_latest_summaries("draft")] == ["U003"]

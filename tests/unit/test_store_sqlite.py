@@ -75,7 +75,7 @@ def test_the_database_refuses_a_duplicate_seq(db: Path) -> None:
         with pytest.raises(sqlite3.IntegrityError):
             conn.execute(
                 "INSERT INTO versions SELECT 'other-id', unit, deliverable, seq, received_at, source_kind, "
-                "source, content_hash, status, late, tables_json, report_json FROM versions"
+                "source, content_hash, status, late, tables_json, report_json, summary_json FROM versions"
             )
     finally:
         conn.close()

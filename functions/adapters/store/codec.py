@@ -151,3 +151,22 @@ def version_to_json(version: Version) -> str:
 
 def version_from_json(text: str) -> Version:
     return version_from_document(json.loads(text))
+
+
+def summary_tables(tables: TableData) -> TableData:
+    """The small tables of a version: those of at most one row (record tables: totals, materials).
+
+    Statuses, reminders, digests and 总览 need these and the report, never the activity rows, so each
+    store keeps them beside the full tables and decodes only them for statuses (issue 13 §2).
+    """
+    return {key: rows for key, rows in tables.items() if len(rows) <= 1}
+
+
+def dumps_plain(value: Any) -> str:
+    """Untagged JSON for the store's own documents of plain numbers (peer entries): read per
+    submission for every unit, they skip decode_value's walk, which cost more than json itself."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+
+
+def loads_plain(text: str) -> Any:
+    return json.loads(text)

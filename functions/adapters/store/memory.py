@@ -15,6 +15,7 @@ from typing import Any
 
 from functions.adapters.store import codec as store_codec
 from functions.ports import Claim
+from functions.validate.peer_median import peer_entry
 from schemas.report import ValidationReport
 from schemas.submission import ParsedSubmission, Version, VersionStatus
 
@@ -40,6 +41,7 @@ class MemoryStore:
         self._versions: dict[tuple[str, str], list[_StoredVersion]] = {}
         self._claims: dict[str, _StoredClaim] = {}
         self._meta: dict[str, str] = {}
+        self._peers: dict[str, dict[str, tuple[int, str]]] = {}
 
     def add_version(
         self,
@@ -63,6 +65,9 @@ class MemoryStore:
                 late=late,
             )
             history.append(_StoredVersion(version.status, content_hash, store_codec.version_to_json(version)))
+            if version.status == "submitted":
+                # A draft never replaces the latest submitted version, so only these change the peers.
+                self._put_peer(version.deliverable, version.unit, version.seq, peer_entry(version.tables))
         return version, True
 
     def latest(self, unit: str, deliverable: str, status: VersionStatus | None = None) -> Version | None:
@@ -81,6 +86,10 @@ class MemoryStore:
         for v in found:
             if v is not None:
                 yield store_codec.version_from_json(v.document)
+
+    def iter_latest_summaries(self, status: VersionStatus | None = None) -> Iterator[Version]:
+        for v in self.iter_latest_versions(status):
+            yield v.model_copy(update={"tables": store_codec.summary_tables(v.tables)})
 
     def history(self, unit: str, deliverable: str) -> list[Version]:
         with self._lock:
@@ -120,6 +129,22 @@ class MemoryStore:
     def set_meta(self, key: str, value: str) -> None:
         with self._lock:
             self._meta[key] = value
+
+    def put_peer_entry(self, group: str, unit: str, seq: int, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._put_peer(group, unit, seq, entry)
+
+    def _put_peer(self, group: str, unit: str, seq: int, entry: dict[str, Any]) -> None:
+        """Under the lock."""
+        entries = self._peers.setdefault(group, {})
+        held = entries.get(unit)
+        if held is None or held[0] <= seq:
+            entries[unit] = (seq, store_codec.dumps_plain(entry))
+
+    def peer_group(self, group: str) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            found = dict(self._peers.get(group, {}))
+        return {unit: store_codec.loads_plain(doc) for unit, (_, doc) in found.items()}
 
     def close(self) -> None:
         """Nothing to release; present so callers can treat every store alike."""

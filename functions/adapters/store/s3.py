@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import re
 import time
 import uuid
@@ -70,6 +71,7 @@ from botocore.exceptions import ClientError
 
 from functions.adapters.store import codec as store_codec
 from functions.ports import Claim
+from functions.validate.peer_median import peer_entry
 from schemas.report import ValidationReport
 from schemas.submission import ParsedSubmission, Version, VersionStatus
 
@@ -170,11 +172,13 @@ class S3Store:
             key = self._version_key(unit, deliverable, seq)
             if self._put(key, body, JSON_TYPE, IfNoneMatch="*"):
                 self._drop_superseded(markers, seq, version.status)
+                self._count_peer(version)
                 return version, True
             winner = self._load(key)
             if winner is not None and winner.writer == writer:
                 # Our create succeeded but its reply was lost and the SDK's retry met our own object.
                 self._drop_superseded(markers, seq, version.status)
+                self._count_peer(version)
                 return version, True
             self._delete([marker])
             if winner is not None and winner.version.content_hash == content_hash:
@@ -203,6 +207,12 @@ class S3Store:
         for version in self._ordered_parallel(resolve, pairs):
             if version is not None:
                 yield version
+
+    def iter_latest_summaries(self, status: VersionStatus | None = None) -> Iterator[Version]:
+        # First version: S3 keeps no separate summary object yet, so the full versions are read and
+        # trimmed (same answer, not yet the saving SQLite has).
+        for v in self.iter_latest_versions(status):
+            yield v.model_copy(update={"tables": store_codec.summary_tables(v.tables)})
 
     def history(self, unit: str, deliverable: str) -> list[Version]:
         folder = self._version_folder(unit, deliverable)
@@ -263,6 +273,44 @@ class S3Store:
 
     def set_meta(self, key: str, value: str) -> None:
         self._put(self.prefix + _META + _escape(key, keep_slash=True), value.encode("utf-8"), TEXT_TYPE)
+
+    # -- peer statistics: one object per group, updated with If-Match ------------------------------
+
+    def put_peer_entry(self, group: str, unit: str, seq: int, entry: dict[str, Any]) -> None:
+        key = self._peer_key(group)
+        delay = 0.02
+        for _ in range(50):
+            got = self._get(key)
+            doc: dict[str, Any] = store_codec.loads_plain(got[0].decode("utf-8")) if got is not None else {}
+            held = doc.get(unit)
+            if held is not None and held["seq"] > seq:
+                return  # a later version of this unit is already counted
+            doc[unit] = {"seq": seq, "entry": entry}
+            body = store_codec.dumps_plain(doc).encode("utf-8")
+            # Read-modify-write guarded by the ETag read (or by absence): a writer that raced us makes
+            # the put fail and we redo the merge on its result, so no unit's update is lost.
+            condition = {"IfMatch": got[1]} if got is not None else {"IfNoneMatch": "*"}
+            if self._put(key, body, JSON_TYPE, **condition):
+                return
+            time.sleep(delay * random.random())
+            delay = min(delay * 2, 1.0)
+        raise S3StoreError(f"s3://{self.bucket}/{key}: 同业统计更新持续冲突")
+
+    def peer_group(self, group: str) -> dict[str, dict[str, Any]]:
+        got = self._get(self._peer_key(group))
+        if got is None:
+            return {}
+        doc: dict[str, Any] = store_codec.loads_plain(got[0].decode("utf-8"))
+        return {unit: held["entry"] for unit, held in doc.items()}
+
+    def _count_peer(self, version: Version) -> None:
+        # After the version exists: a crash in between leaves the figures one version behind until the
+        # unit's next submission; the seq guard keeps a slow writer from undoing a newer one.
+        if version.status == "submitted":
+            self.put_peer_entry(version.deliverable, version.unit, version.seq, peer_entry(version.tables))
+
+    def _peer_key(self, group: str) -> str:
+        return self.prefix + _META + "!peers/" + _escape(group)
 
     # -- blobs: the master workbook and per-unit reports -------------------------------------------
 

@@ -24,6 +24,7 @@ from urllib.parse import quote
 from functions.adapters.store import codec as store_codec
 from functions.ports import Claim
 from functions.store_errors import StoreUnavailable
+from functions.validate.peer_median import peer_entry
 from schemas.report import ValidationReport
 from schemas.submission import ParsedSubmission, Version, VersionStatus
 
@@ -47,6 +48,7 @@ CREATE TABLE IF NOT EXISTS versions (
     late         INTEGER NOT NULL,
     tables_json  TEXT    NOT NULL,
     report_json  TEXT    NOT NULL,
+    summary_json TEXT,
     UNIQUE (unit, deliverable, seq)
 );
 CREATE INDEX IF NOT EXISTS versions_by_status ON versions (status, unit, deliverable, seq);
@@ -128,6 +130,7 @@ class SqliteStore:
         # Every connection opened, so close() can close them all, whichever thread opened them.
         self._connections: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         self._closed = False
+        self._summary_column: bool | None = None
         try:
             self._initialise()
         except sqlite3.DatabaseError as exc:
@@ -282,6 +285,11 @@ class SqliteStore:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     c.execute(statement)
+            columns = {r[1] for r in c.execute("PRAGMA table_info(versions)")}
+            if "summary_json" not in columns:
+                # A file of a huizong before issue 13 §2: its versions get their summaries lazily
+                # (NULL here), new ones are written with it.
+                c.execute("ALTER TABLE versions ADD COLUMN summary_json TEXT")
             row = c.execute("SELECT MAX(version) FROM schema_version").fetchone()
             found = row[0]
             if found is None:
@@ -336,9 +344,16 @@ class SqliteStore:
                 late=late,
             )
             conn.execute(
-                f"INSERT INTO versions ({_VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                _row_from_version(version),
+                f"INSERT INTO versions ({_VERSION_COLUMNS}, summary_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    *_row_from_version(version),
+                    store_codec.dumps_tables(store_codec.summary_tables(version.tables)),
+                ),
             )
+            if version.status == "submitted":
+                # In the same transaction: the peer figures never disagree with the versions.
+                _put_peer(conn, version.deliverable, version.unit, version.seq, peer_entry(version.tables))
         return version, True
 
     @_translated
@@ -365,10 +380,33 @@ class SqliteStore:
                 raise
             raise problem from exc
 
-    def _iter_latest_versions(self, status: VersionStatus | None) -> Iterator[Version]:
+    def iter_latest_summaries(self, status: VersionStatus | None = None) -> Iterator[Version]:
+        try:
+            for v in self._iter_latest_versions(status, summaries=True):
+                # Versions stored before summaries existed came with their full tables: trim them.
+                yield v.model_copy(update={"tables": store_codec.summary_tables(v.tables)})
+        except sqlite3.DatabaseError as exc:
+            problem = _unavailable(self.path, exc)
+            if problem is None:
+                raise
+            raise problem from exc
+
+    def _has_summaries(self) -> bool:
+        # A file of an earlier huizong opened read-only has no summary column (nothing may add it).
+        if self._summary_column is None:
+            columns = {r[1] for r in self._conn().execute("PRAGMA table_info(versions)")}
+            self._summary_column = "summary_json" in columns
+        return self._summary_column
+
+    def _iter_latest_versions(
+        self, status: VersionStatus | None, *, summaries: bool = False
+    ) -> Iterator[Version]:
         where, params = ("WHERE status = ?", (status,)) if status is not None else ("", ())
+        columns = ["v." + c for c in _VERSION_COLUMNS.split(", ")]
+        if summaries and self._has_summaries():
+            columns[columns.index("v.tables_json")] = "COALESCE(v.summary_json, v.tables_json)"
         cursor = self._conn().execute(
-            f"SELECT {', '.join('v.' + c for c in _VERSION_COLUMNS.split(', '))} "
+            f"SELECT {', '.join(columns)} "
             "FROM versions AS v JOIN ("
             f"  SELECT unit, deliverable, MAX(seq) AS seq FROM versions {where} GROUP BY unit, deliverable"
             ") AS m ON v.unit = m.unit AND v.deliverable = m.deliverable AND v.seq = m.seq "
@@ -450,6 +488,57 @@ class SqliteStore:
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+    # -- peer statistics: rows of the meta table under one key prefix per group ---------------------
+    # The meta table rather than a new one: files written before this change open (even read-only)
+    # without a migration. One row per unit makes an update a single upsert under the write lock.
+
+    @_translated
+    def put_peer_entry(self, group: str, unit: str, seq: int, entry: dict[str, Any]) -> None:
+        with self._immediate() as conn:
+            _put_peer(conn, group, unit, seq, entry)
+
+    @_translated
+    def peer_group(self, group: str) -> dict[str, dict[str, Any]]:
+        prefix = _peer_key(group, "")
+        upper = _prefix_upper_bound(prefix)
+        sql = "SELECT key, value FROM meta WHERE key >= ?" + (" AND key < ?" if upper is not None else "")
+        params = (prefix,) if upper is None else (prefix, upper)
+        conn = self._conn()
+        try:
+            # SQLite assembles the group as one JSON object in C: one json.loads instead of one per unit.
+            found = conn.execute(
+                "SELECT json_group_object(substr(key, ?), json(json_extract(value, '$.entry')))"
+                + sql.removeprefix("SELECT key, value"),
+                (len(prefix) + 1, *params),
+            ).fetchone()[0]
+            return dict(store_codec.loads_plain(found))
+        except sqlite3.OperationalError as exc:
+            if "json" not in str(exc).lower():
+                raise
+        # SQLite's JSON refuses NaN and Infinity, which Python's writes: entry by entry then.
+        return {
+            key[len(prefix) :]: store_codec.loads_plain(value)["entry"]
+            for key, value in conn.execute(sql, params).fetchall()
+        }
+
+
+def _put_peer(conn: sqlite3.Connection, group: str, unit: str, seq: int, entry: dict[str, Any]) -> None:
+    """Inside a write transaction (the caller holds the lock)."""
+    value = store_codec.dumps_plain({"seq": seq, "entry": entry})
+    key = _peer_key(group, unit)
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    if row is not None and store_codec.loads_plain(row[0]).get("seq", 0) > seq:
+        return  # a later version of this unit is already counted
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def _peer_key(group: str, unit: str) -> str:
+    # U+001F cannot occur in a unit code or a group name typed by anyone, so prefixes never overlap.
+    return f"\x1fpeers\x1f{group}\x1f{unit}"
 
 
 def _row_from_version(v: Version) -> tuple[Any, ...]:

@@ -114,7 +114,7 @@ class _LazyPeers:
 
     def get(self) -> PeerStats:
         if self._peers is None:
-            self._peers = PeerStats(self._app.store)
+            self._peers = PeerStats(self._app.store, [d.key for d in self._app.campaign.deliverables])
         return self._peers
 
 

@@ -291,7 +291,7 @@ def _ingest(
 ) -> FormIntakeResult:
     # The form's own timestamp decides lateness: a delivery retried after the deadline is not late.
     received_at = min(_aware(payload.submitted_at, app.campaign), now)
-    peers = PeerStats(app.store)
+    peers = PeerStats(app.store, [d.key for d in app.campaign.deliverables])
     # The report the respondent sees: the same validation ingest_raw runs, with the same peer context
     # (ingest_raw keeps only counts of it).
     _parsed, report = validate_submission(

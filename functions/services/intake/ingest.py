@@ -85,7 +85,7 @@ def ingest_raw(
     peers: PeerStats | None = None,
 ) -> IngestOutcome:
     """Validate and store one submission from any channel; never raises for bad content."""
-    peers = peers or PeerStats(app.store)
+    peers = peers or PeerStats(app.store, [d.key for d in app.campaign.deliverables])
     ctx = peers.context_for(raw.unit_code, checked_at=now)
     parsed, report = validate_submission(raw, app.campaign, app.roster, ctx)
     name = Path(raw.source).name
@@ -138,7 +138,7 @@ def ingest_all(
     app: App, *, now: dt.datetime, progress: Callable[[], object] | None = None
 ) -> list[IngestOutcome]:
     """Every file in the intake. A file already stored byte-for-byte is skipped without parsing."""
-    peers = PeerStats(app.store)
+    peers = PeerStats(app.store, [d.key for d in app.campaign.deliverables])
     outcomes: list[IngestOutcome] = []
     for item in app.intake.pending():
         outcomes.append(_ingest_item(app, item, now=now, peers=peers))

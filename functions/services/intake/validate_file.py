@@ -23,6 +23,8 @@ def validate_file(app: App, path: Path, *, expected_deliverable: str | None = No
         except KeyError:
             wanted = expected_deliverable
         raw.issues.append(make_issue(codes.WRONG_DELIVERABLE_NOT_EXPECTED, lang, found=found, wanted=wanted))
-    ctx = PeerStats(app.store).context_for(raw.unit_code, checked_at=dt.datetime.now(app.campaign.tz))
+    ctx = PeerStats(app.store, [d.key for d in app.campaign.deliverables]).context_for(
+        raw.unit_code, checked_at=dt.datetime.now(app.campaign.tz)
+    )
     _, report = validate_submission(raw, app.campaign, app.roster, ctx)
     return report

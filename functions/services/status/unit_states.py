@@ -85,9 +85,9 @@ def unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[Unit
     """One status for every unit and every deliverable that applies to it (the expected reports)."""
     rows_tables = {t.key for t in campaign.form_spec.tables if t.kind == "rows"}
     submitted = {
-        (v.unit, v.deliverable): light(v, rows_tables) for v in store.iter_latest_versions("submitted")
+        (v.unit, v.deliverable): light(v, rows_tables) for v in store.iter_latest_summaries("submitted")
     }
-    drafts = {(v.unit, v.deliverable): light(v, rows_tables) for v in store.iter_latest_versions("draft")}
+    drafts = {(v.unit, v.deliverable): light(v, rows_tables) for v in store.iter_latest_summaries("draft")}
     unread: dict[str, list[UnreadFile]] = defaultdict(list)
     for record in unread_files(store):
         if record.unit:
