@@ -303,16 +303,22 @@ def create_web_app(
             raise _PageError(404, tr("没有这个表单。", "There is no such form."))
         return deliverable
 
-    async def show_form(request: Request) -> Response:
+    async def _session_or_page(request: Request, failed: str) -> Any:
+        """The unit's session for this form, or the page that says why there is none."""
         if busy := slowed(address(request)):
             return busy
         try:
             deliverable = _deliverable(request)
-            session = await run_in_threadpool(session_of, request, deliverable)
+            return await run_in_threadpool(session_of, request, deliverable)
         except LinkRefused as exc:
             return refused(exc)
         except _PageError as exc:
-            return page(exc.status, tr("无法打开表单", "The form cannot be opened"), exc.message)
+            return page(exc.status, failed, exc.message)
+
+    async def show_form(request: Request) -> Response:
+        session = await _session_or_page(request, tr("无法打开表单", "The form cannot be opened"))
+        if isinstance(session, Response):
+            return session
         key = await run_in_threadpool(secret)
 
         def load() -> HTMLResponse:
@@ -325,15 +331,10 @@ def create_web_app(
         return await run_in_threadpool(load)
 
     async def post_form(request: Request) -> Response:
-        if busy := slowed(address(request)):
-            return busy
-        try:
-            deliverable = _deliverable(request)
-            session = await run_in_threadpool(session_of, request, deliverable)
-        except LinkRefused as exc:
-            return refused(exc)
-        except _PageError as exc:
-            return page(exc.status, tr("无法保存", "Could not save"), exc.message)
+        session = await _session_or_page(request, tr("无法保存", "Could not save"))
+        if isinstance(session, Response):
+            return session
+        deliverable = session.deliverable
         # Each save runs the validator and may write a version: one unit's saves are limited on their own.
         if busy := slowed((limits.per_unit, f"unit:{session.unit.code}/{deliverable}")):
             return busy
