@@ -1,4 +1,4 @@
-"""S3Store behaviour beyond the shared contract: key layout, races, markers, blobs, presigned links.
+"""S3Store behaviour beyond the shared contract: key layout, races, markers; and the artifact store beside it (blobs, presigned links).
 
 S3 is moto's, made linearizable by `moto_s3` (tests/fakes/aws.py), the same fake the Store contract uses
 for its "s3" param; `test_the_fake_s3_decides_conditional_creates_atomically` checks the fake.
@@ -16,8 +16,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from functions.adapters.aws import artifacts_s3
+from functions.adapters.aws.artifacts_s3 import S3Artifacts
 from functions.adapters.store import codec as store_codec
-from functions.adapters.store import s3 as store_s3
 from functions.adapters.store.s3 import S3Store
 from tests.fakes.aws import BUCKET, PREFIX, moto_s3
 from tests.helpers.aws import REGION
@@ -337,32 +338,43 @@ def test_one_worker_reads_without_a_pool(s3: Any) -> None:
     assert store.latest_versions() == [v]
 
 
-# -- blobs and links -------------------------------------------------------------------------------
+# -- the artifact store beside the store (the master and reports the handlers upload) --------------
 
 
-def test_put_and_get_bytes(store: S3Store, s3: Any) -> None:
+@pytest.fixture
+def artifacts(s3: Any) -> S3Artifacts:
+    from botocore.config import Config
+
+    # Links are SigV4, as the Lambda's shared client signs them (functions/adapters/aws/clients.py).
+    presigner = boto3.client("s3", region_name="ap-southeast-1", config=Config(signature_version="s3v4"))
+    return S3Artifacts(BUCKET, s3, prefix=f"{PREFIX}/", presigner=presigner)
+
+
+def test_put_and_get_bytes(artifacts: S3Artifacts, s3: Any) -> None:
     xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    key = store.put_bytes("out/master.xlsx", b"PK\x03\x04 workbook", xlsx)
+    where = artifacts.put("out/master.xlsx", b"PK\x03\x04 workbook", content_type=xlsx)
 
-    assert key == f"{PREFIX}/out/master.xlsx"
-    stored = s3.get_object(Bucket=BUCKET, Key=key)
+    assert where == f"s3://{BUCKET}/{PREFIX}/out/master.xlsx"
+    stored = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/out/master.xlsx")
     assert stored["ContentType"] == xlsx
-    assert store.get_bytes("out/master.xlsx") == b"PK\x03\x04 workbook"
-    assert store.get_bytes("out/none.xlsx") is None
-    store.put_bytes("out/master.xlsx", b"second", xlsx)
-    assert store.get_bytes("out/master.xlsx") == b"second"
+    assert artifacts.get("out/master.xlsx") == b"PK\x03\x04 workbook"
+    assert artifacts.get("out/none.xlsx") is None
+    artifacts.put("out/master.xlsx", b"second", content_type=xlsx)
+    assert artifacts.get("out/master.xlsx") == b"second"
 
 
-@pytest.mark.parametrize("bad", ["", "/abs", "versions/x", "claims/x", "index/x", "meta/x"])
-def test_blob_keys_cannot_touch_the_store(store: S3Store, bad: str) -> None:
+@pytest.mark.parametrize("bad", ["", "/abs", "../store/versions/x", "out/../../x"])
+def test_artifact_keys_cannot_leave_their_prefix(artifacts: S3Artifacts, bad: str) -> None:
     with pytest.raises(ValueError):
-        store.put_bytes(bad, b"x")
+        artifacts.put(bad, b"x", content_type="text/plain")
 
 
-def test_presigned_url_names_the_key_and_expiry(store: S3Store) -> None:
-    store.put_bytes("out/reports/U001 第一中学.xlsx", b"data")
+def test_presigned_url_names_the_key_and_expiry(artifacts: S3Artifacts) -> None:
+    artifacts.put("out/reports/U001 第一中学.xlsx", b"data", content_type="application/octet-stream")
 
-    url = store.presigned_url("out/reports/U001 第一中学.xlsx", download_name="武进区汇总表.xlsx")
+    url = artifacts.link(
+        "out/reports/U001 第一中学.xlsx", expires_s=7 * 24 * 3600, download_name="武进区汇总表.xlsx"
+    )
 
     parsed = urllib.parse.urlsplit(url)
     query = urllib.parse.parse_qs(parsed.query)
@@ -373,23 +385,23 @@ def test_presigned_url_names_the_key_and_expiry(store: S3Store) -> None:
     disposition = query["response-content-disposition"][0]
     assert "filename*=UTF-8''" + urllib.parse.quote("武进区汇总表.xlsx", safe="") in disposition
 
-    short = store.presigned_url("out/master.xlsx", dt.timedelta(hours=2))
+    short = artifacts.link("out/master.xlsx", expires_s=7200)
     assert urllib.parse.parse_qs(urllib.parse.urlsplit(short).query)["X-Amz-Expires"] == ["7200"]
 
 
-@pytest.mark.parametrize("expires", [dt.timedelta(0), dt.timedelta(days=7, seconds=1)])
-def test_presigned_url_refuses_impossible_expiry(store: S3Store, expires: dt.timedelta) -> None:
+@pytest.mark.parametrize("expires_s", [0, 7 * 24 * 3600 + 1])
+def test_presigned_url_refuses_impossible_expiry(artifacts: S3Artifacts, expires_s: int) -> None:
     with pytest.raises(ValueError, match="7 天"):
-        store.presigned_url("out/master.xlsx", expires)
+        artifacts.link("out/master.xlsx", expires_s=expires_s)
 
 
-def test_a_presigned_url_downloads_the_object(store: S3Store) -> None:
+def test_a_presigned_url_downloads_the_object(artifacts: S3Artifacts) -> None:
     # mock_aws also intercepts the requests library, so this GET reaches moto, never the network.
     # (moto does not check the signature; the tests above check what was signed.)
     import requests
 
-    store.put_bytes("out/master.xlsx", b"the master")
-    url = store.presigned_url("out/master.xlsx", download_name="汇总表.xlsx")
+    artifacts.put("out/master.xlsx", b"the master", content_type="application/octet-stream")
+    url = artifacts.link("out/master.xlsx", expires_s=3600, download_name="汇总表.xlsx")
 
     reply = requests.get(url, timeout=10)
 
@@ -429,4 +441,4 @@ def test_store_is_picked_by_huizong_store(s3: Any, monkeypatch: pytest.MonkeyPat
 
     assert isinstance(opened, S3Store)
     assert (opened.bucket, opened.prefix) == (BUCKET, PREFIX + "/")
-    assert store_s3.MAX_PRESIGN == dt.timedelta(days=7)
+    assert artifacts_s3.MAX_PRESIGN == dt.timedelta(days=7)

@@ -6,7 +6,6 @@ Layout under the prefix (unit, deliverable and keys escaped by `_escape`, see be
     index/<unit>/<deliverable>/<seq:08d>.<status>.<w>  empty "latest" markers, found by listing alone
     claims/<key>                                       one object per claim
     meta/<key>                                         one object per meta value
-    anything else                                      blobs: the master workbook, per-unit reports
 
 Sequence numbers: a writer creates versions/.../<seq>.json with If-None-Match: * (a conditional create).
 Exactly one writer gets each seq; a loser (412) reads the winner, returns it when it holds the same content,
@@ -65,7 +64,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
@@ -76,7 +74,6 @@ from schemas.report import ValidationReport
 from schemas.submission import ParsedSubmission, Version, VersionStatus
 
 DEFAULT_WORKERS = 16
-MAX_PRESIGN = dt.timedelta(days=7)  # the longest a SigV4 presigned URL may last
 # Each retry means another writer made progress, so this bounds only pathological contention.
 MAX_ATTEMPTS = 200
 JSON_TYPE = "application/json; charset=utf-8"
@@ -86,7 +83,6 @@ _VERSIONS = "versions/"
 _INDEX = "index/"
 _CLAIMS = "claims/"
 _META = "meta/"
-_RESERVED = (_VERSIONS, _INDEX, _CLAIMS, _META)
 _WRITER = "_writer"  # who created a version object: tells a lost reply from a lost race
 
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -130,12 +126,8 @@ class S3Store:
         self.bucket = bucket
         self.prefix = _normalise_prefix(prefix)
         self._workers = max(1, workers)
-        # A client passed in may presign with the legacy SigV2 (boto3's default for S3 links); the store's
-        # own client signs everything with SigV4, the only version newer regions accept.
-        self._presigner: Any = None
         if client is None:
             client = _sigv4_client(max_pool_connections=self._workers + 4)
-            self._presigner = client
         self._s3 = client
 
     def close(self) -> None:
@@ -312,38 +304,6 @@ class S3Store:
     def _peer_key(self, group: str) -> str:
         return self.prefix + _META + "!peers/" + _escape(group)
 
-    # -- blobs: the master workbook and per-unit reports -------------------------------------------
-
-    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
-        """Store `data` at <prefix><key> (overwriting); returns the full object key."""
-        object_key = self._blob_key(key)
-        self._put(object_key, data, content_type)
-        return object_key
-
-    def get_bytes(self, key: str) -> bytes | None:
-        got = self._get(self._blob_key(key))
-        return got[0] if got is not None else None
-
-    def presigned_url(
-        self, key: str, expires: dt.timedelta = MAX_PRESIGN, *, download_name: str | None = None
-    ) -> str:
-        """A GET link to <prefix><key>, valid for `expires` (at most 7 days, and no longer than the
-        signing credentials). `download_name` names the file the browser saves (Chinese allowed)."""
-        seconds = int(expires.total_seconds())
-        if not 1 <= seconds <= int(MAX_PRESIGN.total_seconds()):
-            raise ValueError(f"预签名链接有效期必须在 1 秒到 7 天之间，收到 {expires}")
-        params: dict[str, str] = {"Bucket": self.bucket, "Key": self._blob_key(key)}
-        if download_name:
-            # RFC 6266/5987: the UTF-8 form for browsers, an ASCII fallback for the rest.
-            fallback = download_name.encode("ascii", "replace").decode("ascii").replace('"', "_")
-            params["ResponseContentDisposition"] = (
-                f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(download_name, safe='')}"
-            )
-        if self._presigner is None:
-            self._presigner = _sigv4_client(region_name=self._s3.meta.region_name)
-        url: str = self._presigner.generate_presigned_url("get_object", Params=params, ExpiresIn=seconds)
-        return url
-
     # -- keys --------------------------------------------------------------------------------------
 
     def _version_folder(self, unit: str, deliverable: str) -> str:
@@ -360,11 +320,6 @@ class S3Store:
 
     def _claim_key(self, key: str) -> str:
         return self.prefix + _CLAIMS + _escape(key, keep_slash=True)
-
-    def _blob_key(self, key: str) -> str:
-        if not key or key.startswith("/") or key.startswith(_RESERVED):
-            raise ValueError(f"对象键 {key!r} 无效或与存储内部目录冲突 ({', '.join(_RESERVED)})")
-        return self.prefix + key
 
     def _parse_marker(self, key: str) -> tuple[tuple[str, str], _Marker] | None:
         parts = key.removeprefix(self.prefix + _INDEX).split("/")
