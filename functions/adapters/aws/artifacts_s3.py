@@ -1,7 +1,8 @@
 """The artifact store in a bucket: the master and per-unit reports, linked by presigned SigV4 URLs.
 
 No login for the organiser and the bucket stays private; a link stops working when it expires or, earlier,
-when the signing credentials (a Lambda function's are temporary) expire.
+when the signing credentials expire: a Lambda role's temporary credentials last hours, not the 7 days
+SigV4 allows, so each digest signs its link afresh.
 """
 
 from __future__ import annotations

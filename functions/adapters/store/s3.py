@@ -40,10 +40,8 @@ arn:aws:s3:::<bucket>/<prefix>* and s3:ListBucket on the bucket with an s3:prefi
 ListBucket S3 answers a missing key with 403 instead of 404, and the store would fail instead of reading
 "absent").
 
-Presigned links (`presigned_url`) stop working when the credentials that signed them expire: a link signed
-by a Lambda role's temporary credentials lasts hours, not the 7 days SigV4 allows. Sign each digest's link
-afresh, or sign with long-term credentials when a link must live for days. Links are always SigV4: with a
-client passed in, they are signed by a SigV4 client from the default credential chain in its region.
+The master and the reports are not kept here but in the artifact store (functions/adapters/aws/
+artifacts_s3.py), which also signs the links.
 
 Key escaping: letters, digits, "-", "_" and non-ASCII letters and digits (学校) stay readable; every other
 character becomes "!XX" per UTF-8 byte, so "/" inside a unit id cannot split a key and "." never forms
