@@ -10,13 +10,12 @@ its identity); an unreadable one is recorded as that unit's file, so the unit is
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from functions.app import App
-from functions.services.intake.ingest import IngestOutcome, ingest_raw
+from functions.services.intake.ingest import IngestOutcome, file_digest, ingest_raw
 from functions.services.intake.unread import get_unread, mark_assigned, record_unread
 from functions.services.status.unit_states import DECIDED_PREFIX
 from functions.validate import codes
@@ -40,14 +39,6 @@ class AssignResult:
     deliverable: str | None
     outcome: IngestOutcome | None  # None when the file could not be read (recorded only)
     recorded_unreadable: bool
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def assign_file(
@@ -81,7 +72,7 @@ def assign_file(
                     f"{unit.type} ({unit.name}) does not report '{deliverable}'.",
                 )
             )
-    digest = _sha256(path)
+    digest = file_digest(path)
     received_at = min(dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC), now)
     raw = app.read_workbook(path, app.campaign, app.roster)
     if any(i.code in _FATAL for i in raw.issues):

@@ -126,7 +126,8 @@ def ingest_raw(
     )
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MB chunks: how a file already stored is recognised."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -184,7 +185,7 @@ def _ingest_item_unguarded(
     app: App, item: IntakeItem, *, now: dt.datetime, peers: PeerStats
 ) -> IngestOutcome:
     path = Path(item.source)
-    digest = _file_digest(path) if path.is_file() else None
+    digest = file_digest(path) if path.is_file() else None
     seen_key = f"file-seen/{digest}"
     if digest and (seen := app.store.get_meta(seen_key)):
         return _seen_outcome(app, item.source, seen)
