@@ -10,12 +10,12 @@ gridRange without first fetching the spreadsheet: see :func:`sheet_ids`.
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from openpyxl.utils.cell import column_index_from_string as col_index
 from openpyxl.utils.cell import coordinate_from_string
 
+from functions.sheet_model import display_width
 from schemas.campaign import Campaign, Week
 from schemas.formspec import FieldSpec, TableSpec
 from schemas.i18n import Language, t
@@ -51,11 +51,6 @@ _NUMBER_FORMATS: dict[str, dict[str, str]] = {
     "multi_choice": {"type": "TEXT"},
 }
 _INT_MAX = 2_147_483_647
-
-
-def display_width(text: str) -> int:
-    """Width in Latin characters: CJK and full-width characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def pixel_width(chars: float) -> int:

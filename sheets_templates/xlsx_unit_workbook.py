@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import unicodedata
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -24,7 +23,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from functions.atomic_file import write_atomically
-from functions.sheet_model import SPREADSHEET_EPOCH
+from functions.sheet_model import SPREADSHEET_EPOCH, display_width
 from schemas.campaign import Campaign, Week
 from schemas.formspec import FieldSpec, TableSpec
 from schemas.i18n import Language, t
@@ -70,11 +69,6 @@ _NUMBER_FORMATS: dict[str, str] = {
     "multi_choice": "@",
     "serial": "General",
 }
-
-
-def display_width(text: str) -> int:
-    """Width in Excel character units: CJK and full-width characters count double."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def column_width(field: FieldSpec, lang: Language) -> float:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from functions.sheet_model import display_width
 from schemas.i18n import Language, Text, t
 from schemas.report import Severity
 
@@ -879,7 +880,7 @@ def code_kind(code: str, lang: Language) -> str:
     text = text.replace("`", "")
     width, out = 0, []
     for ch in text:
-        width += 2 if ord(ch) > 0x2E80 else 1
+        width += display_width(ch)
         if width > _KIND_MAX:
             return "".join(out).rstrip() + "…"
         out.append(ch)

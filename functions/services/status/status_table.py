@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from typing import Any
 
 from functions.app import App
 from functions.services.intake.unread import unread_files, unread_note
 from functions.services.reminders.stuck import resend_command, stuck_reminders
 from functions.services.status.unit_states import count_by_deliverable, overdue_missing, unit_statuses
+from functions.sheet_model import display_width
 from schemas.i18n import state_label, t
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
-
-
 def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
+    return text + " " * max(0, width - display_width(text))
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -126,7 +122,7 @@ def status_table(app: App, now: dt.datetime | None = None) -> str:
     rows = [
         [u.code, u.name, *[cells.get((u.code, d.key), "—") for d in deliverables]] for u in app.roster.units
     ]
-    widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    widths = [max(display_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(_pad(h, w) for h, w in zip(header, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     for r in rows:
