@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.attachments import AttachmentRef
 from schemas.campaign import Campaign
 from schemas.google import GoogleSettings
 from schemas.raw import RawSubmission
@@ -97,6 +98,26 @@ class Store(Protocol):
         """Every unit's entry of one group, in one read (empty when nothing was recorded)."""
         ...
 
+    # -- evidence files (issue 12 §4) ---------------------------------------------------------------
+    # add_version keeps the submission's attachment refs with the version it creates (none when the
+    # content was unchanged); the bytes are put before, once per content, by put_blob.
+
+    def put_blob(self, sha256: str, data: bytes) -> None:
+        """Keep `data` under its SHA-256 (hex). Idempotent; ValueError when the digest does not match."""
+        ...
+
+    def get_blob(self, sha256: str) -> bytes | None:
+        """The bytes kept under `sha256`, or None."""
+        ...
+
+    def attachments(self, version_id: str) -> list[AttachmentRef]:
+        """The files stored with one version, in the order they were given (empty for none)."""
+        ...
+
+    def units_with_blob(self, sha256: str) -> set[str]:
+        """Every unit one of whose stored versions holds this content (the duplicate-photo check)."""
+        ...
+
 
 class IntakeItem(BaseModel):
     """One thing found by an intake: a file path, a sheet id... and how to read it."""
@@ -105,6 +126,9 @@ class IntakeItem(BaseModel):
 
     source: str
     received_at: dt.datetime
+    # Evidence files that came with it (paths; issue 12 §4): None for a channel that carries none, so its
+    # attachment rules are not checked. A folder intake item whose source is a folder has files only.
+    attachments: list[str] | None = None
 
 
 class Intake(Protocol):

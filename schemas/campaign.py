@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from schemas.attachments import FILE_KIND_ALIASES, FILE_KINDS, AttachmentRule, canonical_kind
 from schemas.formspec import FormCustomisation, FormSpec, TableSpec
 from schemas.google import GoogleSettings
 from schemas.i18n import Language, t
@@ -73,6 +74,8 @@ class Deliverable(_Strict):
     unit_types: list[str] = Field(default_factory=list)
     what_to_send_zh: str = ""
     what_to_send_en: str = ""
+    # Evidence files the deliverable asks for (issue 12 §4); checked against each other by the campaign.
+    attachments: list[AttachmentRule] = Field(default_factory=list)
 
     def title(self, lang: Language) -> str:
         return t(lang, self.title_zh, self.title_en or self.title_zh)
@@ -369,6 +372,44 @@ class Campaign(_Strict):
                         f"reminders.deliverables.{k}: unknown deliverable; use one of the deliverables' keys: {known}",
                     )
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _attachment_rules(self) -> Campaign:
+        # Here rather than on AttachmentRule: only the campaign knows the language to say it in.
+        lang = self.language
+        sep = t(lang, "、", ", ")
+        allowed = sep.join([*FILE_KINDS, *FILE_KIND_ALIASES])
+        for d in self.deliverables:
+            keys = [r.key for r in d.attachments]
+            for i, rule in enumerate(d.attachments):
+                where = f"deliverables.{d.key}.attachments[{i}]"
+                if keys.count(rule.key) > 1:
+                    raise ValueError(t(lang, f"{where}.key：附件规则“{rule.key}”重复",
+                                       f"{where}.key: duplicate attachment rule {rule.key!r}"))  # fmt: skip
+                for kind in rule.types:
+                    if canonical_kind(kind) not in FILE_KINDS:
+                        raise ValueError(t(
+                            lang,
+                            f"{where}.types：不认识的文件类型“{kind}”（可用：{allowed}）",
+                            f"{where}.types: unknown file type {kind!r} (allowed: {allowed})",
+                        ))  # fmt: skip
+                if rule.max is not None and rule.min > rule.max:
+                    raise ValueError(t(
+                        lang,
+                        f"{where}：min（{rule.min}）大于 max（{rule.max}）",
+                        f"{where}: min ({rule.min}) is greater than max ({rule.max})",
+                    ))  # fmt: skip
+                if rule.required_unless is not None and (
+                    rule.required_unless not in keys or rule.required_unless == rule.key
+                ):
+                    others = sep.join(k for k in keys if k != rule.key) or t(lang, "（无）", "(none)")
+                    raise ValueError(t(
+                        lang,
+                        f"{where}.required_unless：“{rule.required_unless}”不是本材料的另一条附件规则（可用：{others}）",
+                        f"{where}.required_unless: {rule.required_unless!r} is not another attachment rule of "
+                        f"this deliverable (known: {others})",
+                    ))  # fmt: skip
         return self
 
     def scope(self, lang: Language) -> str:

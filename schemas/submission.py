@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.attachments import AttachmentRef
 from schemas.report import ValidationReport
 
 # A parsed cell value: text, whole or decimal number, date, several choices, or empty.
@@ -32,16 +33,24 @@ class ParsedSubmission(BaseModel):
     source_kind: SourceKind = "file"
     source: str
     status: VersionStatus = "submitted"
+    # Evidence files sent with it (issue 12 §4); the store keeps them with the version it creates
+    # (Store.attachments(version_id)), the bytes once per content (Store.put_blob).
+    attachments: list[AttachmentRef] = Field(default_factory=list)
 
     def content_hash(self) -> str:
         """Hash of what the unit said, not of where or when: the same content is the same version."""
+        said: dict[str, object] = {
+            "unit": self.unit,
+            "deliverable": self.deliverable,
+            "status": self.status,
+            "tables": self.tables,
+        }
+        if self.attachments:
+            # Only when there are files, so every hash stored before attachments existed stays the same
+            # (a workbook re-read is still "unchanged"); the name is left out: renaming a photo is no news.
+            said["attachments"] = [(a.rule, a.sha256) for a in self.attachments]
         payload = json.dumps(
-            {
-                "unit": self.unit,
-                "deliverable": self.deliverable,
-                "status": self.status,
-                "tables": self.tables,
-            },
+            said,
             ensure_ascii=False,
             sort_keys=True,
             default=_json_default,

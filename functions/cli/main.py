@@ -164,6 +164,7 @@ _INGEST_NOTES: dict[str, Text] = {
     "unchanged": Text("（无变化）", " (unchanged)"),
     "unreadable": Text("（无法读取）", " (unreadable)"),
     "unidentified": Text("（无法识别单位）", " (unit unknown)"),
+    "no-workbook": Text("（只有附件，没有工作簿，未入库）", " (files but no workbook: not stored)"),
 }
 
 

@@ -865,6 +865,141 @@ OUTLIER_PER_SESSION = _variant(
 )
 
 
+# ---- evidence files (issue 12 §4: attachments) -------------------------------------------------------
+# Emitted by functions/services/intake/attachments.py; `value` is the file's name as sent (made safe).
+
+MISSING_ATTACHMENT = _code(
+    "missing-attachment",
+    "error",
+    "file",
+    Text(
+        "缺少附件“{label}”：至少需要 {minimum} 个（{types}），收到 {count} 个。请把文件放进本单位的文件夹，与工作簿一起发送。",
+        "Attachment '{label}' missing: at least {minimum} needed ({types}), {count} received. Put the files in "
+        "your unit's folder next to the workbook.",
+    ),
+    Text(
+        "附件少于材料 `attachments` 规则的 min（`required_unless` 的规则没有文件时至少 1 个）",
+        "fewer files than an `attachments` rule's min (at least 1 when its `required_unless` rule has none)",
+    ),
+)
+MISSING_ATTACHMENT_UNLESS = _variant(
+    MISSING_ATTACHMENT,
+    "unless",
+    message=Text(
+        "缺少附件“{label}”：没有“{other}”时须提供至少 1 个（{types}）。请发送“{label}”或“{other}”。",
+        "Attachment '{label}' missing: without '{other}' at least one is needed ({types}). Send '{label}' "
+        "or '{other}'.",
+    ),
+)
+TOO_MANY_ATTACHMENTS = _code(
+    "too-many-attachments",
+    "error",
+    "file",
+    Text(
+        "附件“{label}”最多 {maximum} 个，收到 {count} 个；多出的“{value}”未保存。请只发送要求的数量。",
+        "Attachment '{label}' allows at most {maximum} files, {count} received; '{value}' was not kept. "
+        "Send only the number asked for.",
+    ),
+    Text("某条附件规则收到的文件多于其 max", "more files for an attachment rule than its max"),
+)
+BAD_ATTACHMENT_TYPE = _code(
+    "bad-attachment-type",
+    "error",
+    "file",
+    Text(
+        "文件“{value}”的实际类型是 {kind}，本材料的附件只接受：{allowed}。请另存为其中一种格式后重新发送。",
+        "File '{value}' is a {kind} file; this deliverable's attachments accept only: {allowed}. Save it in "
+        "one of these formats and send it again.",
+    ),
+    Text(
+        "附件的类型（按文件内容识别，不看扩展名）不在任何附件规则的 types 中",
+        "a file whose type (sniffed from its bytes, not its extension) no attachment rule's types accept",
+    ),
+)
+BAD_ATTACHMENT_TYPE_UNKNOWN = _variant(
+    BAD_ATTACHMENT_TYPE,
+    "unknown",
+    message=Text(
+        "无法识别文件“{value}”的类型，本材料的附件只接受：{allowed}。请另存为其中一种格式后重新发送。",
+        "The type of file '{value}' is not recognised; this deliverable's attachments accept only: {allowed}.",
+    ),
+)
+ATTACHMENT_TOO_LARGE = _code(
+    "attachment-too-large",
+    "error",
+    "file",
+    Text(
+        "文件“{value}”大小 {size_mb} MB，超过“{label}”的上限 {max_mb} MB，未保存。请压缩后重新发送。",
+        "File '{value}' is {size_mb} MB, over the {max_mb} MB limit of '{label}'; it was not kept. Compress it "
+        "and send it again.",
+    ),
+    Text("附件大于其规则的 `max_mb`（未保存）", "a file larger than its rule's `max_mb` (not kept)"),
+)
+PHOTO_OUTSIDE_WEEK = _code(
+    "photo-outside-week",
+    "warning",
+    "file",
+    Text(
+        "照片“{value}”的拍摄日期 {taken} 不在本单位的活动时间（{start} 至 {end}）内，请确认是否为本次活动的照片。",
+        "Photo '{value}' was taken on {taken}, outside your activity dates ({start} to {end}). Please check it "
+        "is from this campaign.",
+    ),
+    Text(
+        "照片的 EXIF 拍摄日期（DateTimeOriginal）在单位类型的活动时间（`windows`，否则 `week`）之外",
+        "a photo's EXIF date taken (DateTimeOriginal) outside the unit type's window (`windows`, else `week`)",
+    ),
+)
+DUPLICATE_PHOTO = _code(
+    "duplicate-photo",
+    "warning",
+    "file",
+    Text(
+        "照片“{value}”与其他单位已发送的照片完全相同，请确认是否为本单位活动的照片。",
+        "Photo '{value}' is identical to one another unit has sent. Please check it shows your own activity.",
+    ),
+    Text(
+        "同一张照片（内容哈希相同）已由其他单位发送过；同一次发送中重复的照片只计一张",
+        "the same photo (same content hash) was already sent by another unit; a photo repeated in one "
+        "submission counts once",
+    ),
+)
+DUPLICATE_PHOTO_WITHIN = _variant(
+    DUPLICATE_PHOTO,
+    "within",
+    message=Text(
+        "照片“{value}”在本次发送中重复出现（与“{first}”内容相同），只计一张。",
+        "Photo '{value}' appears twice in this submission (same content as '{first}'); it counts once.",
+    ),
+)
+PHOTO_COUNT_DIFFERS = _code(
+    "photo-count-differs",
+    "warning",
+    "table",
+    Text(
+        "照片张数填写为 {typed}，随附照片文件为 {counted} 张；汇总按照片文件计为 {counted} 张。",
+        "照片张数 says {typed} but {counted} photo files came with it; totals count {counted}.",
+    ),
+    Text(
+        "随附照片时，照片张数按文件计数；单位填写的数字不同时提示，汇总用计数",
+        "with photo files, 照片张数 is counted from them; a different typed figure is flagged, totals use the count",
+    ),
+)
+ATTACHMENTS_WITHOUT_WORKBOOK = _code(
+    "attachments-without-workbook",
+    "error",
+    "file",
+    Text(
+        "文件夹“{value}”中有 {count} 个附件，但没有工作簿，暂未入库。请把填好的工作簿放进同一文件夹，附件会与它一起入库。",
+        "Folder '{value}' holds {count} files but no workbook; nothing was stored. Put the filled workbook in the "
+        "same folder and the files are stored with it.",
+    ),
+    Text(
+        "收件箱中单位文件夹里有附件而没有工作簿（附件等工作簿到达后一并入库）",
+        "a unit folder in the inbox with files but no workbook (they are stored once the workbook arrives)",
+    ),
+)
+
+
 _KIND_MAX = 40  # display units: the master's 问题类型 column
 
 

@@ -11,6 +11,7 @@ means adding one param there.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 from functions.ports import Store
 from schemas.report import Issue
 from schemas.submission import CellValue, TableData, version_id
-from tests.helpers.store import CST, T0, add, report, run_together, submission
+from tests.helpers.store import CST, T0, add, attachment_ref, report, run_together, submission
 
 StoreFactory = Callable[[], Store]
 
@@ -666,3 +667,53 @@ class StoreContract:
         }
         assert summaries[1].tables == full[1].tables
         assert [v.unit for v in store.iter_latest_summaries("draft")] == ["U003"]
+
+    # -- evidence files (issue 12 §4) ---------------------------------------------------------------
+
+    def test_blobs_are_kept_by_content_and_seen_by_every_handle(self, store_factory: StoreFactory) -> None:
+        store = store_factory()
+        data = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40
+        sha = hashlib.sha256(data).hexdigest()
+        assert store.get_blob(sha) is None
+        store.put_blob(sha, data)
+        store.put_blob(sha, data)  # the same content again changes nothing
+        assert store_factory().get_blob(sha) == data
+        assert store.get_blob("0" * 64) is None
+
+    def test_a_blob_must_match_its_digest(self, store: Store) -> None:
+        with pytest.raises(ValueError):
+            store.put_blob(hashlib.sha256(b"one").hexdigest(), b"another")
+        with pytest.raises(ValueError):
+            store.put_blob("../../etc/passwd", b"x")  # a key is a digest, never a path
+        assert store.get_blob(hashlib.sha256(b"one").hexdigest()) is None
+
+    def test_attachments_are_kept_with_the_version_they_came_with(self, store_factory: StoreFactory) -> None:
+        store = store_factory()
+        taken = dt.datetime(2022, 12, 3, 10, 15, 0)
+        refs = [
+            attachment_ref("photos", b"photo one", kind="jpg", name="开幕式.jpg", taken=taken),
+            attachment_ref("plan_doc", b"the plan", kind="docx", name="工作方案.docx"),
+        ]
+        plain, _ = add(store, submission("U001", "summary", n=1))
+        with_files, created = add(store, submission("U001", "summary", n=1, attachments=refs))
+
+        assert created is True and with_files.seq == 2  # the same tables with files is news
+        other = store_factory()
+        assert other.attachments(with_files.id) == refs
+        assert other.attachments(plain.id) == []
+        assert other.attachments("no-such-version") == []
+        again, created_again = add(store, submission("U001", "summary", n=1, attachments=refs))
+        assert (created_again, again.id) == (False, with_files.id)
+        assert store.units_with_blob(refs[0].sha256) == {"U001"}
+
+    def test_units_with_blob_names_every_unit_that_sent_it(self, store_factory: StoreFactory) -> None:
+        store = store_factory()
+        shared = attachment_ref("photos", b"the same photo", kind="jpg", name="a.jpg")
+        add(store, submission("U001", "summary", n=1, attachments=[shared]))
+        add(
+            store,
+            submission("U002", "summary", n=2, attachments=[shared.model_copy(update={"name": "b.jpg"})]),
+        )
+        add(store, submission("U003", "summary", n=3))
+        assert store_factory().units_with_blob(shared.sha256) == {"U001", "U002"}
+        assert store.units_with_blob("f" * 64) == set()

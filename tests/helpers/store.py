@@ -6,6 +6,7 @@ Used by the Store contract (tests/contract/store_contract.py) and the store-spec
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import sys
 import threading
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from functions.ports import Store
+from schemas.attachments import AttachmentRef
 from schemas.report import Issue, ValidationReport
 from schemas.submission import ParsedSubmission, TableData, Version, VersionStatus
 
@@ -30,12 +32,28 @@ def submission(
     status: VersionStatus = "submitted",
     source: str = "inbox/U001.xlsx",
     tables: TableData | None = None,
+    attachments: list[AttachmentRef] | None = None,
 ) -> ParsedSubmission:
     """A submission whose content is determined by `n` (or by `tables` when given)."""
     if tables is None:
         tables = {"activities": [{"name": f"活动 {n}", "expected_participants": n}]}
     return ParsedSubmission(
-        unit=unit, deliverable=deliverable, tables=tables, source=source, status=status, source_kind="file"
+        unit=unit,
+        deliverable=deliverable,
+        tables=tables,
+        source=source,
+        status=status,
+        source_kind="file",
+        attachments=attachments or [],
+    )
+
+
+def attachment_ref(
+    rule: str, data: bytes, *, kind: str, name: str, taken: dt.datetime | None = None
+) -> AttachmentRef:
+    """A ref to `data` as the intake would make it (the bytes themselves are not stored by this)."""
+    return AttachmentRef(
+        rule=rule, sha256=hashlib.sha256(data).hexdigest(), size=len(data), kind=kind, name=name, taken=taken
     )
 
 

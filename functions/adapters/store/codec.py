@@ -13,6 +13,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from schemas.attachments import AttachmentRef
 from schemas.report import ValidationReport
 from schemas.submission import ParsedSubmission, TableData, Version, version_id
 
@@ -170,3 +171,26 @@ def dumps_plain(value: Any) -> str:
 
 def loads_plain(text: str) -> Any:
     return json.loads(text)
+
+
+def blob_digest(data: bytes) -> str:
+    """The SHA-256 (hex) every store keys a blob by; put_blob refuses data that does not match its key."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_blob(sha256: str, data: bytes) -> None:
+    """ValueError unless `sha256` is the lower-case hex digest of `data` (so a key can never be a path)."""
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ValueError(f"not a SHA-256 hex digest: {sha256[:80]!r}")
+    if blob_digest(data) != sha256:
+        raise ValueError(f"data does not match its SHA-256 {sha256}")
+
+
+def dumps_attachments(refs: list[AttachmentRef]) -> str:
+    return json.dumps([r.model_dump(mode="json") for r in refs], ensure_ascii=False, separators=(",", ":"))
+
+
+def loads_attachments(text: str) -> list[AttachmentRef]:
+    return [AttachmentRef.model_validate(r) for r in json.loads(text)]

@@ -16,6 +16,7 @@ from typing import Any
 from functions.adapters.store import codec as store_codec
 from functions.ports import Claim
 from functions.validate.peer_median import peer_entry
+from schemas.attachments import AttachmentRef
 from schemas.report import ValidationReport
 from schemas.submission import ParsedSubmission, Version, VersionStatus
 
@@ -42,6 +43,9 @@ class MemoryStore:
         self._claims: dict[str, _StoredClaim] = {}
         self._meta: dict[str, str] = {}
         self._peers: dict[str, dict[str, tuple[int, str]]] = {}
+        self._blobs: dict[str, bytes] = {}
+        self._attachments: dict[str, str] = {}  # version id -> refs as JSON
+        self._blob_units: dict[str, set[str]] = {}
 
     def add_version(
         self,
@@ -65,6 +69,10 @@ class MemoryStore:
                 late=late,
             )
             history.append(_StoredVersion(version.status, content_hash, store_codec.version_to_json(version)))
+            if submission.attachments:
+                self._attachments[version.id] = store_codec.dumps_attachments(submission.attachments)
+                for ref in submission.attachments:
+                    self._blob_units.setdefault(ref.sha256, set()).add(version.unit)
             if version.status == "submitted":
                 # A draft never replaces the latest submitted version, so only these change the peers.
                 self._put_peer(version.deliverable, version.unit, version.seq, peer_entry(version.tables))
@@ -148,6 +156,26 @@ class MemoryStore:
 
     def close(self) -> None:
         """Nothing to release; present so callers can treat every store alike."""
+
+    # -- evidence files ---------------------------------------------------------------------------
+
+    def put_blob(self, sha256: str, data: bytes) -> None:
+        store_codec.check_blob(sha256, data)
+        with self._lock:
+            self._blobs.setdefault(sha256, bytes(data))
+
+    def get_blob(self, sha256: str) -> bytes | None:
+        with self._lock:
+            return self._blobs.get(sha256)
+
+    def attachments(self, version_id: str) -> list[AttachmentRef]:
+        with self._lock:
+            found = self._attachments.get(version_id)
+        return store_codec.loads_attachments(found) if found is not None else []
+
+    def units_with_blob(self, sha256: str) -> set[str]:
+        with self._lock:
+            return set(self._blob_units.get(sha256, ()))
 
 
 def _latest_of(history: list[_StoredVersion], status: VersionStatus | None) -> _StoredVersion | None:

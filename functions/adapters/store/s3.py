@@ -6,6 +6,9 @@ Layout under the prefix (unit, deliverable and keys escaped by `_escape`, see be
     index/<unit>/<deliverable>/<seq:08d>.<status>.<w>  empty "latest" markers, found by listing alone
     claims/<key>                                       one object per claim
     meta/<key>                                         one object per meta value
+    blobs/<sha256>                                     evidence files, content-addressed (issue 12 §4)
+    attachments/<version id>.json                      a version's attachment refs
+    blob-units/<sha256>/<unit>                         empty: this unit has sent this content
 
 Sequence numbers: a writer creates versions/.../<seq>.json with If-None-Match: * (a conditional create).
 Exactly one writer gets each seq; a loser (412) reads the winner, returns it when it holds the same content,
@@ -68,6 +71,7 @@ from botocore.exceptions import ClientError
 from functions.adapters.store import codec as store_codec
 from functions.ports import Claim
 from functions.validate.peer_median import peer_entry
+from schemas.attachments import AttachmentRef
 from schemas.report import ValidationReport
 from schemas.submission import ParsedSubmission, Version, VersionStatus
 
@@ -81,6 +85,9 @@ _VERSIONS = "versions/"
 _INDEX = "index/"
 _CLAIMS = "claims/"
 _META = "meta/"
+_BLOBS = "blobs/"
+_ATTACHMENTS = "attachments/"
+_BLOB_UNITS = "blob-units/"
 _WRITER = "_writer"  # who created a version object: tells a lost reply from a lost race
 
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -156,6 +163,11 @@ class S3Store:
             marker = self._marker_key(unit, deliverable, seq, version.status, writer)
             # The marker goes first, so that no version can exist that a listing of index/ would miss.
             self._put(marker, b"", "application/octet-stream")
+            if submission.attachments:
+                # Before the version, like the marker: a version is never seen without its refs. The id
+                # names seq and content, so a writer that loses this seq wrote the winner's refs or refs
+                # no version will ever name; a unit marker of a lost race only says the unit sent it.
+                self._put_attachments(version, submission)
             document = store_codec.version_to_document(version)
             document[_WRITER] = writer
             body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -429,6 +441,34 @@ class S3Store:
             finally:
                 for future in pending:
                     future.cancel()
+
+    # -- evidence files (issue 12 §4) -------------------------------------------------------------
+
+    def put_blob(self, sha256: str, data: bytes) -> None:
+        store_codec.check_blob(sha256, data)
+        # Create-if-absent: the content is the key, so an existing object already holds these bytes.
+        self._put(self.prefix + _BLOBS + sha256, data, "application/octet-stream", IfNoneMatch="*")
+
+    def get_blob(self, sha256: str) -> bytes | None:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            return None
+        got = self._get(self.prefix + _BLOBS + sha256)
+        return got[0] if got is not None else None
+
+    def attachments(self, version_id: str) -> list[AttachmentRef]:
+        got = self._get(self.prefix + _ATTACHMENTS + _escape(version_id) + ".json")
+        return store_codec.loads_attachments(got[0].decode("utf-8")) if got is not None else []
+
+    def units_with_blob(self, sha256: str) -> set[str]:
+        folder = f"{self.prefix}{_BLOB_UNITS}{_escape(sha256)}/"
+        return {_unescape_part(key[len(folder) :]) for key in self._list(folder)}
+
+    def _put_attachments(self, version: Version, submission: ParsedSubmission) -> None:
+        body = store_codec.dumps_attachments(submission.attachments).encode("utf-8")
+        self._put(self.prefix + _ATTACHMENTS + _escape(version.id) + ".json", body, JSON_TYPE)
+        for sha in sorted({ref.sha256 for ref in submission.attachments}):
+            unit_key = f"{self.prefix}{_BLOB_UNITS}{_escape(sha)}/{_escape_part(version.unit)}"
+            self._put(unit_key, b"", "application/octet-stream")
 
 
 # -- helpers ---------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from functions.adapters.store import codec as store_codec
 from functions.ports import Claim
 from functions.store_errors import StoreUnavailable
 from functions.validate.peer_median import peer_entry
+from schemas.attachments import AttachmentRef
 from schemas.report import ValidationReport
 from schemas.submission import ParsedSubmission, Version, VersionStatus
 
@@ -62,6 +63,23 @@ CREATE INDEX IF NOT EXISTS claims_by_time ON claims (claimed_us, key);
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT NOT NULL PRIMARY KEY,
     value TEXT NOT NULL
+);
+-- Evidence files (issue 12 §4). New tables only, created on open, so a file of an earlier huizong is
+-- migrated by opening it (its versions simply have no attachments) and an earlier huizong can still
+-- read a file that has them: the schema version stays 1.
+CREATE TABLE IF NOT EXISTS attachments (
+    version_id TEXT    NOT NULL,
+    position   INTEGER NOT NULL,
+    unit       TEXT    NOT NULL,
+    sha256     TEXT    NOT NULL,
+    ref_json   TEXT    NOT NULL,
+    PRIMARY KEY (version_id, position)
+);
+CREATE INDEX IF NOT EXISTS attachments_by_blob ON attachments (sha256, unit);
+CREATE TABLE IF NOT EXISTS blobs (
+    sha256 TEXT    NOT NULL PRIMARY KEY,
+    size   INTEGER NOT NULL,
+    data   BLOB    NOT NULL
 );
 """
 
@@ -354,6 +372,7 @@ class SqliteStore:
             if version.status == "submitted":
                 # In the same transaction: the peer figures never disagree with the versions.
                 _put_peer(conn, version.deliverable, version.unit, version.seq, peer_entry(version.tables))
+            _put_attachments(conn, version, submission)
         return version, True
 
     @_translated
@@ -521,6 +540,57 @@ class SqliteStore:
             key[len(prefix) :]: store_codec.loads_plain(value)["entry"]
             for key, value in conn.execute(sql, params).fetchall()
         }
+
+    # -- evidence files (issue 12 §4) -------------------------------------------------------------
+    # Blobs live in this file too: one file to back up, written in a transaction, readable read-only.
+    # Rules cap a file at MAX_MB_CEILING (500 MB), under SQLite's default 1 GB limit for a value.
+
+    @_translated
+    def put_blob(self, sha256: str, data: bytes) -> None:
+        store_codec.check_blob(sha256, data)
+        with self._immediate() as conn:
+            conn.execute(
+                "INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+                (sha256, len(data), sqlite3.Binary(data)),
+            )
+
+    @_translated
+    def get_blob(self, sha256: str) -> bytes | None:
+        row = self._read_new_table("SELECT data FROM blobs WHERE sha256 = ?", (sha256,))
+        return bytes(row[0][0]) if row else None
+
+    @_translated
+    def attachments(self, version_id: str) -> list[AttachmentRef]:
+        rows = self._read_new_table(
+            "SELECT ref_json FROM attachments WHERE version_id = ? ORDER BY position", (version_id,)
+        )
+        return [AttachmentRef.model_validate_json(r[0]) for r in rows]
+
+    @_translated
+    def units_with_blob(self, sha256: str) -> set[str]:
+        rows = self._read_new_table("SELECT DISTINCT unit FROM attachments WHERE sha256 = ?", (sha256,))
+        return {r[0] for r in rows}
+
+    def _read_new_table(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """A read of a table added after the first release: a file of an earlier huizong opened read-only
+        (nothing may add the table) has none of it, which is the same as having nothing in it."""
+        try:
+            return self._conn().execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise
+
+
+def _put_attachments(conn: sqlite3.Connection, version: Version, submission: ParsedSubmission) -> None:
+    """Inside add_version's write transaction, so a version never exists without its refs."""
+    conn.executemany(
+        "INSERT INTO attachments (version_id, position, unit, sha256, ref_json) VALUES (?, ?, ?, ?, ?)",
+        [
+            (version.id, i, version.unit, ref.sha256, ref.model_dump_json())
+            for i, ref in enumerate(submission.attachments)
+        ],
+    )
 
 
 def _put_peer(conn: sqlite3.Connection, group: str, unit: str, seq: int, entry: dict[str, Any]) -> None:

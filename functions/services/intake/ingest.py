@@ -6,15 +6,26 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from functions.app import App
 from functions.atomic_file import write_atomically
 from functions.ports import IntakeItem
+from functions.services.intake.attachments import (
+    AttachmentCheck,
+    IncomingFile,
+    apply_to_raw,
+    check_attachments,
+    files_digest,
+    incoming,
+    keep_attachments,
+    safe_name,
+)
 from functions.services.intake.peers import PeerStats
-from functions.services.intake.unread import record_unread
+from functions.services.intake.unread import get_unread, record_unread
+from functions.services.intake.unread import key_of as unread_key
 from functions.services.messages.report_text import render_report
 from functions.services.status.unit_states import is_late
 from functions.validate import codes
@@ -83,10 +94,17 @@ def ingest_raw(
     received_at: dt.datetime,
     now: dt.datetime,
     peers: PeerStats | None = None,
+    files: Sequence[IncomingFile] | None = None,
 ) -> IngestOutcome:
-    """Validate and store one submission from any channel; never raises for bad content."""
+    """Validate and store one submission from any channel; never raises for bad content.
+
+    `files`: the evidence files that came with it (services/intake/attachments.py), checked against the
+    deliverable's `attachments` rules and stored with the version. None for a channel that cannot carry
+    files (Google sheets, forms): their rules are then not checked, rather than failed.
+    """
     peers = peers or PeerStats(app.store, [d.key for d in app.campaign.deliverables])
     ctx = peers.context_for(raw.unit_code, checked_at=now)
+    check = _check_files(app, raw, files)
     parsed, report = validate_submission(raw, app.campaign, app.roster, ctx)
     name = Path(raw.source).name
     write_report_files(app, report, fallback_name=name)
@@ -110,6 +128,9 @@ def ingest_raw(
         if parsed.status == "submitted"
         else False
     )
+    if check is not None and check.refs:
+        keep_attachments(app.store, check)
+        parsed.attachments = check.refs
     version, created = app.store.add_version(parsed, report, received_at=received_at, late=late)
     return IngestOutcome(
         raw.source,
@@ -124,6 +145,32 @@ def ingest_raw(
         report,
         version.id,
     )
+
+
+def _check_files(
+    app: App, raw: RawSubmission, files: Sequence[IncomingFile] | None
+) -> AttachmentCheck | None:
+    """The attachment check, put into `raw` before validation; None when there is nothing to check (a
+    channel without files, or a submission whose unit or deliverable is unknown: it is not stored)."""
+    if files is None or raw.unit_code is None or raw.deliverable is None:
+        return None
+    unit = app.roster.get(raw.unit_code)
+    try:
+        app.campaign.deliverable(raw.deliverable)
+    except KeyError:
+        return None
+    if unit is None:
+        return None
+    check = check_attachments(
+        app.campaign,
+        app.store,
+        unit=unit.code,
+        unit_type=unit.type,
+        deliverable=raw.deliverable,
+        files=files,
+    )
+    apply_to_raw(raw, check, app.campaign.language)
+    return check
 
 
 def file_digest(path: Path) -> str:
@@ -185,13 +232,22 @@ def _ingest_item_unguarded(
     app: App, item: IntakeItem, *, now: dt.datetime, peers: PeerStats
 ) -> IngestOutcome:
     path = Path(item.source)
+    if path.is_dir():
+        waiting = [Path(p) for p in item.attachments or []]
+        return _files_without_workbook(app, path, waiting, received_at=min(item.received_at, now), now=now)
+    files = incoming([Path(p) for p in item.attachments]) if item.attachments is not None else None
     digest = file_digest(path) if path.is_file() else None
+    if digest and files:
+        # The workbook and its files together: the same workbook with new photos is a new submission.
+        digest = hashlib.sha256(f"{digest}+{files_digest(files)}".encode()).hexdigest()
     seen_key = f"file-seen/{digest}"
     if digest and (seen := app.store.get_meta(seen_key)):
         return _seen_outcome(app, item.source, seen)
     raw = app.intake.read(item)
     received_at = min(item.received_at, now)
-    outcome = ingest_raw(app, raw, received_at=received_at, now=now, peers=peers)
+    outcome = ingest_raw(app, raw, received_at=received_at, now=now, peers=peers, files=files)
+    if files and outcome.seq is not None:
+        _forget_waiting_files(app, files)
     if digest and outcome.unit and outcome.deliverable and outcome.seq is not None:
         seen_value = {"unit": outcome.unit, "deliverable": outcome.deliverable, "seq": outcome.seq}
         app.store.set_meta(seen_key, json.dumps(seen_value, ensure_ascii=False))
@@ -209,6 +265,47 @@ def _ingest_item_unguarded(
             now=now,
         )
     return outcome
+
+
+def _files_without_workbook(
+    app: App, folder: Path, paths: list[Path], *, received_at: dt.datetime, now: dt.datetime
+) -> IngestOutcome:
+    """A unit folder with files and no workbook: nothing is stored. The files wait in the inbox and become
+    the attachments of the workbook once it is put next to them; until then each is recorded as an
+    unread file of the folder's unit, so status, the digest and the master's 问题清单 show it."""
+    lang = app.campaign.language
+    issue = make_issue(
+        codes.ATTACHMENTS_WITHOUT_WORKBOOK, lang, value=safe_name(folder.name), count=len(paths)
+    )
+    # No unit in the report: the unread record then says the folder told the unit, which is the truth.
+    report = ValidationReport(file=str(folder), valid=False, errors=[issue])
+    for path in paths:
+        record_unread(
+            app.store,
+            path=path,
+            sha256=file_digest(path),
+            report=report,
+            note="unreadable",
+            inbox=app.paths.inbox,
+            roster=app.roster,
+            received_at=received_at,
+            now=now,
+        )
+    unit = app.roster.get(folder.name) or app.roster.find_by_name(folder.name)
+    return IngestOutcome(
+        str(folder), unit.code if unit else None, None, False, False, None, 1, 0, "no-workbook", report
+    )
+
+
+def _forget_waiting_files(app: App, files: list[IncomingFile]) -> None:
+    """Files recorded as waiting for their workbook are attachments now: no longer listed as unread."""
+    for f in files:
+        if f.data is None:
+            continue
+        sha = hashlib.sha256(f.data).hexdigest()
+        record = get_unread(app.store, sha)
+        if record is not None and record.codes == [codes.ATTACHMENTS_WITHOUT_WORKBOOK.code]:
+            app.store.release(unread_key(sha))
 
 
 def _seen_outcome(app: App, source: str, seen: str) -> IngestOutcome:
