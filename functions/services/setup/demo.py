@@ -42,7 +42,14 @@ def _write_inbox(app: App, files: list[DemoFile]) -> None:
     for f in files:
         day = f.received.astimezone(campaign.tz).date().isoformat()
         path = app.paths.inbox / day / f.name
+        if f.attachments and f.unit is not None:
+            # Files travel in the unit's own folder, next to its workbook (issue 12 §4).
+            path = app.paths.inbox / day / f.unit.code / f.name
         path.parent.mkdir(parents=True, exist_ok=True)
+        for name, data in f.attachments:
+            (path.parent / name).write_bytes(data)
+            stamp = f.received.timestamp()
+            os.utime(path.parent / name, (stamp, stamp))
         if f.raw_bytes is not None:
             path.write_bytes(f.raw_bytes)
         else:

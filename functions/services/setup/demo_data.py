@@ -76,6 +76,8 @@ class DemoFile:
     mistakes: list[str] = field(default_factory=list)
     blank_template: bool = False  # filled in from the blank template (no identity inside)
     raw_bytes: bytes | None = None  # something that is not a workbook at all
+    # Evidence files sent with it (issue 12 §4): (name, bytes), put in the unit's own sub-folder with it.
+    attachments: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 def _plan_entries(campaign: Campaign, unit: Unit, rng: random.Random) -> dict[str, list[dict[str, Any]]]:
@@ -262,4 +264,38 @@ def demo_files(campaign: Campaign, roster: Roster, *, seed: int = 2022) -> list[
         s = summaries[4].entries["statistics"][0]
         s["free_classes"], s["free_class_trainees"] = 0, 45
         summaries[4].mistakes.append("有培训人次却无培训班期数")
+    _add_evidence(campaign, [f for f in summaries if not f.mistakes])
     return files
+
+
+def _add_evidence(campaign: Campaign, clean: list[DemoFile]) -> None:
+    """Two units send their summary with files in their own folder (issue 12 §4): one with a 工作总结
+    and five photos taken in the week; the other with a photo from before the week and one of the
+    first unit's photos (photo-outside-week, duplicate-photo)."""
+    from functions.services.setup.evidence_samples import sample_docx, sample_jpeg
+
+    if len(clean) < 2 or not campaign.deliverable("summary").attachments:
+        return
+    first, second = clean[0], clean[1]
+    day = campaign.week.start
+    photos = [
+        (f"活动照片{i + 1}.jpg", sample_jpeg(f"{first.name} {i}", dt.datetime.combine(day, dt.time(9 + i))))
+        for i in range(5)
+    ]
+    first.attachments = [("活动周工作总结.docx", sample_docx(f"{first.name} 活动周工作总结")), *photos]
+    first.entries["summary_materials"][0]["photo_count"] = 5
+    early = dt.datetime.combine(day - dt.timedelta(days=40), dt.time(15))
+    second.attachments = [
+        *(
+            (
+                f"IMG_000{i + 1}.jpg",
+                sample_jpeg(f"{second.name} {i}", dt.datetime.combine(day, dt.time(10 + i))),
+            )
+            for i in range(3)
+        ),
+        ("IMG_0004.jpg", sample_jpeg(f"{second.name} 3", early)),
+        ("IMG_0005.jpg", photos[0][1]),
+    ]
+    second.entries["summary_materials"][0]["photo_count"] = 5
+    first.mistakes.append("随附工作总结和5张照片")
+    second.mistakes += ["一张照片拍摄于活动周之外", "一张照片与其他单位相同"]
