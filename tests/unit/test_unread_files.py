@@ -54,7 +54,9 @@ def test_unreadable_files_are_recorded_and_shown_everywhere(wujin_dir: Path) -> 
     stray.write_text("请查收", encoding="utf-8")
 
     outcomes = ingest_all(app, now=_now(app))
-    assert sorted(o.note for o in outcomes) == ["unreadable", "unreadable"]
+    # The example asks for evidence files (issue 12 §4): a file in a unit's folder without a workbook
+    # waits for it, recorded meanwhile as an unread file of that unit.
+    assert sorted(o.note for o in outcomes) == ["no-workbook", "unreadable"]
     again = ingest_all(app, now=_now(app))  # a second run records nothing twice
     assert len(again) == 2
 
@@ -62,7 +64,7 @@ def test_unreadable_files_are_recorded_and_shown_everywhere(wujin_dir: Path) -> 
     assert set(records) == {"活动方案.docx", "说明.txt"}
     docx = records["活动方案.docx"]
     assert docx.unit == school.code and docx.unit_by == "folder"
-    assert docx.codes == ["not-xlsx"] and len(docx.sha256) == 64 and docx.source == str(word)
+    assert docx.codes == ["attachments-without-workbook"] and len(docx.sha256) == 64 and docx.source == str(word)
     assert records["说明.txt"].unit is None
     # Kept in the store (SQLite in the folder): a new process sees the same records.
     assert {r.name for r in unread_files(open_app(wujin_dir).store)} == set(records)
