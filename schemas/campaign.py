@@ -384,7 +384,7 @@ class Campaign(_Strict):
             keys = [r.key for r in d.attachments]
             for i, rule in enumerate(d.attachments):
                 where = f"deliverables.{d.key}.attachments[{i}]"
-                if keys.count(rule.key) > 1:
+                if rule.key in keys[:i]:  # the second one is the mistake
                     raise ValueError(t(lang, f"{where}.key：附件规则“{rule.key}”重复",
                                        f"{where}.key: duplicate attachment rule {rule.key!r}"))  # fmt: skip
                 for kind in rule.types:

@@ -64,7 +64,9 @@ def test_unreadable_files_are_recorded_and_shown_everywhere(wujin_dir: Path) -> 
     assert set(records) == {"活动方案.docx", "说明.txt"}
     docx = records["活动方案.docx"]
     assert docx.unit == school.code and docx.unit_by == "folder"
-    assert docx.codes == ["attachments-without-workbook"] and len(docx.sha256) == 64 and docx.source == str(word)
+    assert (
+        docx.codes == ["attachments-without-workbook"] and len(docx.sha256) == 64 and docx.source == str(word)
+    )
     assert records["说明.txt"].unit is None
     # Kept in the store (SQLite in the folder): a new process sees the same records.
     assert {r.name for r in unread_files(open_app(wujin_dir).store)} == set(records)
