@@ -907,8 +907,8 @@ BAD_ATTACHMENT_TYPE = _code(
     "error",
     "file",
     Text(
-        "文件“{value}”的实际类型是 {kind}，本材料的附件只接受：{allowed}。请另存为其中一种格式后重新发送。",
-        "File '{value}' is a {kind} file; this deliverable's attachments accept only: {allowed}. Save it in "
+        "文件“{value}”的实际类型是 {found}，本材料的附件只接受：{allowed}。请另存为其中一种格式后重新发送。",
+        "File '{value}' is a {found} file; this deliverable's attachments accept only: {allowed}. Save it in "
         "one of these formats and send it again.",
     ),
     Text(

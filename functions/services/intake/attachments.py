@@ -145,7 +145,7 @@ def check_attachments(
         rule_or_none = _classify(rules, kind, name, received) if kind is not None else None
         if rule_or_none is None:
             variant = codes.BAD_ATTACHMENT_TYPE if kind is not None else codes.BAD_ATTACHMENT_TYPE_UNKNOWN
-            result.issues.append(make_issue(variant, lang, value=name, kind=kind, allowed=allowed))
+            result.issues.append(make_issue(variant, lang, value=name, found=kind, allowed=allowed))
             continue
         rule = rule_or_none
         sha = hashlib.sha256(f.data).hexdigest()
