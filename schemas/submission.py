@@ -48,7 +48,7 @@ class ParsedSubmission(BaseModel):
         if self.attachments:
             # Only when there are files, so every hash stored before attachments existed stays the same
             # (a workbook re-read is still "unchanged"); the name is left out: renaming a photo is no news.
-            said["attachments"] = [(a.rule, a.sha256) for a in self.attachments]
+            said["attachments"] = sorted((a.rule, a.sha256) for a in self.attachments)
         payload = json.dumps(
             said,
             ensure_ascii=False,

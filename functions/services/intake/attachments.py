@@ -193,8 +193,9 @@ def check_attachments(
                 result.issues.append(make_issue(codes.DUPLICATE_PHOTO, lang, value=name))
     for rule in rules:
         result.issues.extend(_count_issues(lang, rule, rules, kept))
-    # Refs in rule order, then as sent: the version's content hash depends on it, not on listing order.
-    result.refs = [ref for rule in rules for ref in sorted(kept[rule.key], key=lambda r: (r.sha256, r.name))]
+    # Refs in rule order, then by name (how the 附件 tab lists them); the version's content hash sorts
+    # them itself, so neither the listing order nor a renamed file makes a new version.
+    result.refs = [ref for rule in rules for ref in sorted(kept[rule.key], key=lambda r: (r.name, r.sha256))]
     photos = [r for r in result.refs if r.kind in PHOTO_KINDS]
     result.photo_count = len(photos) if photos else None
     return result

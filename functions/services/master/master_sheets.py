@@ -16,6 +16,7 @@ from typing import Any
 
 from functions.ports import MasterWriter, Store
 from functions.services.intake.unread import unread_files, unread_note
+from functions.services.master.evidence import attachments_sheet
 from functions.services.master.review_sheets import (
     overview_rows,
     review_log_sheet,
@@ -126,6 +127,9 @@ def master_sheets(
     ]
     if reviewing:
         sheets.append(review_log_sheet(campaign, roster, store))
+    if any(d.attachments for d in campaign.deliverables):
+        # 附件 (issue 12 §4): only for a campaign that asks for files, so other masters keep their tabs.
+        sheets.append(attachments_sheet(campaign, roster, store))
     return sheets
 
 
