@@ -39,6 +39,10 @@ from schemas.i18n import Language, t
 from schemas.raw import RawCell, RawSubmission
 from schemas.report import Issue
 
+# Set once a version with files is stored: the master shows its 附件 tab from then on, so a campaign's
+# master keeps its usual tabs until the first file arrives (one meta read instead of a look at every
+# version's refs, which on S3 would be a request per unit).
+EVIDENCE_META = "evidence-stored"
 # A submission brings at most this many files (any channel); more are reported, not read.
 MAX_FILES_PER_SUBMISSION = 200
 _NAME_MAX = 120

@@ -14,6 +14,7 @@ from functions.app import App
 from functions.atomic_file import write_atomically
 from functions.ports import IntakeItem
 from functions.services.intake.attachments import (
+    EVIDENCE_META,
     AttachmentCheck,
     IncomingFile,
     apply_to_raw,
@@ -132,6 +133,8 @@ def ingest_raw(
         keep_attachments(app.store, check)
         parsed.attachments = check.refs
     version, created = app.store.add_version(parsed, report, received_at=received_at, late=late)
+    if created and parsed.attachments and app.store.get_meta(EVIDENCE_META) is None:
+        app.store.set_meta(EVIDENCE_META, "1")
     return IngestOutcome(
         raw.source,
         parsed.unit,

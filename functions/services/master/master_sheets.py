@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.ports import MasterWriter, Store
+from functions.services.intake.attachments import EVIDENCE_META
 from functions.services.intake.unread import unread_files, unread_note
 from functions.services.master.evidence import attachments_sheet
 from functions.services.master.review_sheets import (
@@ -127,8 +128,8 @@ def master_sheets(
     ]
     if reviewing:
         sheets.append(review_log_sheet(campaign, roster, store))
-    if any(d.attachments for d in campaign.deliverables):
-        # 附件 (issue 12 §4): only for a campaign that asks for files, so other masters keep their tabs.
+    if any(d.attachments for d in campaign.deliverables) and store.get_meta(EVIDENCE_META) is not None:
+        # 附件 (issue 12 §4): once a file has been stored, so every other master keeps its usual tabs.
         sheets.append(attachments_sheet(campaign, roster, store))
     return sheets
 
