@@ -12,7 +12,7 @@ from functions.bootstrap import open_app
 from functions.services.intake.ingest import ingest_all
 from functions.services.intake.unread import unread_files
 from tests.helpers.evidence import docx, jpeg, with_issue_rules
-from tests.helpers.workbooks import summary_entries, unit_of_type, write_workbook
+from tests.helpers.workbooks import school_plan, summary_entries, unit_of_type, write_workbook
 
 
 def _now(app: App) -> dt.datetime:
@@ -115,3 +115,31 @@ def test_links_and_other_folders_are_not_read_as_evidence(wujin_dir: Path, tmp_p
     version = app.store.latest(school.code, "summary")
     assert outcome.stored and version is not None and app.store.attachments(version.id) == []
     assert app.store.units_with_blob(hashlib.sha256(secret.read_bytes()).hexdigest()) == set()
+
+
+def test_one_folder_with_both_workbooks_gives_each_its_own_files(wujin_dir: Path) -> None:
+    # The example's own rules: plan takes a 工作方案; summary a 工作总结, cases, photos, a video.
+    app = open_app(wujin_dir)
+    school = unit_of_type(app.roster, "中小学", 3)
+    folder = app.paths.inbox / school.code
+    write_workbook(folder / "方案.xlsx", app.campaign, "plan", school, school_plan(app.campaign, school))
+    summary = summary_entries()
+    summary["summary_materials"][0]["photo_count"] = 5
+    write_workbook(folder / "总结.xlsx", app.campaign, "summary", school, summary)
+    (folder / "活动周工作方案.docx").write_bytes(docx("方案"))
+    (folder / "活动周工作总结.docx").write_bytes(docx("总结"))
+    for i in range(5):
+        (folder / f"IMG_{i}.jpg").write_bytes(jpeg(f"s{i}", _in_week(app, 8 + i)))
+
+    outcomes = ingest_all(app, now=_now(app))
+    assert sorted((o.deliverable, o.stored) for o in outcomes) == [("plan", True), ("summary", True)]
+    refs = {}
+    for deliverable in ("plan", "summary"):
+        version = app.store.latest(school.code, deliverable)
+        assert version is not None
+        assert not [i for i in version.report.issues if "attachment" in i.code], version.report.issues
+        refs[deliverable] = sorted((r.rule, r.name) for r in app.store.attachments(version.id))
+    assert refs["plan"] == [("plan_doc", "活动周工作方案.docx")]
+    assert refs["summary"] == [("photos", f"IMG_{i}.jpg") for i in range(5)] + [
+        ("summary_doc", "活动周工作总结.docx")
+    ]

@@ -9,7 +9,9 @@ How a file is judged:
 1. Its kind is sniffed from its bytes (functions/validate/file_kinds.py); the name it came with is
    only metadata (made safe for display, never a path). Unknown or unaccepted kinds: `bad-attachment-type`.
 2. It goes to the deliverable's first rule whose `types` accept the kind; when several rules accept it,
-   a rule whose label (or key) the file's name contains wins, else the first that still has room.
+   a rule whose label (or key) the file's name contains wins, else the first that still has room. A
+   file that is another deliverable's (its name names one of that deliverable's rules, or only that
+   deliverable accepts its kind) is skipped: one unit folder may hold several workbooks and their files.
 3. Per file: over the rule's `max_mb` → `attachment-too-large` (not kept); beyond the rule's `max` →
    `too-many-attachments` (not kept). Per rule: fewer than `min` → `missing-attachment` (and at least
    one unless the `required_unless` rule has files).
@@ -122,6 +124,7 @@ def check_attachments(
     result = AttachmentCheck()
     if not rules:
         return result  # the deliverable asks for no files: anything sent is not its business
+    others = [r for d in campaign.deliverables if d.key != deliverable for r in d.attachments]
     allowed = t(lang, "、", ", ").join(dict.fromkeys(k for r in rules for k in r.kinds()))
     window = campaign.window_for(unit_type)
     kept: dict[str, list[AttachmentRef]] = {r.key: [] for r in rules}
@@ -146,6 +149,8 @@ def check_attachments(
             result.issues.append(_too_large(lang, name, f.size, max(rules, key=lambda r: r.max_mb)))
             continue
         kind = sniff(f.data, f.name)
+        if kind is not None and _belongs_elsewhere(rules, others, kind, name):
+            continue  # another deliverable's file, sent in the same unit folder: left for its workbook
         rule_or_none = _classify(rules, kind, name, received) if kind is not None else None
         if rule_or_none is None:
             variant = codes.BAD_ATTACHMENT_TYPE if kind is not None else codes.BAD_ATTACHMENT_TYPE_UNKNOWN
@@ -205,6 +210,24 @@ def check_attachments(
     return result
 
 
+def _labels(rule: AttachmentRule) -> list[str]:
+    return [x.lower() for x in (rule.label_zh, rule.label_en, rule.key) if x]
+
+
+def _belongs_elsewhere(
+    rules: list[AttachmentRule], others: list[AttachmentRule], kind: str, name: str
+) -> bool:
+    """A unit folder may hold the workbooks of several deliverables and all their files, and each workbook
+    is handed them all: a file is another deliverable's when its name names one of that deliverable's
+    rules and none of ours, or when only that deliverable accepts its kind."""
+    lowered = name.lower()
+    if any(x in lowered for r in rules for x in _labels(r)):
+        return False
+    if any(r.accepts(kind) and any(x in lowered for x in _labels(r)) for r in others):
+        return True
+    return not any(r.accepts(kind) for r in rules) and any(r.accepts(kind) for r in others)
+
+
 def _classify(
     rules: list[AttachmentRule], kind: str, name: str, received: dict[str, int]
 ) -> AttachmentRule | None:
@@ -213,8 +236,7 @@ def _classify(
         return accepting[0] if accepting else None
     lowered = name.lower()
     for rule in accepting:
-        labels = [x for x in (rule.label_zh, rule.label_en, rule.key) if x]
-        if any(x.lower() in lowered for x in labels):
+        if any(x in lowered for x in _labels(rule)):
             return rule
     for rule in accepting:
         if received[rule.key] < rule.limit:
