@@ -172,3 +172,13 @@ def test_a_file_too_large_to_read_is_reported_not_read(wujin_dir: Path) -> None:
         files=[huge],
     )
     assert "attachment-too-large" in _codes(check) and check.refs == []
+
+
+def test_a_submission_brings_a_bounded_number_of_files(wujin_dir: Path) -> None:
+    campaign = _campaign(wujin_dir)
+    files = [("工作方案.docx", docx("方案"))] + [(f"{i}.jpg", jpeg(f"n{i}", WEEK_DAY)) for i in range(205)]
+    check = _check(campaign, files)
+    assert len(check.refs) == 1 + 5  # the plan and the photos rule's max
+    too_many = [i for i in check.issues if i.code == "too-many-attachments"]
+    assert any("本次发送" in i.message and "200" in i.message for i in too_many)
+    assert len(too_many) <= 200  # the files past the bound are not even looked at

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from functions.app import App
 from functions.bootstrap import open_app
-from functions.services.intake.ingest import ingest_all
+from functions.services.intake.attachments import incoming
+from functions.services.intake.ingest import ingest_all, ingest_raw
 from functions.services.intake.unread import unread_files
 from tests.helpers.evidence import docx, jpeg, with_issue_rules
 from tests.helpers.workbooks import school_plan, summary_entries, unit_of_type, write_workbook
@@ -143,3 +144,22 @@ def test_one_folder_with_both_workbooks_gives_each_its_own_files(wujin_dir: Path
     assert refs["summary"] == [("photos", f"IMG_{i}.jpg") for i in range(5)] + [
         ("summary_doc", "活动周工作总结.docx")
     ]
+
+
+def test_any_channel_hands_files_as_name_and_bytes(wujin_dir: Path, tmp_path: Path) -> None:
+    # What the web upload and mail intake will do: the same entry, names from strangers.
+    app = open_app(with_issue_rules(wujin_dir))
+    school = unit_of_type(app.roster, "中小学", 4)
+    book = write_workbook(tmp_path / "总结.xlsx", app.campaign, "summary", school, summary_entries())
+    raw = app.read_workbook(book, app.campaign, app.roster)
+    files = incoming(
+        [("/etc/工作方案.docx", docx("方案"))]
+        + [(f"../../../tmp/evil{i}\r\n.jpg", jpeg(f"w{i}", _in_week(app, 9 + i))) for i in range(5)]
+    )
+    outcome = ingest_raw(app, raw, received_at=_now(app), now=_now(app), files=files)
+    assert outcome.stored and outcome.valid
+    version = app.store.latest(school.code, "summary")
+    assert version is not None
+    names = sorted(r.name for r in app.store.attachments(version.id))
+    assert names == [f"evil{i} .jpg" for i in range(5)] + ["工作方案.docx"]
+    assert not (tmp_path / "evil0 .jpg").exists() and not Path("/tmp/evil0\r\n.jpg").exists()
