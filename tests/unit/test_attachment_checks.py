@@ -182,3 +182,18 @@ def test_a_submission_brings_a_bounded_number_of_files(wujin_dir: Path) -> None:
     too_many = [i for i in check.issues if i.code == "too-many-attachments"]
     assert any("本次发送" in i.message and "200" in i.message for i in too_many)
     assert len(too_many) <= 200  # the files past the bound are not even looked at
+
+
+def test_an_english_campaign_is_told_in_english(wujin_dir: Path) -> None:
+    path = with_issue_rules(wujin_dir) / "campaign.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("language: zh", "language: en"), encoding="utf-8"
+    )
+    campaign = load_campaign(wujin_dir)
+    check = _check(campaign, [("x.jpg", b"text"), *_photos(2)])
+    messages = sorted((i.code, i.message) for i in check.issues)
+    assert [c for c, _ in messages] == ["bad-attachment-type", "missing-attachment", "missing-attachment"]
+    assert "not recognised" in messages[0][1]
+    assert "Attachment 'Photos' missing: at least 4 needed (jpg, png, heic), 2 received" in messages[1][1]
+    assert "Attachment 'Work plan' missing" in messages[2][1]
+    assert not any("缺少" in m or "文件" in m for _, m in messages)

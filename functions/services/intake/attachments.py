@@ -259,7 +259,7 @@ def _count_issues(
     lang: Language, rule: AttachmentRule, rules: list[AttachmentRule], kept: dict[str, list[AttachmentRef]]
 ) -> list[Issue]:
     have = len(kept[rule.key])
-    types = t(lang, "、", ", ").join(rule.kinds())
+    types = t(lang, "、", ", ").join(dict.fromkeys(rule.kinds()))  # jpg and jpeg are one kind
     if have < rule.min:
         return [
             make_issue(
