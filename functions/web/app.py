@@ -51,6 +51,7 @@ from functions.services.web.links import (
     session_token,
     verify,
 )
+from functions.web.admin.routes import create_admin_app
 from functions.web.limits import RateLimiter, WebLimits
 from functions.web.page import render_form_page
 from schemas.i18n import t
@@ -434,6 +435,8 @@ def create_web_app(
             Route("/form/{deliverable}", show_form, methods=["GET"]),
             Route("/form/{deliverable}", post_form, methods=["POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+            # The organiser's console (issue 15): its own router, sessions and templates.
+            Mount("/admin", create_admin_app(app, base_url=base, lock=lock, clock=now_of)),
         ],
         exception_handlers={404: not_found, 405: not_found, Exception: failed},
     )
