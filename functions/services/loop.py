@@ -9,6 +9,7 @@ from functions.app import App
 from functions.services.intake.ingest import IngestOutcome, ingest_all
 from functions.services.master.master_sheets import MasterResult, build_master
 from functions.services.reminders.send_reminders import RemindResult, run_reminders
+from functions.services.review.actions import retry_return_mails
 
 
 @dataclass
@@ -25,7 +26,7 @@ def consolidate(app: App, *, now: dt.datetime) -> MasterResult:
 
 
 def remind(app: App, *, now: dt.datetime, dry_run: bool = False) -> RemindResult:
-    return run_reminders(
+    result = run_reminders(
         app.campaign,
         app.roster,
         app.store,
@@ -34,6 +35,10 @@ def remind(app: App, *, now: dt.datetime, dry_run: bool = False) -> RemindResult
         dry_run=dry_run,
         master_link=str(app.paths.master.resolve()),
     )
+    if not dry_run:
+        # 退回 mails a server refused earlier (issue 15): claimed again and sent, once.
+        result.lines.extend(retry_return_mails(app, now=now))
+    return result
 
 
 def run_loop(app: App, *, now: dt.datetime, dry_run: bool = False) -> LoopResult:
