@@ -37,6 +37,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from functions.app import App
+from functions.services.review.unit_note import return_comment
 from functions.services.web.form_fields import FormTooLarge, FormValues, form_values
 from functions.services.web.form_intake import SaveResult, form_start, form_state, save_form
 from functions.services.web.links import (
@@ -259,6 +260,7 @@ def create_web_app(
         with guard:
             start_version = app.store.latest(session.unit.code, session.deliverable)
             state = form_state(app, session.unit, session.deliverable, start_version, now_of())
+            returned = return_comment(app.store, session.unit.code, session.deliverable)
         html = render_form_page(
             env,
             campaign,
@@ -271,6 +273,7 @@ def create_web_app(
             result=result,
             submitted=submitted,
             now=now_of(),
+            returned_comment=returned,
         )
         return HTMLResponse(html)
 

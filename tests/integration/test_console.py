@@ -283,3 +283,28 @@ def test_a_coordinator_area_not_in_the_roster_is_a_config_error(wujin_dir: Path)
     with pytest.raises(ConfigError) as err:
         create_web_app(open_app(wujin_dir), base_url=BASE)
     assert "湖糖镇" in str(err.value) and "湖塘镇" in str(err.value)
+
+
+def test_the_return_comment_shows_in_the_units_web_form_until_it_sends_again(
+    client: TestClient, app: App
+) -> None:
+    from functions.services.web.links import campaign_secret, link_token
+
+    csrf = sign_in(client, app, ORGANISER)
+    client.post(
+        f"/admin/units/{HUTANG_UNIT}/plan/return", data={"csrf": csrf, "comment": "请补充<i>照片</i>"}
+    )
+    unit = TestClient(client.app)
+    token = link_token(campaign_secret(app.store, now=NOW), app.campaign, HUTANG_UNIT, "plan")
+    assert unit.get(f"/u/{token}", follow_redirects=False).status_code == 303
+    page = unit.get("/form/plan").text
+    assert 'class="returned-comment"' in page and "请补充&lt;i&gt;照片&lt;/i&gt;" in page
+    # Another unit's form says nothing of it.
+    other = link_token(campaign_secret(app.store, now=NOW), app.campaign, NIUTANG_UNIT, "plan")
+    unit.get(f"/u/{other}")
+    assert "returned-comment" not in unit.get("/form/plan").text
+
+    sub = submission(HUTANG_UNIT, "plan", n=2)
+    app.store.add_version(sub, report(sub), received_at=NOW, late=False)
+    unit.get(f"/u/{token}")
+    assert "returned-comment" not in unit.get("/form/plan").text
