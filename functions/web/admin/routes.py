@@ -63,7 +63,7 @@ from functions.services.web.links import campaign_secret
 from functions.web.admin.charts import bar_chart
 from functions.web.limits import RateLimiter
 from schemas.campaign import Person
-from schemas.i18n import state_label, t
+from schemas.i18n import Language, t
 
 log = logging.getLogger("huizong.web.admin")
 
@@ -119,7 +119,7 @@ def create_admin_app(
 
     def render(name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         html = env.get_template(f"admin/{name}").render(
-            lang=lang, tr=tr, campaign=campaign, state_label=lambda s: state_label(lang, s),
+            lang=lang, tr=tr, campaign=campaign, state_label=lambda s: checked_label(lang, s),
             review_label=lambda s: review_label(lang, s), action_label=lambda a: action_label(lang, a),
             issue_place=issue_place, **ctx,
         )  # fmt: skip
@@ -300,7 +300,7 @@ def create_admin_app(
         return current[0], current[1], csrf_token(key, current[1].n)
 
     legend = {
-        "valid": tr("校验通过", "valid"),
+        "valid": tr("校验无误", "valid"),
         "errors": tr("有错误", "with errors"),
         "missing": tr("未报送", "missing"),
     }
@@ -585,10 +585,24 @@ def _download(data: bytes, name: str) -> Response:
         "content-disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"})  # fmt: skip
 
 
-def _count_labels(lang: str) -> dict[str, str]:
+def _count_labels(lang: Language) -> dict[str, str]:
     labels = {
-        "expected": ("应报", "expected"), "submitted": ("已报", "submitted"), "valid": ("校验通过", "valid"),
+        "expected": ("应报", "expected"), "submitted": ("已报", "submitted"), "valid": ("校验无误", "valid"),
         "errors": ("有错误", "with errors"), "returned": ("已退回", "returned"), "approved": ("已通过", "approved"),
         "missing": ("未报", "missing"), "late": ("逾期", "late"),
     }  # fmt: skip
-    return {k: t(lang, zh, en) for k, (zh, en) in labels.items()}  # type: ignore[arg-type]
+    return {k: t(lang, zh, en) for k, (zh, en) in labels.items()}
+
+
+_CHECKED = {
+    "valid": ("校验无误", "checks passed"),
+    "errors": ("校验有错误", "has errors"),
+    "draft": ("未提交", "draft"),
+    "missing": ("未报送", "missing"),
+}
+
+
+def checked_label(lang: Language, state: str) -> str:
+    """The validation state in words that cannot be mistaken for the review's 已通过 (approved)."""
+    zh, en = _CHECKED.get(state, (state, state))
+    return t(lang, zh, en)
