@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from functions.app import App
+from functions.services.console.coordinator_digest import send_coordinator_digests
 from functions.services.intake.ingest import IngestOutcome, ingest_all
 from functions.services.master.master_sheets import MasterResult, build_master
 from functions.services.reminders.send_reminders import RemindResult, run_reminders
@@ -38,6 +39,8 @@ def remind(app: App, *, now: dt.datetime, dry_run: bool = False) -> RemindResult
     if not dry_run:
         # 退回 mails a server refused earlier (issue 15): claimed again and sent, once.
         result.lines.extend(retry_return_mails(app, now=now))
+        # Each area coordinator's digest of their own units (issue 15), claimed per day like the organiser's.
+        result.lines.extend(send_coordinator_digests(app, now=now))
     return result
 
 
