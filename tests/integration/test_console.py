@@ -313,3 +313,27 @@ def test_the_return_comment_shows_in_the_units_web_form_until_it_sends_again(
     app.store.add_version(sub, report(sub), received_at=NOW, late=False)
     unit.get(f"/u/{token}")
     assert "returned-comment" not in unit.get("/form/plan").text
+
+
+def test_under_https_the_cookies_are_secure_and_a_failure_is_a_page(app: App, clock: Clock) -> None:
+    client = TestClient(
+        create_web_app(app, base_url="https://form.example.org", clock=clock), base_url="https://testserver"
+    )  # type: ignore[arg-type]
+    ask_link(client, ORGANISER)
+    found = [m for m in mails(app) if ORGANISER in str(m["To"])]
+    body = found[-1].get_body(("plain",))
+    assert body is not None
+    hit = re.search(r"https://form\.example\.org(/admin/signin/[A-Za-z0-9_-]+)", body.get_content())
+    assert hit, "the mailed link uses the public address"
+    assert use_link(client, hit.group(1)) == 303
+    cookie = next(c for c in client.cookies.jar if c.name == "hz_admin")
+    assert cookie.secure
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise OSError("disk gone")
+
+    app.store.history = broken  # type: ignore[method-assign]
+    quiet = TestClient(client.app, base_url="https://testserver", raise_server_exceptions=False)
+    quiet.cookies.set("hz_admin", client.cookies.get("hz_admin") or "", path="/admin")
+    got = quiet.get(f"/admin/units/{HUTANG_UNIT}")
+    assert got.status_code == 500 and "出错了" in got.text and "Traceback" not in got.text

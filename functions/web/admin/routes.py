@@ -549,6 +549,13 @@ def create_admin_app(
     async def nowhere(request: Request, exc: Exception) -> Response:
         return not_found()
 
+    async def failed(request: Request, exc: Exception) -> Response:
+        log.exception("console failed", exc_info=exc)
+        return message(500, tr("出错了", "Something went wrong"),
+                       tr("服务器处理时出错，操作可能没有完成。请刷新页面查看结果后再试；如仍出错，请查看 huizong serve 的日志。",
+                          "The server failed; the action may not be done. Reload the page to see, then try again; "
+                          "if it fails again, see the log of huizong serve."))  # fmt: skip
+
     return Starlette(
         routes=[
             Route("/", home, methods=["GET"]),
@@ -564,7 +571,7 @@ def create_admin_app(
             Route("/master", master, methods=["GET"]),
             Route("/audit", audit_page, methods=["GET"]),
         ],
-        exception_handlers={404: nowhere, 405: nowhere},
+        exception_handlers={404: nowhere, 405: nowhere, Exception: failed},
     )
 
 
