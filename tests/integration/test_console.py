@@ -12,6 +12,7 @@ import datetime as dt
 import email
 import email.policy
 import re
+import threading
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -70,9 +71,24 @@ def app(wujin_dir: Path) -> App:
     return app
 
 
+class StrictLock:
+    """serve's lock is a threading.Lock: taking it again while held hangs the server. Requests here run
+    one at a time, so a lock already held means the code took it twice: fail instead of hanging."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        if not self.lock.acquire(blocking=False):
+            raise AssertionError("the serve lock was taken while already held")
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
 @pytest.fixture
 def client(app: App, clock: Clock) -> TestClient:
-    return TestClient(create_web_app(app, base_url=BASE, clock=clock))  # type: ignore[arg-type]
+    return TestClient(create_web_app(app, base_url=BASE, clock=clock, lock=StrictLock()))  # type: ignore[arg-type]
 
 
 def mails(app: App) -> list[EmailMessage]:

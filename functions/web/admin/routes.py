@@ -138,8 +138,9 @@ def create_admin_app(
         cookie = request.cookies.get(SESSION_COOKIE, "")
         if not cookie:
             return None
+        key = secret()  # takes the lock itself: serve's lock is not reentrant
         with guard:
-            return session_person(app.store, secret(), campaign, cookie, now=now_of())
+            return session_person(app.store, key, campaign, cookie, now=now_of())
 
     def to_login() -> RedirectResponse:
         return RedirectResponse("/admin/login", status_code=303)
