@@ -518,7 +518,11 @@ def create_admin_app(
             return not_found(person, csrf)
 
         def load() -> bytes | None:
-            data = app.artifacts.get("master.xlsx")
+            # Locally the artifact store is out/; in the cloud the consolidation uploads it under
+            # <campaign>/out/ (Settings.master_key_for, unless HUIZONG_MASTER_KEY names another key).
+            data = None
+            for key in ("master.xlsx", f"{campaign.id}/out/master.xlsx"):
+                data = data or app.artifacts.get(key)
             if data is None and app.paths.master.is_file():
                 data = app.paths.master.read_bytes()
             return data
