@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from functions.ports import Claim, Store
 from schemas.campaign import Campaign, Person
+from schemas.i18n import t
 from schemas.roster import Roster
 
 LINK_TTL = dt.timedelta(minutes=15)
@@ -69,18 +70,15 @@ def people_problems(campaign: Campaign, roster: Roster) -> list[str]:
     """Coordinators' areas that no unit of the roster is in (a typo would show them nothing)."""
     lang = campaign.language
     known = sorted({u.area for u in roster.units if u.area})
-    listed = ("、" if lang == "zh" else ", ").join(known)
+    listed = t(lang, "、", ", ").join(known)
     out = []
     for i, p in enumerate(campaign.people):
         for area in p.areas:
             if area not in known:
-                out.append(
-                    f"campaign.yaml people[{i}]（{p.name}）：名单中没有“{area}”的单位；"
-                    f"areas 应与名单“{campaign.area_label_zh}”列一致（现有：{listed}）"
-                    if lang == "zh"
-                    else f"campaign.yaml people[{i}] ({p.name}): no unit of the roster is in {area!r}; "
-                    f"use the roster's area names ({listed})"
-                )
+                out.append(t(lang, f"campaign.yaml people[{i}]（{p.name}）：名单中没有“{area}”的单位；"
+                             f"areas 应与名单“{campaign.area_label_zh}”列一致（现有：{listed}）",
+                             f"campaign.yaml people[{i}] ({p.name}): no unit of the roster is in {area!r}; "
+                             f"use the roster's area names ({listed})"))  # fmt: skip
     return out
 
 
