@@ -216,6 +216,8 @@ def test_a_coordinator_sees_and_acts_on_only_their_areas(client: TestClient, app
         "/admin/units/NOPE",
     ):
         assert client.get(path).status_code == 404, path
+    # Word for word the same answer: the console does not confirm that another area's unit exists.
+    assert client.get(f"/admin/units/{NIUTANG_UNIT}").text == client.get("/admin/units/WJ999").text
     for action in ("approve", "return", "waive", "reopen"):
         got = client.post(
             f"/admin/units/{NIUTANG_UNIT}/plan/{action}",
@@ -285,6 +287,8 @@ def test_downloads_master_and_a_units_file(client: TestClient, app: App) -> None
     )
     got = client.get(f"/admin/units/{NIUTANG_UNIT}/plan/file")
     assert got.status_code == 200 and got.content == b"PK fake workbook of WJ010"
+    downloads = [(e.by, e.unit, e.detail) for e in audit_log(app.store) if e.action == "download"]
+    assert downloads == [(ORGANISER, "", "master.xlsx"), (ORGANISER, NIUTANG_UNIT, "WJ010.xlsx")]
 
 
 def test_signing_out_ends_the_session_even_for_a_copied_cookie(client: TestClient, app: App) -> None:

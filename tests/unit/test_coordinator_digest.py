@@ -15,6 +15,7 @@ from functions.app import App
 from functions.bootstrap import open_app
 from functions.ports import MailRefused
 from functions.services.console.coordinator_digest import send_coordinator_digests
+from functions.services.loop import remind
 from functions.services.review.actions import return_submission
 from tests.helpers.campaigns import customise
 from tests.helpers.store import report, submission
@@ -85,6 +86,12 @@ def test_a_refused_digest_is_sent_by_the_next_run(app: App) -> None:
     app.use_mailer(outbox_mailer)
     assert len(send_coordinator_digests(app, now=NOW + dt.timedelta(hours=1))) == 2
     assert {str(m["To"]) for m in outbox(app)} == {"li@example.org", "zhao@example.org"}
+
+
+def test_the_run_sends_them(app: App) -> None:
+    lines = remind(app, now=NOW).lines
+    assert any("协调人日报已发送：李协调" in line for line in lines)
+    assert any(str(m["To"]) == "zhao@example.org" for m in outbox(app))
 
 
 def test_no_digest_outside_the_reminder_window(app: App) -> None:
