@@ -215,6 +215,8 @@ class ReminderPolicy(_Strict):
     # A claim still at "sending" after this long was interrupted (a kill, a full disk): it is reported
     # as uncertain and never resent automatically (see docs/guide-zh.md, 催报).
     sending_timeout_minutes: int = Field(default=30, ge=1)
+    # Copy each unit's reminders to the coordinators of its area (people: role coordinator; issue 15).
+    cc_coordinator: bool = False
     deliverables: dict[str, DeliverableReminders] = Field(default_factory=dict)
 
     @field_validator("offsets")

@@ -97,3 +97,32 @@ def test_the_run_sends_them(app: App) -> None:
 def test_no_digest_outside_the_reminder_window(app: App) -> None:
     assert send_coordinator_digests(app, now=NOW + dt.timedelta(days=120)) == []
     assert outbox(app) == []
+
+
+def test_reminders_copy_the_areas_coordinator_when_asked(wujin_dir: Path) -> None:
+    customise(wujin_dir, PEOPLE)
+    path = (
+        wujin_dir / "campaign.yaml"
+    )  # into the example's own reminders: block (a second one would replace it)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("reminders:\n", "reminders:\n  cc_coordinator: true\n", 1),
+        encoding="utf-8",
+    )
+    assert "cc_coordinator: true" in path.read_text(encoding="utf-8")
+    app = open_app(wujin_dir)
+    due = app.campaign.due_at("plan")
+    remind(app, now=due.replace(hour=app.campaign.reminders.hour, minute=5) - dt.timedelta(days=1))
+    reminders = [m for m in outbox(app) if "催报" in str(m["Subject"])]
+    by_unit = {str(m["To"]): str(m["Cc"] or "") for m in reminders}
+    assert by_unit["hutangsqjy@example.org"] == "li@example.org"  # WJ009, 湖塘镇
+    assert by_unit["niutangsqjy@example.org"] == "zhao@example.org"  # WJ010, 牛塘镇
+    assert by_unit["wj001@example.org"] == ""  # 区直: no coordinator
+
+
+def test_without_the_setting_no_copy(wujin_dir: Path) -> None:
+    customise(wujin_dir, PEOPLE)
+    app = open_app(wujin_dir)
+    due = app.campaign.due_at("plan")
+    remind(app, now=due.replace(hour=app.campaign.reminders.hour, minute=5) - dt.timedelta(days=1))
+    reminders = [m for m in outbox(app) if "催报" in str(m["Subject"])]
+    assert reminders and all(m["Cc"] is None for m in reminders)

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from functions.ports import Claim, Store
 from schemas.campaign import Campaign, Person
 from schemas.i18n import t
-from schemas.roster import Roster
+from schemas.roster import Roster, Unit
 
 LINK_TTL = dt.timedelta(minutes=15)
 SESSION_TTL = dt.timedelta(hours=12)
@@ -80,6 +80,13 @@ def people_problems(campaign: Campaign, roster: Roster) -> list[str]:
                              f"campaign.yaml people[{i}] ({p.name}): no unit of the roster is in {area!r}; "
                              f"use the roster's area names ({listed})"))  # fmt: skip
     return out
+
+
+def coordinator_addresses(campaign: Campaign, unit: Unit) -> list[str]:
+    """The addresses of the coordinators of the unit's area (for reminders.cc_coordinator)."""
+    return [
+        p.email for p in campaign.people if p.role == "coordinator" and unit.area and unit.area in p.areas
+    ]
 
 
 def in_scope(person: Person, area: str) -> bool:
