@@ -26,7 +26,7 @@ from functions.services.console.accounts import (
 from functions.services.console.diff import version_diff
 from functions.services.console.overview import UnitFilter, filter_statuses, overview, scoped
 from functions.services.status.unit_states import unit_statuses
-from functions.web.admin.charts import LABEL_WIDTH, WIDTH, bar_chart, layout
+from functions.web.admin.charts import COUNT_WIDTH, LABEL_WIDTH, WIDTH, bar_chart, layout
 from schemas.campaign import Campaign, Person
 from schemas.roster import Roster
 from tests.helpers.campaigns import customise
@@ -187,7 +187,7 @@ def test_chart_bars_share_one_scale_and_escape_labels() -> None:
         ("<b>", [("valid", 1), ("errors", 0), ("missing", 4)]),
     ]
     placed, height = layout(rows)
-    full = WIDTH - LABEL_WIDTH - 56
+    full = WIDTH - LABEL_WIDTH - COUNT_WIDTH
     first, second = placed
     assert [s.x for s in first.segments] == pytest.approx(
         [LABEL_WIDTH, LABEL_WIDTH + full * 0.6, LABEL_WIDTH + full * 0.8]
