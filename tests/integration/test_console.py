@@ -357,3 +357,9 @@ def test_under_https_the_cookies_are_secure_and_a_failure_is_a_page(app: App, cl
     quiet.cookies.set("hz_admin", client.cookies.get("hz_admin") or "", path="/admin")
     got = quiet.get(f"/admin/units/{HUTANG_UNIT}")
     assert got.status_code == 500 and "出错了" in got.text and "Traceback" not in got.text
+
+
+def test_asking_too_often_sends_no_more_mail_and_says_the_same(client: TestClient, app: App) -> None:
+    answers = {ask_link(client, ORGANISER) for _ in range(7)}
+    assert len(answers) == 1  # the sixth and seventh look like the first five
+    assert len([m for m in mails(app) if ORGANISER in str(m["To"])]) == 5
