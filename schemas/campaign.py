@@ -52,6 +52,34 @@ class Organiser(_Strict):
         return v
 
 
+class Person(_Strict):
+    """Someone who signs in to the organiser's console (issue 15): an organiser sees every unit, a
+    coordinator only the units of their areas (the roster's area column, e.g. 湖塘镇)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    email: str
+    role: Literal["organiser", "coordinator"]
+    areas: list[str] = Field(default_factory=list)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        if not is_plain_address(v):
+            raise ValueError(t(None, f"不是有效的邮箱地址：{v!r}", f"not an email address: {v!r}"))
+        # Sign-in compares addresses without case: Wang@x.org and wang@x.org are one person.
+        return v.lower()
+
+    @model_validator(mode="after")
+    def _areas_match_role(self) -> Person:
+        if self.role == "coordinator" and not self.areas:
+            raise ValueError(t(None, f"协调人 {self.name} 没有填写 areas（负责的镇街，须与名单“所属镇街”一致）",
+                               f"coordinator {self.name} has no areas (the roster's area names they cover)"))  # fmt: skip
+        if self.role == "organiser" and self.areas:
+            raise ValueError(t(None, f"组织方 {self.name} 可查看全部单位，不应填写 areas；只看部分镇街请用 role: coordinator",
+                               f"organiser {self.name} sees every unit: remove areas, or use role: coordinator"))  # fmt: skip
+        return self
+
+
 class Week(_Strict):
     start: dt.date
     end: dt.date
@@ -190,6 +218,8 @@ class ReminderPolicy(_Strict):
     # A claim still at "sending" after this long was interrupted (a kill, a full disk): it is reported
     # as uncertain and never resent automatically (see docs/guide-zh.md, 催报).
     sending_timeout_minutes: int = Field(default=30, ge=1)
+    # Copy each unit's reminders to the coordinators of its area (people: role coordinator; issue 15).
+    cc_coordinator: bool = False
     deliverables: dict[str, DeliverableReminders] = Field(default_factory=dict)
 
     @field_validator("offsets")
@@ -286,6 +316,8 @@ class Campaign(_Strict):
     # The organiser's review loop (issue 15): none: no review; optional: approve/return/waive are
     # offered and shown; required: only approved (已通过) versions count in the master's totals.
     review: Literal["none", "optional", "required"] = "none"
+    # Who may sign in to the organiser's console (issue 15); empty: nobody, the console stays closed.
+    people: list[Person] = Field(default_factory=list)
     mail: MailSettings = Field(default_factory=MailSettings)
     submission: Submission = Field(default_factory=Submission)
     form: FormCustomisation = Field(default_factory=FormCustomisation)
@@ -357,6 +389,16 @@ class Campaign(_Strict):
                         f"{_types_path(rule_name)}：单位类型“{ut}”不在 unit_types 中（可用：{known_types}）",
                         f"{_types_path(rule_name)}: unknown unit type {ut!r} (known: {known_types})",
                     ))  # fmt: skip
+        return self
+
+    @model_validator(mode="after")
+    def _people_unique(self) -> Campaign:
+        seen: set[str] = set()
+        for i, p in enumerate(self.people):
+            if p.email in seen:
+                raise ValueError(t(self.language, f"people[{i}]：邮箱 {p.email} 重复，每人一个地址",
+                                   f"people[{i}]: {p.email} is listed twice; one entry per person"))  # fmt: skip
+            seen.add(p.email)
         return self
 
     @model_validator(mode="after")

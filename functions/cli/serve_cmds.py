@@ -90,6 +90,10 @@ def serve(
                 f"Web form: {base}/u/<link> (each unit's link: huizong links {folder} --base-url {base})",
             )
         )
+        click.echo(
+            t(lang, f"管理页面：{base}/admin （campaign.yaml 的 people 中列出的人员用邮箱登录）",
+              f"Console: {base}/admin (people listed in campaign.yaml sign in by mail)")
+        )  # fmt: skip
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:

@@ -6,9 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from functions.app import App
+from functions.services.console.coordinator_digest import send_coordinator_digests
 from functions.services.intake.ingest import IngestOutcome, ingest_all
 from functions.services.master.master_sheets import MasterResult, build_master
 from functions.services.reminders.send_reminders import RemindResult, run_reminders
+from functions.services.review.actions import retry_return_mails
 
 
 @dataclass
@@ -25,7 +27,7 @@ def consolidate(app: App, *, now: dt.datetime) -> MasterResult:
 
 
 def remind(app: App, *, now: dt.datetime, dry_run: bool = False) -> RemindResult:
-    return run_reminders(
+    result = run_reminders(
         app.campaign,
         app.roster,
         app.store,
@@ -34,6 +36,12 @@ def remind(app: App, *, now: dt.datetime, dry_run: bool = False) -> RemindResult
         dry_run=dry_run,
         master_link=str(app.paths.master.resolve()),
     )
+    if not dry_run:
+        # 退回 mails a server refused earlier (issue 15): claimed again and sent, once.
+        result.lines.extend(retry_return_mails(app, now=now))
+        # Each area coordinator's digest of their own units (issue 15), claimed per day like the organiser's.
+        result.lines.extend(send_coordinator_digests(app, now=now))
+    return result
 
 
 def run_loop(app: App, *, now: dt.datetime, dry_run: bool = False) -> LoopResult:

@@ -37,6 +37,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from functions.app import App
+from functions.services.review.unit_note import return_comment
 from functions.services.web.form_fields import FormTooLarge, FormValues, form_values
 from functions.services.web.form_intake import SaveResult, form_start, form_state, save_form
 from functions.services.web.links import (
@@ -51,6 +52,7 @@ from functions.services.web.links import (
     session_token,
     verify,
 )
+from functions.web.admin.routes import create_admin_app
 from functions.web.limits import RateLimiter, WebLimits
 from functions.web.page import render_form_page
 from schemas.i18n import t
@@ -258,6 +260,7 @@ def create_web_app(
         with guard:
             start_version = app.store.latest(session.unit.code, session.deliverable)
             state = form_state(app, session.unit, session.deliverable, start_version, now_of())
+            returned = return_comment(app.store, session.unit.code, session.deliverable)
         html = render_form_page(
             env,
             campaign,
@@ -270,6 +273,7 @@ def create_web_app(
             result=result,
             submitted=submitted,
             now=now_of(),
+            returned_comment=returned,
         )
         return HTMLResponse(html)
 
@@ -434,6 +438,8 @@ def create_web_app(
             Route("/form/{deliverable}", show_form, methods=["GET"]),
             Route("/form/{deliverable}", post_form, methods=["POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+            # The organiser's console (issue 15): its own router, sessions and templates.
+            Mount("/admin", create_admin_app(app, base_url=base, lock=lock, clock=now_of)),
         ],
         exception_handlers={404: not_found, 405: not_found, Exception: failed},
     )

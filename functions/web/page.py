@@ -271,6 +271,7 @@ def render_form_page(
     result: SaveResult | None,
     submitted: bool,
     now: dt.datetime,
+    returned_comment: str = "",
 ) -> str:
     lang = campaign.language
     d = campaign.deliverable(deliverable)
@@ -300,4 +301,5 @@ def render_form_page(
         anchor=lambda issue: anchor(campaign, deliverable, issue),
         result_text=_result_text(campaign, result, submitted) if result else "",
         contact=campaign.organiser_contact_line(),
+        returned_comment=returned_comment,
     )

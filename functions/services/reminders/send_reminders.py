@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from functions.ports import Claim, Mailer, MailNotPermitted, MailRefused, MailUncertain, Store
+from functions.services.console.accounts import coordinator_addresses
 from functions.services.intake.unread import unread_files
 from functions.services.messages.compose import build_digest, build_reminder
 from functions.services.reminders.plan import DueItem, UnitReminder, digest_window, plan_reminders, timing
@@ -147,6 +148,8 @@ def _send_one(
         return _finish(store, mine, t(lang, "无邮箱地址，未发送", "no address; not sent"), result, lang)
     try:
         msg = build_reminder(campaign, reminder, now=now)
+        if campaign.reminders.cc_coordinator and (cc := coordinator_addresses(campaign, reminder.unit)):
+            msg["Cc"] = ", ".join(cc)
     except Exception as exc:  # nothing was sent: give the claim back, keep the run going
         log.exception("could not build reminder for %s", reminder.unit.code)
         for key, _ in mine:

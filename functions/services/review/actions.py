@@ -267,10 +267,13 @@ def _mail_return(app: App, s: UnitStatus, v: Version, record: ReviewRecord, now:
                                 issues=open_errors, key=key, now=now)  # fmt: skip
         app.mailer.send(msg)
     except MailRefused as exc:
-        # Nothing was sent; the action stays recorded and the organiser is told to tell the unit.
-        app.store.update_claim(key, {**payload, "result": f"refused: {exc}", "sent": False})
+        # Nothing was sent: the claim is released so the next run sends it (retry_return_mails); an
+        # uncertain send below keeps its claim and is never repeated.
+        app.store.release(key)
         return t(
-            lang, f"退回通知被邮件服务器拒绝，未发送：{exc}", f"the return mail was refused, not sent: {exc}"
+            lang,
+            f"退回通知被邮件服务器拒绝，未发送：{exc}；下次运行（huizong run / remind）时会重发",
+            f"the return mail was refused, not sent: {exc}; the next run (huizong run / remind) sends it again",
         )
     except (MailUncertain, MailNotPermitted) as exc:
         app.store.update_claim(key, {**payload, "result": f"uncertain: {exc}", "sent": False})
@@ -285,3 +288,28 @@ def _mail_return(app: App, s: UnitStatus, v: Version, record: ReviewRecord, now:
         f"已向 {', '.join(s.unit.emails)} 发送退回通知",
         f"return mail sent to {', '.join(s.unit.emails)}",
     )
+
+
+def retry_return_mails(app: App, *, now: dt.datetime) -> list[str]:
+    """Send the 退回 mails a refusal left unsent: a return record without its mail claim, while the
+    (unit, deliverable) is still returned at that record (a resubmission or a later action since makes
+    the mail pointless). A claim that exists (sent, uncertain, no address) is never sent again."""
+    sent: list[str] = []
+    claimed = {c.key for c in app.store.claims(MAIL_PREFIX)}
+    records = all_records(app.store)
+    statuses = {
+        (s.unit.code, s.deliverable.key): s for s in unit_statuses(app.campaign, app.roster, app.store)
+    }
+    for key, recs in records.items():
+        s = statuses.get(key)
+        last = recs[-1] if recs else None
+        if s is None or last is None or last.action != "return" or s.review != "returned":
+            continue
+        if MAIL_PREFIX + record_key(last.unit, last.deliverable, last.n) in claimed:
+            continue
+        v = next((v for v in app.store.history(last.unit, last.deliverable) if v.id == last.version_id), None)
+        if v is None:
+            continue
+        outcome = _mail_return(app, s, v, last, now)
+        sent.append(f"{s.unit.code} {s.unit.name} {last.deliverable}: {outcome}")
+    return sent
