@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from functions.cli import google_cmds, identity_cmds, loop_cmds, review_cmds, serve_cmds, web_cmds
+from functions.cli import google_cmds, identity_cmds, loop_cmds, mail_cmds, review_cmds, serve_cmds, web_cmds
 from functions.cli.common import (
     EXIT_CANNOT_RUN,
     EXIT_INVALID,
@@ -187,6 +187,7 @@ serve_cmds.register(cli)
 identity_cmds.register(cli)
 web_cmds.register(cli)
 review_cmds.register(cli)
+mail_cmds.register(cli)
 
 
 def main() -> None:
