@@ -18,8 +18,10 @@ from functions.adapters.mail.imap import utf7_folder
 from functions.app import App
 from functions.bootstrap import open_app
 from functions.services.intake.unread import unread_files
-from functions.services.mail_intake.process import left_for_organiser, message_key, run_mail_intake
+from functions.services.loop import remind
+from functions.services.mail_intake.process import message_key, run_mail_intake
 from functions.services.mail_intake.reading import read_mail, safe_name
+from functions.services.mail_intake.records import left_for_organiser
 from functions.validate import codes
 from schemas.mail_intake import MailIntakeSettings
 from schemas.roster import Unit
@@ -29,6 +31,7 @@ from tests.helpers.mail_corpus import PHOTO, auto_reply, forwarded, unit_mail, w
 from tests.helpers.workbooks import school_plan, unit_of_type, write_workbook
 
 NOW = dt.datetime(2022, 11, 20, 12, tzinfo=dt.UTC)
+IN_DIGEST_WINDOW = dt.datetime(2022, 11, 22, 12, tzinfo=dt.UTC)  # digests start 3 days before the plan is due
 SETTINGS = """
 mail_intake:
   user: wjsqjy@example.org
@@ -294,12 +297,16 @@ def test_mail_without_files_is_left_unflagged_for_the_organiser(wujin_dir: Path)
     app = _app(wujin_dir)
     box = FakeMailbox()
     box.deliver(unit_mail(sender="q@163.com", subject="请问总结什么时候交？", message_id="<q@163.com>"))
-    [message] = run_mail_intake(app, box, now=NOW).messages
+    [message] = run_mail_intake(app, box, now=IN_DIGEST_WINDOW).messages
     assert message.kind == "not-submission" and message.settle == "left"
     assert box.messages[0].folder == "INBOX" and box.messages[0].flags == set()
-    [left] = left_for_organiser(app)
+    [left] = left_for_organiser(app.store)
     assert left["subject"] == "请问总结什么时候交？" and left["sender"] == "q@163.com"
     assert _outbox(app) == []
+    # The organiser's daily digest lists it.
+    assert remind(app, now=IN_DIGEST_WINDOW).digest_sent
+    [digest] = [m for m in _outbox(app) if "【日报】" in m["Subject"]]
+    assert "q@163.com：请问总结什么时候交？" in _text(digest)
 
 
 def test_oversized_mail_is_moved_aside_and_the_sender_told(tmp_path: Path, wujin_dir: Path) -> None:

@@ -27,6 +27,7 @@ from functions.services.intake.peers import PeerStats
 from functions.services.intake.unread import guess_unit, record_unread
 from functions.services.mail_intake.evidence import receive_evidence_files
 from functions.services.mail_intake.reading import MailFile, ReadMail, read_headers, read_mail
+from functions.services.mail_intake.records import MESSAGE_PREFIX
 from functions.services.mail_intake.reply import ReplyOutcome, WorkbookLine, send_reply
 from functions.validate import codes
 from functions.validate.messages import make_issue
@@ -36,7 +37,6 @@ from schemas.raw import ClaimedIdentity, RawSubmission
 
 log = logging.getLogger(__name__)
 
-MESSAGE_PREFIX = "mail-msg/"
 CURSOR_META = "mail-cursor/"
 Kind = Literal["submission", "not-submission", "oversized", "auto", "own", "duplicate"]
 Settle = Literal["handled", "aside", "left"]
@@ -399,15 +399,6 @@ def run_mail_intake(
     finally:
         mailbox.close()
     return result
-
-
-def left_for_organiser(app: App, *, since: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Messages that were not submissions (questions, mail without a file), for the digest."""
-    out = []
-    for claim in app.store.claims(MESSAGE_PREFIX):
-        if claim.payload.get("kind") == "not-submission" and (since is None or claim.claimed_at >= since):
-            out.append({**claim.payload, "claimed_at": claim.claimed_at.isoformat()})
-    return sorted(out, key=lambda p: p["claimed_at"])
 
 
 def read_mailbox(app: App, *, now: dt.datetime, dry_run: bool = False) -> MailIntakeResult | None:
