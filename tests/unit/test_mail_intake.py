@@ -413,3 +413,43 @@ def test_dry_run_changes_nothing(tmp_path: Path, wujin_dir: Path) -> None:
 )
 def test_folder_names_in_modified_utf7(name: str, wire: str) -> None:
     assert utf7_folder(name) == wire
+
+
+def test_a_bounce_and_a_signature_logo_bring_no_files() -> None:
+    from email.mime.base import MIMEBase
+    from email.mime.image import MIMEImage
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    report = MIMEMultipart("report", report_type="delivery-status")
+    report["From"] = "MAILER-DAEMON@qq.com"
+    report["Message-ID"] = "<bounce-2@qq.com>"
+    report.attach(MIMEText("投递失败", "plain", "utf-8"))
+    original = MIMEBase("application", "octet-stream")
+    original.set_payload(b"PK")
+    original.add_header("Content-Disposition", "attachment", filename="方案.xlsx")
+    report.attach(original)
+    bounce = read_mail(report.as_bytes(), MailIntakeSettings())
+    assert bounce.workbooks == [] and bounce.auto
+
+    logo = MIMEImage(b"\x89PNG\r\n\x1a\n" + b"l" * 100, "png")
+    logo.add_header("Content-ID", "<logo@qq.com>")
+    logo.add_header("Content-Disposition", "inline", filename="logo.png")
+    pasted = MIMEImage(b"\xff\xd8\xff" + b"p" * (40 * 1024), "jpeg")
+    pasted.add_header("Content-ID", "<photo@qq.com>")
+    pasted.add_header("Content-Disposition", "inline", filename="现场.jpg")
+    raw = unit_mail(sender="a@qq.com", subject="照片", message_id="<i@qq.com>", extra_parts=[logo, pasted])
+    assert [f.name for f in read_mail(raw, MailIntakeSettings()).evidence] == ["现场.jpg"]
+
+
+def test_a_mailbox_that_fails_keeps_the_cursor(tmp_path: Path, wujin_dir: Path) -> None:
+    app = _app(wujin_dir)
+    box = FakeMailbox()
+    box.deliver(
+        unit_mail(sender="a@qq.com", subject="照片", message_id="<f@qq.com>", files=[("a.jpg", PHOTO)])
+    )
+    box.fail_fetch = True
+    failed = run_mail_intake(app, box, now=NOW)
+    assert failed.error == "connection reset" and failed.messages == [] and box.closed == 1
+    box.fail_fetch = False
+    assert [m.reply for m in run_mail_intake(app, box, now=NOW).messages] == ["sent"]

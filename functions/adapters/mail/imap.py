@@ -14,6 +14,7 @@ import re
 import ssl
 import time
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from functions.ports import MailboxError, MailboxMessage
 from schemas.i18n import Language, t
@@ -115,8 +116,16 @@ class ImapMailbox:
             raise MailboxError(f"IMAP UID {args[0]}: {status} {data!r}")
         return data  # type: ignore[return-value]
 
+    def _plain(self, name: str, *args: str) -> tuple[str, list[Any]]:
+        """A non-UID command; a dropped connection or a protocol error becomes MailboxError."""
+        try:
+            status, data = getattr(self._imap, name)(*args)
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise MailboxError(f"IMAP {name.upper()}: {exc}") from None
+        return status, data
+
     def uidvalidity(self) -> int:
-        status, data = self._imap.status(_quoted(self.settings.folder), "(UIDVALIDITY)")
+        status, data = self._plain("status", _quoted(self.settings.folder), "(UIDVALIDITY)")
         found = _UIDVALIDITY.search(b" ".join(d for d in data if isinstance(d, bytes)))
         if status != "OK" or found is None:
             raise MailboxError(f"IMAP STATUS UIDVALIDITY: {status} {data!r}")
@@ -150,14 +159,18 @@ class ImapMailbox:
         quoted = _quoted(folder)
         if folder not in self._created:
             # CREATE of an existing folder fails harmlessly; its answer is not needed.
-            self._imap.create(quoted)
+            self._plain("create", quoted)
             self._created.add(folder)
-        if b"MOVE" in b" ".join(c.encode() if isinstance(c, str) else c for c in self._imap.capabilities):
+        capabilities = {str(c).upper() for c in self._imap.capabilities}
+        if "MOVE" in capabilities:
             self._call("MOVE", str(uid), quoted)
             return
         self._call("COPY", str(uid), quoted)
         self._call("STORE", str(uid), "+FLAGS.SILENT", "(\\Deleted)")
-        self._imap.expunge()
+        if "UIDPLUS" in capabilities:
+            self._call("EXPUNGE", str(uid))
+        # Without UIDPLUS the copy stays marked \Deleted in the folder: a plain EXPUNGE would also remove
+        # what the organiser deleted and has not expunged yet. Their client removes it with the rest.
 
     def close(self) -> None:
         try:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from email.utils import getaddresses
 
+from schemas.campaign import is_plain_address
 from schemas.mail_intake import MailIntakeSettings
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
@@ -30,6 +31,7 @@ DOCUMENT_SUFFIXES = (".pdf", ".doc", ".docx", ".wps", ".txt", ".ppt", ".pptx", "
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".wmv", ".mkv", ".3gp", ".m4v", ".flv")
 EVIDENCE_SUFFIXES = PHOTO_SUFFIXES + DOCUMENT_SUFFIXES + VIDEO_SUFFIXES
 _NAME_MAX = 120
+_INLINE_LOGO_BYTES = 20 * 1024
 _MSGID = re.compile(r"^<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>$")  # printable ASCII, no < > or spaces
 
 
@@ -172,7 +174,8 @@ def read_headers(raw: bytes) -> ReadMail:
     except Exception:
         pairs = []
     name, addr = pairs[0] if pairs else ("", "")
-    addr = addr.strip().lower() if re.match(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+$", addr.strip()) else ""
+    # Only a bare address that a header parses back to itself is ever answered (schemas.campaign).
+    addr = addr.strip().lower() if is_plain_address(addr.strip()) else ""
     refs = [r for r in _header(msg, "References").split() if _MSGID.match(r)][-10:]
     return ReadMail(
         message_id=message_id,
@@ -190,6 +193,9 @@ def read_mail(raw: bytes, settings: MailIntakeSettings) -> ReadMail:
     """The headers and every usable file of a message; never raises for bad content."""
     mail = read_headers(raw)
     msg = parse_bytes(raw)
+    if msg.get_content_type() == "multipart/report":
+        # A bounce carries the bounced message: its files were the original sender's, not a submission.
+        return mail
     _walk(msg, mail, settings)
     return mail
 
@@ -207,6 +213,11 @@ def _part(part: Message, mail: ReadMail, settings: MailIntakeSettings) -> None:
     name = _filename(part)
     if not name:
         return  # the text of the mail, or an inline image of a signature: not a file the unit sent
+    if part.get_content_disposition() == "inline" and part.get("Content-ID") and ctype.startswith("image/"):
+        # A picture shown inside the mail's HTML: a signature's logo is small, a photo pasted in is not.
+        data = part.get_payload(decode=True) or b""
+        if isinstance(data, bytes) and len(data) < _INLINE_LOGO_BYTES:
+            return
     number = len(mail.workbooks) + len(mail.evidence) + len(mail.problems) + 1
     shown = safe_name(name, f"attachment-{number}")
     try:

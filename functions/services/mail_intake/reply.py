@@ -1,8 +1,8 @@
 """The answer to a unit's mail: in the same thread, with the checks in the words of the workbook channel.
 
-Claimed before it is sent (`mail-reply/<message>`), like every mail huizong sends: a refused send is
-released (the next run's duplicate check keeps the message itself from being processed again, so the
-refusal is recorded and the organiser sees it), an uncertain one is kept. At most
+Claimed before it is sent (`mail-reply/<message>`), like every mail huizong sends. The message itself is
+processed once (its own claim), so a reply the transport refused is not retried: the refusal is kept in
+the claim and printed on the run's line for the organiser, as an uncertain send is. At most
 `replies_per_sender_per_hour` replies go to one address in an hour, so two robots cannot talk forever.
 
 Nothing from the mail reaches a header unchecked: the subject is one line already (reading.one_line),
