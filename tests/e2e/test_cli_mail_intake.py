@@ -4,8 +4,10 @@ one reply per message, and a second run that changes nothing. Skipped where Dove
 
 from __future__ import annotations
 
+import datetime as dt
 import imaplib
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -13,11 +15,14 @@ from click.testing import CliRunner
 
 from functions.bootstrap import open_app
 from functions.cli.main import cli
+from functions.serve.local_server import LocalServer, Schedule
 from functions.services.setup.demo import run_demo
 from functions.services.setup.examples import write_example
+from tests.fakes.mailbox import FakeMailbox
 from tests.helpers.campaigns import customise
 from tests.helpers.dovecot import PASSWORD, USER, running_dovecot
 from tests.helpers.mail_corpus import unit_mail
+from tests.helpers.workbooks import school_plan, unit_of_type, write_workbook
 
 
 def _versions(folder: Path) -> dict[tuple[str, str], list[tuple[int, str, bool, bool]]]:
@@ -90,3 +95,44 @@ def test_without_mail_intake_the_command_says_what_to_set(tmp_path: Path) -> Non
     result = CliRunner().invoke(cli, ["mail-intake", str(folder)])
     assert result.exit_code == 2 and "mail_intake" in result.output and "Traceback" not in result.output
     assert not (folder / "outbox").exists() and os.listdir(folder)
+
+
+def test_serve_reads_the_mailbox_on_its_schedule(tmp_path: Path) -> None:
+    folder = tmp_path / "served"
+    write_example(folder, "wujin-2022")
+    customise(folder, "\nmail_intake:\n  user: wjsqjy@example.org\n")
+    app = open_app(folder)
+    school = unit_of_type(app.roster, "中小学")
+    plan = write_workbook(
+        tmp_path / "p.xlsx", app.campaign, "plan", school, school_plan(app.campaign, school)
+    )
+    box = FakeMailbox()
+    box.deliver(
+        unit_mail(
+            sender=school.emails[0],
+            subject="方案",
+            message_id="<served@qq.com>",
+            files=[("方案.xlsx", plan.read_bytes())],
+        )
+    )
+    app.mailbox_factory = lambda: box
+    now = dt.datetime(2022, 11, 20, 12, tzinfo=dt.UTC)
+    schedule = Schedule(ingest_every=3600, poll_every=3600, mail_every=3600, tick=0.05)
+    server = LocalServer(
+        app, secret=b"a-shared-secret-of-enough-length", port=0, clock=lambda: now, schedule=schedule
+    )
+    server.start()
+    try:
+        for _ in range(400):  # the scheduler's first tick runs every job once
+            if (
+                box.messages[0].folder == "handled"
+                and server.worker.wait_idle(0.05)
+                and app.paths.master.exists()
+            ):
+                break
+            time.sleep(0.05)
+    finally:
+        server.stop()
+    assert box.messages[0].folder == "handled" and box.closed == 1
+    assert app.store.latest(school.code, "plan") is not None and app.paths.master.exists()
+    assert server.stats.errors == []
