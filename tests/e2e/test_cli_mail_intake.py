@@ -136,3 +136,39 @@ def test_serve_reads_the_mailbox_on_its_schedule(tmp_path: Path) -> None:
     assert box.messages[0].folder == "handled" and box.closed == 1
     assert app.store.latest(school.code, "plan") is not None and app.paths.master.exists()
     assert server.stats.errors == []
+
+
+def test_huizong_run_reads_the_mailbox_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "run"
+    write_example(folder, "wujin-2022")
+    app = open_app(folder)
+    school = unit_of_type(app.roster, "中小学")
+    plan = write_workbook(
+        tmp_path / "p.xlsx", app.campaign, "plan", school, school_plan(app.campaign, school)
+    )
+    with running_dovecot() as imap:
+        customise(
+            folder,
+            f"""
+mail_intake:
+  host: {imap.host}
+  port: {imap.port}
+  security: none
+  user: {USER}
+  password_env: TEST_IMAP_PASSWORD
+""",
+        )
+        monkeypatch.setenv("TEST_IMAP_PASSWORD", PASSWORD)
+        imap.append(
+            unit_mail(
+                sender=school.emails[0],
+                subject="方案",
+                message_id="<run@qq.com>",
+                files=[("方案.xlsx", plan.read_bytes())],
+            )
+        )
+        result = CliRunner().invoke(cli, ["run", str(folder), "--today", "2022-11-20"])
+    assert result.exit_code == 0, result.output
+    assert "«方案» [报送]" in result.output and "回复：sent" in result.output
+    version = open_app(folder).store.latest(school.code, "plan")
+    assert version is not None and version.source.startswith("mail:<run@qq.com>")

@@ -453,3 +453,16 @@ def test_a_mailbox_that_fails_keeps_the_cursor(tmp_path: Path, wujin_dir: Path) 
     assert failed.error == "connection reset" and failed.messages == [] and box.closed == 1
     box.fail_fetch = False
     assert [m.reply for m in run_mail_intake(app, box, now=NOW).messages] == ["sent"]
+
+
+def test_a_name_sent_as_raw_gbk_bytes_is_read_as_gbk() -> None:
+    # Some clients put the GBK bytes of a name straight into the header, with no encoding declared.
+    raw = unit_mail(
+        sender="a@163.com",
+        subject="报送",
+        message_id="<raw@163.com>",
+        files=[("PLACEHOLDER.xlsx", b"PK")],
+        style="plain",
+    )
+    raw = raw.replace(b'filename="PLACEHOLDER.xlsx"', b'filename="' + "活动统计表.xlsx".encode("gbk") + b'"')
+    assert [f.name for f in read_mail(raw, MailIntakeSettings()).workbooks] == ["活动统计表.xlsx"]

@@ -122,6 +122,8 @@ def _filename(part: Message) -> str:
     except Exception:  # an unparsable parameter: the part is kept, under a neutral name
         return ""
     name = _fix_mojibake(str(name))
+    if "\ufffd" in name:
+        name = _raw_filename(part) or name
     if "=?" in name:
         # Some clients put an RFC 2047 word inside the quoted parameter (not allowed, common with qq).
         from email.header import decode_header, make_header
@@ -131,6 +133,22 @@ def _filename(part: Message) -> str:
         except Exception:
             pass
     return name
+
+
+_RAW_NAME = re.compile(r'(?:file)?name="([^"]+)"|(?:file)?name=([^;\s"]+)', re.IGNORECASE)
+
+
+def _raw_filename(part: Message) -> str:
+    """The name from the header's raw value: the parsers turn undeclared 8-bit bytes into U+FFFD, while
+    the raw value keeps them (as surrogate escapes) for _fix_mojibake. Disposition first, then type."""
+    raw = dict((k.lower(), v) for k, v in part.raw_items())
+    for header in ("content-disposition", "content-type"):
+        found = _RAW_NAME.search(str(raw.get(header, "")))
+        if found:
+            fixed = _fix_mojibake(found.group(1) or found.group(2))
+            if fixed and "\ufffd" not in fixed:
+                return fixed
+    return ""
 
 
 def auto_reason(msg: Message, sender: str) -> str:
