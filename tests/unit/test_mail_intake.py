@@ -324,6 +324,7 @@ def test_oversized_mail_is_moved_aside_and_the_sender_told(tmp_path: Path, wujin
     assert message.kind == "oversized" and box.messages[0].folder == "aside"
     [reply] = _outbox(app)
     assert "邮件太大" in _text(reply) and reply["Subject"] == "回复：视频【需修改】"
+    assert [(m["sender"], m["kind"]) for m in left_for_organiser(app.store)] == [("big@qq.com", "oversized")]
 
 
 def test_replies_per_sender_are_limited(tmp_path: Path, wujin_dir: Path) -> None:
