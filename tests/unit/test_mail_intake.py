@@ -467,3 +467,16 @@ def test_a_name_sent_as_raw_gbk_bytes_is_read_as_gbk() -> None:
     )
     raw = raw.replace(b'filename="PLACEHOLDER.xlsx"', b'filename="' + "活动统计表.xlsx".encode("gbk") + b'"')
     assert [f.name for f in read_mail(raw, MailIntakeSettings()).workbooks] == ["活动统计表.xlsx"]
+
+
+def test_a_message_claimed_by_a_run_that_stopped_is_left_for_the_organiser(wujin_dir: Path) -> None:
+    app = _app(wujin_dir)
+    box = FakeMailbox()
+    box.deliver(
+        unit_mail(sender="a@qq.com", subject="照片", message_id="<cut@qq.com>", files=[("a.jpg", PHOTO)])
+    )
+    # What a run killed between its claim and its record leaves behind.
+    app.store.claim(message_key("<cut@qq.com>"), {"state": "processing", "uid": 1}, at=NOW)
+    [message] = run_mail_intake(app, box, now=NOW).messages
+    assert message.kind == "duplicate" and message.settle == "left" and "interrupted" in message.reply
+    assert box.messages[0].folder == "INBOX" and _outbox(app) == []

@@ -104,7 +104,11 @@ def process_message(
     """Process one raw message once (by its Message-ID); never raises for what the message holds."""
     settings = settings_of(app)
     received_at = min(received_at, now)
-    head = read_headers(raw)
+    try:
+        head = read_headers(raw)
+    except Exception:  # bytes no parser makes sense of: still claimed once, by their digest
+        digest = "<" + hashlib.sha256(raw).hexdigest()[:40] + "@unreadable>"
+        head = ReadMail(digest, "", "", "", "", [], "unreadable message")
     key = message_key(head.message_id)
     base = MessageResult(
         head.message_id, head.sender, head.subject, "submission", "handled", uid, auto=head.auto
@@ -112,8 +116,13 @@ def process_message(
     if not dry_run and not app.store.claim(key, {"state": "processing", "uid": uid}, at=now):
         # Seen before: this copy goes where the first one went, and nothing else happens.
         earlier = next((c.payload for c in app.store.claims(key) if c.key == key), {})
-        base.kind, base.settle = "duplicate", earlier.get("settle", "handled")
-        base.reply = "duplicate"
+        base.kind = "duplicate"
+        if "kind" in earlier:
+            base.settle, base.reply = earlier.get("settle", "handled"), "duplicate"
+        else:
+            # Claimed by a run that stopped (or is still running) before recording the result: it is
+            # not processed again, and not moved either, so the organiser still sees it in the inbox.
+            base.settle, base.reply = "left", "interrupted earlier: left for the organiser"
         return base
     try:
         result = _process(
