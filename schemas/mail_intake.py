@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.i18n import t
 
 
 class MailIntakeSettings(BaseModel):
@@ -37,3 +39,17 @@ class MailIntakeSettings(BaseModel):
     zip_max_files: int = Field(default=100, ge=1)
     zip_max_total_mb: float = Field(default=200, gt=0)
     zip_max_ratio: float = Field(default=50, gt=1)
+
+    @model_validator(mode="after")
+    def _no_clear_password_over_the_network(self) -> MailIntakeSettings:
+        # The mailbox's authorisation code opens every unit's mail: never sent unencrypted off the machine.
+        if self.security == "none" and self.host not in ("", "127.0.0.1", "localhost", "::1"):
+            raise ValueError(
+                t(
+                    None,
+                    f"mail_intake.security 为 none 时密码会明文传输，只允许本机（127.0.0.1）；{self.host} 请用 ssl（端口 993）",
+                    f"mail_intake.security none sends the password in clear: only for 127.0.0.1; "
+                    f"use ssl (port 993) for {self.host}",
+                )
+            )
+        return self

@@ -17,6 +17,7 @@ import pytest
 from functions.adapters.mail.imap import utf7_folder
 from functions.app import App
 from functions.bootstrap import open_app
+from functions.config.loading import ConfigError
 from functions.services.intake.unread import unread_files
 from functions.services.loop import remind
 from functions.services.mail_intake.process import message_key, run_mail_intake
@@ -480,3 +481,10 @@ def test_a_message_claimed_by_a_run_that_stopped_is_left_for_the_organiser(wujin
     [message] = run_mail_intake(app, box, now=NOW).messages
     assert message.kind == "duplicate" and message.settle == "left" and "interrupted" in message.reply
     assert box.messages[0].folder == "INBOX" and _outbox(app) == []
+
+
+def test_a_mailbox_password_never_crosses_the_network_in_clear(wujin_dir: Path) -> None:
+    customise(wujin_dir, "\nmail_intake:\n  host: imap.qq.com\n  security: none\n")
+    with pytest.raises(ConfigError) as caught:
+        open_app(wujin_dir)
+    assert "明文" in str(caught.value) and "imap.qq.com" in str(caught.value)
