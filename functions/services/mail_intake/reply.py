@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import TYPE_CHECKING, Literal
 
 from functions.app import App
@@ -98,10 +99,10 @@ def reply_subject(app: App, subject: str, needs_fixing: bool) -> str:
 
 def build_reply(
     app: App, mail: ReadMail, result: MessageResult, lines: list[WorkbookLine], *, now: dt.datetime
-):  # type: ignore[no-untyped-def]
+) -> EmailMessage:
     lang = app.campaign.language
     settings = app.campaign.mail_intake or MailIntakeSettings()
-    books = []
+    books: list[dict[str, str]] = []
     due: dict[str, str] = {}
     links: list[str] = []
     for line in lines:
