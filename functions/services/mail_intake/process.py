@@ -34,6 +34,7 @@ from functions.validate.messages import make_issue
 from functions.validate.validator import validate_submission
 from schemas.mail_intake import MailIntakeSettings
 from schemas.raw import ClaimedIdentity, RawSubmission
+from schemas.roster import Unit
 
 log = logging.getLogger(__name__)
 
@@ -315,7 +316,7 @@ def _no_identity(raw: RawSubmission) -> bool:
     return raw.unit_code is None and any(i.code == codes.UNKNOWN_UNIT_NO_IDENTITY.code for i in raw.issues)
 
 
-def _unit_of_mail(app: App, mail: ReadMail, name: str = "") -> tuple[Any, str, str]:
+def _unit_of_mail(app: App, mail: ReadMail, name: str = "") -> tuple[Unit | None, str, str]:
     """The unit a mail points to when its workbook does not say: (unit, how, the clue)."""
     by_sender = [u for u in app.roster.units if mail.sender and mail.sender in (e.lower() for e in u.emails)]
     if len(by_sender) == 1:
