@@ -14,6 +14,7 @@ from functions.ports import (
     ArtifactStore,
     GoogleConnector,
     Intake,
+    Mailbox,
     Mailer,
     MasterWriter,
     Store,
@@ -68,6 +69,8 @@ class App:
     mailer_factory: Callable[[], Mailer]
     # None when the campaign has no google section.
     google: GoogleConnector | None = None
+    # The units' mailbox (issue 16), opened on use; None when campaign.yaml has no mail_intake host.
+    mailbox_factory: Callable[[], Mailbox] | None = None
     paths: Paths = field(init=False)
     _mailer: Mailer | None = field(default=None, init=False, repr=False)
 

@@ -13,12 +13,13 @@ Services receive the resulting App and never import this module.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from functions.app import App, Paths
 from functions.config.loading import ConfigError, load_campaign, load_roster
-from functions.ports import ArtifactStore, GoogleClient, GoogleConnector, Mailer, Store
+from functions.ports import ArtifactStore, GoogleClient, GoogleConnector, Mailbox, Mailer, Store
 from functions.settings import STORE_ENV, Settings
 from schemas.campaign import Campaign
 from schemas.i18n import t
@@ -75,6 +76,22 @@ def _local_google(campaign: Campaign, folder: Path) -> GoogleConnector | None:
     return connect
 
 
+def _local_mailbox(campaign: Campaign) -> Callable[[], Mailbox] | None:
+    """The units' mailbox over IMAP (issue 16), opened when a command reads it; None without a host."""
+    settings = campaign.mail_intake
+    if settings is None or not settings.host:
+        return None
+
+    def open_mailbox() -> Mailbox:
+        import os
+
+        from functions.adapters.mail.imap import ImapMailbox
+
+        return ImapMailbox(settings, env=os.environ, language=campaign.language)
+
+    return open_mailbox
+
+
 def _assemble(
     folder: Path,
     *,
@@ -108,6 +125,7 @@ def _assemble(
         artifacts=artifacts if artifacts is not None else FolderArtifacts(paths.out),
         mailer_factory=mailer_factory or build_mailer,
         google=_local_google(campaign, folder) if google == "local" else google(campaign),
+        mailbox_factory=_local_mailbox(campaign),
     )
 
 

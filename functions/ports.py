@@ -317,3 +317,41 @@ class MailNotPermitted(Exception):
     """The transport refused because the sender may not send (IAM denies it, the identity is not in the
     region): nothing was sent, and retrying cannot help until the deployment is fixed. Not a MailRefused,
     whose claim is released and retried on every run: the claim is kept and the error reported."""
+
+
+# ---- Mailbox (email intake, issue 16) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MailboxMessage:
+    """One message found in the mailbox: its UID, its size and its bytes (only the header when the
+    message is larger than the limit the caller gave: it is reported, not read)."""
+
+    uid: int
+    size: int
+    raw: bytes
+    truncated: bool = False  # raw holds the header only (an oversized message)
+    received_at: dt.datetime | None = None  # when the server received it (IMAP INTERNALDATE)
+
+
+class MailboxError(Exception):
+    """The mailbox cannot be reached or refused us (login, folder); the message says what to check."""
+
+
+class Mailbox(Protocol):
+    """A mailbox folder read by UID (IMAP; the fake in tests/fakes/mailbox.py)."""
+
+    def uidvalidity(self) -> int:
+        """The folder's UIDVALIDITY: when it changes, every UID seen before means nothing."""
+        ...
+
+    def fetch_after(self, uid: int, *, max_bytes: int) -> Iterator[MailboxMessage]:
+        """Every message with a UID above `uid`, oldest first; larger than `max_bytes`: header only."""
+        ...
+
+    def settle(self, uid: int, how: str) -> None:
+        """Either "handled" (moved to the handled folder, or flagged), "aside" (moved to the oversized folder,
+        or flagged) or "left" (untouched: unread and unflagged, for the organiser)."""
+        ...
+
+    def close(self) -> None: ...

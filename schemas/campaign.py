@@ -16,6 +16,7 @@ from schemas.attachments import FILE_KIND_ALIASES, FILE_KINDS, AttachmentRule, c
 from schemas.formspec import FormCustomisation, FormSpec, TableSpec
 from schemas.google import GoogleSettings
 from schemas.i18n import Language, t
+from schemas.mail_intake import MailIntakeSettings
 
 EMAIL_PATTERN = r"^[^@\s;,]+@[^@\s;,]+\.[A-Za-z0-9-]{2,}$"
 
@@ -322,6 +323,8 @@ class Campaign(_Strict):
     submission: Submission = Field(default_factory=Submission)
     form: FormCustomisation = Field(default_factory=FormCustomisation)
     google: GoogleSettings | None = None
+    # Email intake (issue 16): None when units' mail is not read by huizong.
+    mail_intake: MailIntakeSettings | None = None
 
     model_config = ConfigDict(extra="forbid", ignored_types=(cached_property,))
 

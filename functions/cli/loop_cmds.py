@@ -110,6 +110,23 @@ def _resend_stuck(app: App, now: dt.datetime) -> None:
     )
 
 
+def _read_mailbox(app: App, *, now: dt.datetime, dry_run: bool) -> None:
+    """The units' mailbox first (issue 16), so what arrived by mail is in this run's master."""
+    if app.mailbox_factory is None:
+        return
+    from functions.cli.mail_cmds import message_line
+    from functions.services.mail_intake.process import read_mailbox
+
+    result = read_mailbox(app, now=now, dry_run=dry_run)
+    if result is None:
+        return
+    for m in result.messages:
+        click.echo(message_line(app.campaign.language, m))
+    if result.error:
+        # The mailbox is down: the rest of the run (inbox, reminders, master) still goes on.
+        click.echo(result.error, err=True)
+
+
 def _digest(lang: Language, sent: bool) -> str:
     if sent:
         return t(lang, "日报已发送", "digest sent")
@@ -148,6 +165,7 @@ def run(folder: Path, today: str | None, dry_run: bool) -> None:
     lang = app.campaign.language
     now = parse_today(today, app.campaign, hour=max(app.campaign.reminders.hour, 12))
     with one_at_a_time(folder, "run", lang):
+        _read_mailbox(app, now=now, dry_run=dry_run)
         items = list(app.intake.pending())
         label = t(lang, "读取报送", "Reading submissions")
         with click.progressbar(length=max(len(items), 1), label=label, file=sys.stderr) as bar:

@@ -13,6 +13,7 @@ from functions.cli import (
     google_cmds,
     identity_cmds,
     loop_cmds,
+    mail_cmds,
     review_cmds,
     serve_cmds,
     web_cmds,
@@ -197,6 +198,7 @@ identity_cmds.register(cli)
 web_cmds.register(cli)
 review_cmds.register(cli)
 evidence_cmds.register(cli)
+mail_cmds.register(cli)
 
 
 def main() -> None:

@@ -100,6 +100,7 @@ class ConsolidationWorker:
 class Schedule:
     ingest_every: float = 60.0
     poll_every: float = 300.0
+    mail_every: float = 120.0  # the units' mailbox (issue 16), when campaign.yaml has mail_intake
     tick: float = 5.0
 
 
@@ -183,6 +184,7 @@ class LocalServer:
         self._scheduler = threading.Thread(target=self._schedule_loop, name="huizong-scheduler", daemon=True)
         self._last_ingest = float("-inf")
         self._last_poll = float("-inf")
+        self._last_mail = float("-inf")
         self._reminded_on: dt.date | None = None
         self.httpd = _Server((host, port), _handler_for(self), self.limits)
 
@@ -276,6 +278,21 @@ class LocalServer:
         if result.versions_created:
             self.worker.request()
 
+    def read_mailbox(self) -> int:
+        """The units' mailbox (issue 16): new mail ingested and answered; returns the versions created."""
+        if self.app.mailbox_factory is None:
+            return 0
+        from functions.services.mail_intake.process import read_mailbox
+
+        with self._job("mail"):
+            result = read_mailbox(self.app, now=self.clock())
+        if result is not None and result.error:
+            log.warning("mail intake: %s", result.error)
+        created = sum(w.stored for m in (result.messages if result else []) for w in m.workbooks)
+        if created:
+            self.worker.request()
+        return created
+
     def remind_if_due(self) -> bool:
         now = self.clock()
         if now.hour < self.app.campaign.reminders.hour or self._reminded_on == now.date():
@@ -296,6 +313,7 @@ class LocalServer:
             for name, job, every, last_attr in (
                 ("ingest", self.ingest_inbox, self.schedule.ingest_every, "_last_ingest"),
                 ("poll", self.poll_google, self.schedule.poll_every, "_last_poll"),
+                ("mail", self.read_mailbox, self.schedule.mail_every, "_last_mail"),
             ):
                 if mono - getattr(self, last_attr) >= every:
                     setattr(self, last_attr, mono)

@@ -453,6 +453,36 @@ UNIT_BY_NAME = _code(
         "工作簿中没有单位编码，已按单位名称识别", "no unit code in the workbook; identified by the unit name"
     ),
 )
+# ---- email intake (issue 16): a workbook without identity, tied to its unit by the mail -------------
+UNIT_BY_SENDER = _code(
+    "unit-by-sender",
+    "warning",
+    "file",
+    Text(
+        "工作簿中没有单位编码，已按发件邮箱 {value} 识别为 {unit_code}。请使用本单位的专属模板。",
+        "No unit code in the workbook; identified as {unit_code} by the sender's address {value}. "
+        "Use your own template.",
+    ),
+    Text(
+        "邮件报送：工作簿中没有单位编码，已按发件邮箱（单位名单中的邮箱）识别",
+        "by mail: no unit code in the workbook; identified by the sender's address (the roster's 邮箱)",
+    ),
+)
+UNIT_BY_MAIL_TEXT = _code(
+    "unit-by-mail-text",
+    "warning",
+    "file",
+    Text(
+        "工作簿中没有单位编码，已按邮件主题或文件名中的“{value}”识别为 {unit_code}。请使用本单位的专属模板。",
+        "No unit code in the workbook; identified as {unit_code} by '{value}' in the mail's subject or "
+        "file name. Use your own template.",
+    ),
+    Text(
+        "邮件报送：工作簿中没有单位编码，已按邮件主题或文件名中的单位名称或编码识别",
+        "by mail: no unit code in the workbook; identified by a unit name or code in the subject or file name",
+    ),
+)
+# ---- end of email intake (issue 16) ------------------------------------------------------------------
 WRONG_DELIVERABLE = _code(
     "wrong-deliverable",
     "error",

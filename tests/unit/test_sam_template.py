@@ -14,6 +14,7 @@ HANDLERS = {
     "ConsolidateFunction": "functions.handlers.consolidate_queue.handler",
     "RemindFunction": "functions.handlers.remind_schedule.handler",
     "PollFunction": "functions.handlers.poll_schedule.handler",
+    "MailFunction": "functions.handlers.mail_s3.handler",
 }
 
 
@@ -112,11 +113,16 @@ def test_functions_queue_schedules_bucket_logs_and_alarm() -> None:
     }  # fmt: skip
     assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
-    [tls] = res["DataBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    # TlsOnly, and (issue 16) SES writing incoming mail: tests/unit/test_sam_template_mail.py.
+    [tls] = [
+        s
+        for s in res["DataBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        if s["Sid"] == "TlsOnly"
+    ]
     assert tls["Effect"] == "Deny" and tls["Condition"]["Bool"]["aws:SecureTransport"] == "false"
 
     groups = [r["Properties"] for r in res.values() if r["Type"] == "AWS::Logs::LogGroup"]
-    assert len(groups) == 4 and all(g["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in groups)
+    assert len(groups) == 5 and all(g["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in groups)
     alarm = res["DeadLetterAlarm"]["Properties"]
     assert alarm["Dimensions"][0]["Value"] == {"GetAtt": "ConsolidateDeadLetterQueue.QueueName"}
     assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"

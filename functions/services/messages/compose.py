@@ -205,6 +205,7 @@ def build_digest(
     not_permitted: int = 0,
     not_permitted_error: str = "",
     unread: Sequence[UnreadFile] = (),
+    mail_left: Sequence[dict[str, str]] = (),
 ) -> EmailMessage:
     lang = campaign.language
     overdue = overdue_missing(campaign, statuses, now)
@@ -278,6 +279,11 @@ def build_digest(
         reviewing=reviewing,
         held=held,
         files=files,
+        # Email intake (issue 16): mail that was not a submission, left unread for the organiser.
+        mail_left=[
+            {**m, "at": dt.datetime.fromisoformat(m["at"]).astimezone(campaign.tz).strftime("%m-%d %H:%M")}
+            for m in mail_left
+        ],
     )
 
 

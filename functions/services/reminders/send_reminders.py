@@ -22,6 +22,7 @@ from typing import Any
 from functions.ports import Claim, Mailer, MailNotPermitted, MailRefused, MailUncertain, Store
 from functions.services.console.accounts import coordinator_addresses
 from functions.services.intake.unread import unread_files
+from functions.services.mail_intake.records import DIGEST_SPAN, left_for_organiser
 from functions.services.messages.compose import build_digest, build_reminder
 from functions.services.reminders.plan import DueItem, UnitReminder, digest_window, plan_reminders, timing
 from functions.services.reminders.stuck import SENDING, StuckReminder, is_stuck, stuck_reminders
@@ -363,6 +364,7 @@ def _send_digest(
             campaign, statuses, counts, day=day, sent=sent_today, master_link=master_link, now=now,
             stuck=result.stuck, not_permitted=result.not_permitted,
             not_permitted_error=result.not_permitted_error, unread=unread_files(store),
+            mail_left=left_for_organiser(store, since=now - DIGEST_SPAN),
         )  # fmt: skip
     except Exception:  # nothing was sent: give the day's claim back
         log.exception("could not build the digest")
