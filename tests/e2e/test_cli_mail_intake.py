@@ -38,8 +38,11 @@ def _versions(folder: Path) -> dict[tuple[str, str], list[tuple[int, str, bool, 
 def test_the_demo_by_mail_gives_the_demos_versions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     demo = run_demo(tmp_path / "demo", open_app)
     inbox = demo.folder / "inbox"
-    files = sorted((p for p in inbox.rglob("*") if p.is_file()), key=lambda p: p.stat().st_mtime)
     names = {f.name: f for f in demo.files}
+    # One mail per workbook, carrying the evidence files the unit put next to it (issue 12 §4).
+    files = sorted(
+        (p for p in inbox.rglob("*") if p.is_file() and p.name in names), key=lambda p: p.stat().st_mtime
+    )
     today = demo.now.date().isoformat()
 
     folder = tmp_path / "by-mail"
@@ -66,7 +69,7 @@ mail_intake:
                 sender=sender,
                 subject=f"报送材料 {n}",
                 message_id=f"<demo-{n}@qq.com>",
-                files=[(path.name, path.read_bytes())],
+                files=[(path.name, path.read_bytes()), *names[path.name].attachments],
             )
             # The server's arrival time is the file's: late flags must come out the same.
             when = imaplib.Time2Internaldate(path.stat().st_mtime)

@@ -28,6 +28,7 @@ from schemas.mail_intake import MailIntakeSettings
 from schemas.roster import Unit
 from tests.fakes.mailbox import FakeMailbox
 from tests.helpers.campaigns import customise
+from tests.helpers.evidence import docx
 from tests.helpers.mail_corpus import PHOTO, auto_reply, forwarded, unit_mail, winmail_part, zip_of
 from tests.helpers.workbooks import school_plan, unit_of_type, write_workbook
 
@@ -206,6 +207,46 @@ def test_a_coordinator_mail_with_several_workbooks_stores_each_on_its_own_identi
     assert [(w.unit, w.seq) for w in message.workbooks] == [(first.code, 1), (second.code, 1)]
     [reply] = _outbox(app)
     assert reply["To"] == "coordinator@163.com" and first.name in _text(reply) and second.name in _text(reply)
+
+
+def test_a_units_files_in_the_mail_are_stored_with_its_submission_but_not_in_a_coordinators(
+    tmp_path: Path, wujin_dir: Path
+) -> None:
+    app = _app(wujin_dir)
+    first, second = unit_of_type(app.roster, "中小学"), unit_of_type(app.roster, "中小学", 1)
+    plan_doc = docx("学习周工作方案")
+    box = FakeMailbox()
+    box.deliver(
+        unit_mail(
+            sender=first.emails[0],
+            subject="工作方案",
+            message_id="<one@qq.com>",
+            files=[("方案.xlsx", _plan(tmp_path, app, first)), ("工作方案.docx", plan_doc)],
+        )
+    )
+    both = [(f"{u.name}.xlsx", _plan(tmp_path, app, u, f"{u.code}-2.xlsx")) for u in (first, second)]
+    box.deliver(
+        unit_mail(
+            sender="coordinator@163.com",
+            subject="两所学校",
+            message_id="<two@163.com>",
+            files=[*both, ("方案.docx", docx("谁的方案"))],
+        )
+    )
+    one, two = run_mail_intake(app, box, now=NOW).messages
+
+    version = app.store.history(first.code, "plan")[0]
+    assert version.source.startswith("mail:<one@qq.com>")
+    [ref] = app.store.attachments(version.id)
+    assert (ref.rule, ref.kind, ref.name) == ("plan_doc", "docx", "工作方案.docx")
+    assert app.store.get_blob(ref.sha256) == plan_doc
+    assert one.evidence["attached"] is True
+    # Two units' workbooks in one mail: whose document it is cannot be said, so it is only listed.
+    assert two.evidence["attached"] is False and two.evidence["unit"] is None
+    for unit in (first, second):
+        latest = app.store.latest(unit.code, "plan")
+        assert latest is not None and latest.source.startswith("mail:<two@163.com>")
+        assert app.store.attachments(latest.id) == []
 
 
 def test_forwarded_mail_zip_of_photos_and_winmail(tmp_path: Path, wujin_dir: Path) -> None:

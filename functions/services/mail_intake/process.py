@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from functions.app import App
 from functions.ports import Mailbox, MailboxError
+from functions.services.intake.attachments import IncomingFile, incoming
 from functions.services.intake.ingest import IngestOutcome, ingest_raw
 from functions.services.intake.peers import PeerStats
 from functions.services.intake.unread import guess_unit, record_unread
@@ -187,10 +188,22 @@ def _process(
         result.reply = "not a submission"
         return result
     peers = peers or PeerStats(app.store, [d.key for d in app.campaign.deliverables])
+    books = [(book, *_read_book(app, mail, book, number)) for number, book in enumerate(mail.workbooks, 1)]
+    units = {raw.unit_code for _, raw, _ in books if raw.unit_code and app.roster.get(raw.unit_code)}
+    if len(units) == 1:
+        evidence_unit: str | None = next(iter(units))
+    else:
+        found = _unit_of_mail(app, mail)[0]
+        evidence_unit = found.code if found is not None and not units else None
+    # The mail's photos and documents go with its workbooks (checked against the deliverables' rules and
+    # stored with the version) when every workbook in it is one unit's; a coordinator's mail with several
+    # units' workbooks cannot say whose photos they are, so they are only listed for the organiser.
+    with_files = bool(mail.evidence) and _asks_for_files(app) and len(units) == 1
+    files = incoming([(f.name, f.data) for f in mail.evidence]) if with_files else None
     lines: list[WorkbookLine] = []
-    for number, book in enumerate(mail.workbooks, start=1):
-        outcome, unit_by = _workbook(
-            app, mail, book, number, received_at=received_at, now=now, dry_run=dry_run, peers=peers
+    for book, raw, unit_by in books:
+        outcome = _ingest_book(
+            app, book, raw, received_at=received_at, now=now, dry_run=dry_run, peers=peers, files=files
         )
         result.workbooks.append(
             WorkbookResult(
@@ -207,12 +220,6 @@ def _process(
             )
         )
         lines.append(WorkbookLine(book.name, outcome))
-    units = {w.unit for w in result.workbooks if w.unit and app.roster.get(w.unit)}
-    if len(units) == 1:
-        evidence_unit: str | None = next(iter(units))
-    else:
-        found = _unit_of_mail(app, mail)[0]
-        evidence_unit = found.code if found is not None else None
     if mail.evidence and not dry_run:
         result.evidence = receive_evidence_files(
             app,
@@ -220,11 +227,13 @@ def _process(
             source=f"mail:{head.message_id}",
             files=mail.evidence,
             received_at=received_at,
+            attached=with_files,
         )
     elif mail.evidence:
         result.evidence = {
             "unit": evidence_unit,
             "count": len(mail.evidence),
+            "attached": with_files,
             "files": [{"name": f.name, "size": len(f.data)} for f in mail.evidence],
         }
     result.reply = _answer(app, mail, result, lines, settings, now=now, dry_run=dry_run, own=own)
@@ -256,18 +265,9 @@ def _answer(
     return outcome
 
 
-def _workbook(
-    app: App,
-    mail: ReadMail,
-    book: MailFile,
-    number: int,
-    *,
-    received_at: dt.datetime,
-    now: dt.datetime,
-    dry_run: bool,
-    peers: PeerStats,
-) -> tuple[IngestOutcome, str]:
-    """One workbook of the mail, read from a private temp file (its name is ours, never the mail's)."""
+def _read_book(app: App, mail: ReadMail, book: MailFile, number: int) -> tuple[RawSubmission, str]:
+    """One workbook of the mail, read from a private temp file (its name is ours, never the mail's), and
+    how its unit was found."""
     suffix = "." + book.name.rsplit(".", 1)[-1].lower()
     with tempfile.TemporaryDirectory(prefix="huizong-mail-") as tmp:
         path = Path(tmp) / f"attachment{suffix if suffix in ('.xlsx', '.xlsm', '.xls') else '.xlsx'}"
@@ -278,11 +278,29 @@ def _workbook(
     unit_by = "workbook" if raw.unit_code and app.roster.get(raw.unit_code) else ""
     if _no_identity(raw):
         unit_by = _identify(app, mail, book, raw)
+    return raw, unit_by
+
+
+def _asks_for_files(app: App) -> bool:
+    return any(d.attachments for d in app.campaign.deliverables)
+
+
+def _ingest_book(
+    app: App,
+    book: MailFile,
+    raw: RawSubmission,
+    *,
+    received_at: dt.datetime,
+    now: dt.datetime,
+    dry_run: bool,
+    peers: PeerStats,
+    files: list[IncomingFile] | None,
+) -> IngestOutcome:
     if dry_run:
         ctx = peers.context_for(raw.unit_code, checked_at=now)
         parsed, report = validate_submission(raw, app.campaign, app.roster, ctx)
         note = "" if parsed else "unidentified"
-        outcome = IngestOutcome(
+        return IngestOutcome(
             raw.source,
             report.unit,
             report.deliverable,
@@ -294,8 +312,7 @@ def _workbook(
             note,
             report,
         )
-        return outcome, unit_by
-    outcome = ingest_raw(app, raw, received_at=received_at, now=now, peers=peers)
+    outcome = ingest_raw(app, raw, received_at=received_at, now=now, peers=peers, files=files)
     if outcome.seq is None and outcome.report is not None:
         # Nothing stored: the organiser's list of files not read or not tied to a unit shows it.
         record_unread(
@@ -309,7 +326,7 @@ def _workbook(
             received_at=received_at,
             now=now,
         )
-    return outcome, unit_by
+    return outcome
 
 
 def _no_identity(raw: RawSubmission) -> bool:
