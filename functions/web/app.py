@@ -31,6 +31,8 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -51,6 +53,7 @@ from functions.services.web.links import (
     session_token,
     verify,
 )
+from functions.web.assets import GZIP_MIN_BYTES, Assets
 from functions.web.limits import RateLimiter, WebLimits
 from functions.web.page import render_form_page
 from schemas.i18n import t
@@ -94,7 +97,7 @@ class _PageError(Exception):
         self.message = message
 
 
-def security_headers(inner: ASGIApp) -> ASGIApp:
+def security_headers(inner: ASGIApp, assets: Assets | None = None) -> ASGIApp:
     async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await inner(scope, receive, send)
@@ -107,6 +110,8 @@ def security_headers(inner: ASGIApp) -> ASGIApp:
                 if not scope["path"].startswith("/static/"):
                     # Pages hold a unit's data and a CSRF token: never kept by a shared cache or the back button.
                     extra.append((b"cache-control", b"no-store"))
+                elif assets is not None and message.get("status", 200) in (200, 304):
+                    extra.append((b"cache-control", assets.cache_control(scope)))
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
@@ -181,6 +186,8 @@ def create_web_app(
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    assets = Assets()
+    env.globals["asset"] = assets.url
 
     def tr(zh: str, en: str) -> str:
         return t(lang, zh, en)
@@ -436,8 +443,10 @@ def create_web_app(
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ],
         exception_handlers={404: not_found, 405: not_found, Exception: failed},
+        # Pages are mostly markup and Chinese text: gzip makes them a fraction of their size on a phone.
+        middleware=[Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)],
     )
-    return security_headers(body_limit(starlette, max_body, too_large))
+    return security_headers(body_limit(starlette, max_body, too_large), assets)
 
 
 def _fields(form: FormData) -> dict[str, list[str]]:
