@@ -162,6 +162,16 @@ def open_lambda_app(settings: Settings) -> App:
     )
 
 
+def cloud_link_secret(settings: Settings) -> bytes | None:
+    """The web form links' secret when the deployment keeps it in SSM (HUIZONG_LINK_SECRET_PARAM), so
+    `huizong links` signs with the secret the Lambda checks; None means the store's meta (local)."""
+    if not settings.link_secret_param:
+        return None
+    from functions.adapters.aws.secrets import parameter_for_cli
+
+    return parameter_for_cli(settings.link_secret_param).strip().encode()
+
+
 def _lambda_google(campaign: Campaign, folder: Path, settings: Settings) -> GoogleConnector | None:
     if campaign.google is None:
         return None

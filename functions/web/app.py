@@ -58,6 +58,7 @@ from functions.web.limits import RateLimiter, WebLimits
 from functions.web.page import render_form_page
 from schemas.i18n import t
 from schemas.report import ValidationReport
+from schemas.submission import Version
 
 log = logging.getLogger("huizong.web")
 
@@ -170,9 +171,13 @@ def create_web_app(
     clock: Callable[[], dt.datetime] | None = None,
     max_body: int = MAX_BODY_BYTES,
     limits: WebLimits | None = None,
+    link_secret: Callable[[], bytes] | None = None,
+    on_version: Callable[[Version], None] | None = None,
 ) -> ASGIApp:
     """The ASGI app. `lock` serialises service calls with the other jobs of `huizong serve`; `on_stored`
-    is called after a submission made a new version (serve asks for a master rebuild)."""
+    is called after a submission made a new version (serve asks for a master rebuild), `on_version` with
+    that version (the Lambda queues its consolidation). `link_secret` gives the links' secret where it is
+    not the store's meta (SSM on Lambda)."""
     limits = limits or WebLimits.default()
     campaign = app.campaign
     lang = campaign.language
@@ -226,6 +231,8 @@ def create_web_app(
         return limits.per_address, "addr:" + (request.client.host if request.client else "?")
 
     def secret() -> bytes:
+        if link_secret is not None:
+            return link_secret()
         with guard:
             return campaign_secret(app.store, now=now_of())
 
@@ -390,6 +397,8 @@ def create_web_app(
                 )
             if submit and result.stored and on_stored is not None:
                 on_stored()
+            if submit and result.stored and result.version is not None and on_version is not None:
+                on_version(result.version)
             return render(
                 session,
                 values=dict(values),
