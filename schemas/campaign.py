@@ -247,6 +247,13 @@ class MailSettings(_Strict):
         return self
 
 
+class WebSettings(_Strict):
+    """The web form (issue 14): where units open it. When set, each unit's personal link is printed in
+    its workbook's 填写说明 and in its reminders."""
+
+    base_url: str = Field(pattern=r"^https?://[^\s?#]+$", max_length=200)
+
+
 class Submission(_Strict):
     """How units return their workbooks; shown in 填写说明 and in reminders."""
 
@@ -287,6 +294,7 @@ class Campaign(_Strict):
     submission: Submission = Field(default_factory=Submission)
     form: FormCustomisation = Field(default_factory=FormCustomisation)
     google: GoogleSettings | None = None
+    web: WebSettings | None = None
 
     model_config = ConfigDict(extra="forbid", ignored_types=(cached_property,))
 

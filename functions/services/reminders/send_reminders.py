@@ -25,6 +25,7 @@ from functions.services.messages.compose import build_digest, build_reminder
 from functions.services.reminders.plan import DueItem, UnitReminder, digest_window, plan_reminders, timing
 from functions.services.reminders.stuck import SENDING, StuckReminder, is_stuck, stuck_reminders
 from functions.services.status.unit_states import UnitStatus, count_by_deliverable, unit_statuses
+from functions.services.web.form_link import form_links
 from schemas.campaign import Campaign
 from schemas.i18n import Language, t
 from schemas.roster import Roster
@@ -146,7 +147,7 @@ def _send_one(
         result.no_address += 1
         return _finish(store, mine, t(lang, "无邮箱地址，未发送", "no address; not sent"), result, lang)
     try:
-        msg = build_reminder(campaign, reminder, now=now)
+        msg = build_reminder(campaign, reminder, now=now, link_of=form_links(store, campaign, now=now))
     except Exception as exc:  # nothing was sent: give the claim back, keep the run going
         log.exception("could not build reminder for %s", reminder.unit.code)
         for key, _ in mine:
@@ -282,7 +283,9 @@ def resend_stuck(
             continue
         try:
             try:
-                message = build_reminder(campaign, reminder, now=now)
+                message = build_reminder(
+                    campaign, reminder, now=now, link_of=form_links(store, campaign, now=now)
+                )
             except Exception as exc:  # nothing was sent: treated like a refusal below
                 log.exception("could not build reminder for %s", unit.code)
                 raise MailRefused(str(exc)) from exc
