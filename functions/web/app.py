@@ -41,6 +41,7 @@ from starlette.staticfiles import StaticFiles
 from functions.app import App
 from functions.services.web.form_fields import FormTooLarge, FormValues, form_values
 from functions.services.web.form_intake import SaveResult, form_start, form_state, save_form
+from functions.services.web.form_review import form_review
 from functions.services.web.links import (
     SESSION_TTL,
     LinkRefused,
@@ -272,6 +273,7 @@ def create_web_app(
         with guard:
             start_version = app.store.latest(session.unit.code, session.deliverable)
             state = form_state(app, session.unit, session.deliverable, start_version, now_of())
+            review = form_review(app, session.unit.code, session.deliverable)
         html = render_form_page(
             env,
             campaign,
@@ -284,6 +286,7 @@ def create_web_app(
             result=result,
             submitted=submitted,
             now=now_of(),
+            review=review,
         )
         return HTMLResponse(html)
 
