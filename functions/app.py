@@ -68,6 +68,9 @@ class App:
     mailer_factory: Callable[[], Mailer]
     # None when the campaign has no google section.
     google: GoogleConnector | None = None
+    # The web form links' secret when the deployment keeps it outside the store (SSM on AWS); None:
+    # the store's meta (functions/services/web/links.campaign_secret).
+    link_secret: Callable[[], bytes] | None = None
     paths: Paths = field(init=False)
     _mailer: Mailer | None = field(default=None, init=False, repr=False)
 

@@ -12,7 +12,9 @@ Services receive the resulting App and never import this module.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +85,7 @@ def _assemble(
     google: Any = "local",
     mailer_factory: Any = None,
     ses_region: str = "",
+    link_secret: Callable[[], bytes] | None = None,
 ) -> App:
     from functions.adapters.folder.artifacts import FolderArtifacts
     from functions.adapters.folder.intake import FolderIntake
@@ -108,6 +111,7 @@ def _assemble(
         artifacts=artifacts if artifacts is not None else FolderArtifacts(paths.out),
         mailer_factory=mailer_factory or build_mailer,
         google=_local_google(campaign, folder) if google == "local" else google(campaign),
+        link_secret=link_secret,
     )
 
 
@@ -125,7 +129,9 @@ def open_app(
             store = open_store(folder, settings, read_only=read_only)
         except StoreUnavailable as exc:
             raise ConfigError([exc.message(_language_if_known(folder))]) from None
-    return _assemble(folder, store=store, ses_region=settings.ses_region)
+    return _assemble(
+        folder, store=store, ses_region=settings.ses_region, link_secret=_cli_link_secret(settings)
+    )
 
 
 def _language_if_known(folder: Path) -> Any:
@@ -159,7 +165,29 @@ def open_lambda_app(settings: Settings) -> App:
         artifacts=artifacts,
         google=lambda campaign: _lambda_google(campaign, folder, settings),
         ses_region=settings.ses_region,
+        link_secret=_lambda_link_secret(settings),
     )
+
+
+def _cli_link_secret(settings: Settings) -> Callable[[], bytes] | None:
+    """On the organiser's machine for a deployment that keeps the secret in SSM: read once, when needed."""
+    if not settings.link_secret_param:
+        return None
+    return functools.cache(lambda: cloud_link_secret(settings) or b"")
+
+
+def _lambda_link_secret(settings: Settings) -> Callable[[], bytes] | None:
+    """On Lambda: SSM (or the extension), read on first use and cached for the cold start."""
+    if not settings.link_secret_param:
+        return None
+    name = settings.link_secret_param
+
+    def read() -> bytes:
+        from functions.adapters.aws.secrets import parameter
+
+        return parameter(name).strip().encode()
+
+    return read
 
 
 def cloud_link_secret(settings: Settings) -> bytes | None:

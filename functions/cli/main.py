@@ -72,7 +72,9 @@ def templates(folder: Path) -> None:
     _warn_roster(app)
     from functions.services.web.form_link import form_links
 
-    link_of = form_links(app.store, app.campaign, now=dt.datetime.now(app.campaign.tz))
+    link_of = form_links(
+        app.store, app.campaign, now=dt.datetime.now(app.campaign.tz), secret_of=app.link_secret
+    )
     paths = write_templates(folder, app.campaign, app.roster, link_of=link_of)
     where = folder / "templates"
     lang = app.campaign.language

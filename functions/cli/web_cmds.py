@@ -48,7 +48,7 @@ def check_base_url(value: str, lang: Language) -> str:
 @friendly_errors
 def links(folder: Path, as_json: bool, base_url: str, rotate: bool) -> None:
     """列出每个单位的在线填报链接，并写出 out/links.csv 和每个链接的二维码图片。"""
-    from functions.bootstrap import cloud_link_secret, open_app
+    from functions.bootstrap import open_app
     from functions.services.web.link_files import CSV_KEY, QR_FOLDER, write_link_files
     from functions.services.web.links import campaign_secret, link_expiry, rotate_secret, unit_links
     from schemas.i18n import t
@@ -57,9 +57,9 @@ def links(folder: Path, as_json: bool, base_url: str, rotate: bool) -> None:
     lang = app.campaign.language
     base = check_base_url(base_url, lang)
     now = dt.datetime.now(app.campaign.tz)
-    from functions.settings import LINK_SECRET_PARAM, Settings
+    from functions.settings import LINK_SECRET_PARAM
 
-    in_ssm = cloud_link_secret(Settings.from_env())
+    in_ssm = app.link_secret() if app.link_secret is not None else None
     if in_ssm is not None and rotate:
         # The Lambda reads the secret from SSM: rotating the store's copy would change nothing there.
         raise click.UsageError(

@@ -16,6 +16,7 @@ from typing import Any
 
 from mangum import Mangum
 
+from functions.config.loading import ConfigError
 from functions.handlers import runtime
 from functions.settings import LINK_SECRET_PARAM
 from functions.web.app import create_web_app
@@ -57,9 +58,23 @@ def _adapter(base_url: str) -> Mangum:
     return Mangum(web, lifespan="off")
 
 
+def _unavailable() -> dict[str, Any]:
+    # No campaign could be opened, so no language: both. Nothing about the configuration leaks.
+    return {
+        "statusCode": 503,
+        "headers": {"content-type": "text/plain; charset=utf-8", "cache-control": "no-store"},
+        "body": "服务暂时不可用，请稍后重试。 / Service unavailable, retry later.",
+    }
+
+
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     with runtime.invocation("web", context):
-        reply: dict[str, Any] = _adapter(_base_url(event))(event, context)
+        try:
+            adapter = _adapter(_base_url(event))
+        except (runtime.RuntimeConfigError, ConfigError):
+            runtime.logger().exception("web form is not configured")
+            return _unavailable()
+        reply: dict[str, Any] = adapter(event, context)
         path = str(event.get("rawPath") or "")
         runtime.log_event(
             "web",

@@ -234,6 +234,8 @@ def create_web_app(
     def secret() -> bytes:
         if link_secret is not None:
             return link_secret()
+        if app.link_secret is not None:
+            return app.link_secret()
         with guard:
             return campaign_secret(app.store, now=now_of())
 

@@ -230,3 +230,14 @@ def test_a_link_signed_with_another_secret_is_refused_with_a_page(cloud: Any) ->
     assert "链接无法使用" in page and "Traceback" not in page
     # no cookie, no form
     assert web_url.handler(url_event("GET", "/form/plan"))["statusCode"] == 401
+
+
+def test_without_its_secret_parameter_the_form_answers_503_and_logs_why(
+    cloud: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("HUIZONG_LINK_SECRET_PARAM")
+    runtime.reset()
+    web_url.reset()
+    reply = web_url.handler(url_event("GET", "/u/whatever"))
+    assert reply["statusCode"] == 503 and "服务暂时不可用" in reply["body"]
+    assert "HUIZONG_LINK_SECRET_PARAM" in capsys.readouterr().out

@@ -103,3 +103,17 @@ def test_reminders_carry_the_link_when_there_is_a_form(wujin_dir: Path, web: boo
     assert link
     _opens(app, link.group(0), "WJ015", "plan")
     assert f'<a href="{link.group(0)}">' in html
+
+
+def test_a_secret_kept_outside_the_store_signs_the_links(wujin_dir: Path) -> None:
+    # On AWS the secret is in SSM (App.link_secret): reminders sent from Lambda must carry links the
+    # Lambda form accepts, and the store gets no secret of its own.
+    app = _app(wujin_dir, web=True)
+    key = b"a-secret-kept-in-ssm-0123456789abcdef"
+    link = form_links(app.store, app.campaign, now=NOW, secret_of=lambda: key)("WJ009", "plan")
+    assert link is not None
+    m = TOKEN.fullmatch(link)
+    assert m
+    claims = verify(key, m.group(1), campaign_id=app.campaign.id, now=NOW)
+    assert (claims.u, claims.d) == ("WJ009", "plan")
+    assert app.store.get_meta("web/link-secret") is None

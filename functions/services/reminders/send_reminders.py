@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +70,7 @@ def run_reminders(
     now: dt.datetime,
     dry_run: bool = False,
     master_link: str = "",
+    link_secret: Callable[[], bytes] | None = None,
 ) -> RemindResult:
     statuses = unit_statuses(campaign, roster, store)
     claimed = {c.key for c in store.claims("remind/")}
@@ -79,7 +81,9 @@ def run_reminders(
         if dry_run:
             result.lines.append(line)
             continue
-        result.lines.append(line + " " + _send_one(campaign, store, mailer, reminder, now, result))
+        result.lines.append(
+            line + " " + _send_one(campaign, store, mailer, reminder, now, result, link_secret)
+        )
     result.stuck = stuck_reminders(campaign, store, now)
     if not dry_run and campaign.reminders.digest and mailer is not None:
         result.digest_sent = _send_digest(campaign, store, mailer, statuses, now, result, master_link)
@@ -132,6 +136,7 @@ def _send_one(
     reminder: UnitReminder,
     now: dt.datetime,
     result: RemindResult,
+    link_secret: Callable[[], bytes] | None = None,
 ) -> str:
     lang = campaign.language
     mine = []
@@ -147,7 +152,9 @@ def _send_one(
         result.no_address += 1
         return _finish(store, mine, t(lang, "无邮箱地址，未发送", "no address; not sent"), result, lang)
     try:
-        msg = build_reminder(campaign, reminder, now=now, link_of=form_links(store, campaign, now=now))
+        msg = build_reminder(
+            campaign, reminder, now=now, link_of=form_links(store, campaign, now=now, secret_of=link_secret)
+        )
     except Exception as exc:  # nothing was sent: give the claim back, keep the run going
         log.exception("could not build reminder for %s", reminder.unit.code)
         for key, _ in mine:
@@ -212,7 +219,13 @@ def _resend_key(stuck: StuckReminder, claims: dict[str, Claim]) -> str:
 
 
 def resend_stuck(
-    campaign: Campaign, roster: Roster, store: Store, mailer: Mailer | None, *, now: dt.datetime
+    campaign: Campaign,
+    roster: Roster,
+    store: Store,
+    mailer: Mailer | None,
+    *,
+    now: dt.datetime,
+    link_secret: Callable[[], bytes] | None = None,
 ) -> RemindResult:
     """`huizong remind DIR --resend-stuck`: the organiser's decision to resend every interrupted reminder.
 
@@ -284,7 +297,10 @@ def resend_stuck(
         try:
             try:
                 message = build_reminder(
-                    campaign, reminder, now=now, link_of=form_links(store, campaign, now=now)
+                    campaign,
+                    reminder,
+                    now=now,
+                    link_of=form_links(store, campaign, now=now, secret_of=link_secret),
                 )
             except Exception as exc:  # nothing was sent: treated like a refusal below
                 log.exception("could not build reminder for %s", unit.code)

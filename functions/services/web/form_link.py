@@ -14,11 +14,14 @@ from schemas.campaign import Campaign
 LinkOf = Callable[[str, str], str | None]
 
 
-def form_links(store: Store, campaign: Campaign, *, now: dt.datetime) -> LinkOf:
+def form_links(
+    store: Store, campaign: Campaign, *, now: dt.datetime, secret_of: Callable[[], bytes] | None = None
+) -> LinkOf:
     """(unit code, deliverable) → the unit's link, or None when the campaign has no web form address.
 
-    The secret is read (or created) once, on the first link asked for, so a campaign without a web form
-    never gets one."""
+    `secret_of` is App.link_secret: the deployment's secret when it is kept outside the store (SSM), so
+    a reminder sent from Lambda carries a link the Lambda form accepts. The secret is read (or created)
+    once, on the first link asked for, so a campaign without a web form never gets one."""
     if campaign.web is None:
         return lambda unit, deliverable: None
     base = campaign.web.base_url.rstrip("/")
@@ -26,7 +29,7 @@ def form_links(store: Store, campaign: Campaign, *, now: dt.datetime) -> LinkOf:
 
     def link_of(unit: str, deliverable: str) -> str | None:
         if not secret:
-            secret.append(campaign_secret(store, now=now))
+            secret.append(secret_of() if secret_of is not None else campaign_secret(store, now=now))
         return f"{base}/u/{link_token(secret[0], campaign, unit, deliverable)}"
 
     return link_of
