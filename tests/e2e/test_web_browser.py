@@ -21,9 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from openpyxl import load_workbook
 
 from functions.bootstrap import App, open_app
 from functions.serve.web_server import WebFormServer
+from functions.services.loop import consolidate
+from functions.services.status.unit_states import unit_statuses
 from functions.services.web.links import campaign_secret, link_token
 from functions.web.app import create_web_app
 from tests.helpers.browser import DESKTOP, PHONE, Viewport, browser_binaries, chromium, full_page_screenshot
@@ -257,6 +260,17 @@ def test_phone_fill_rows_submit_with_error_fix_resubmit(served: tuple[App, str],
     assert version.tables["plan_materials"][0]["filled_by"] == "李老师"
     receipts = [p.read_bytes() for p in app.paths.outbox.glob("*.eml")]
     assert any(b"hutangsqjy@example.org" in r for r in receipts)
+    # downstream it is any other submission: `huizong status` counts it valid, the master has its rows
+    (status,) = [
+        s
+        for s in unit_statuses(app.campaign, app.roster, app.store)
+        if s.unit.code == "WJ009" and s.deliverable.key == "plan"
+    ]
+    assert status.state == "valid"
+    consolidate(app, now=NOW)
+    sheet = load_workbook(app.paths.master, read_only=True)["活动安排"]
+    names = [r for r in sheet.iter_rows(values_only=True) if "WJ009" in r]
+    assert {"智慧助老手机课堂", "家庭教育讲座", "老年人书法班"} <= {v for r in names for v in r}
 
 
 def _desktop_or_phone(
