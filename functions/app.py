@@ -71,6 +71,9 @@ class App:
     google: GoogleConnector | None = None
     # The units' mailbox (issue 16), opened on use; None when campaign.yaml has no mail_intake host.
     mailbox_factory: Callable[[], Mailbox] | None = None
+    # The web form links' secret when the deployment keeps it outside the store (SSM on AWS); None:
+    # the store's meta (functions/services/web/links.campaign_secret).
+    link_secret: Callable[[], bytes] | None = None
     paths: Paths = field(init=False)
     _mailer: Mailer | None = field(default=None, init=False, repr=False)
 

@@ -12,6 +12,7 @@ Services receive the resulting App and never import this module.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -100,6 +101,7 @@ def _assemble(
     google: Any = "local",
     mailer_factory: Any = None,
     ses_region: str = "",
+    link_secret: Callable[[], bytes] | None = None,
 ) -> App:
     from functions.adapters.folder.artifacts import FolderArtifacts
     from functions.adapters.folder.intake import FolderIntake
@@ -126,6 +128,7 @@ def _assemble(
         mailer_factory=mailer_factory or build_mailer,
         google=_local_google(campaign, folder) if google == "local" else google(campaign),
         mailbox_factory=_local_mailbox(campaign),
+        link_secret=link_secret,
     )
 
 
@@ -143,7 +146,9 @@ def open_app(
             store = open_store(folder, settings, read_only=read_only)
         except StoreUnavailable as exc:
             raise ConfigError([exc.message(_language_if_known(folder))]) from None
-    return _assemble(folder, store=store, ses_region=settings.ses_region)
+    return _assemble(
+        folder, store=store, ses_region=settings.ses_region, link_secret=_cli_link_secret(settings)
+    )
 
 
 def _language_if_known(folder: Path) -> Any:
@@ -177,7 +182,39 @@ def open_lambda_app(settings: Settings) -> App:
         artifacts=artifacts,
         google=lambda campaign: _lambda_google(campaign, folder, settings),
         ses_region=settings.ses_region,
+        link_secret=_lambda_link_secret(settings),
     )
+
+
+def _cli_link_secret(settings: Settings) -> Callable[[], bytes] | None:
+    """On the organiser's machine for a deployment that keeps the secret in SSM: read once, when needed."""
+    if not settings.link_secret_param:
+        return None
+    return functools.cache(lambda: cloud_link_secret(settings) or b"")
+
+
+def _lambda_link_secret(settings: Settings) -> Callable[[], bytes] | None:
+    """On Lambda: SSM (or the extension), read on first use and cached for the cold start."""
+    if not settings.link_secret_param:
+        return None
+    name = settings.link_secret_param
+
+    def read() -> bytes:
+        from functions.adapters.aws.secrets import parameter
+
+        return parameter(name).strip().encode()
+
+    return read
+
+
+def cloud_link_secret(settings: Settings) -> bytes | None:
+    """The web form links' secret when the deployment keeps it in SSM (HUIZONG_LINK_SECRET_PARAM), so
+    `huizong links` signs with the secret the Lambda checks; None means the store's meta (local)."""
+    if not settings.link_secret_param:
+        return None
+    from functions.adapters.aws.secrets import parameter_for_cli
+
+    return parameter_for_cli(settings.link_secret_param).strip().encode()
 
 
 def _lambda_google(campaign: Campaign, folder: Path, settings: Settings) -> GoogleConnector | None:

@@ -20,6 +20,8 @@ WEBHOOK_SECRET_ENV = "HUIZONG_WEBHOOK_SECRET"
 WEBHOOK_SECRET_PARAM = "HUIZONG_WEBHOOK_SECRET_PARAM"
 GOOGLE_CREDENTIALS_PARAM = "HUIZONG_GOOGLE_CREDENTIALS_PARAM"
 QUEUE_URL_ENV = "HUIZONG_QUEUE_URL"
+LINK_SECRET_PARAM = "HUIZONG_LINK_SECRET_PARAM"
+BASE_URL_ENV = "HUIZONG_BASE_URL"
 SES_REGION_ENV = "HUIZONG_SES_REGION"
 DEFAULT_WORK_DIR = "/tmp/huizong"
 
@@ -44,6 +46,8 @@ class Settings(BaseModel):
     queue_url: str = ""  # HUIZONG_QUEUE_URL: the consolidation FIFO queue
     webhook_secret_param: str = ""  # HUIZONG_WEBHOOK_SECRET_PARAM: SSM parameter name
     google_credentials_param: str = ""  # HUIZONG_GOOGLE_CREDENTIALS_PARAM: SSM parameter name
+    link_secret_param: str = ""  # HUIZONG_LINK_SECRET_PARAM: SSM parameter name (the web form's links)
+    base_url: str = ""  # HUIZONG_BASE_URL: where units open the web form (default: the function URL)
     secrets_extension: bool = False  # HUIZONG_SECRETS_EXTENSION: read SSM through the Lambda extension
     in_lambda: bool = False  # AWS_LAMBDA_FUNCTION_NAME is set
     # HUIZONG_SES_REGION: overrides campaign.yaml mail.ses.region. The template sets it to the region
@@ -73,6 +77,8 @@ class Settings(BaseModel):
             queue_url=text(QUEUE_URL_ENV),
             webhook_secret_param=text(WEBHOOK_SECRET_PARAM),
             google_credentials_param=text(GOOGLE_CREDENTIALS_PARAM),
+            link_secret_param=text(LINK_SECRET_PARAM),
+            base_url=text(BASE_URL_ENV),
             secrets_extension=flag("HUIZONG_SECRETS_EXTENSION"),
             in_lambda=bool(text("AWS_LAMBDA_FUNCTION_NAME")),
             ses_region=text(SES_REGION_ENV),

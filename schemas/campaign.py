@@ -281,6 +281,13 @@ class MailSettings(_Strict):
         return self
 
 
+class WebSettings(_Strict):
+    """The web form (issue 14): where units open it. When set, each unit's personal link is printed in
+    its workbook's 填写说明 and in its reminders."""
+
+    base_url: str = Field(pattern=r"^https?://[^\s?#]+$", max_length=200)
+
+
 class Submission(_Strict):
     """How units return their workbooks; shown in 填写说明 and in reminders."""
 
@@ -325,6 +332,7 @@ class Campaign(_Strict):
     google: GoogleSettings | None = None
     # Email intake (issue 16): None when units' mail is not read by huizong.
     mail_intake: MailIntakeSettings | None = None
+    web: WebSettings | None = None
 
     model_config = ConfigDict(extra="forbid", ignored_types=(cached_property,))
 

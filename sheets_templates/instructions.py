@@ -20,6 +20,8 @@ class InstructionLine(BaseModel):
     text: str
     # Identity lines carry the key from layout.IDENTITY_LABELS so writers can lock or unlock them.
     identity_key: str | None = None
+    # A line about a web address: writers make the cell a hyperlink to it.
+    link: str | None = None
 
 
 def format_due(campaign: Campaign, deliverable_key: str) -> str:
@@ -114,7 +116,9 @@ def _rules_lines(campaign: Campaign, deliverable_key: str, unit: Unit | None) ->
     return lines
 
 
-def instruction_lines(campaign: Campaign, deliverable_key: str, unit: Unit | None) -> list[InstructionLine]:
+def instruction_lines(
+    campaign: Campaign, deliverable_key: str, unit: Unit | None, *, form_link: str | None = None
+) -> list[InstructionLine]:
     lang = campaign.language
     d = campaign.deliverable(deliverable_key)
     lines = [
@@ -142,6 +146,21 @@ def instruction_lines(campaign: Campaign, deliverable_key: str, unit: Unit | Non
         lines.append(InstructionLine(label=t(lang, "需报送", "What to send"), text=what))
     how = campaign.submission.how(lang)
     lines.append(InstructionLine(label=t(lang, "报送方式", "How to return"), text=how))
+    if form_link and unit is not None:
+        # The unit's personal link to the web form: another way to report, for a unit on a phone.
+        lines.append(
+            InstructionLine(
+                label=t(lang, "在线填报", "Online form"),
+                text=t(
+                    lang,
+                    f"也可不用本工作簿，在手机（微信）或电脑浏览器中打开本单位的专属链接直接填写：{form_link}"
+                    "（此链接仅供本单位使用，请勿转发）",
+                    f"Instead of this workbook you may fill in the form online, on a phone or a computer, at "
+                    f"your unit's personal link: {form_link} (for your unit only; do not forward it)",
+                ),
+                link=form_link,
+            )
+        )
     lines.append(
         InstructionLine(label=t(lang, "联系方式", "Contact"), text=campaign.organiser_contact_line())
     )

@@ -305,7 +305,9 @@ def _record_sheet(
 _INSTRUCTION_CHARS = 88  # column B's 90 units, less padding
 
 
-def _instructions_sheet(ws: Worksheet, campaign: Campaign, deliverable_key: str, unit: Unit | None) -> None:
+def _instructions_sheet(
+    ws: Worksheet, campaign: Campaign, deliverable_key: str, unit: Unit | None, form_link: str | None = None
+) -> None:
     ws["A1"] = sheet_heading(campaign, deliverable_key)
     ws["A1"].font = _font(bold=True, size=14)
     ws.merge_cells("A1:B1")
@@ -314,7 +316,7 @@ def _instructions_sheet(ws: Worksheet, campaign: Campaign, deliverable_key: str,
     ws.column_dimensions["B"].width = 90
     value_col = layout.IDENTITY_VALUE_COLUMN
     row = 3
-    for line in instruction_lines(campaign, deliverable_key, unit):
+    for line in instruction_lines(campaign, deliverable_key, unit, form_link=form_link):
         label = ws[f"A{row}"]
         label.value = line.label
         label.font = _font(bold=True)
@@ -329,6 +331,8 @@ def _instructions_sheet(ws: Worksheet, campaign: Campaign, deliverable_key: str,
             )
             if lines > 1:
                 ws.row_dimensions[row].height = 15 * lines + 2
+        if line.link is not None:
+            value.hyperlink = line.link
         if line.identity_key is not None:
             value.font = _font(bold=True, size=12)
             value.fill = _IDENTITY_FILL
@@ -363,7 +367,9 @@ def _meta_sheet(wb: Workbook, campaign: Campaign, deliverable_key: str, unit: Un
     return ws
 
 
-def build_unit_workbook(campaign: Campaign, deliverable_key: str, unit: Unit | None) -> Workbook:
+def build_unit_workbook(
+    campaign: Campaign, deliverable_key: str, unit: Unit | None, *, form_link: str | None = None
+) -> Workbook:
     """The workbook a unit fills for one deliverable; ``unit=None`` gives the blank template."""
     lang = campaign.language
     deliverable = campaign.deliverable(deliverable_key)
@@ -375,7 +381,7 @@ def build_unit_workbook(campaign: Campaign, deliverable_key: str, unit: Unit | N
     intro = wb.active
     assert intro is not None  # a new Workbook always has one sheet
     intro.title = layout.INSTRUCTIONS_SHEET[lang]
-    _instructions_sheet(intro, campaign, deliverable_key, unit)
+    _instructions_sheet(intro, campaign, deliverable_key, unit, form_link)
     unit_type = unit.type if unit else None
     window = campaign.window_for(unit_type)
     table_sheets = [

@@ -94,7 +94,9 @@ def _resend_stuck(app: App, now: dt.datetime) -> None:
     from functions.services.reminders.send_reminders import resend_stuck
 
     lang = app.campaign.language
-    result = resend_stuck(app.campaign, app.roster, app.store, app.mailer, now=now)
+    result = resend_stuck(
+        app.campaign, app.roster, app.store, app.mailer, now=now, link_secret=app.link_secret
+    )
     for line in result.lines:
         click.echo(line)
     if not result.lines:

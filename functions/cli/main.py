@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -78,7 +79,12 @@ def templates(folder: Path) -> None:
 
     app = open_app(folder)
     _warn_roster(app)
-    paths = write_templates(folder, app.campaign, app.roster)
+    from functions.services.web.form_link import form_links
+
+    link_of = form_links(
+        app.store, app.campaign, now=dt.datetime.now(app.campaign.tz), secret_of=app.link_secret
+    )
+    paths = write_templates(folder, app.campaign, app.roster, link_of=link_of)
     where = folder / "templates"
     lang = app.campaign.language
     click.echo(

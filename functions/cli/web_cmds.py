@@ -57,7 +57,24 @@ def links(folder: Path, as_json: bool, base_url: str, rotate: bool) -> None:
     lang = app.campaign.language
     base = check_base_url(base_url, lang)
     now = dt.datetime.now(app.campaign.tz)
-    secret = rotate_secret(app.store, now=now) if rotate else campaign_secret(app.store, now=now)
+    from functions.settings import LINK_SECRET_PARAM
+
+    in_ssm = app.link_secret() if app.link_secret is not None else None
+    if in_ssm is not None and rotate:
+        # The Lambda reads the secret from SSM: rotating the store's copy would change nothing there.
+        raise click.UsageError(
+            t(
+                lang,
+                f"链接密钥保存在 SSM（{LINK_SECRET_PARAM}）中：请用新的随机值覆盖该参数来作废全部链接"
+                "（见 docs/deploy.md），然后不带 --rotate 重新运行本命令。",
+                f"The link secret is in SSM ({LINK_SECRET_PARAM}): overwrite that parameter with a new random "
+                "value to revoke every link (docs/deploy.md), then run this again without --rotate.",
+            )
+        )
+    if in_ssm is not None:
+        secret = in_ssm
+    else:
+        secret = rotate_secret(app.store, now=now) if rotate else campaign_secret(app.store, now=now)
     found = unit_links(secret, app.campaign, app.roster, base)
     write_link_files(app, found)
     expiry = link_expiry(app.campaign)

@@ -71,7 +71,13 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         if app.campaign.mail.transport == "outbox":
             runtime.log_event("mail.transport is outbox: messages stay in /tmp", level=logging.WARNING)
         result = run_reminders(
-            app.campaign, app.roster, app.store, app.mailer, now=now, master_link=master_link(app)
+            app.campaign,
+            app.roster,
+            app.store,
+            app.mailer,
+            now=now,
+            master_link=master_link(app),
+            link_secret=app.link_secret,
         )
         counts = {
             "planned": len(result.planned),

@@ -35,6 +35,7 @@ def remind(app: App, *, now: dt.datetime, dry_run: bool = False) -> RemindResult
         now=now,
         dry_run=dry_run,
         master_link=str(app.paths.master.resolve()),
+        link_secret=app.link_secret,
     )
     if not dry_run:
         # 退回 mails a server refused earlier (issue 15): claimed again and sent, once.

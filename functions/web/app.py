@@ -31,15 +31,17 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from functions.app import App
-from functions.services.review.unit_note import return_comment
 from functions.services.web.form_fields import FormTooLarge, FormValues, form_values
 from functions.services.web.form_intake import SaveResult, form_start, form_state, save_form
+from functions.services.web.form_review import form_review
 from functions.services.web.links import (
     SESSION_TTL,
     LinkRefused,
@@ -53,10 +55,12 @@ from functions.services.web.links import (
     verify,
 )
 from functions.web.admin.routes import create_admin_app
+from functions.web.assets import GZIP_MIN_BYTES, Assets
 from functions.web.limits import RateLimiter, WebLimits
 from functions.web.page import render_form_page
 from schemas.i18n import t
 from schemas.report import ValidationReport
+from schemas.submission import Version
 
 log = logging.getLogger("huizong.web")
 
@@ -96,7 +100,7 @@ class _PageError(Exception):
         self.message = message
 
 
-def security_headers(inner: ASGIApp) -> ASGIApp:
+def security_headers(inner: ASGIApp, assets: Assets | None = None) -> ASGIApp:
     async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await inner(scope, receive, send)
@@ -109,6 +113,8 @@ def security_headers(inner: ASGIApp) -> ASGIApp:
                 if not scope["path"].startswith("/static/"):
                     # Pages hold a unit's data and a CSRF token: never kept by a shared cache or the back button.
                     extra.append((b"cache-control", b"no-store"))
+                elif assets is not None and message.get("status", 200) in (200, 304):
+                    extra.append((b"cache-control", assets.cache_control(scope)))
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
@@ -167,9 +173,13 @@ def create_web_app(
     clock: Callable[[], dt.datetime] | None = None,
     max_body: int = MAX_BODY_BYTES,
     limits: WebLimits | None = None,
+    link_secret: Callable[[], bytes] | None = None,
+    on_version: Callable[[Version], None] | None = None,
 ) -> ASGIApp:
     """The ASGI app. `lock` serialises service calls with the other jobs of `huizong serve`; `on_stored`
-    is called after a submission made a new version (serve asks for a master rebuild)."""
+    is called after a submission made a new version (serve asks for a master rebuild), `on_version` with
+    that version (the Lambda queues its consolidation). `link_secret` gives the links' secret where it is
+    not the store's meta (SSM on Lambda)."""
     limits = limits or WebLimits.default()
     campaign = app.campaign
     lang = campaign.language
@@ -183,6 +193,8 @@ def create_web_app(
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    assets = Assets()
+    env.globals["asset"] = assets.url
 
     def tr(zh: str, en: str) -> str:
         return t(lang, zh, en)
@@ -221,6 +233,10 @@ def create_web_app(
         return limits.per_address, "addr:" + (request.client.host if request.client else "?")
 
     def secret() -> bytes:
+        if link_secret is not None:
+            return link_secret()
+        if app.link_secret is not None:
+            return app.link_secret()
         with guard:
             return campaign_secret(app.store, now=now_of())
 
@@ -260,7 +276,7 @@ def create_web_app(
         with guard:
             start_version = app.store.latest(session.unit.code, session.deliverable)
             state = form_state(app, session.unit, session.deliverable, start_version, now_of())
-            returned = return_comment(app.store, session.unit.code, session.deliverable)
+            review = form_review(app, session.unit.code, session.deliverable)
         html = render_form_page(
             env,
             campaign,
@@ -273,7 +289,7 @@ def create_web_app(
             result=result,
             submitted=submitted,
             now=now_of(),
-            returned_comment=returned,
+            review=review,
         )
         return HTMLResponse(html)
 
@@ -387,6 +403,8 @@ def create_web_app(
                 )
             if submit and result.stored and on_stored is not None:
                 on_stored()
+            if submit and result.stored and result.version is not None and on_version is not None:
+                on_version(result.version)
             return render(
                 session,
                 values=dict(values),
@@ -442,8 +460,10 @@ def create_web_app(
             Mount("/admin", create_admin_app(app, base_url=base, lock=lock, clock=now_of)),
         ],
         exception_handlers={404: not_found, 405: not_found, Exception: failed},
+        # Pages are mostly markup and Chinese text: gzip makes them a fraction of their size on a phone.
+        middleware=[Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)],
     )
-    return security_headers(body_limit(starlette, max_body, too_large))
+    return security_headers(body_limit(starlette, max_body, too_large), assets)
 
 
 def _fields(form: FormData) -> dict[str, list[str]]:

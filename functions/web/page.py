@@ -17,6 +17,7 @@ from jinja2 import Environment
 from functions.services.intake.receipt import ReceiptOutcome
 from functions.services.web.form_fields import FormValues, PlacedIssues, place_issues
 from functions.services.web.form_intake import SaveResult
+from functions.services.web.form_review import FormReview
 from schemas.campaign import Campaign, Week
 from schemas.formspec import FieldSpec, TableSpec
 from schemas.i18n import full_date, t
@@ -271,7 +272,7 @@ def render_form_page(
     result: SaveResult | None,
     submitted: bool,
     now: dt.datetime,
-    returned_comment: str = "",
+    review: FormReview | None = None,
 ) -> str:
     lang = campaign.language
     d = campaign.deliverable(deliverable)
@@ -301,5 +302,5 @@ def render_form_page(
         anchor=lambda issue: anchor(campaign, deliverable, issue),
         result_text=_result_text(campaign, result, submitted) if result else "",
         contact=campaign.organiser_contact_line(),
-        returned_comment=returned_comment,
+        review=review,
     )

@@ -323,16 +323,16 @@ def test_the_return_comment_shows_in_the_units_web_form_until_it_sends_again(
     token = link_token(campaign_secret(app.store, now=NOW), app.campaign, HUTANG_UNIT, "plan")
     assert unit.get(f"/u/{token}", follow_redirects=False).status_code == 303
     page = unit.get("/form/plan").text
-    assert 'class="returned-comment"' in page and "请补充&lt;i&gt;照片&lt;/i&gt;" in page
+    assert "review-returned" in page and "请补充&lt;i&gt;照片&lt;/i&gt;" in page
     # Another unit's form says nothing of it.
     other = link_token(campaign_secret(app.store, now=NOW), app.campaign, NIUTANG_UNIT, "plan")
     unit.get(f"/u/{other}")
-    assert "returned-comment" not in unit.get("/form/plan").text
+    assert "review-returned" not in unit.get("/form/plan").text
 
     sub = submission(HUTANG_UNIT, "plan", n=2)
     app.store.add_version(sub, report(sub), received_at=NOW, late=False)
     unit.get(f"/u/{token}")
-    assert "returned-comment" not in unit.get("/form/plan").text
+    assert "review-returned" not in unit.get("/form/plan").text
 
 
 def test_under_https_the_cookies_are_secure_and_a_failure_is_a_page(app: App, clock: Clock) -> None:

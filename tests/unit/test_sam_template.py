@@ -15,6 +15,7 @@ HANDLERS = {
     "RemindFunction": "functions.handlers.remind_schedule.handler",
     "PollFunction": "functions.handlers.poll_schedule.handler",
     "MailFunction": "functions.handlers.mail_s3.handler",
+    "WebFormFunction": "functions.handlers.web_url.handler",
 }
 
 
@@ -84,6 +85,15 @@ def test_functions_queue_schedules_bucket_logs_and_alarm() -> None:
     url = res["WebhookFunction"]["Properties"]["FunctionUrlConfig"]
     assert url["AuthType"] == "NONE"
     assert res["WebhookUrlInvokePermission"]["Properties"]["InvokedViaFunctionUrl"] is True
+    # the web form: a public URL too (its links are signed), reading only its own secret
+    web = res["WebFormFunction"]["Properties"]
+    assert web["FunctionUrlConfig"]["AuthType"] == "NONE"
+    assert res["WebFormUrlInvokePermission"]["Properties"]["InvokedViaFunctionUrl"] is True
+    assert web["Environment"]["Variables"]["HUIZONG_LINK_SECRET_PARAM"] == {"Ref": "LinkSecretParameter"}
+    web_sids = {st.get("Sid"): st for name, st in _statements(res) if name == "WebFormFunction"}
+    assert web_sids["LinkSecret"]["Action"] == "ssm:GetParameter"
+    assert "${LinkSecretParameter}" in web_sids["LinkSecret"]["Resource"]["Sub"]
+    assert t["Outputs"]["WebFormUrl"]["Value"] == {"GetAtt": "WebFormFunctionUrl.FunctionUrl"}
 
     queue = res["ConsolidateQueue"]["Properties"]
     dlq = res["ConsolidateDeadLetterQueue"]["Properties"]
@@ -122,7 +132,11 @@ def test_functions_queue_schedules_bucket_logs_and_alarm() -> None:
     assert tls["Effect"] == "Deny" and tls["Condition"]["Bool"]["aws:SecureTransport"] == "false"
 
     groups = [r["Properties"] for r in res.values() if r["Type"] == "AWS::Logs::LogGroup"]
-    assert len(groups) == 5 and all(g["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in groups)
+    functions = [r for r in res.values() if r["Type"] == "AWS::Serverless::Function"]
+    # One log group per function, each with the retention: none logs forever.
+    assert len(groups) == len(functions) == 6 and all(
+        g["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in groups
+    )
     alarm = res["DeadLetterAlarm"]["Properties"]
     assert alarm["Dimensions"][0]["Value"] == {"GetAtt": "ConsolidateDeadLetterQueue.QueueName"}
     assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"

@@ -14,7 +14,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from functions.adapters.aws.clients import client
 from functions.adapters.aws.logs import log_event, remember_secret
-from functions.settings import GOOGLE_CREDENTIALS_PARAM, WEBHOOK_SECRET_PARAM, RuntimeConfigError, Settings
+from functions.settings import (
+    GOOGLE_CREDENTIALS_PARAM,
+    LINK_SECRET_PARAM,
+    WEBHOOK_SECRET_PARAM,
+    RuntimeConfigError,
+    Settings,
+)
 
 # The AWS Parameters and Secrets Lambda Extension: our switch, then the layer's own settings.
 SECRETS_EXTENSION_ENV = "HUIZONG_SECRETS_EXTENSION"
@@ -112,12 +118,19 @@ def parameter(name: str) -> str:
     return value
 
 
+def parameter_for_cli(name: str) -> str:
+    """A SecureString parameter read straight from SSM for a command on the organiser's machine: no
+    extension there, and no JSON log line on stdout (it would break `--json` output)."""
+    return _parameter_from_ssm(name)
+
+
 def secret(param_env: str) -> bytes:
     """The secret whose SSM parameter name is in the environment variable `param_env`."""
     settings = Settings.from_env()
     names = {
         WEBHOOK_SECRET_PARAM: settings.webhook_secret_param,
         GOOGLE_CREDENTIALS_PARAM: settings.google_credentials_param,
+        LINK_SECRET_PARAM: settings.link_secret_param,
     }
     name = names.get(param_env, "")
     if not name:

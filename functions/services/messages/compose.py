@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -144,7 +144,14 @@ def _state_text(campaign: Campaign, s: UnitStatus) -> tuple[str, str]:
     return t(lang, f"已收到，但有 {n} 个错误需要修改", f"received, but {n} errors must be fixed"), "#c00000"
 
 
-def build_reminder(campaign: Campaign, reminder: UnitReminder, *, now: dt.datetime) -> EmailMessage:
+def build_reminder(
+    campaign: Campaign,
+    reminder: UnitReminder,
+    *,
+    now: dt.datetime,
+    link_of: Callable[[str, str], str | None] | None = None,
+) -> EmailMessage:
+    """`link_of(unit, deliverable)` gives the unit's web form link, shown with each item (None: not shown)."""
     lang = campaign.language
     listed = campaign.reminders.errors_listed
     items = []
@@ -176,6 +183,7 @@ def build_reminder(campaign: Campaign, reminder: UnitReminder, *, now: dt.dateti
             "color": color,
             "issues": issues,
             "more": max(0, len(errors) - listed),
+            "link": link_of(reminder.unit.code, item.deliverable.key) if link_of is not None else None,
         })  # fmt: skip
     subject = reminder_subject(campaign, reminder)
     return compose(

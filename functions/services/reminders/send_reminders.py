@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ from functions.services.messages.compose import build_digest, build_reminder
 from functions.services.reminders.plan import DueItem, UnitReminder, digest_window, plan_reminders, timing
 from functions.services.reminders.stuck import SENDING, StuckReminder, is_stuck, stuck_reminders
 from functions.services.status.unit_states import UnitStatus, count_by_deliverable, unit_statuses
+from functions.services.web.form_link import form_links
 from schemas.campaign import Campaign
 from schemas.i18n import Language, t
 from schemas.roster import Roster
@@ -70,6 +72,7 @@ def run_reminders(
     now: dt.datetime,
     dry_run: bool = False,
     master_link: str = "",
+    link_secret: Callable[[], bytes] | None = None,
 ) -> RemindResult:
     statuses = unit_statuses(campaign, roster, store)
     claimed = {c.key for c in store.claims("remind/")}
@@ -80,7 +83,9 @@ def run_reminders(
         if dry_run:
             result.lines.append(line)
             continue
-        result.lines.append(line + " " + _send_one(campaign, store, mailer, reminder, now, result))
+        result.lines.append(
+            line + " " + _send_one(campaign, store, mailer, reminder, now, result, link_secret)
+        )
     result.stuck = stuck_reminders(campaign, store, now)
     if not dry_run and campaign.reminders.digest and mailer is not None:
         result.digest_sent = _send_digest(campaign, store, mailer, statuses, now, result, master_link)
@@ -133,6 +138,7 @@ def _send_one(
     reminder: UnitReminder,
     now: dt.datetime,
     result: RemindResult,
+    link_secret: Callable[[], bytes] | None = None,
 ) -> str:
     lang = campaign.language
     mine = []
@@ -148,7 +154,9 @@ def _send_one(
         result.no_address += 1
         return _finish(store, mine, t(lang, "无邮箱地址，未发送", "no address; not sent"), result, lang)
     try:
-        msg = build_reminder(campaign, reminder, now=now)
+        msg = build_reminder(
+            campaign, reminder, now=now, link_of=form_links(store, campaign, now=now, secret_of=link_secret)
+        )
         if campaign.reminders.cc_coordinator and (cc := coordinator_addresses(campaign, reminder.unit)):
             msg["Cc"] = ", ".join(cc)
     except Exception as exc:  # nothing was sent: give the claim back, keep the run going
@@ -215,7 +223,13 @@ def _resend_key(stuck: StuckReminder, claims: dict[str, Claim]) -> str:
 
 
 def resend_stuck(
-    campaign: Campaign, roster: Roster, store: Store, mailer: Mailer | None, *, now: dt.datetime
+    campaign: Campaign,
+    roster: Roster,
+    store: Store,
+    mailer: Mailer | None,
+    *,
+    now: dt.datetime,
+    link_secret: Callable[[], bytes] | None = None,
 ) -> RemindResult:
     """`huizong remind DIR --resend-stuck`: the organiser's decision to resend every interrupted reminder.
 
@@ -286,7 +300,12 @@ def resend_stuck(
             continue
         try:
             try:
-                message = build_reminder(campaign, reminder, now=now)
+                message = build_reminder(
+                    campaign,
+                    reminder,
+                    now=now,
+                    link_of=form_links(store, campaign, now=now, secret_of=link_secret),
+                )
             except Exception as exc:  # nothing was sent: treated like a refusal below
                 log.exception("could not build reminder for %s", unit.code)
                 raise MailRefused(str(exc)) from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from schemas.campaign import Campaign
@@ -23,7 +24,14 @@ def blank_template_name(campaign: Campaign, deliverable_key: str) -> str:
     return f"{prefix}-{deliverable_key}.xlsx"
 
 
-def write_templates(folder: Path, campaign: Campaign, roster: Roster) -> list[Path]:
+def write_templates(
+    folder: Path,
+    campaign: Campaign,
+    roster: Roster,
+    *,
+    link_of: Callable[[str, str], str | None] | None = None,
+) -> list[Path]:
+    """`link_of(unit, deliverable)` gives a unit's web form link for its 填写说明 (None: not printed)."""
     written: list[Path] = []
     for deliverable in campaign.deliverables:
         target = folder / "templates" / deliverable.key
@@ -31,7 +39,10 @@ def write_templates(folder: Path, campaign: Campaign, roster: Roster) -> list[Pa
             if not deliverable.applies_to(unit.type):
                 continue
             path = target / f"{safe_file_part(unit.code)}-{safe_file_part(unit.name)}.xlsx"
-            save_workbook_atomically(build_unit_workbook(campaign, deliverable.key, unit), path)
+            link = link_of(unit.code, deliverable.key) if link_of is not None else None
+            save_workbook_atomically(
+                build_unit_workbook(campaign, deliverable.key, unit, form_link=link), path
+            )
             written.append(path)
         blank = target / blank_template_name(campaign, deliverable.key)
         save_workbook_atomically(build_unit_workbook(campaign, deliverable.key, None), blank)

@@ -1,0 +1,243 @@
+"""The web form on Lambda: functions/handlers/web_url.py called with real-shaped function URL events
+(payload 2.0) against moto (S3 store, SSM link secret, SQS, SES).
+
+A unit's link, signed with the secret in SSM, is exchanged for a cookie; the form is served (gzipped, as
+Mangum returns it: base64); a submission posted as a browser does makes a version in the S3 store, queues
+its consolidation, and the page says 已提交. A link signed with another secret is refused with a page.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import gzip
+import json
+import re
+import urllib.parse
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from moto import mock_aws
+
+from functions.handlers import runtime, web_url
+from functions.services.setup.examples import write_example
+from functions.services.web.links import link_token
+
+REGION = "ap-southeast-1"
+BUCKET = "huizong-web-test"
+CAMPAIGN = "wujin-2022"
+LINK_PARAM = "/huizong/link-secret"
+LINK_SECRET = "a-link-secret-from-ssm-0123456789abcdef"
+SENDER = "huizong@example.org"
+DOMAIN = "abcdefghij.lambda-url.ap-southeast-1.on.aws"
+NOW = dt.datetime(2022, 11, 20, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai, before the plan's due date
+
+
+@pytest.fixture
+def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_LAMBDA_FUNCTION_NAME": "huizong-web-test",
+        "AWS_CONFIG_FILE": "/nonexistent/aws-config",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+        "HUIZONG_CONFIG_BUCKET": BUCKET,
+        "HUIZONG_CONFIG_KEY": "config",
+        "HUIZONG_DATA_BUCKET": BUCKET,
+        "HUIZONG_STORE": f"s3://{BUCKET}/{CAMPAIGN}/store",
+        "HUIZONG_LINK_SECRET_PARAM": LINK_PARAM,
+        "HUIZONG_WORK_DIR": str(tmp_path / "lambda-tmp"),
+    }.items():
+        monkeypatch.setenv(key, value)
+    for key in ("HUIZONG_CAMPAIGN_DIR", "HUIZONG_BASE_URL", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+    source = tmp_path / "source"
+    write_example(source, CAMPAIGN)
+    config = yaml.safe_load((source / "campaign.yaml").read_text(encoding="utf-8"))
+    config["mail"] = {
+        "transport": "ses",
+        "sender": SENDER,
+        "ses": {"region": REGION, "rate_per_second": 1000},
+    }
+    monkeypatch.setattr(runtime, "clock", lambda: NOW)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.put_object(
+            Bucket=BUCKET,
+            Key="config/campaign.yaml",
+            Body=yaml.safe_dump(config, allow_unicode=True).encode(),
+        )
+        s3.put_object(Bucket=BUCKET, Key="config/units.csv", Body=(source / "units.csv").read_bytes())
+        boto3.client("ssm", region_name=REGION).put_parameter(
+            Name=LINK_PARAM, Value=LINK_SECRET, Type="SecureString"
+        )
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(
+            QueueName="consolidate.fifo", Attributes={"FifoQueue": "true", "VisibilityTimeout": "900"}
+        )["QueueUrl"]
+        monkeypatch.setenv("HUIZONG_QUEUE_URL", url)
+        boto3.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=SENDER)
+        runtime.reset()
+        web_url.reset()
+        try:
+            yield {"s3": s3, "sqs": sqs, "queue_url": url}
+        finally:
+            web_url.reset()
+            runtime.reset()
+
+
+def url_event(
+    method: str,
+    path: str,
+    *,
+    cookies: list[str] | None = None,
+    body: bytes | None = None,
+    gzip_ok: bool = False,
+) -> dict[str, Any]:
+    """A function URL request (payload 2.0) as a phone's browser makes it."""
+    headers = {
+        "host": DOMAIN,
+        "user-agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0.47",
+        "accept": "text/html",
+        "x-forwarded-for": "203.0.113.9",
+        "x-forwarded-proto": "https",
+        "x-forwarded-port": "443",
+    }
+    if gzip_ok:
+        headers["accept-encoding"] = "gzip, deflate, br"
+    if body is not None:
+        headers["content-type"] = "application/x-www-form-urlencoded"
+        headers["content-length"] = str(len(body))
+        headers["origin"] = f"https://{DOMAIN}"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "abcdefghij",
+            "domainName": DOMAIN,
+            "domainPrefix": "abcdefghij",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9",
+                     "userAgent": headers["user-agent"]},
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "20/Nov/2022:02:00:00 +0000",
+            "timeEpoch": 1668909600000,
+        },
+        "isBase64Encoded": body is not None,
+    }  # fmt: skip
+    if cookies:
+        event["cookies"] = cookies
+    if body is not None:
+        event["body"] = base64.b64encode(body).decode()
+    return event
+
+
+def _text(reply: dict[str, Any]) -> str:
+    raw = base64.b64decode(reply["body"]) if reply.get("isBase64Encoded") else reply["body"].encode()
+    if reply["headers"].get("content-encoding") == "gzip":
+        raw = gzip.decompress(raw)
+    return raw.decode("utf-8")
+
+
+def _session_cookies(reply: dict[str, Any]) -> list[str]:
+    return [c.split(";", 1)[0] for c in reply.get("cookies", [])]
+
+
+def _link_path(secret: str, unit: str, deliverable: str = "plan") -> str:
+    app = runtime.app()
+    return "/u/" + link_token(secret.encode(), app.campaign, unit, deliverable)
+
+
+def test_a_unit_opens_its_link_and_submits_through_the_function_url(cloud: Any) -> None:
+    opened = web_url.handler(url_event("GET", _link_path(LINK_SECRET, "WJ009")))
+    assert opened["statusCode"] == 303 and opened["headers"]["location"] == "/form/plan"
+    cookies = _session_cookies(opened)
+    assert len(cookies) == 1 and cookies[0].startswith("hz_plan=")
+    set_cookie = opened["cookies"][0]
+    assert "HttpOnly" in set_cookie and "Secure" in set_cookie  # the function URL is https
+
+    form = web_url.handler(url_event("GET", "/form/plan", cookies=cookies, gzip_ok=True))
+    assert form["statusCode"] == 200
+    assert form["headers"]["content-encoding"] == "gzip" and form["isBase64Encoded"] is True
+    assert form["headers"]["cache-control"] == "no-store"
+    assert form["headers"]["referrer-policy"] == "no-referrer"
+    page = _text(form)
+    assert "湖塘镇社区教育中心" in page and "未提交" in page
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf
+
+    fields: list[tuple[str, str]] = [
+        ("csrf", csrf.group(1)),
+        ("action", "submit"),
+        ("plan_materials.work_plan_url", "https://example.org/plan.docx"),
+        ("plan_materials.filled_by", "李老师"),
+        ("plan_materials.phone", "13912345678"),
+    ]
+    row = {"name": "智慧助老手机课堂", "category": "培训", "start_date": "2022-12-03", "venue": "社区教育中心",
+           "mode": "线下", "expected_participants": "50", "free": "是", "lead": "张老师",
+           "phone": "13912345678"}  # fmt: skip
+    fields += [(f"activities.0.{k}", v) for k, v in row.items()]
+    fields += [("activities.0.audience", "社区居民"), ("activities.0.audience", "老年人")]
+    body = urllib.parse.urlencode(fields).encode()
+    done = web_url.handler(url_event("POST", "/form/plan", cookies=cookies, body=body))
+    assert done["statusCode"] == 200
+    result = _text(done)
+    assert "已提交" in result and "回执已发送" in result
+
+    # the version is in the S3 store, read back by a fresh store over the same bucket
+    from functions.adapters.store.s3 import S3Store
+
+    keys = [
+        o["Key"] for o in cloud["s3"].list_objects_v2(Bucket=BUCKET, Prefix=f"{CAMPAIGN}/store/")["Contents"]
+    ]
+    assert any("WJ009" in k for k in keys)
+    store = S3Store(BUCKET, f"{CAMPAIGN}/store")
+    version = store.latest("WJ009", "plan")
+    assert version is not None and version.status == "submitted" and version.source_kind == "web"
+    assert version.tables["activities"][0]["name"] == "智慧助老手机课堂"
+    # its consolidation is queued, once, named by the version
+    messages = cloud["sqs"].receive_message(QueueUrl=cloud["queue_url"], MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"])["version"] for m in messages] == [version.id]
+
+    # the static files come through the same URL, fingerprinted and cached
+    css = re.search(r'href="(/static/form\.css)\?v=([0-9a-f]+)"', page)
+    assert css
+    event = url_event("GET", css.group(1))
+    event["rawQueryString"] = f"v={css.group(2)}"
+    asset = web_url.handler(event)
+    assert asset["statusCode"] == 200 and "immutable" in asset["headers"]["cache-control"]
+    assert "font-family" in _text(asset)
+
+
+def test_a_link_signed_with_another_secret_is_refused_with_a_page(cloud: Any) -> None:
+    forged = web_url.handler(url_event("GET", _link_path("not-the-secret-in-ssm-0123456789", "WJ009")))
+    assert forged["statusCode"] == 403 and not forged.get("cookies")
+    page = _text(forged)
+    assert "链接无法使用" in page and "Traceback" not in page
+    # no cookie, no form
+    assert web_url.handler(url_event("GET", "/form/plan"))["statusCode"] == 401
+
+
+def test_without_its_secret_parameter_the_form_answers_503_and_logs_why(
+    cloud: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("HUIZONG_LINK_SECRET_PARAM")
+    runtime.reset()
+    web_url.reset()
+    reply = web_url.handler(url_event("GET", "/u/whatever"))
+    assert reply["statusCode"] == 503 and "服务暂时不可用" in reply["body"]
+    assert "HUIZONG_LINK_SECRET_PARAM" in capsys.readouterr().out
