@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from schemas.attachments import AttachmentRule
 from schemas.campaign import Campaign
 from schemas.formspec import TableSpec
 from schemas.i18n import Language, t
@@ -43,6 +44,35 @@ def _table_line(table: TableSpec, lang: Language) -> str:
     help_text = table.help(lang)
     req = t(lang, "必填：", "Required: ") + t(lang, "、", ", ").join(required)
     return " ".join(x for x in (help_text, how, req if required else "") if x)
+
+
+def _attachment_line(rule: AttachmentRule, rules: list[AttachmentRule], lang: Language) -> InstructionLine:
+    """What one evidence-file rule asks, in the words of the checks that will hold the unit to it."""
+    kinds = t(lang, "、", ", ").join(dict.fromkeys(rule.kinds()))
+    if rule.min and rule.max == rule.min:
+        count = t(lang, f"{rule.min}个", f"exactly {rule.min}")
+    elif rule.min and rule.max:
+        count = t(lang, f"{rule.min}至{rule.max}个", f"{rule.min} to {rule.max}")
+    elif rule.min:
+        count = t(lang, f"至少{rule.min}个", f"at least {rule.min}")
+    elif rule.max:
+        count = t(lang, f"可选，最多{rule.max}个", f"optional, at most {rule.max}")
+    else:
+        count = t(lang, "可选", "optional")
+    other = next((r for r in rules if r.key == rule.required_unless), None)
+    unless = (
+        t(lang, f"；已发送{other.label(lang)}的可不发送", f"; not needed when {other.label(lang)} is sent")
+        if other is not None
+        else ""
+    )
+    return InstructionLine(
+        label=t(lang, f"附件：{rule.label(lang)}", f"File: {rule.label(lang)}"),
+        text=t(
+            lang,
+            f"{count}，格式 {kinds}，每个不超过 {rule.max_mb:g}MB{unless}。",
+            f"{count}; types {kinds}; up to {rule.max_mb:g} MB each{unless}.",
+        ),
+    )
 
 
 def _rules_lines(campaign: Campaign, deliverable_key: str, unit: Unit | None) -> list[InstructionLine]:
@@ -144,6 +174,8 @@ def instruction_lines(
     what = d.what_to_send(lang)
     if what:
         lines.append(InstructionLine(label=t(lang, "需报送", "What to send"), text=what))
+    # Evidence files (issue 12 §4): what the checks will count, so the unit learns it before it sends.
+    lines.extend(_attachment_line(rule, d.attachments, lang) for rule in d.attachments)
     how = campaign.submission.how(lang)
     lines.append(InstructionLine(label=t(lang, "报送方式", "How to return"), text=how))
     if form_link and unit is not None:
