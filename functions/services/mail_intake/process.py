@@ -314,7 +314,10 @@ def _ingest_book(
         )
     outcome = ingest_raw(app, raw, received_at=received_at, now=now, peers=peers, files=files)
     if outcome.seq is None and outcome.report is not None:
-        # Nothing stored: the organiser's list of files not read or not tied to a unit shows it.
+        # Nothing stored: the organiser's list of files not read or not tied to a unit shows it. The
+        # bytes are kept (by their digest, like evidence files): a mailed workbook has no file in the
+        # inbox, and `huizong assign` reads it from the store once the organiser knows whose it is.
+        app.store.put_blob(book.sha256, book.data)
         record_unread(
             app.store,
             path=Path(book.name),
