@@ -20,7 +20,8 @@ def _campaign_of(file: Path) -> Path:
 
 
 @click.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+# Not exists=True: a mailed workbook has no file, it is named by its recorded name or digest.
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("unit")
 @click.option("--deliverable", default=None, help="材料（如 plan）；工作簿能识别时可省略")
 @click.option(
@@ -35,16 +36,22 @@ def _campaign_of(file: Path) -> Path:
 def assign(
     file: Path, unit: str, deliverable: str | None, campaign_dir: Path | None, today: str | None
 ) -> None:
-    """把无法识别单位（或身份不符）的文件 FILE 指派给单位 UNIT，像普通报送一样校验、入库。"""
+    """把无法识别单位（或身份不符）的文件 FILE 指派给单位 UNIT，像普通报送一样校验、入库。
+
+    FILE 也可以是邮件收到的未识别工作簿的文件名或编号（huizong status 列出；文件内容已保存，无需放入 inbox）。"""
     from functions.bootstrap import open_app
-    from functions.services.intake.assign import AssignError, assign_file
+    from functions.services.intake.assign import AssignError, assign_file, assign_recorded, find_recorded
     from functions.services.messages.report_text import render_report
 
     app = open_app(campaign_dir or _campaign_of(file))
     lang = app.campaign.language
     now = parse_today(today, app.campaign, hour=23)
     try:
-        result = assign_file(app, file, unit, deliverable=deliverable, now=now)
+        if file.is_file():
+            result = assign_file(app, file, unit, deliverable=deliverable, now=now)
+        else:
+            record = find_recorded(app, str(file))
+            result = assign_recorded(app, record, unit, deliverable=deliverable, now=now)
     except AssignError as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_CANNOT_RUN)

@@ -5,18 +5,31 @@ back because its identity disagreed with the roster. A readable workbook is then
 as the unit's version like any submission (the organiser's word replaces what the workbook said about
 its identity); an unreadable one is recorded as that unit's file, so the unit is told "收到您的文件，但无法
 读取" and the master lists it under the unit.
+
+A file that came by mail has no place on disk: the mail intake keeps the bytes of a workbook it records
+as unidentified or unreadable as a content-addressed blob (Store.put_blob), and `assign_recorded` reads
+it from there (`huizong assign 方案.xlsx WJ001`, or the digest when several kept files share the name).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from functions.app import App
 from functions.services.intake.ingest import IngestOutcome, file_digest, ingest_raw
-from functions.services.intake.unread import get_unread, mark_assigned, record_unread
+from functions.services.intake.unread import (
+    UnreadFile,
+    get_unread,
+    mark_assigned,
+    record_unread,
+    shown,
+    unread_files,
+)
 from functions.services.status.unit_states import DECIDED_PREFIX
 from functions.validate import codes
 from functions.validate.identity import IDENTITY_CODES
@@ -43,6 +56,81 @@ class AssignResult:
 
 def assign_file(
     app: App, path: Path, unit_code: str, *, deliverable: str | None, now: dt.datetime
+) -> AssignResult:
+    received_at = min(dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC), now)
+    return _assign(app, path, file_digest(path), unit_code, deliverable=deliverable, now=now,
+                   received_at=received_at, source=None)  # fmt: skip
+
+
+def find_recorded(app: App, text: str) -> UnreadFile:
+    """The recorded file (kept as a blob) that `text` names: its SHA-256 or a prefix of at least 8 hex
+    digits, or its recorded name or source when only one kept file has it (every unit calls its plan
+    方案.xlsx, so a name is often not enough: the message lists the candidates' digests)."""
+    lang = app.campaign.language
+    wanted = text.strip()
+    records = [r for r in unread_files(app.store) if app.store.get_blob(r.sha256) is not None]
+    if re.fullmatch(r"[0-9a-fA-F]{8,64}", wanted):
+        found = [r for r in records if r.sha256.startswith(wanted.lower())]
+    else:
+        found = [r for r in records if wanted in (r.name, r.source)]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise AssignError(
+            t(
+                lang,
+                f"找不到文件“{shown(wanted)}”，也没有这个名称或编号的已保存的未识别文件。"
+                "请给出文件的路径，或 huizong status 列出的文件名。",
+                f"No file '{shown(wanted)}', and no kept unidentified file of that name or digest. Give the "
+                "file's path, or a name huizong status lists.",
+            )
+        )
+    listed = "\n".join(
+        f"  {r.sha256[:12]}  {r.received_at.astimezone(app.campaign.tz):%Y-%m-%d %H:%M}  {shown(r.source)}"
+        for r in found
+    )
+    raise AssignError(
+        t(
+            lang,
+            f"有 {len(found)} 个未识别文件都叫“{shown(wanted)}”。请用编号（前 12 位即可）代替文件名：\n{listed}",
+            f"{len(found)} unidentified files are called '{shown(wanted)}'. Give the digest (12 characters "
+            f"are enough) instead of the name:\n{listed}",
+        )
+    )
+
+
+def assign_recorded(
+    app: App, record: UnreadFile, unit_code: str, *, deliverable: str | None, now: dt.datetime
+) -> AssignResult:
+    """Assign a file the intake kept as a blob (a mailed workbook of no known unit): no file on disk."""
+    data = app.store.get_blob(record.sha256)
+    if data is None:
+        raise AssignError(
+            t(
+                app.campaign.language,
+                f"文件“{shown(record.name)}”的内容没有保存，无法指派。请找到该文件，用它的路径指派。",
+                f"The content of '{shown(record.name)}' was not kept. Find the file and assign it by its path.",
+            )
+        )
+    suffix = record.name.rsplit(".", 1)[-1].lower() if "." in record.name else ""
+    with tempfile.TemporaryDirectory(prefix="huizong-assign-") as tmp:
+        # Our own name for the bytes, never the sender's (which is only shown).
+        path = Path(tmp) / f"kept.{suffix if suffix in ('xlsx', 'xlsm', 'xls') else 'xlsx'}"
+        path.write_bytes(data)
+        return _assign(app, path, record.sha256, unit_code, deliverable=deliverable, now=now,
+                       received_at=record.received_at, source=f"kept:{record.sha256[:16]} {record.name}")  # fmt: skip
+
+
+def _assign(
+    app: App,
+    path: Path,
+    digest: str,
+    unit_code: str,
+    *,
+    deliverable: str | None,
+    now: dt.datetime,
+    received_at: dt.datetime,
+    source: str | None,
 ) -> AssignResult:
     lang = app.campaign.language
     unit = app.roster.get(unit_code.strip()) or app.roster.get(unit_code.strip().upper())
@@ -72,9 +160,9 @@ def assign_file(
                     f"{unit.type} ({unit.name}) does not report '{deliverable}'.",
                 )
             )
-    digest = file_digest(path)
-    received_at = min(dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC), now)
     raw = app.read_workbook(path, app.campaign, app.roster)
+    if source is not None:
+        raw.source = source  # a kept blob's temp file is gone once assigned: name the record instead
     if any(i.code in _FATAL for i in raw.issues):
         # Nothing to store: recorded as this unit's unreadable file, so the unit is told so.
         _, report = validate_submission(raw, app.campaign, app.roster)
@@ -125,7 +213,9 @@ def assign_file(
     if previous is not None:
         # The version this file made before is decided: given to another unit, or (the same version,
         # since the content is the same) confirmed as this unit's own. It no longer waits.
-        app.store.claim(DECIDED_PREFIX + previous, {"assigned_to": unit.code, "file": str(path)}, at=now)
+        app.store.claim(
+            DECIDED_PREFIX + previous, {"assigned_to": unit.code, "file": source or str(path)}, at=now
+        )
     if (record := get_unread(app.store, digest)) is not None:
         mark_assigned(app.store, record, unit.code, chosen)
     return AssignResult(unit.code, chosen, outcome, False)

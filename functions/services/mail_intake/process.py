@@ -30,6 +30,7 @@ from functions.services.mail_intake.evidence import receive_evidence_files
 from functions.services.mail_intake.reading import MailFile, ReadMail, read_headers, read_mail
 from functions.services.mail_intake.records import MESSAGE_PREFIX
 from functions.services.mail_intake.reply import ReplyOutcome, WorkbookLine, send_reply
+from functions.services.mail_intake.retry import RetryLine, retry_refused_replies
 from functions.validate import codes
 from functions.validate.messages import make_issue
 from functions.validate.validator import validate_submission
@@ -314,7 +315,10 @@ def _ingest_book(
         )
     outcome = ingest_raw(app, raw, received_at=received_at, now=now, peers=peers, files=files)
     if outcome.seq is None and outcome.report is not None:
-        # Nothing stored: the organiser's list of files not read or not tied to a unit shows it.
+        # Nothing stored: the organiser's list of files not read or not tied to a unit shows it. The
+        # bytes are kept (by their digest, like evidence files): a mailed workbook has no file in the
+        # inbox, and `huizong assign` reads it from the store once the organiser knows whose it is.
+        app.store.put_blob(book.sha256, book.data)
         record_unread(
             app.store,
             path=Path(book.name),
@@ -378,6 +382,7 @@ class MailIntakeResult:
     messages: list[MessageResult] = field(default_factory=list)
     uidvalidity_changed: bool = False
     error: str = ""  # the mailbox could not be read (the message says what to check)
+    retried: list[RetryLine] = field(default_factory=list)  # refused replies sent again (retry.py)
 
 
 def _cursor_key(settings: MailIntakeSettings) -> str:
@@ -394,6 +399,11 @@ def run_mail_intake(
     """
     settings = settings_of(app)
     result = MailIntakeResult()
+    if not dry_run:
+        # Before new mail: the replies a server refused last time go out first, once each.
+        result.retried = retry_refused_replies(app, now=now)
+        for line in result.retried:
+            log.info("refused reply to %s (%s) retried: %s", line.to, line.message_id, line.result)
     key = _cursor_key(settings)
     try:
         validity = mailbox.uidvalidity()

@@ -1,8 +1,9 @@
 """The answer to a unit's mail: in the same thread, with the checks in the words of the workbook channel.
 
 Claimed before it is sent (`mail-reply/<message>`), like every mail huizong sends. The message itself is
-processed once (its own claim), so a reply the transport refused is not retried: the refusal is kept in
-the claim and printed on the run's line for the organiser, as an uncertain send is. At most
+processed once (its own claim); a reply the transport refused (nothing went out) is kept and its claim
+released, and the next run sends it (retry.py); an uncertain send keeps its claim and is never repeated;
+both are printed on the run's line for the organiser. At most
 `replies_per_sender_per_hour` replies go to one address in an hour, so two robots cannot talk forever.
 
 Nothing from the mail reaches a header unchecked: the subject is one line already (reading.one_line),
@@ -22,6 +23,7 @@ from functions.app import App
 from functions.ports import MailNotPermitted, MailRefused, MailUncertain
 from functions.services.intake.ingest import IngestOutcome
 from functions.services.mail_intake.reading import ReadMail
+from functions.services.mail_intake.retry import keep_for_retry
 from functions.services.messages.compose import compose
 from functions.services.messages.report_text import render_report
 from functions.services.web.links import campaign_secret, link_token
@@ -209,6 +211,8 @@ def send_reply(
         app.mailer.send(message)
     except MailRefused as exc:
         app.store.update_claim(key, {**payload, "result": f"refused: {exc}"})
+        # Nothing went out: the next run sends this very message again (its claim is released).
+        keep_for_retry(app, key, message, {"to": mail.sender, "message_id": mail.message_id}, now=now)
         return "refused"
     except MailNotPermitted as exc:
         app.store.update_claim(key, {**payload, "result": f"not permitted: {exc}"})

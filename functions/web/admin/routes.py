@@ -46,6 +46,17 @@ from functions.services.console.accounts import (
     sign_out,
 )
 from functions.services.console.diff import version_diff
+from functions.services.console.evidence_files import (
+    download_name as evidence_name,
+)
+from functions.services.console.evidence_files import (
+    file_headers,
+    find_ref,
+    media_type,
+    served_kind,
+    shows_inline,
+    version_files,
+)
 from functions.services.console.overview import (
     COUNT_KEYS,
     UnitFilter,
@@ -377,7 +388,7 @@ def create_admin_app(
                 new = version_of(detail.versions, b) if b is not None else None
                 changes = version_diff(campaign, old, new) if old and new else []
                 sections.append({"detail": detail, "a": a, "b": b, "changes": changes, "seqs": seqs,
-                                 "file": _file_of(s)})  # fmt: skip
+                                 "file": _file_of(s), "evidence": version_files(app.store, campaign, detail.versions)})  # fmt: skip
             mails = unit_mails(app.store, code)
         return {
             "unit": found[0].unit,
@@ -508,6 +519,55 @@ def create_admin_app(
         )
         return _download(data, name)
 
+    async def evidence_file(request: Request) -> Response:
+        """One evidence file of one of the unit's versions: `.../evidence/<sha256>` downloads it,
+        `.../evidence/<sha256>/view` shows a browser-displayable image inline (the page's thumbnails)."""
+        got = await signed_in(request)
+        if isinstance(got, Response):
+            return got
+        person, _, csrf = got
+        code = str(request.path_params["code"])
+        deliverable = str(request.path_params["deliverable"])
+        sha = str(request.path_params["sha"])[:64]
+        view = request.url.path.endswith("/view")
+
+        def load() -> tuple[bytes, str, str | None] | None:
+            found = _unit_in_scope(person, code)
+            if deliverable not in {s.deliverable.key for s in found}:
+                raise _NotFound
+            with guard:
+                # Only a digest among this unit's own versions of this deliverable opens a blob: the
+                # same 404 for another unit's photo as for a unit that does not exist.
+                ref = find_ref(app.store, app.store.history(code, deliverable), sha)
+                if ref is None:
+                    raise _NotFound
+                if view and not shows_inline(ref):
+                    raise _NotFound  # heic, documents, big photos: never inline, only downloaded
+                data = app.store.get_blob(ref.sha256)
+            if data is None:
+                return None
+            kind = served_kind(data, ref)
+            if view and (kind != ref.kind or len(data) != ref.size):
+                raise _NotFound  # the bytes are not what the page said: no inline surprise
+            return data, evidence_name(ref.name, kind), kind
+
+        try:
+            got_file = await run_in_threadpool(load)
+        except _NotFound:
+            return not_found(person, csrf)
+        if got_file is None:
+            return message(404, tr("文件缺失", "File missing"),
+                           tr("存储中找不到这个文件的内容。请让单位重新发送，或联系管理员检查存储。",
+                              "The store does not hold this file's bytes. Ask the unit to send it again, or have "
+                              "the store checked."), person=person, csrf=csrf)  # fmt: skip
+        data, name, kind = got_file
+        if not view:
+            # Thumbnails are not audited (every page view would log each photo); a download always is.
+            await run_in_threadpool(
+                add_audit, person, "download", unit=code, deliverable=deliverable, detail=f"{name} {sha[:12]}"
+            )
+        return Response(data, media_type=media_type(kind), headers=file_headers(name, inline=view))
+
     async def master(request: Request) -> Response:
         got = await signed_in(request)
         if isinstance(got, Response):
@@ -572,6 +632,8 @@ def create_admin_app(
             Route("/units", units, methods=["GET"]),
             Route("/units/{code}", unit_page, methods=["GET"]),
             Route("/units/{code}/{deliverable}/file", unit_file, methods=["GET"]),
+            Route("/units/{code}/{deliverable}/evidence/{sha}", evidence_file, methods=["GET"]),
+            Route("/units/{code}/{deliverable}/evidence/{sha}/view", evidence_file, methods=["GET"]),
             Route("/units/{code}/{deliverable}/{action}", act, methods=["POST"]),
             Route("/master", master, methods=["GET"]),
             Route("/audit", audit_page, methods=["GET"]),
