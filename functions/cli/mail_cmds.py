@@ -66,6 +66,15 @@ def _summary(lang: Language, result: MailIntakeResult, dry_run: bool) -> str:
     )
 
 
+_RETRY_ZH = {
+    "sent": "已发送",
+    "refused": "再次被拒，下次运行重试",
+    "uncertain": "结果不明，不再重发",
+    "gave-up": "多次被拒，已放弃",
+    "lost": "原回复已不在存储中",
+}
+
+
 @click.command("mail-intake")
 @folder_arg
 @click.option("--today", default=None, help="按此日期计算（YYYY-MM-DD）")
@@ -94,6 +103,15 @@ def mail_intake(folder: Path, today: str | None, dry_run: bool) -> None:
     assert result is not None
     for m in result.messages:
         click.echo(message_line(lang, m))
+    for r in result.retried:
+        # A reply the mail server refused on an earlier run, sent again now (or given up on).
+        click.echo(
+            t(
+                lang,
+                f"重发此前被拒的回复 → {r.to}：{_RETRY_ZH.get(r.result, r.result)}",
+                f"earlier refused reply → {r.to}: {r.result}",
+            )
+        )
     if result.uidvalidity_changed:
         click.echo(
             t(
