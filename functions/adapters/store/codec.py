@@ -170,3 +170,105 @@ def dumps_plain(value: Any) -> str:
 
 def loads_plain(text: str) -> Any:
     return json.loads(text)
+
+
+# -- reading back what a store wrote itself (issue 13 §4) ------------------------------------------
+# A store decodes only text it encoded, from models that were validated before they were written, so
+# validating them again cell by cell (pydantic) and walking the parsed JSON a second time
+# (decode_value) is pure cost: it was most of consolidation and of the unit statuses. These readers
+# decode the tags in json.loads' own object hook and build the models with model_construct.
+
+
+def _tag_hook(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1:
+        ((tag, inner),) = obj.items()
+        if tag == _DATE:
+            return dt.date.fromisoformat(inner)
+        if tag == _DATETIME:
+            return dt.datetime.fromisoformat(inner)
+    return obj
+
+
+def loads_trusted(text: str) -> Any:
+    """`loads` in one pass: the tags are decoded by json.loads' object hook.
+
+    The hook works bottom-up, so inside a {"$dict": ...} wrapper (a real dict with one "$"-key) it would
+    turn the wrapped dict into a date too early; such text is rare (no form field starts with "$") and
+    goes through the two-pass `loads`, which knows the wrapper. A string value that merely contains
+    `"$dict"` is escaped as `\\"$dict\\"`, so it never matches.
+    """
+    if '"$dict"' in text:
+        return loads(text)
+    return json.loads(text, object_hook=_tag_hook)
+
+
+def _issue_trusted(data: dict[str, Any]) -> Any:
+    from schemas.report import Issue
+
+    return Issue.model_construct(**data)
+
+
+def report_from_dict_trusted(data: dict[str, Any]) -> ValidationReport:
+    """A report from the dict of its own model_dump (JSON mode or not), without re-validation."""
+    fields = dict(data)
+    fields["errors"] = [_issue_trusted(e) for e in data.get("errors", ())]
+    fields["warnings"] = [_issue_trusted(w) for w in data.get("warnings", ())]
+    checked = fields.get("checked_at")
+    if isinstance(checked, str):
+        fields["checked_at"] = dt.datetime.fromisoformat(checked)
+    return ValidationReport.model_construct(**fields)
+
+
+def loads_report_trusted(text: str) -> ValidationReport:
+    """`loads_report` for text this store wrote with `dumps_report`."""
+    return report_from_dict_trusted(json.loads(text))
+
+
+def version_trusted(
+    *,
+    id: str,
+    unit: str,
+    deliverable: str,
+    seq: int,
+    received_at: dt.datetime,
+    source_kind: str,
+    source: str,
+    content_hash: str,
+    status: str,
+    late: bool,
+    tables: TableData,
+    report: ValidationReport,
+) -> Version:
+    """A Version from fields a store wrote itself: every field given, nothing validated again."""
+    return Version.model_construct(
+        id=id, unit=unit, deliverable=deliverable, seq=seq, received_at=received_at,
+        source_kind=source_kind, source=source, content_hash=content_hash, status=status, late=late,
+        tables=tables, report=report,
+    )  # fmt: skip
+
+
+def document_from_json_trusted(text: str) -> dict[str, Any]:
+    """A version document (`version_to_json`) with its tables' tags decoded, in one json.loads."""
+    if '"$dict"' in text:
+        doc = json.loads(text)
+        doc["tables"] = decode_value(doc["tables"])
+        return doc
+    # The report's fields are plain strings and numbers, so the hook only ever meets the tables' tags.
+    return json.loads(text, object_hook=_tag_hook)
+
+
+def version_from_document_trusted(doc: dict[str, Any], *, tables_decoded: bool = False) -> Version:
+    """`version_from_document` for a document this store wrote (`version_to_document`); with
+    `tables_decoded`, one read by `document_from_json_trusted`."""
+    return version_trusted(
+        id=doc["id"], unit=doc["unit"], deliverable=doc["deliverable"], seq=doc["seq"],
+        received_at=loads_datetime(doc["received_at"]), source_kind=doc["source_kind"],
+        source=doc["source"], content_hash=doc["content_hash"], status=doc.get("status", "submitted"),
+        late=bool(doc.get("late", False)),
+        tables=doc["tables"] if tables_decoded else decode_value(doc["tables"]),
+        report=report_from_dict_trusted(doc["report"]),
+    )  # fmt: skip
+
+
+def version_from_json_trusted(text: str) -> Version:
+    return version_from_document_trusted(document_from_json_trusted(text), tables_decoded=True)

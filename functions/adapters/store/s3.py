@@ -349,9 +349,10 @@ class S3Store:
         got = self._get(key)
         if got is None:
             return None
-        document = json.loads(got[0].decode("utf-8"))
+        # Written by this store (version_to_document, then the writer mark): read without re-validation.
+        document = store_codec.document_from_json_trusted(got[0].decode("utf-8"))
         writer = document.pop(_WRITER, None)
-        return _Loaded(store_codec.version_from_document(document), writer)
+        return _Loaded(store_codec.version_from_document_trusted(document, tables_decoded=True), writer)
 
     def _drop_superseded(self, markers: list[_Marker], seq: int, status: str) -> None:
         # Only markers older than a version we just created, of its status: the newest stays findable.

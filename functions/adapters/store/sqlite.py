@@ -384,7 +384,9 @@ class SqliteStore:
         try:
             for v in self._iter_latest_versions(status, summaries=True):
                 # Versions stored before summaries existed came with their full tables: trim them.
-                yield v.model_copy(update={"tables": store_codec.summary_tables(v.tables)})
+                if any(len(rows) > 1 for rows in v.tables.values()):
+                    v = v.model_copy(update={"tables": store_codec.summary_tables(v.tables)})
+                yield v
         except sqlite3.DatabaseError as exc:
             problem = _unavailable(self.path, exc)
             if problem is None:
@@ -573,7 +575,8 @@ def _version_from_row(row: tuple[Any, ...]) -> Version:
         tables,
         report,
     ) = row
-    return Version(
+    # Rows this store wrote from validated models: decoded in one pass, not validated again (issue 13 §4).
+    return store_codec.version_trusted(
         id=vid,
         unit=unit,
         deliverable=deliverable,
@@ -584,8 +587,8 @@ def _version_from_row(row: tuple[Any, ...]) -> Version:
         content_hash=content_hash,
         status=status,
         late=bool(late),
-        tables=store_codec.loads_tables(tables),
-        report=store_codec.loads_report(report),
+        tables=store_codec.loads_trusted(tables),
+        report=store_codec.loads_report_trusted(report),
     )
 
 
