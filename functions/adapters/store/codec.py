@@ -202,10 +202,27 @@ def loads_trusted(text: str) -> Any:
     return json.loads(text, object_hook=_tag_hook)
 
 
+def _constructed(cls: Any, fields: dict[str, Any]) -> Any:
+    """`cls.model_construct(**fields)` for a dict holding every field, without its per-field loop.
+
+    model_construct looks up each field's default and alias in Python (most of a status read); a dict
+    from the model's own dump has every field, so the instance is assembled directly, as
+    model_construct itself does at its end. Anything else goes through model_construct.
+    """
+    if len(fields) != len(cls.model_fields):
+        return cls.model_construct(**fields)
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", fields)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
 def _issue_trusted(data: dict[str, Any]) -> Any:
     from schemas.report import Issue
 
-    return Issue.model_construct(**data)
+    return _constructed(Issue, data)
 
 
 def report_from_dict_trusted(data: dict[str, Any]) -> ValidationReport:
@@ -216,7 +233,7 @@ def report_from_dict_trusted(data: dict[str, Any]) -> ValidationReport:
     checked = fields.get("checked_at")
     if isinstance(checked, str):
         fields["checked_at"] = dt.datetime.fromisoformat(checked)
-    return ValidationReport.model_construct(**fields)
+    return _constructed(ValidationReport, fields)
 
 
 def loads_report_trusted(text: str) -> ValidationReport:
@@ -240,11 +257,11 @@ def version_trusted(
     report: ValidationReport,
 ) -> Version:
     """A Version from fields a store wrote itself: every field given, nothing validated again."""
-    return Version.model_construct(
-        id=id, unit=unit, deliverable=deliverable, seq=seq, received_at=received_at,
-        source_kind=source_kind, source=source, content_hash=content_hash, status=status, late=late,
-        tables=tables, report=report,
-    )  # fmt: skip
+    return _constructed(Version, {
+        "id": id, "unit": unit, "deliverable": deliverable, "seq": seq, "received_at": received_at,
+        "source_kind": source_kind, "source": source, "content_hash": content_hash, "status": status,
+        "late": late, "tables": tables, "report": report,
+    })  # fmt: skip
 
 
 def document_from_json_trusted(text: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import os
 import sqlite3
 import sys
@@ -524,6 +525,101 @@ class SqliteStore:
             for key, value in conn.execute(sql, params).fetchall()
         }
 
+    # -- ordered peer index (issue 13 §1, next slice) ----------------------------------------------
+    # The entries above still return every unit's figures, and a median over them is O(campaign) in
+    # Python for each submission. These tables keep the same figures one value per row, with the
+    # unit's type from the roster, behind indexes ordered by value: a median is then a count and an
+    # OFFSET walked in SQLite's C code. The roster can change, so the types are synced from it (a
+    # fingerprint in meta); the values are kept by _put_peer in the same transaction as the entries.
+
+    @_translated
+    def peer_index_sync(self, fingerprint: str, types: dict[str, str]) -> None:
+        """Build or re-type the index unless it was built for this roster (`fingerprint`)."""
+        if self.get_meta(_PEER_INDEX_MARK) == fingerprint:
+            return
+        with self._immediate() as conn:
+            for statement in _PEER_INDEX_SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            for table in ("peer_types", "peer_values", "peer_units"):
+                conn.execute(f"DELETE FROM {table}")
+            conn.execute("DELETE FROM meta WHERE key = ?", (_PEER_INDEX_NAN,))
+            conn.executemany("INSERT INTO peer_types (unit, type) VALUES (?, ?)", types.items())
+            prefix = _peer_key("", "")[:-1]  # every group: "\x1fpeers\x1f" + group + "\x1f" + unit
+            upper = _prefix_upper_bound(prefix)
+            rows = conn.execute("SELECT key, value FROM meta WHERE key >= ? AND key < ?", (prefix, upper))
+            for key, value in rows.fetchall():
+                group, _, unit = key[len(prefix) :].partition("\x1f")
+                _index_peer(conn, group, unit, store_codec.loads_plain(value)["entry"])
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (_PEER_INDEX_MARK, fingerprint),
+            )
+
+    @_translated
+    def peer_index_groups(self, kind: str) -> list[str]:
+        """The groups holding figures of `kind` ("activity" or "session")."""
+        rows = self._conn().execute("SELECT DISTINCT grp FROM peer_units WHERE kind = ?", (kind,))
+        return sorted(r[0] for r in rows)
+
+    @_translated
+    def peer_index_median(
+        self, groups: list[str], kind: str, unit: str, unit_type: str | None, min_peers: int
+    ) -> tuple[float, int, str | None] | None:
+        """(median, peers, type) over the other units of `unit_type`, else of all units, else None.
+
+        The same choice as functions/validate/peer_median.py: a unit is never its own peer, and a type
+        with fewer than `min_peers` units falls back to all units.
+        """
+        conn = self._conn()
+        marks = ", ".join("?" * len(groups))
+        base = f"kind = ? AND unit <> ? AND grp IN ({marks})"
+        params: list[Any] = [kind, unit, *groups]
+        chosen: tuple[str, list[Any], str | None, int] | None = None
+        if unit_type is not None:
+            where = f"type = ? AND {base}"
+            same = conn.execute(
+                f"SELECT COUNT(DISTINCT unit) FROM peer_units WHERE {where}", [unit_type, *params]
+            )
+            peers = same.fetchone()[0]
+            if peers >= min_peers:
+                chosen = (where, [unit_type, *params], unit_type, peers)
+        if chosen is None:
+            peers = conn.execute(
+                f"SELECT COUNT(DISTINCT unit) FROM peer_units WHERE {base}", params
+            ).fetchone()[0]
+            if peers < min_peers:
+                return None
+            chosen = (base, params, None, peers)
+        where, args, used_type, peers = chosen
+        count = conn.execute(f"SELECT COUNT(*) FROM peer_values WHERE {where}", args).fetchone()[0]
+        if count == 0:
+            return None  # no peers at all (min_peers 0): nothing to compare with
+        # statistics.median: the middle value, or the mean of the two middle values.
+        middle = conn.execute(
+            f"SELECT value FROM peer_values WHERE {where} ORDER BY value LIMIT ? OFFSET ?",
+            [*args, 2 - count % 2, (count - 1) // 2],
+        ).fetchall()
+        values = [float(r[0]) for r in middle]
+        median = values[0] if count % 2 else (values[0] + values[1]) / 2
+        return median, peers, used_type
+
+    def peer_index_exact(self) -> bool:
+        """False once a NaN figure was stored: the index leaves it out, the Python median does not."""
+        return self.get_meta(_PEER_INDEX_NAN) is None
+
+    @_translated
+    def peer_entries_of(self, unit: str, groups: list[str]) -> dict[str, dict[str, Any]]:
+        """One unit's own entries, by group (a key lookup each)."""
+        found: dict[str, dict[str, Any]] = {}
+        conn = self._conn()
+        for group in groups:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (_peer_key(group, unit),)).fetchone()
+            if row is not None:
+                found[group] = store_codec.loads_plain(row[0])["entry"]
+        return found
+
 
 def _put_peer(conn: sqlite3.Connection, group: str, unit: str, seq: int, entry: dict[str, Any]) -> None:
     """Inside a write transaction (the caller holds the lock)."""
@@ -536,6 +632,7 @@ def _put_peer(conn: sqlite3.Connection, group: str, unit: str, seq: int, entry: 
         "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
+    _index_peer(conn, group, unit, entry)
 
 
 def _peer_key(group: str, unit: str) -> str:
@@ -608,3 +705,68 @@ def _prefix_upper_bound(prefix: str) -> str | None:
                 bumped = 0xE000
             return "".join(chars) + chr(bumped)
     return None
+
+
+_PEER_INDEX_MARK = "peers:index:roster"
+_PEER_INDEX_NAN = "peers:index:nan"
+# Created when the index is first built (peer_index_sync), not in _SCHEMA: a file without them is simply
+# a store whose index was never built, and a read-only store never needs them.
+_PEER_INDEX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS peer_types (
+    unit TEXT NOT NULL PRIMARY KEY,
+    type TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS peer_values (
+    grp   TEXT NOT NULL,
+    kind  TEXT NOT NULL,
+    unit  TEXT NOT NULL,
+    type  TEXT,
+    value REAL NOT NULL
+);
+-- Covering (unit and grp in the index): the count and the OFFSET walk never touch the table.
+CREATE INDEX IF NOT EXISTS peer_values_by_type ON peer_values (kind, type, value, unit, grp);
+CREATE INDEX IF NOT EXISTS peer_values_by_value ON peer_values (kind, value, unit, grp);
+CREATE INDEX IF NOT EXISTS peer_values_by_unit ON peer_values (grp, unit);
+CREATE TABLE IF NOT EXISTS peer_units (
+    grp  TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    type TEXT,
+    PRIMARY KEY (kind, grp, unit)
+);
+CREATE INDEX IF NOT EXISTS peer_units_by_type ON peer_units (kind, type, unit, grp);
+CREATE INDEX IF NOT EXISTS peer_units_by_unit ON peer_units (grp, unit);
+"""
+
+
+def _index_peer(conn: sqlite3.Connection, group: str, unit: str, entry: dict[str, Any]) -> None:
+    """Replace one unit's rows of the ordered index, if it was built (inside the caller's transaction)."""
+    if (
+        conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'peer_values'").fetchone()
+        is None
+    ):
+        return
+    conn.execute("DELETE FROM peer_values WHERE grp = ? AND unit = ?", (group, unit))
+    conn.execute("DELETE FROM peer_units WHERE grp = ? AND unit = ?", (group, unit))
+    kinds = {"activity": entry.get("per_activity") or [], "session": [entry.get("per_session")]}
+    for kind, found in kinds.items():
+        values = [v for v in found if v is not None]
+        if any(math.isnan(v) for v in values):
+            # SQLite stores NaN as NULL, and statistics.median's answer with a NaN depends on its
+            # position: the index cannot reproduce it, so it says so and PeerStats computes as before.
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT (key) DO NOTHING",
+                (_PEER_INDEX_NAN,),
+            )
+            values = [v for v in values if not math.isnan(v)]
+        if not values:
+            continue
+        type_of = "(SELECT type FROM peer_types WHERE unit = ?)"
+        conn.execute(
+            f"INSERT INTO peer_units (grp, kind, unit, type) VALUES (?, ?, ?, {type_of})",
+            (group, kind, unit, unit),
+        )
+        conn.executemany(
+            f"INSERT INTO peer_values (grp, kind, unit, type, value) VALUES (?, ?, ?, {type_of}, ?)",
+            [(group, kind, unit, unit, float(v)) for v in values],
+        )
