@@ -28,10 +28,12 @@ TYPES = ["中小学", "社区教育中心", "老年大学"]
 
 
 def _value(rng: random.Random) -> CellValue:
-    # Repeated small numbers make ties and even counts (the mean of the two middle values) common.
+    # Repeated small numbers make ties and even counts (the mean of the two middle values) common;
+    # fractions, large and negative numbers land in the buckets that must be walked.
     return rng.choice(
-        [None, "很多", rng.randint(0, 6) * 10, rng.randint(0, 500), float(rng.randint(0, 50)) / 4]
-    )
+        [None, "很多", rng.randint(0, 6) * 10, rng.randint(0, 500), float(rng.randint(0, 50)) / 4,
+         rng.choice([-3, -0.5, 1023.5, 1024, 5000.25, 10**7, 2.5e9])]
+    )  # fmt: skip
 
 
 def _tables(rng: random.Random, deliverable: str) -> TableData:
@@ -131,3 +133,15 @@ def test_a_nan_figure_falls_back_to_every_entry(tmp_path: Path) -> None:
     )
     # SQLite cannot hold the NaN, so the index steps aside and the figures are read as before.
     assert isinstance(PeerStats(store, DELIVERABLES).context_for("U000").peers, PeerFigures)
+
+
+def test_buckets_follow_the_order_of_values() -> None:
+    from functions.adapters.store.sqlite import _bucket
+
+    rng = random.Random(5)
+    values = [rng.uniform(-1e7, 1e7) for _ in range(2000)] + [rng.uniform(-2, 1100) for _ in range(2000)]
+    values += [float(n) for n in range(-5, 1030)] + [float("inf"), float("-inf"), 1e308, -1e308, 0.0]
+    ordered = sorted(values)
+    buckets = [_bucket(v) for v in ordered]
+    assert buckets == sorted(buckets)
+    assert len({_bucket(float(n)) for n in range(1024)}) == 1024  # whole numbers below 1024: one each

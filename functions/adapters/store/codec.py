@@ -202,6 +202,9 @@ def loads_trusted(text: str) -> Any:
     return json.loads(text, object_hook=_tag_hook)
 
 
+_FIELD_COUNTS: dict[type, int] = {}
+
+
 def _constructed(cls: Any, fields: dict[str, Any]) -> Any:
     """`cls.model_construct(**fields)` for a dict holding every field, without its per-field loop.
 
@@ -209,7 +212,10 @@ def _constructed(cls: Any, fields: dict[str, Any]) -> Any:
     from the model's own dump has every field, so the instance is assembled directly, as
     model_construct itself does at its end. Anything else goes through model_construct.
     """
-    if len(fields) != len(cls.model_fields):
+    count = _FIELD_COUNTS.get(cls)
+    if count is None:
+        count = _FIELD_COUNTS[cls] = len(cls.model_fields)  # a pydantic property: slow to ask per row
+    if len(fields) != count:
         return cls.model_construct(**fields)
     obj = cls.__new__(cls)
     object.__setattr__(obj, "__dict__", fields)

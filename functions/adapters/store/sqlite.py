@@ -541,7 +541,7 @@ class SqliteStore:
             for statement in _PEER_INDEX_SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
-            for table in ("peer_types", "peer_values", "peer_units"):
+            for table in ("peer_types", "peer_values", "peer_units", "peer_buckets"):
                 conn.execute(f"DELETE FROM {table}")
             conn.execute("DELETE FROM meta WHERE key = ?", (_PEER_INDEX_NAN,))
             conn.executemany("INSERT INTO peer_types (unit, type) VALUES (?, ?)", types.items())
@@ -570,40 +570,84 @@ class SqliteStore:
         """(median, peers, type) over the other units of `unit_type`, else of all units, else None.
 
         The same choice as functions/validate/peer_median.py: a unit is never its own peer, and a type
-        with fewer than `min_peers` units falls back to all units.
+        with fewer than `min_peers` units falls back to all units. The cost does not grow with the
+        campaign: the counts per value bucket (peer_buckets, a few hundred rows) locate the middle
+        rank, then only that bucket's values are read; the unit's own values are subtracted.
         """
         conn = self._conn()
         marks = ", ".join("?" * len(groups))
-        base = f"kind = ? AND unit <> ? AND grp IN ({marks})"
-        params: list[Any] = [kind, unit, *groups]
-        chosen: tuple[str, list[Any], str | None, int] | None = None
+        in_groups = f"grp IN ({marks})"
+        own = conn.execute(
+            f"SELECT type, bucket, value FROM peer_values WHERE unit = ? AND kind = ? AND {in_groups}",
+            [unit, kind, *groups],
+        ).fetchall()
+        stored_type = unit_type if unit_type is not None else _NO_TYPE
+        chosen: str | None = None
         if unit_type is not None:
-            where = f"type = ? AND {base}"
-            same = conn.execute(
-                f"SELECT COUNT(DISTINCT unit) FROM peer_units WHERE {where}", [unit_type, *params]
-            )
-            peers = same.fetchone()[0]
+            peers = self._peer_units(conn, kind, unit, groups, unit_type)
             if peers >= min_peers:
-                chosen = (where, [unit_type, *params], unit_type, peers)
+                chosen = unit_type
         if chosen is None:
-            peers = conn.execute(
-                f"SELECT COUNT(DISTINCT unit) FROM peer_units WHERE {base}", params
-            ).fetchone()[0]
+            peers = self._peer_units(conn, kind, unit, groups, None)
             if peers < min_peers:
                 return None
-            chosen = (base, params, None, peers)
-        where, args, used_type, peers = chosen
-        count = conn.execute(f"SELECT COUNT(*) FROM peer_values WHERE {where}", args).fetchone()[0]
-        if count == 0:
-            return None  # no peers at all (min_peers 0): nothing to compare with
-        # statistics.median: the middle value, or the mean of the two middle values.
-        middle = conn.execute(
-            f"SELECT value FROM peer_values WHERE {where} ORDER BY value LIMIT ? OFFSET ?",
-            [*args, 2 - count % 2, (count - 1) // 2],
+        typed = chosen is not None
+        mine = [(b, v) for t, b, v in own if not typed or t == stored_type]
+        type_clause = "type = ? AND " if typed else ""
+        type_args: list[Any] = [chosen] if typed else []
+        buckets = conn.execute(
+            f"SELECT bucket, SUM(n) FROM peer_buckets WHERE kind = ? AND {type_clause}{in_groups} "
+            "GROUP BY bucket ORDER BY bucket",
+            [kind, *type_args, *groups],
         ).fetchall()
-        values = [float(r[0]) for r in middle]
-        median = values[0] if count % 2 else (values[0] + values[1]) / 2
-        return median, peers, used_type
+        own_per_bucket: dict[int, int] = {}
+        for b, _ in mine:
+            own_per_bucket[b] = own_per_bucket.get(b, 0) + 1
+        counts = [(b, n - own_per_bucket.get(b, 0)) for b, n in buckets]
+        total = sum(n for _, n in counts)
+        if total == 0:
+            return None  # no peers at all (min_peers 0): nothing to compare with
+
+        def nth(rank: int) -> float:
+            """The value of the given 0-based rank among the other units' values."""
+            for b, n in counts:
+                if rank < n:
+                    where = f"kind = ? AND {type_clause}bucket = ?"
+                    args = [kind, *type_args, b]
+                    low, high = conn.execute(
+                        f"SELECT MIN(value), MAX(value) FROM peer_values WHERE {where}", args
+                    ).fetchone()
+                    if low == high:
+                        return float(low)  # one value in the bucket (whole numbers): no walk
+                    row = conn.execute(
+                        f"SELECT value FROM peer_values WHERE {where} AND unit <> ? AND {in_groups} "
+                        "ORDER BY value LIMIT 1 OFFSET ?",
+                        [*args, unit, *groups, rank],
+                    ).fetchone()
+                    return float(row[0])
+                rank -= n
+            raise AssertionError("rank beyond the counted values")  # counts and rows disagree
+
+        # statistics.median: the middle value, or the mean of the two middle values.
+        if total % 2:
+            median = nth(total // 2)
+        else:
+            median = (nth(total // 2 - 1) + nth(total // 2)) / 2
+        return median, peers, chosen
+
+    def _peer_units(
+        self, conn: sqlite3.Connection, kind: str, unit: str, groups: list[str], unit_type: str | None
+    ) -> int:
+        """Other units with figures of `kind` (of `unit_type`, or of any type)."""
+        marks = ", ".join("?" * len(groups))
+        type_clause, args = ("type = ? AND ", [unit_type]) if unit_type is not None else ("", [])
+        return int(
+            conn.execute(
+                f"SELECT COUNT(DISTINCT unit) FROM peer_units WHERE kind = ? AND {type_clause}"
+                f"unit <> ? AND grp IN ({marks})",
+                [kind, *args, unit, *groups],
+            ).fetchone()[0]
+        )
 
     def peer_index_exact(self) -> bool:
         """False once a NaN figure was stored: the index leaves it out, the Python median does not."""
@@ -717,26 +761,51 @@ CREATE TABLE IF NOT EXISTS peer_types (
     type TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS peer_values (
-    grp   TEXT NOT NULL,
-    kind  TEXT NOT NULL,
-    unit  TEXT NOT NULL,
-    type  TEXT,
-    value REAL NOT NULL
+    grp    TEXT    NOT NULL,
+    kind   TEXT    NOT NULL,
+    unit   TEXT    NOT NULL,
+    type   TEXT    NOT NULL,
+    bucket INTEGER NOT NULL,
+    value  REAL    NOT NULL
 );
--- Covering (unit and grp in the index): the count and the OFFSET walk never touch the table.
-CREATE INDEX IF NOT EXISTS peer_values_by_type ON peer_values (kind, type, value, unit, grp);
-CREATE INDEX IF NOT EXISTS peer_values_by_value ON peer_values (kind, value, unit, grp);
-CREATE INDEX IF NOT EXISTS peer_values_by_unit ON peer_values (grp, unit);
+-- Covering (unit and grp in the index): reading a bucket never touches the table.
+CREATE INDEX IF NOT EXISTS peer_values_by_type ON peer_values (kind, type, bucket, value, unit, grp);
+CREATE INDEX IF NOT EXISTS peer_values_by_bucket ON peer_values (kind, bucket, value, unit, grp);
+-- Covering too: otherwise SQLite prefers a covering index on kind alone and scans the campaign.
+CREATE INDEX IF NOT EXISTS peer_values_by_unit_covering ON peer_values (unit, kind, grp, type, bucket, value);
+CREATE TABLE IF NOT EXISTS peer_buckets (
+    grp    TEXT    NOT NULL,
+    kind   TEXT    NOT NULL,
+    type   TEXT    NOT NULL,
+    bucket INTEGER NOT NULL,
+    n      INTEGER NOT NULL,
+    PRIMARY KEY (kind, type, bucket, grp)
+);
 CREATE TABLE IF NOT EXISTS peer_units (
     grp  TEXT NOT NULL,
     kind TEXT NOT NULL,
     unit TEXT NOT NULL,
-    type TEXT,
+    type TEXT NOT NULL,
     PRIMARY KEY (kind, grp, unit)
 );
 CREATE INDEX IF NOT EXISTS peer_units_by_type ON peer_units (kind, type, unit, grp);
 CREATE INDEX IF NOT EXISTS peer_units_by_unit ON peer_units (grp, unit);
 """
+# The type of a unit the roster does not know (a NULL would defeat the primary key of peer_buckets).
+_NO_TYPE = "\x1f"
+
+
+def _bucket(value: float) -> int:
+    """A monotonic bucket: whole numbers below 1024 get one each (participants: equal values share it,
+    so no walk is needed), larger and negative values share logarithmic buckets (about 1 % wide), so a
+    group has at most a few thousand buckets whatever the campaign's size."""
+    if math.isinf(value):
+        return 10**9 if value > 0 else -(10**9)
+    if 0 <= value < 1024:
+        return math.floor(value)
+    if value >= 1024:
+        return 1024 + math.floor(math.log2(value / 1024) * 64)
+    return -1 - math.floor(math.log2(1 - value) * 64)
 
 
 def _index_peer(conn: sqlite3.Connection, group: str, unit: str, entry: dict[str, Any]) -> None:
@@ -746,11 +815,21 @@ def _index_peer(conn: sqlite3.Connection, group: str, unit: str, entry: dict[str
         is None
     ):
         return
-    conn.execute("DELETE FROM peer_values WHERE grp = ? AND unit = ?", (group, unit))
+    old = conn.execute(
+        "SELECT kind, type, bucket, COUNT(*) FROM peer_values WHERE unit = ? AND grp = ? GROUP BY kind, type, bucket",
+        (unit, group),
+    ).fetchall()
+    conn.executemany(
+        "UPDATE peer_buckets SET n = n - ? WHERE kind = ? AND type = ? AND bucket = ? AND grp = ?",
+        [(n, kind, unit_type, bucket, group) for kind, unit_type, bucket, n in old],
+    )
+    conn.execute("DELETE FROM peer_values WHERE unit = ? AND grp = ?", (unit, group))
     conn.execute("DELETE FROM peer_units WHERE grp = ? AND unit = ?", (group, unit))
+    row = conn.execute("SELECT type FROM peer_types WHERE unit = ?", (unit,)).fetchone()
+    unit_type = row[0] if row is not None else _NO_TYPE
     kinds = {"activity": entry.get("per_activity") or [], "session": [entry.get("per_session")]}
     for kind, found in kinds.items():
-        values = [v for v in found if v is not None]
+        values = [float(v) for v in found if v is not None]
         if any(math.isnan(v) for v in values):
             # SQLite stores NaN as NULL, and statistics.median's answer with a NaN depends on its
             # position: the index cannot reproduce it, so it says so and PeerStats computes as before.
@@ -761,12 +840,19 @@ def _index_peer(conn: sqlite3.Connection, group: str, unit: str, entry: dict[str
             values = [v for v in values if not math.isnan(v)]
         if not values:
             continue
-        type_of = "(SELECT type FROM peer_types WHERE unit = ?)"
         conn.execute(
-            f"INSERT INTO peer_units (grp, kind, unit, type) VALUES (?, ?, ?, {type_of})",
-            (group, kind, unit, unit),
+            "INSERT INTO peer_units (grp, kind, unit, type) VALUES (?, ?, ?, ?)",
+            (group, kind, unit, unit_type),
         )
+        rows = [(group, kind, unit, unit_type, _bucket(v), v) for v in values]
         conn.executemany(
-            f"INSERT INTO peer_values (grp, kind, unit, type, value) VALUES (?, ?, ?, {type_of}, ?)",
-            [(group, kind, unit, unit, float(v)) for v in values],
+            "INSERT INTO peer_values (grp, kind, unit, type, bucket, value) VALUES (?, ?, ?, ?, ?, ?)", rows
+        )
+        per_bucket: dict[int, int] = {}
+        for r in rows:
+            per_bucket[r[4]] = per_bucket.get(r[4], 0) + 1
+        conn.executemany(
+            "INSERT INTO peer_buckets (grp, kind, type, bucket, n) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (kind, type, bucket, grp) DO UPDATE SET n = n + excluded.n",
+            [(group, kind, unit_type, b, n) for b, n in per_bucket.items()],
         )
