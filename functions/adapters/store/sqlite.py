@@ -418,8 +418,7 @@ class SqliteStore:
         )
         try:
             while rows := cursor.fetchmany(200):
-                for r in rows:
-                    yield _version_from_row(r)
+                yield from store_codec.decode_batch(_version_from_row, rows)
         finally:
             cursor.close()
 
