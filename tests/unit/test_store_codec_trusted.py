@@ -123,3 +123,16 @@ def test_trusted_reports_and_versions_equal_validated_ones(seed: int) -> None:
     assert _typed(trusted_version.tables) == _typed(version.tables)
     # The computed properties the statuses use work on the constructed model.
     assert (trusted_version.state, trusted_version.error_count) == (version.state, version.error_count)
+
+
+def test_trusted_versions_copy_and_assign_like_validated_ones() -> None:
+    rng = random.Random(99)
+    sub = ParsedSubmission(unit="U001", deliverable="plan", source="a.xlsx", source_kind="file", tables={})
+    made = codec.build_version(sub, _report(rng), seq=1, content_hash="h", received_at=dt.datetime(2022, 11, 20), late=False)  # fmt: skip
+    text = codec.version_to_json(made)
+    first, second = codec.version_from_json_trusted(text), codec.version_from_json_trusted(text)
+    copied = first.model_copy(update={"tables": {"x": []}})
+    first.late = True  # assignment on one constructed version leaves the others as they were
+    assert (copied.tables, first.tables, second.tables) == ({"x": []}, {}, {})
+    assert (first.late, second.late, copied.late) == (True, False, False)
+    assert first.model_dump(exclude_unset=True).keys() == made.model_dump(exclude_unset=True).keys()

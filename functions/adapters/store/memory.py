@@ -25,6 +25,7 @@ class _StoredVersion:
     status: VersionStatus
     content_hash: str
     document: str
+    summary: str = ""  # the document with only the small tables (issue 13 §2)
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,15 @@ class MemoryStore:
                 received_at=received_at,
                 late=late,
             )
-            history.append(_StoredVersion(version.status, content_hash, store_codec.version_to_json(version)))
+            small = version.model_copy(update={"tables": store_codec.summary_tables(version.tables)})
+            history.append(
+                _StoredVersion(
+                    version.status,
+                    content_hash,
+                    store_codec.version_to_json(version),
+                    store_codec.version_to_json(small),
+                )
+            )
             if version.status == "submitted":
                 # A draft never replaces the latest submitted version, so only these change the peers.
                 self._put_peer(version.deliverable, version.unit, version.seq, peer_entry(version.tables))
@@ -88,8 +97,11 @@ class MemoryStore:
                 yield store_codec.version_from_json_trusted(v.document)
 
     def iter_latest_summaries(self, status: VersionStatus | None = None) -> Iterator[Version]:
-        for v in self.iter_latest_versions(status):
-            yield v.model_copy(update={"tables": store_codec.summary_tables(v.tables)})
+        with self._lock:
+            found = [_latest_of(self._versions[key], status) for key in sorted(self._versions)]
+        for v in found:
+            if v is not None:
+                yield store_codec.version_from_json_trusted(v.summary)
 
     def history(self, unit: str, deliverable: str) -> list[Version]:
         with self._lock:
