@@ -145,3 +145,30 @@ def test_buckets_follow_the_order_of_values() -> None:
     buckets = [_bucket(v) for v in ordered]
     assert buckets == sorted(buckets)
     assert len({_bucket(float(n)) for n in range(1024)}) == 1024  # whole numbers below 1024: one each
+
+
+def test_a_read_only_store_uses_the_index_built_for_its_roster_and_never_writes(tmp_path: Path) -> None:
+    # `huizong validate` opens the store read-only: the index serves when typed for this roster;
+    # for another roster the figures are read as before, and nothing is written either way.
+    path = tmp_path / "h.sqlite3"
+    writer = SqliteStore(path)
+    rng = random.Random(11)
+    for step in range(60):
+        _submit(writer, rng, 12, step)
+    roster, other = _roster(random.Random(1), 12), _roster(random.Random(2), 12)
+    _check_all(writer, roster)  # builds the index for `roster`
+    mark = writer.get_meta("peers:index:roster")
+    writer.close()
+    before = path.read_bytes()
+    reader = SqliteStore(path, read_only=True)
+    oracle = PeerStats(reader, DELIVERABLES).figures
+    for r in (roster, other):
+        for unit in r.units:
+            peers = PeerStats(reader, DELIVERABLES).context_for(unit.code).peers
+            assert peers is not None and not isinstance(peers, PeerFigures)
+            for which in ("activity", "session"):
+                got = peers.median(which, r, unit, 3)  # type: ignore[arg-type]
+                assert got == _oracle(oracle, which, r, unit, 3), (unit.code, which)
+    assert reader.get_meta("peers:index:roster") == mark
+    reader.close()
+    assert path.read_bytes() == before

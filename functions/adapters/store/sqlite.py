@@ -648,6 +648,10 @@ class SqliteStore:
             ).fetchone()[0]
         )
 
+    def peer_index_built_for(self, fingerprint: str) -> bool:
+        """Whether the index is there and typed for this roster (a read-only store cannot build it)."""
+        return self.get_meta(_PEER_INDEX_MARK) == fingerprint
+
     def peer_index_exact(self) -> bool:
         """False once a NaN figure was stored: the index leaves it out, the Python median does not."""
         return self.get_meta(_PEER_INDEX_NAN) is None

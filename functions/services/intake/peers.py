@@ -48,18 +48,18 @@ class PeerStats:
         self._groups = sorted(set(deliverables))
         self._loaded = False
         self._index: PeerIndex | None = None
+        self._read_only = False
         if store.get_meta(_BUILT_MARK) is None:
             if getattr(store, "read_only", False):
                 # `huizong validate` may not write: compute from the versions, as before issue 13.
                 self._from_versions(store)
                 return
             rebuild(store)
-        if (
-            isinstance(store, PeerIndex)
-            and not getattr(store, "read_only", False)
-            and store.peer_index_exact()
-        ):
+        if isinstance(store, PeerIndex) and store.peer_index_exact():
+            # A read-only store (`huizong validate`) uses the index only if it is already typed for
+            # the roster (_IndexedPeers.median); it cannot build it.
             self._index = store
+            self._read_only = bool(getattr(store, "read_only", False))
         else:
             self._load()
 
@@ -129,7 +129,12 @@ class _IndexedPeers:
         index = self._stats._index
         assert index is not None
         fingerprint, types = _roster_types(roster)
-        index.peer_index_sync(fingerprint, types)
+        if not self._stats._read_only:
+            index.peer_index_sync(fingerprint, types)
+        elif not index.peer_index_built_for(fingerprint):
+            figures = self._stats.figures
+            return peer_median(figures.per_session if which == "session" else figures.per_activity,
+                               roster, unit, min_peers)  # fmt: skip
         groups = self._stats._groups
         if which == "session" and len(set(index.peer_index_groups("session")) & set(groups)) > 1:
             # Statistics in two deliverables: a unit's figure is its last deliverable's, which the
