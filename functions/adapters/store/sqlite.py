@@ -540,7 +540,7 @@ class SqliteStore:
             for statement in _PEER_INDEX_SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
-            for table in ("peer_types", "peer_values", "peer_units", "peer_buckets"):
+            for table in ("peer_types", "peer_values", "peer_units", "peer_buckets", "peer_counts"):
                 conn.execute(f"DELETE FROM {table}")
             conn.execute("DELETE FROM meta WHERE key = ?", (_PEER_INDEX_NAN,))
             conn.executemany("INSERT INTO peer_types (unit, type) VALUES (?, ?)", types.items())
@@ -640,6 +640,21 @@ class SqliteStore:
         """Other units with figures of `kind` (of `unit_type`, or of any type)."""
         marks = ", ".join("?" * len(groups))
         type_clause, args = ("type = ? AND ", [unit_type]) if unit_type is not None else ("", [])
+        per_group = conn.execute(
+            f"SELECT grp, SUM(n) FROM peer_counts WHERE kind = ? AND {type_clause}grp IN ({marks}) "
+            "GROUP BY grp HAVING SUM(n) > 0",
+            [kind, *args, *groups],
+        ).fetchall()
+        if len(per_group) <= 1:
+            # Figures of this kind in one deliverable only (the usual layout): the kept count, less the
+            # unit itself, instead of counting distinct units over the index.
+            total = int(per_group[0][1]) if per_group else 0
+            own = conn.execute(
+                f"SELECT 1 FROM peer_units WHERE kind = ? AND {type_clause}unit = ? AND grp IN ({marks}) LIMIT 1",
+                [kind, *args, unit, *groups],
+            ).fetchone()
+            return total - (1 if own is not None else 0)
+        # In several deliverables a unit may count in more than one: count distinct units.
         return int(
             conn.execute(
                 f"SELECT COUNT(DISTINCT unit) FROM peer_units WHERE kind = ? AND {type_clause}"
@@ -792,6 +807,14 @@ CREATE TABLE IF NOT EXISTS peer_units (
     PRIMARY KEY (kind, grp, unit)
 );
 CREATE INDEX IF NOT EXISTS peer_units_by_type ON peer_units (kind, type, unit, grp);
+-- Units per (kind, type, group), kept with peer_units: counting peers reads a few rows, not the units.
+CREATE TABLE IF NOT EXISTS peer_counts (
+    grp  TEXT    NOT NULL,
+    kind TEXT    NOT NULL,
+    type TEXT    NOT NULL,
+    n    INTEGER NOT NULL,
+    PRIMARY KEY (kind, type, grp)
+);
 CREATE INDEX IF NOT EXISTS peer_units_by_unit ON peer_units (grp, unit);
 """
 # The type of a unit the roster does not know (a NULL would defeat the primary key of peer_buckets).
@@ -827,6 +850,13 @@ def _index_peer(conn: sqlite3.Connection, group: str, unit: str, entry: dict[str
         [(n, kind, unit_type, bucket, group) for kind, unit_type, bucket, n in old],
     )
     conn.execute("DELETE FROM peer_values WHERE unit = ? AND grp = ?", (unit, group))
+    gone = conn.execute(
+        "SELECT kind, type FROM peer_units WHERE grp = ? AND unit = ?", (group, unit)
+    ).fetchall()
+    conn.executemany(
+        "UPDATE peer_counts SET n = n - 1 WHERE kind = ? AND type = ? AND grp = ?",
+        [(kind, unit_type, group) for kind, unit_type in gone],
+    )
     conn.execute("DELETE FROM peer_units WHERE grp = ? AND unit = ?", (group, unit))
     row = conn.execute("SELECT type FROM peer_types WHERE unit = ?", (unit,)).fetchone()
     unit_type = row[0] if row is not None else _NO_TYPE
@@ -846,6 +876,11 @@ def _index_peer(conn: sqlite3.Connection, group: str, unit: str, entry: dict[str
         conn.execute(
             "INSERT INTO peer_units (grp, kind, unit, type) VALUES (?, ?, ?, ?)",
             (group, kind, unit, unit_type),
+        )
+        conn.execute(
+            "INSERT INTO peer_counts (grp, kind, type, n) VALUES (?, ?, ?, 1) "
+            "ON CONFLICT (kind, type, grp) DO UPDATE SET n = n + 1",
+            (group, kind, unit_type),
         )
         rows = [(group, kind, unit, unit_type, _bucket(v), v) for v in values]
         conn.executemany(
