@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -355,3 +355,27 @@ class Mailbox(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class PeerIndex(Protocol):
+    """A store that can answer a peer median itself (issue 13 §1): the SQLite store's ordered index.
+
+    Optional: PeerStats uses it when the store has it and otherwise reads every unit's entry
+    (`Store.peer_group`). `types` maps each roster unit to its type; the index is re-typed when the roster
+    (its `fingerprint`) changes. Medians follow functions/validate/peer_median.py exactly.
+    """
+
+    def peer_index_sync(self, fingerprint: str, types: dict[str, str]) -> None: ...
+
+    def peer_index_built_for(self, fingerprint: str) -> bool: ...
+
+    def peer_index_exact(self) -> bool: ...
+
+    def peer_index_groups(self, kind: str) -> list[str]: ...
+
+    def peer_index_median(
+        self, groups: list[str], kind: str, unit: str, unit_type: str | None, min_peers: int
+    ) -> tuple[float, int, str | None] | None: ...
+
+    def peer_entries_of(self, unit: str, groups: list[str]) -> dict[str, dict[str, Any]]: ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from schemas.roster import Roster, Unit
 from schemas.submission import TableData
@@ -47,6 +47,14 @@ def peer_entry(tables: TableData) -> dict[str, Any]:
     return entry
 
 
+class PeerSource(Protocol):
+    """Answers `peer_median` without handing over every unit's figures (a store's ordered index)."""
+
+    def median(
+        self, which: Literal["session", "activity"], roster: Roster, unit: Unit, min_peers: int
+    ) -> PeerMedian | None: ...
+
+
 @dataclass(frozen=True)
 class PeerMedian:
     median: float
@@ -62,6 +70,7 @@ def peer_median(
     The unit itself is never its own peer: its earlier version is in the store and would pull the
     median towards the figure being checked.
     """
+    by_code = roster.by_code()  # one dict, not a pydantic attribute lookup per peer
     others: dict[str, list[float]] = {}
     for code, value in figures.items():
         if code == unit.code:
@@ -69,7 +78,7 @@ def peer_median(
         values = [float(value)] if isinstance(value, int | float) else [float(x) for x in value]
         if values:
             others[code] = values
-    same = [code for code in others if (u := roster.get(code)) is not None and u.type == unit.type]
+    same = [code for code in others if (u := by_code.get(code)) is not None and u.type == unit.type]
     if len(same) >= min_peers:
         group, unit_type = same, unit.type
     elif len(others) >= min_peers:

@@ -15,7 +15,7 @@ from functions.validate.cells import Place, place_of, read_cell
 from functions.validate.codes import IssueKind
 from functions.validate.identity import identity_issues
 from functions.validate.messages import make_issue
-from functions.validate.peer_median import PeerFigures, PeerMedian, peer_median
+from functions.validate.peer_median import PeerFigures, PeerMedian, PeerSource, peer_median
 from schemas.campaign import Campaign
 from schemas.formspec import TableSpec
 from schemas.i18n import Language, t
@@ -45,7 +45,8 @@ class ValidationContext:
     activity_peers: int = 0  # units whose plans gave the activity median
     session_peers: int = 0  # units whose statistics gave the session median
     # Other units' own figures: the outlier rule takes the median of the unit's type from them.
-    peers: PeerFigures | None = None
+    # Or a source that answers the median itself (the SQLite store's ordered index, issue 13 §1).
+    peers: PeerFigures | PeerSource | None = None
     checked_at: dt.datetime | None = None
 
 
@@ -326,6 +327,8 @@ class _Checker:
         if self.ctx.peers is not None:
             if self.unit is None:
                 return None
+            if not isinstance(self.ctx.peers, PeerFigures):
+                return self.ctx.peers.median(which, roster, self.unit, rules.min_peers)
             figures = self.ctx.peers.per_session if which == "session" else self.ctx.peers.per_activity
             return peer_median(figures, roster, self.unit, rules.min_peers)
         # A caller that computed campaign-wide medians itself: all units, as before peers by type.

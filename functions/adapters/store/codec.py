@@ -10,8 +10,10 @@ Every store (SQLite, S3, the in-memory fake) uses these helpers so they agree on
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from schemas.attachments import AttachmentRef
 from schemas.report import ValidationReport
@@ -194,3 +196,154 @@ def dumps_attachments(refs: list[AttachmentRef]) -> str:
 
 def loads_attachments(text: str) -> list[AttachmentRef]:
     return [AttachmentRef.model_validate(r) for r in json.loads(text)]
+
+
+# -- reading back what a store wrote itself (issue 13 §4) ------------------------------------------
+# A store decodes only text it encoded, from models that were validated before they were written, so
+# validating them again cell by cell (pydantic) and walking the parsed JSON a second time
+# (decode_value) is pure cost: it was most of consolidation and of the unit statuses. These readers
+# decode the tags in json.loads' own object hook and build the models with model_construct.
+
+
+def _tag_hook(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1:
+        ((tag, inner),) = obj.items()
+        if tag == _DATE:
+            return dt.date.fromisoformat(inner)
+        if tag == _DATETIME:
+            return dt.datetime.fromisoformat(inner)
+    return obj
+
+
+# One decoder: json.loads with an object_hook builds a new JSONDecoder on every call.
+_TRUSTED_DECODER = json.JSONDecoder(object_hook=_tag_hook)
+
+
+def loads_trusted(text: str) -> Any:
+    """`loads` in one pass: the tags are decoded by json.loads' object hook.
+
+    The hook works bottom-up, so inside a {"$dict": ...} wrapper (a real dict with one "$"-key) it would
+    turn the wrapped dict into a date too early; such text is rare (no form field starts with "$") and
+    goes through the two-pass `loads`, which knows the wrapper. A string value that merely contains
+    `"$dict"` is escaped as `\\"$dict\\"`, so it never matches.
+    """
+    if '"$dict"' in text:
+        return loads(text)
+    return _TRUSTED_DECODER.decode(text)
+
+
+_FIELD_NAMES: dict[type, set[str]] = {}
+
+
+def _constructed(cls: Any, fields: dict[str, Any]) -> Any:
+    """`cls.model_construct(**fields)` for a dict holding every field, without its per-field loop.
+
+    model_construct looks up each field's default and alias in Python (most of a status read); a dict
+    from the model's own dump has every field, so the instance is assembled directly, as
+    model_construct itself does at its end. Anything else goes through model_construct.
+    """
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = set(cls.model_fields)  # a pydantic property: slow to ask per row
+    if len(fields) != len(names):
+        return cls.model_construct(**fields)
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", fields)
+    # Every field is set, so every instance may share one set: pydantic only ever adds a field name
+    # to it (on assignment), which is already there, and copies it for model_copy.
+    object.__setattr__(obj, "__pydantic_fields_set__", names)
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
+def _issue_trusted(data: dict[str, Any]) -> Any:
+    from schemas.report import Issue
+
+    return _constructed(Issue, data)
+
+
+def report_from_dict_trusted(data: dict[str, Any]) -> ValidationReport:
+    """A report from the dict of its own model_dump (JSON mode or not), without re-validation."""
+    fields = dict(data)
+    fields["errors"] = [_issue_trusted(e) for e in data.get("errors", ())]
+    fields["warnings"] = [_issue_trusted(w) for w in data.get("warnings", ())]
+    checked = fields.get("checked_at")
+    if isinstance(checked, str):
+        fields["checked_at"] = dt.datetime.fromisoformat(checked)
+    return _constructed(ValidationReport, fields)
+
+
+def loads_report_trusted(text: str) -> ValidationReport:
+    """`loads_report` for text this store wrote with `dumps_report`."""
+    return report_from_dict_trusted(json.loads(text))
+
+
+def version_trusted(
+    *,
+    id: str,
+    unit: str,
+    deliverable: str,
+    seq: int,
+    received_at: dt.datetime,
+    source_kind: str,
+    source: str,
+    content_hash: str,
+    status: str,
+    late: bool,
+    tables: TableData,
+    report: ValidationReport,
+) -> Version:
+    """A Version from fields a store wrote itself: every field given, nothing validated again."""
+    return _constructed(Version, {
+        "id": id, "unit": unit, "deliverable": deliverable, "seq": seq, "received_at": received_at,
+        "source_kind": source_kind, "source": source, "content_hash": content_hash, "status": status,
+        "late": late, "tables": tables, "report": report,
+    })  # fmt: skip
+
+
+def document_from_json_trusted(text: str) -> dict[str, Any]:
+    """A version document (`version_to_json`) with its tables' tags decoded, in one json.loads."""
+    if '"$dict"' in text:
+        doc = json.loads(text)
+        doc["tables"] = decode_value(doc["tables"])
+        return doc
+    # The report's fields are plain strings and numbers, so the hook only ever meets the tables' tags.
+    return _TRUSTED_DECODER.decode(text)
+
+
+def version_from_document_trusted(doc: dict[str, Any], *, tables_decoded: bool = False) -> Version:
+    """`version_from_document` for a document this store wrote (`version_to_document`); with
+    `tables_decoded`, one read by `document_from_json_trusted`."""
+    return version_trusted(
+        id=doc["id"], unit=doc["unit"], deliverable=doc["deliverable"], seq=doc["seq"],
+        received_at=loads_datetime(doc["received_at"]), source_kind=doc["source_kind"],
+        source=doc["source"], content_hash=doc["content_hash"], status=doc.get("status", "submitted"),
+        late=bool(doc.get("late", False)),
+        tables=doc["tables"] if tables_decoded else decode_value(doc["tables"]),
+        report=report_from_dict_trusted(doc["report"]),
+    )  # fmt: skip
+
+
+def version_from_json_trusted(text: str) -> Version:
+    return version_from_document_trusted(document_from_json_trusted(text), tables_decoded=True)
+
+
+_Row = TypeVar("_Row")
+_Decoded = TypeVar("_Decoded")
+
+
+def decode_batch(decode: Callable[[_Row], _Decoded], rows: Sequence[_Row]) -> list[_Decoded]:
+    """`[decode(r) for r in rows]` with the cyclic garbage collector paused.
+
+    Decoding thousands of versions allocates only acyclic objects (dicts, lists, strings, models), yet
+    each allocation burst triggers collections that walk every live object: a quarter of reading 10,000
+    statuses. The pause covers one batch of decoding and nothing else (no caller code runs inside).
+    """
+    if not gc.isenabled():
+        return [decode(r) for r in rows]
+    gc.disable()
+    try:
+        return [decode(r) for r in rows]
+    finally:
+        gc.enable()

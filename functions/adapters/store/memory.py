@@ -26,6 +26,7 @@ class _StoredVersion:
     status: VersionStatus
     content_hash: str
     document: str
+    summary: str = ""  # the document with only the small tables (issue 13 §2)
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class MemoryStore:
         with self._lock:
             history = self._versions.setdefault((submission.unit, submission.deliverable), [])
             if history and history[-1].content_hash == content_hash:
-                return store_codec.version_from_json(history[-1].document), False
+                return store_codec.version_from_json_trusted(history[-1].document), False
             version = store_codec.build_version(
                 submission,
                 report,
@@ -68,7 +69,15 @@ class MemoryStore:
                 received_at=received_at,
                 late=late,
             )
-            history.append(_StoredVersion(version.status, content_hash, store_codec.version_to_json(version)))
+            small = version.model_copy(update={"tables": store_codec.summary_tables(version.tables)})
+            history.append(
+                _StoredVersion(
+                    version.status,
+                    content_hash,
+                    store_codec.version_to_json(version),
+                    store_codec.version_to_json(small),
+                )
+            )
             if submission.attachments:
                 self._attachments[version.id] = store_codec.dumps_attachments(submission.attachments)
                 for ref in submission.attachments:
@@ -81,28 +90,31 @@ class MemoryStore:
     def latest(self, unit: str, deliverable: str, status: VersionStatus | None = None) -> Version | None:
         with self._lock:
             found = _latest_of(self._versions.get((unit, deliverable), []), status)
-        return store_codec.version_from_json(found.document) if found is not None else None
+        return store_codec.version_from_json_trusted(found.document) if found is not None else None
 
     def latest_versions(self, status: VersionStatus | None = None) -> list[Version]:
         with self._lock:
             found = [_latest_of(self._versions[key], status) for key in sorted(self._versions)]
-        return [store_codec.version_from_json(v.document) for v in found if v is not None]
+        return [store_codec.version_from_json_trusted(v.document) for v in found if v is not None]
 
     def iter_latest_versions(self, status: VersionStatus | None = None) -> Iterator[Version]:
         with self._lock:
             found = [_latest_of(self._versions[key], status) for key in sorted(self._versions)]
         for v in found:
             if v is not None:
-                yield store_codec.version_from_json(v.document)
+                yield store_codec.version_from_json_trusted(v.document)
 
     def iter_latest_summaries(self, status: VersionStatus | None = None) -> Iterator[Version]:
-        for v in self.iter_latest_versions(status):
-            yield v.model_copy(update={"tables": store_codec.summary_tables(v.tables)})
+        with self._lock:
+            found = [_latest_of(self._versions[key], status) for key in sorted(self._versions)]
+        for v in found:
+            if v is not None:
+                yield store_codec.version_from_json_trusted(v.summary)
 
     def history(self, unit: str, deliverable: str) -> list[Version]:
         with self._lock:
             stored = list(self._versions.get((unit, deliverable), []))
-        return [store_codec.version_from_json(v.document) for v in stored]
+        return [store_codec.version_from_json_trusted(v.document) for v in stored]
 
     def claim(self, key: str, payload: dict[str, Any], *, at: dt.datetime) -> bool:
         stored = _StoredClaim(at, store_codec.dumps(payload))

@@ -3,6 +3,7 @@
 Layout under the prefix (unit, deliverable and keys escaped by `_escape`, see below):
 
     versions/<unit>/<deliverable>/<seq:08d>.json       one immutable object per version (the truth)
+    summaries/<unit>/<deliverable>/<seq:08d>.json      the same without its row tables (statuses read these)
     index/<unit>/<deliverable>/<seq:08d>.<status>.<w>  empty "latest" markers, found by listing alone
     claims/<key>                                       one object per claim
     meta/<key>                                         one object per meta value
@@ -82,6 +83,7 @@ JSON_TYPE = "application/json; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
 
 _VERSIONS = "versions/"
+_SUMMARIES = "summaries/"
 _INDEX = "index/"
 _CLAIMS = "claims/"
 _META = "meta/"
@@ -175,12 +177,14 @@ class S3Store:
             if self._put(key, body, JSON_TYPE, IfNoneMatch="*"):
                 self._drop_superseded(markers, seq, version.status)
                 self._count_peer(version)
+                self._put_summary(version)
                 return version, True
             winner = self._load(key)
             if winner is not None and winner.writer == writer:
                 # Our create succeeded but its reply was lost and the SDK's retry met our own object.
                 self._drop_superseded(markers, seq, version.status)
                 self._count_peer(version)
+                self._put_summary(version)
                 return version, True
             self._delete([marker])
             if winner is not None and winner.version.content_hash == content_hash:
@@ -211,10 +215,21 @@ class S3Store:
                 yield version
 
     def iter_latest_summaries(self, status: VersionStatus | None = None) -> Iterator[Version]:
-        # First version: S3 keeps no separate summary object yet, so the full versions are read and
-        # trimmed (same answer, not yet the saving SQLite has).
-        for v in self.iter_latest_versions(status):
-            yield v.model_copy(update={"tables": store_codec.summary_tables(v.tables)})
+        # The same markers as iter_latest_versions, then the small summary objects (_put_summary)
+        # instead of the versions: no activity rows fetched or decoded.
+        grouped: dict[tuple[str, str], list[_Marker]] = defaultdict(list)
+        for key in self._list(self.prefix + _INDEX):
+            parsed = self._parse_marker(key)
+            if parsed is not None:
+                pair, marker = parsed
+                grouped[pair].append(marker)
+
+        def resolve(pair: tuple[str, str]) -> Version | None:
+            return self._resolve_summary(pair[0], pair[1], grouped[pair], status)
+
+        for version in self._ordered_parallel(resolve, sorted(grouped)):
+            if version is not None:
+                yield version
 
     def history(self, unit: str, deliverable: str) -> list[Version]:
         folder = self._version_folder(unit, deliverable)
@@ -361,9 +376,10 @@ class S3Store:
         got = self._get(key)
         if got is None:
             return None
-        document = json.loads(got[0].decode("utf-8"))
+        # Written by this store (version_to_document, then the writer mark): read without re-validation.
+        document = store_codec.document_from_json_trusted(got[0].decode("utf-8"))
         writer = document.pop(_WRITER, None)
-        return _Loaded(store_codec.version_from_document(document), writer)
+        return _Loaded(store_codec.version_from_document_trusted(document, tables_decoded=True), writer)
 
     def _drop_superseded(self, markers: list[_Marker], seq: int, status: str) -> None:
         # Only markers older than a version we just created, of its status: the newest stays findable.
@@ -469,6 +485,37 @@ class S3Store:
         for sha in sorted({ref.sha256 for ref in submission.attachments}):
             unit_key = f"{self.prefix}{_BLOB_UNITS}{_escape(sha)}/{_escape_part(version.unit)}"
             self._put(unit_key, b"", "application/octet-stream")
+
+    # -- summaries (issue 13 §2) -------------------------------------------------------------------
+    # summaries/<unit>/<deliverable>/<seq:08d>.json: the version's document with only its small tables,
+    # written after the version by its writer. Derived and immutable (the same seq always has the same
+    # version), so a plain put suffices; a version without one (its writer stopped in between, or a
+    # store written before summaries) is read whole and trimmed, as before.
+
+    def _summary_key(self, unit: str, deliverable: str, seq: int) -> str:
+        return f"{self.prefix}{_SUMMARIES}{_escape_part(unit)}/{_escape_part(deliverable)}/{seq:08d}.json"
+
+    def _put_summary(self, version: Version) -> None:
+        small = version.model_copy(update={"tables": store_codec.summary_tables(version.tables)})
+        body = store_codec.version_to_json(small).encode("utf-8")
+        self._put(self._summary_key(version.unit, version.deliverable, version.seq), body, JSON_TYPE)
+
+    def _resolve_summary(
+        self, unit: str, deliverable: str, markers: list[_Marker], status: VersionStatus | None
+    ) -> Version | None:
+        seqs = sorted({m.seq for m in markers if status is None or m.status == status}, reverse=True)
+        for seq in seqs:
+            got = self._get(self._summary_key(unit, deliverable, seq))
+            if got is not None:
+                small = store_codec.version_from_json_trusted(got[0].decode("utf-8"))
+                if status is None or small.status == status:
+                    return small
+                continue
+            found = self._load(self._version_key(unit, deliverable, seq))
+            if found is not None and (status is None or found.version.status == status):
+                v = found.version
+                return v.model_copy(update={"tables": store_codec.summary_tables(v.tables)})
+        return None
 
 
 # -- helpers ---------------------------------------------------------------------------------------

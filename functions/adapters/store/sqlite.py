@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import os
 import sqlite3
 import sys
@@ -403,7 +404,9 @@ class SqliteStore:
         try:
             for v in self._iter_latest_versions(status, summaries=True):
                 # Versions stored before summaries existed came with their full tables: trim them.
-                yield v.model_copy(update={"tables": store_codec.summary_tables(v.tables)})
+                if any(len(rows) > 1 for rows in v.tables.values()):
+                    v = v.model_copy(update={"tables": store_codec.summary_tables(v.tables)})
+                yield v
         except sqlite3.DatabaseError as exc:
             problem = _unavailable(self.path, exc)
             if problem is None:
@@ -434,8 +437,7 @@ class SqliteStore:
         )
         try:
             while rows := cursor.fetchmany(200):
-                for r in rows:
-                    yield _version_from_row(r)
+                yield from store_codec.decode_batch(_version_from_row, rows)
         finally:
             cursor.close()
 
@@ -581,6 +583,164 @@ class SqliteStore:
                 return []
             raise
 
+    # -- ordered peer index (issue 13 §1, next slice) ----------------------------------------------
+    # The entries above still return every unit's figures, and a median over them is O(campaign) in
+    # Python for each submission. These tables keep the same figures one value per row, with the
+    # unit's type from the roster, behind indexes ordered by value: a median is then a count and an
+    # OFFSET walked in SQLite's C code. The roster can change, so the types are synced from it (a
+    # fingerprint in meta); the values are kept by _put_peer in the same transaction as the entries.
+
+    @_translated
+    def peer_index_sync(self, fingerprint: str, types: dict[str, str]) -> None:
+        """Build or re-type the index unless it was built for this roster (`fingerprint`)."""
+        if self.get_meta(_PEER_INDEX_MARK) == fingerprint:
+            return
+        with self._immediate() as conn:
+            for statement in _PEER_INDEX_SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            for table in ("peer_types", "peer_values", "peer_units", "peer_buckets", "peer_counts"):
+                conn.execute(f"DELETE FROM {table}")
+            conn.execute("DELETE FROM meta WHERE key = ?", (_PEER_INDEX_NAN,))
+            conn.executemany("INSERT INTO peer_types (unit, type) VALUES (?, ?)", types.items())
+            prefix = _peer_key("", "")[:-1]  # every group: "\x1fpeers\x1f" + group + "\x1f" + unit
+            upper = _prefix_upper_bound(prefix)
+            rows = conn.execute("SELECT key, value FROM meta WHERE key >= ? AND key < ?", (prefix, upper))
+            for key, value in rows.fetchall():
+                group, _, unit = key[len(prefix) :].partition("\x1f")
+                _index_peer(conn, group, unit, store_codec.loads_plain(value)["entry"])
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (_PEER_INDEX_MARK, fingerprint),
+            )
+
+    @_translated
+    def peer_index_groups(self, kind: str) -> list[str]:
+        """The groups holding figures of `kind` ("activity" or "session")."""
+        rows = self._conn().execute("SELECT DISTINCT grp FROM peer_units WHERE kind = ?", (kind,))
+        return sorted(r[0] for r in rows)
+
+    @_translated
+    def peer_index_median(
+        self, groups: list[str], kind: str, unit: str, unit_type: str | None, min_peers: int
+    ) -> tuple[float, int, str | None] | None:
+        """(median, peers, type) over the other units of `unit_type`, else of all units, else None.
+
+        The same choice as functions/validate/peer_median.py: a unit is never its own peer, and a type
+        with fewer than `min_peers` units falls back to all units. The cost does not grow with the
+        campaign: the counts per value bucket (peer_buckets, a few hundred rows) locate the middle
+        rank, then only that bucket's values are read; the unit's own values are subtracted.
+        """
+        conn = self._conn()
+        marks = ", ".join("?" * len(groups))
+        in_groups = f"grp IN ({marks})"
+        own = conn.execute(
+            f"SELECT type, bucket, value FROM peer_values WHERE unit = ? AND kind = ? AND {in_groups}",
+            [unit, kind, *groups],
+        ).fetchall()
+        stored_type = unit_type if unit_type is not None else _NO_TYPE
+        chosen: str | None = None
+        if unit_type is not None:
+            peers = self._peer_units(conn, kind, unit, groups, unit_type)
+            if peers >= min_peers:
+                chosen = unit_type
+        if chosen is None:
+            peers = self._peer_units(conn, kind, unit, groups, None)
+            if peers < min_peers:
+                return None
+        typed = chosen is not None
+        mine = [(b, v) for t, b, v in own if not typed or t == stored_type]
+        type_clause = "type = ? AND " if typed else ""
+        type_args: list[Any] = [chosen] if typed else []
+        buckets = conn.execute(
+            f"SELECT bucket, SUM(n) FROM peer_buckets WHERE kind = ? AND {type_clause}{in_groups} "
+            "GROUP BY bucket ORDER BY bucket",
+            [kind, *type_args, *groups],
+        ).fetchall()
+        own_per_bucket: dict[int, int] = {}
+        for b, _ in mine:
+            own_per_bucket[b] = own_per_bucket.get(b, 0) + 1
+        counts = [(b, n - own_per_bucket.get(b, 0)) for b, n in buckets]
+        total = sum(n for _, n in counts)
+        if total == 0:
+            return None  # no peers at all (min_peers 0): nothing to compare with
+
+        def nth(rank: int) -> float:
+            """The value of the given 0-based rank among the other units' values."""
+            for b, n in counts:
+                if rank < n:
+                    where = f"kind = ? AND {type_clause}bucket = ?"
+                    args = [kind, *type_args, b]
+                    low, high = conn.execute(
+                        f"SELECT MIN(value), MAX(value) FROM peer_values WHERE {where}", args
+                    ).fetchone()
+                    if low == high:
+                        return float(low)  # one value in the bucket (whole numbers): no walk
+                    row = conn.execute(
+                        f"SELECT value FROM peer_values WHERE {where} AND unit <> ? AND {in_groups} "
+                        "ORDER BY value LIMIT 1 OFFSET ?",
+                        [*args, unit, *groups, rank],
+                    ).fetchone()
+                    return float(row[0])
+                rank -= n
+            raise AssertionError("rank beyond the counted values")  # counts and rows disagree
+
+        # statistics.median: the middle value, or the mean of the two middle values.
+        if total % 2:
+            median = nth(total // 2)
+        else:
+            median = (nth(total // 2 - 1) + nth(total // 2)) / 2
+        return median, peers, chosen
+
+    def _peer_units(
+        self, conn: sqlite3.Connection, kind: str, unit: str, groups: list[str], unit_type: str | None
+    ) -> int:
+        """Other units with figures of `kind` (of `unit_type`, or of any type)."""
+        marks = ", ".join("?" * len(groups))
+        type_clause, args = ("type = ? AND ", [unit_type]) if unit_type is not None else ("", [])
+        per_group = conn.execute(
+            f"SELECT grp, SUM(n) FROM peer_counts WHERE kind = ? AND {type_clause}grp IN ({marks}) "
+            "GROUP BY grp HAVING SUM(n) > 0",
+            [kind, *args, *groups],
+        ).fetchall()
+        if len(per_group) <= 1:
+            # Figures of this kind in one deliverable only (the usual layout): the kept count, less the
+            # unit itself, instead of counting distinct units over the index.
+            total = int(per_group[0][1]) if per_group else 0
+            own = conn.execute(
+                f"SELECT 1 FROM peer_units WHERE kind = ? AND {type_clause}unit = ? AND grp IN ({marks}) LIMIT 1",
+                [kind, *args, unit, *groups],
+            ).fetchone()
+            return total - (1 if own is not None else 0)
+        # In several deliverables a unit may count in more than one: count distinct units.
+        return int(
+            conn.execute(
+                f"SELECT COUNT(DISTINCT unit) FROM peer_units WHERE kind = ? AND {type_clause}"
+                f"unit <> ? AND grp IN ({marks})",
+                [kind, *args, unit, *groups],
+            ).fetchone()[0]
+        )
+
+    def peer_index_built_for(self, fingerprint: str) -> bool:
+        """Whether the index is there and typed for this roster (a read-only store cannot build it)."""
+        return self.get_meta(_PEER_INDEX_MARK) == fingerprint
+
+    def peer_index_exact(self) -> bool:
+        """False once a NaN figure was stored: the index leaves it out, the Python median does not."""
+        return self.get_meta(_PEER_INDEX_NAN) is None
+
+    @_translated
+    def peer_entries_of(self, unit: str, groups: list[str]) -> dict[str, dict[str, Any]]:
+        """One unit's own entries, by group (a key lookup each)."""
+        found: dict[str, dict[str, Any]] = {}
+        conn = self._conn()
+        for group in groups:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (_peer_key(group, unit),)).fetchone()
+            if row is not None:
+                found[group] = store_codec.loads_plain(row[0])["entry"]
+        return found
+
 
 def _put_attachments(conn: sqlite3.Connection, version: Version, submission: ParsedSubmission) -> None:
     """Inside add_version's write transaction, so a version never exists without its refs."""
@@ -604,6 +764,7 @@ def _put_peer(conn: sqlite3.Connection, group: str, unit: str, seq: int, entry: 
         "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
+    _index_peer(conn, group, unit, entry)
 
 
 def _peer_key(group: str, unit: str) -> str:
@@ -643,7 +804,8 @@ def _version_from_row(row: tuple[Any, ...]) -> Version:
         tables,
         report,
     ) = row
-    return Version(
+    # Rows this store wrote from validated models: decoded in one pass, not validated again (issue 13 §4).
+    return store_codec.version_trusted(
         id=vid,
         unit=unit,
         deliverable=deliverable,
@@ -654,8 +816,8 @@ def _version_from_row(row: tuple[Any, ...]) -> Version:
         content_hash=content_hash,
         status=status,
         late=bool(late),
-        tables=store_codec.loads_tables(tables),
-        report=store_codec.loads_report(report),
+        tables=store_codec.loads_trusted(tables),
+        report=store_codec.loads_report_trusted(report),
     )
 
 
@@ -675,3 +837,130 @@ def _prefix_upper_bound(prefix: str) -> str | None:
                 bumped = 0xE000
             return "".join(chars) + chr(bumped)
     return None
+
+
+_PEER_INDEX_MARK = "peers:index:roster"
+_PEER_INDEX_NAN = "peers:index:nan"
+# Created when the index is first built (peer_index_sync), not in _SCHEMA: a file without them is simply
+# a store whose index was never built, and a read-only store never needs them.
+_PEER_INDEX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS peer_types (
+    unit TEXT NOT NULL PRIMARY KEY,
+    type TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS peer_values (
+    grp    TEXT    NOT NULL,
+    kind   TEXT    NOT NULL,
+    unit   TEXT    NOT NULL,
+    type   TEXT    NOT NULL,
+    bucket INTEGER NOT NULL,
+    value  REAL    NOT NULL
+);
+-- Covering (unit and grp in the index): reading a bucket never touches the table.
+CREATE INDEX IF NOT EXISTS peer_values_by_type ON peer_values (kind, type, bucket, value, unit, grp);
+CREATE INDEX IF NOT EXISTS peer_values_by_bucket ON peer_values (kind, bucket, value, unit, grp);
+-- Covering too: otherwise SQLite prefers a covering index on kind alone and scans the campaign.
+CREATE INDEX IF NOT EXISTS peer_values_by_unit_covering ON peer_values (unit, kind, grp, type, bucket, value);
+CREATE TABLE IF NOT EXISTS peer_buckets (
+    grp    TEXT    NOT NULL,
+    kind   TEXT    NOT NULL,
+    type   TEXT    NOT NULL,
+    bucket INTEGER NOT NULL,
+    n      INTEGER NOT NULL,
+    PRIMARY KEY (kind, type, bucket, grp)
+);
+CREATE TABLE IF NOT EXISTS peer_units (
+    grp  TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    type TEXT NOT NULL,
+    PRIMARY KEY (kind, grp, unit)
+);
+CREATE INDEX IF NOT EXISTS peer_units_by_type ON peer_units (kind, type, unit, grp);
+-- Units per (kind, type, group), kept with peer_units: counting peers reads a few rows, not the units.
+CREATE TABLE IF NOT EXISTS peer_counts (
+    grp  TEXT    NOT NULL,
+    kind TEXT    NOT NULL,
+    type TEXT    NOT NULL,
+    n    INTEGER NOT NULL,
+    PRIMARY KEY (kind, type, grp)
+);
+CREATE INDEX IF NOT EXISTS peer_units_by_unit ON peer_units (grp, unit);
+"""
+# The type of a unit the roster does not know (a NULL would defeat the primary key of peer_buckets).
+_NO_TYPE = "\x1f"
+
+
+def _bucket(value: float) -> int:
+    """A monotonic bucket: whole numbers below 1024 get one each (participants: equal values share it,
+    so no walk is needed), larger and negative values share logarithmic buckets (about 1 % wide), so a
+    group has at most a few thousand buckets whatever the campaign's size."""
+    if math.isinf(value):
+        return 10**9 if value > 0 else -(10**9)
+    if 0 <= value < 1024:
+        return math.floor(value)
+    if value >= 1024:
+        return 1024 + math.floor(math.log2(value / 1024) * 64)
+    return -1 - math.floor(math.log2(1 - value) * 64)
+
+
+def _index_peer(conn: sqlite3.Connection, group: str, unit: str, entry: dict[str, Any]) -> None:
+    """Replace one unit's rows of the ordered index, if it was built (inside the caller's transaction)."""
+    if (
+        conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'peer_values'").fetchone()
+        is None
+    ):
+        return
+    old = conn.execute(
+        "SELECT kind, type, bucket, COUNT(*) FROM peer_values WHERE unit = ? AND grp = ? GROUP BY kind, type, bucket",
+        (unit, group),
+    ).fetchall()
+    conn.executemany(
+        "UPDATE peer_buckets SET n = n - ? WHERE kind = ? AND type = ? AND bucket = ? AND grp = ?",
+        [(n, kind, unit_type, bucket, group) for kind, unit_type, bucket, n in old],
+    )
+    conn.execute("DELETE FROM peer_values WHERE unit = ? AND grp = ?", (unit, group))
+    gone = conn.execute(
+        "SELECT kind, type FROM peer_units WHERE grp = ? AND unit = ?", (group, unit)
+    ).fetchall()
+    conn.executemany(
+        "UPDATE peer_counts SET n = n - 1 WHERE kind = ? AND type = ? AND grp = ?",
+        [(kind, unit_type, group) for kind, unit_type in gone],
+    )
+    conn.execute("DELETE FROM peer_units WHERE grp = ? AND unit = ?", (group, unit))
+    row = conn.execute("SELECT type FROM peer_types WHERE unit = ?", (unit,)).fetchone()
+    unit_type = row[0] if row is not None else _NO_TYPE
+    kinds = {"activity": entry.get("per_activity") or [], "session": [entry.get("per_session")]}
+    for kind, found in kinds.items():
+        values = [float(v) for v in found if v is not None]
+        if any(math.isnan(v) for v in values):
+            # SQLite stores NaN as NULL, and statistics.median's answer with a NaN depends on its
+            # position: the index cannot reproduce it, so it says so and PeerStats computes as before.
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT (key) DO NOTHING",
+                (_PEER_INDEX_NAN,),
+            )
+            values = [v for v in values if not math.isnan(v)]
+        if not values:
+            continue
+        conn.execute(
+            "INSERT INTO peer_units (grp, kind, unit, type) VALUES (?, ?, ?, ?)",
+            (group, kind, unit, unit_type),
+        )
+        conn.execute(
+            "INSERT INTO peer_counts (grp, kind, type, n) VALUES (?, ?, ?, 1) "
+            "ON CONFLICT (kind, type, grp) DO UPDATE SET n = n + 1",
+            (group, kind, unit_type),
+        )
+        rows = [(group, kind, unit, unit_type, _bucket(v), v) for v in values]
+        conn.executemany(
+            "INSERT INTO peer_values (grp, kind, unit, type, bucket, value) VALUES (?, ?, ?, ?, ?, ?)", rows
+        )
+        per_bucket: dict[int, int] = {}
+        for r in rows:
+            per_bucket[r[4]] = per_bucket.get(r[4], 0) + 1
+        conn.executemany(
+            "INSERT INTO peer_buckets (grp, kind, type, bucket, n) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (kind, type, bucket, grp) DO UPDATE SET n = n + excluded.n",
+            [(group, kind, unit_type, b, n) for b, n in per_bucket.items()],
+        )

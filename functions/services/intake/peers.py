@@ -12,12 +12,14 @@ may edit, so the type is applied when reading (functions/validate/peer_median.py
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
-from functions.ports import Store
-from functions.validate.peer_median import PeerFigures, peer_entry
+from functions.ports import PeerIndex, Store
+from functions.validate.peer_median import PeerFigures, PeerMedian, peer_entry, peer_median
 from functions.validate.validator import ValidationContext
+from schemas.roster import Roster, Unit
 
 # Bumped when the entry's layout changes: a store without the mark of the current layout is rebuilt once.
 _BUILT_MARK = "peers:v1:built"
@@ -35,19 +37,49 @@ class PeerStats:
 
     It keeps each unit's own figures rather than one campaign-wide median: the validator, which knows
     the roster, takes the median of the checked unit's own type (functions/validate/peer_median.py).
+
+    A store with an ordered index (ports.PeerIndex: SQLite) answers the median itself, so checking one
+    submission reads a few rows whatever the campaign's size; `figures` and `planned` (every unit's) are
+    then read only if asked for.
     """
 
     def __init__(self, store: Store, deliverables: Iterable[str]):
+        self._store = store
+        self._groups = sorted(set(deliverables))
+        self._loaded = False
+        self._index: PeerIndex | None = None
+        self._read_only = False
         if store.get_meta(_BUILT_MARK) is None:
             if getattr(store, "read_only", False):
                 # `huizong validate` may not write: compute from the versions, as before issue 13.
                 self._from_versions(store)
                 return
             rebuild(store)
+        if isinstance(store, PeerIndex) and store.peer_index_exact():
+            # A read-only store (`huizong validate`) uses the index only if it is already typed for
+            # the roster (_IndexedPeers.median); it cannot build it.
+            self._index = store
+            self._read_only = bool(getattr(store, "read_only", False))
+        else:
+            self._load()
+
+    @property
+    def figures(self) -> PeerFigures:
+        self._load()
+        return self._figures
+
+    @property
+    def planned(self) -> dict[str, int]:
+        self._load()
+        return self._planned
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
         # Sorted like latest_versions (unit, then deliverable) so the same deliverable wins a tie.
         entries: dict[str, list[dict[str, Any]]] = {}
-        for deliverable in sorted(set(deliverables)):
-            for unit, entry in store.peer_group(deliverable).items():
+        for deliverable in self._groups:
+            for unit, entry in self._store.peer_group(deliverable).items():
                 entries.setdefault(unit, []).append(entry)
         self._combine(entries)
 
@@ -60,19 +92,72 @@ class PeerStats:
     def _combine(self, entries: dict[str, list[dict[str, Any]]]) -> None:
         per_activity: dict[str, list[float]] = {}
         per_session: dict[str, float] = {}
-        self.planned: dict[str, int] = {}
+        planned: dict[str, int] = {}
         for unit in sorted(entries):
             for entry in entries[unit]:
                 if entry["per_activity"] is not None:
-                    self.planned[unit] = entry["planned"]
+                    planned[unit] = entry["planned"]
                     per_activity.setdefault(unit, []).extend(entry["per_activity"])
                 if entry["per_session"] is not None:
                     per_session[unit] = entry["per_session"]
-        self.figures = PeerFigures(per_session=per_session, per_activity=per_activity)
+        self._planned = planned
+        self._figures = PeerFigures(per_session=per_session, per_activity=per_activity)
+        self._loaded = True
 
     def context_for(self, unit: str | None, *, checked_at: dt.datetime | None = None) -> ValidationContext:
-        return ValidationContext(
-            planned_activities=self.planned.get(unit or ""),
-            peers=self.figures,
-            checked_at=checked_at,
-        )
+        if self._index is None:
+            return ValidationContext(
+                planned_activities=self.planned.get(unit or ""), peers=self.figures, checked_at=checked_at
+            )
+        planned = None
+        if unit:
+            for entry in self._index.peer_entries_of(unit, self._groups).values():  # in group order
+                if entry["per_activity"] is not None:
+                    planned = entry["planned"]
+        return ValidationContext(planned_activities=planned, peers=_IndexedPeers(self), checked_at=checked_at)
+
+
+class _IndexedPeers:
+    """The validator's PeerSource over a store's ordered index (the same medians as peer_median)."""
+
+    def __init__(self, stats: PeerStats) -> None:
+        self._stats = stats
+
+    def median(
+        self, which: Literal["session", "activity"], roster: Roster, unit: Unit, min_peers: int
+    ) -> PeerMedian | None:
+        index = self._stats._index
+        assert index is not None
+        fingerprint, types = _roster_types(roster)
+        if not self._stats._read_only:
+            index.peer_index_sync(fingerprint, types)
+        elif not index.peer_index_built_for(fingerprint):
+            figures = self._stats.figures
+            return peer_median(figures.per_session if which == "session" else figures.per_activity,
+                               roster, unit, min_peers)  # fmt: skip
+        groups = self._stats._groups
+        if which == "session" and len(set(index.peer_index_groups("session")) & set(groups)) > 1:
+            # Statistics in two deliverables: a unit's figure is its last deliverable's, which the
+            # index does not pick; rare enough to compute from every entry as before.
+            return peer_median(self._stats.figures.per_session, roster, unit, min_peers)
+        found = index.peer_index_median(groups, which, unit.code, unit.type, min_peers)
+        if found is None:
+            return None
+        median, peers, unit_type = found
+        return PeerMedian(median=median, peers=peers, unit_type=unit_type)
+
+
+# One roster per process in practice: its fingerprint is computed once, not per submission.
+_last_roster: tuple[Roster, str, dict[str, str]] | None = None
+
+
+def _roster_types(roster: Roster) -> tuple[str, dict[str, str]]:
+    global _last_roster
+    if _last_roster is not None and _last_roster[0] is roster:
+        return _last_roster[1], _last_roster[2]
+    types = {u.code: u.type for u in roster.units}
+    digest = hashlib.sha256()
+    for code in sorted(types):
+        digest.update(f"{code}\x1f{types[code]}\x1e".encode())
+    _last_roster = (roster, digest.hexdigest(), types)
+    return _last_roster[1], types

@@ -6,6 +6,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from functions.gc_pause import collector_paused
 from functions.ports import Store
 from functions.services.intake.unread import UnreadFile, unread_files
 from functions.services.review.records import Review, ReviewState, all_records, fold
@@ -83,6 +84,12 @@ def full_version(store: Store, version: Version) -> Version:
 
 def unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[UnitStatus]:
     """One status for every unit and every deliverable that applies to it (the expected reports)."""
+    # Bulk, acyclic and bounded: see functions/gc_pause.py for why the collector waits.
+    with collector_paused():
+        return _unit_statuses(campaign, roster, store)
+
+
+def _unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[UnitStatus]:
     rows_tables = {t.key for t in campaign.form_spec.tables if t.kind == "rows"}
     submitted = {
         (v.unit, v.deliverable): light(v, rows_tables) for v in store.iter_latest_summaries("submitted")
