@@ -135,8 +135,9 @@ def security_headers(inner: ASGIApp, assets: Assets | None = None) -> ASGIApp:
 def body_limit(
     inner: ASGIApp,
     limit: int,
-    too_large: Callable[[bool], Response],
+    too_large: Callable[[], Response],
     upload_limit: int | None = None,
+    upload_too_large: Callable[[], Response] | None = None,
 ) -> ASGIApp:
     """Refuses a body over `limit` bytes (`upload_limit` for a multipart post, which may carry files): by
     its Content-Length before reading, else while it streams. Nothing reaches a handler, so nothing is
@@ -151,9 +152,10 @@ def body_limit(
             b"multipart/form-data"
         )
         limit_here = upload_limit if is_upload and upload_limit is not None else limit
+        refuse = upload_too_large if is_upload and upload_too_large is not None else too_large
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit_here):
-            await too_large(is_upload)(scope, receive, send)
+            await refuse()(scope, receive, send)
             return
         # Read it all (it is small) so a chunked body over the limit is refused before any handler runs.
         chunks: list[bytes] = []
@@ -164,7 +166,7 @@ def body_limit(
                 return
             size += len(message.get("body", b""))
             if size > limit_here:
-                await too_large(is_upload)(scope, receive, send)
+                await refuse()(scope, receive, send)
                 return
             chunks.append(message.get("body", b""))
             if not message.get("more_body"):
@@ -485,20 +487,21 @@ def create_web_app(
             ),
         )
 
-    def too_large(upload: bool) -> Response:
-        if upload:
-            mb = f"{max_upload / 1024 / 1024:g}"
-            return page(
-                413,
-                tr("文件过大", "Files too large"),
-                tr(
-                    f"本次上传的文件合计超过 {mb} MB，未保存任何内容。请返回上一页，分几次上传"
-                    "（每次保存都会保留已上传的文件），或把较大的文件（如视频）压缩后再上传。",
-                    f"The files sent in one save are over {mb} MB in total; nothing was saved. Go back and "
-                    "upload them a few at a time (each save keeps the files already uploaded), or make "
-                    "large files (videos) smaller first.",
-                ),
-            )
+    def upload_too_large() -> Response:
+        mb = f"{max_upload / 1024 / 1024:g}"
+        return page(
+            413,
+            tr("文件过大", "Files too large"),
+            tr(
+                f"本次上传的文件合计超过 {mb} MB，未保存任何内容。请返回上一页，分几次上传"
+                "（每次保存都会保留已上传的文件），或把较大的文件（如视频）压缩后再上传。",
+                f"The files sent in one save are over {mb} MB in total; nothing was saved. Go back and "
+                "upload them a few at a time (each save keeps the files already uploaded), or make "
+                "large files (videos) smaller first.",
+            ),
+        )
+
+    def too_large() -> Response:
         return page(
             413,
             tr("内容过大", "Too large"),
@@ -519,7 +522,7 @@ def create_web_app(
         # Pages are mostly markup and Chinese text: gzip makes them a fraction of their size on a phone.
         middleware=[Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)],
     )
-    return security_headers(body_limit(starlette, max_body, too_large, max_upload), assets)
+    return security_headers(body_limit(starlette, max_body, too_large, max_upload, upload_too_large), assets)
 
 
 def _fields(form: FormData) -> dict[str, list[str]]:
