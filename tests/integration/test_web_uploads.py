@@ -41,7 +41,12 @@ FileTuple = tuple[str, tuple[str, bytes, str]]
 
 @pytest.fixture
 def app(wujin_dir: Path) -> App:
-    return open_app(with_issue_rules(wujin_dir))
+    return open_app(wujin_dir)
+
+
+@pytest.fixture(autouse=True)
+def _issue_rules(wujin_dir: Path) -> None:
+    with_issue_rules(wujin_dir)
 
 
 def _client(app: App, **kw: object) -> TestClient:
@@ -207,3 +212,21 @@ def test_a_post_with_files_needs_the_csrf_token(app: App) -> None:
     assert got.status_code == 403
     assert app.store.latest("WJ015", "summary") is None
     assert not app.store.units_with_blob(hashlib.sha256(jpeg("photo 1", IN_WEEK)).hexdigest())
+
+
+def test_a_file_over_its_rule_size_is_reported_at_its_field_and_not_kept(wujin_dir: Path) -> None:
+    path = wujin_dir / "campaign.yaml"
+    text = path.read_text(encoding="utf-8")
+    # the photos rule takes at most 0.01 MB (about 10 KB) per file in this campaign
+    path.write_text(text.replace("min: 4, max: 5}", "min: 4, max: 5, max_mb: 0.01}"), encoding="utf-8")
+    app = open_app(wujin_dir)
+    client = _client(app)
+    page = _open(client, app, "WJ015")
+    assert "每个不超过 0.01 MB" in _file_block(page, "photos")
+    big = ("file.photos", ("big.jpg", jpeg("big", IN_WEEK, extra=b"x" * 20_000), "image/jpeg"))
+    saved = _post(client, page, "save", [big, _photo(1)])
+    photos = _file_block(saved, "photos")
+    assert 'data-code="attachment-too-large"' in photos and "big.jpg" in photos
+    draft = app.store.latest("WJ015", "summary")
+    assert draft is not None
+    assert [r.name for r in app.store.attachments(draft.id)] == ["IMG_0001.jpg"]
