@@ -19,7 +19,7 @@ from mangum import Mangum
 from functions.config.loading import ConfigError
 from functions.handlers import runtime
 from functions.settings import LINK_SECRET_PARAM
-from functions.web.app import create_web_app
+from functions.web.app import LAMBDA_MAX_UPLOAD_BYTES, create_web_app
 from schemas.submission import Version
 
 
@@ -53,6 +53,9 @@ def _adapter(base_url: str) -> Mangum:
         clock=lambda: runtime.clock().astimezone(app.campaign.tz),
         link_secret=lambda: key,
         on_version=_queue,
+        # The function URL's 6 MB request cap: the app refuses above it with its own page, in the unit's
+        # language (docs/web-form.md); larger evidence goes by mail.
+        max_upload=LAMBDA_MAX_UPLOAD_BYTES,
     )
     # No lifespan: the app has no start-up work and a function URL never sends lifespan events.
     return Mangum(web, lifespan="off")

@@ -39,7 +39,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from functions.app import App
+from functions.services.intake.attachments import MAX_FILES_PER_SUBMISSION, IncomingFile, safe_name
 from functions.services.web.form_fields import FormTooLarge, FormValues, form_values
+from functions.services.web.form_files import files_for_save, kept_files
 from functions.services.web.form_intake import SaveResult, form_start, form_state, save_form
 from functions.services.web.form_review import form_review
 from functions.services.web.links import (
@@ -58,6 +60,7 @@ from functions.web.admin.routes import create_admin_app
 from functions.web.assets import GZIP_MIN_BYTES, Assets
 from functions.web.limits import RateLimiter, WebLimits
 from functions.web.page import render_form_page
+from functions.web.page_files import file_fields
 from schemas.i18n import t
 from schemas.report import ValidationReport
 from schemas.submission import Version
@@ -65,7 +68,13 @@ from schemas.submission import Version
 log = logging.getLogger("huizong.web")
 
 HERE = Path(__file__).parent
-MAX_BODY_BYTES = 512 * 1024  # a 500-row plan typed in full is well under this; no uploads in this slice
+MAX_BODY_BYTES = 512 * 1024  # a 500-row plan typed in full is well under this (a post without files)
+# A post with files (multipart): the whole request, read into memory before any handler runs, so bounded
+# well below a server's memory. Larger evidence (a 500 MB video) goes by mail or the folder intake.
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+# A Lambda function URL refuses a request over 6 MB, and a binary body arrives base64-encoded (4/3 larger):
+# 4 MB of files per save fits, and the app says so itself instead of the URL's bare 413.
+LAMBDA_MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 MAX_FIELDS = 10_000
 COOKIE_PREFIX = "hz_"
 _DELIVERABLE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
@@ -123,17 +132,30 @@ def security_headers(inner: ASGIApp, assets: Assets | None = None) -> ASGIApp:
     return app
 
 
-def body_limit(inner: ASGIApp, limit: int, too_large: Callable[[], Response]) -> ASGIApp:
-    """Refuses a body over `limit` bytes: by its Content-Length before reading, else while it streams."""
+def body_limit(
+    inner: ASGIApp,
+    limit: int,
+    too_large: Callable[[], Response],
+    upload_limit: int | None = None,
+    upload_too_large: Callable[[], Response] | None = None,
+) -> ASGIApp:
+    """Refuses a body over `limit` bytes (`upload_limit` for a multipart post, which may carry files): by
+    its Content-Length before reading, else while it streams. Nothing reaches a handler, so nothing is
+    stored from a refused request."""
 
     async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
             await inner(scope, receive, send)
             return
         headers = dict(scope.get("headers", []))
+        is_upload = upload_limit is not None and headers.get(b"content-type", b"").lower().startswith(
+            b"multipart/form-data"
+        )
+        limit_here = upload_limit if is_upload and upload_limit is not None else limit
+        refuse = upload_too_large if is_upload and upload_too_large is not None else too_large
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await too_large()(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit_here):
+            await refuse()(scope, receive, send)
             return
         # Read it all (it is small) so a chunked body over the limit is refused before any handler runs.
         chunks: list[bytes] = []
@@ -143,8 +165,8 @@ def body_limit(inner: ASGIApp, limit: int, too_large: Callable[[], Response]) ->
             if message["type"] == "http.disconnect":
                 return
             size += len(message.get("body", b""))
-            if size > limit:
-                await too_large()(scope, receive, send)
+            if size > limit_here:
+                await refuse()(scope, receive, send)
                 return
             chunks.append(message.get("body", b""))
             if not message.get("more_body"):
@@ -172,6 +194,7 @@ def create_web_app(
     on_stored: Callable[[], None] | None = None,
     clock: Callable[[], dt.datetime] | None = None,
     max_body: int = MAX_BODY_BYTES,
+    max_upload: int = MAX_UPLOAD_BYTES,
     limits: WebLimits | None = None,
     link_secret: Callable[[], bytes] | None = None,
     on_version: Callable[[Version], None] | None = None,
@@ -179,7 +202,8 @@ def create_web_app(
     """The ASGI app. `lock` serialises service calls with the other jobs of `huizong serve`; `on_stored`
     is called after a submission made a new version (serve asks for a master rebuild), `on_version` with
     that version (the Lambda queues its consolidation). `link_secret` gives the links' secret where it is
-    not the store's meta (SSM on Lambda)."""
+    not the store's meta (SSM on Lambda). `max_upload` bounds a post with files (LAMBDA_MAX_UPLOAD_BYTES
+    behind a function URL)."""
     limits = limits or WebLimits.default()
     campaign = app.campaign
     lang = campaign.language
@@ -272,11 +296,13 @@ def create_web_app(
         result: SaveResult | None,
         submitted: bool,
         key: bytes,
+        uploaded: dict[str, str] | None = None,
     ) -> HTMLResponse:
         with guard:
             start_version = app.store.latest(session.unit.code, session.deliverable)
             state = form_state(app, session.unit, session.deliverable, start_version, now_of())
             review = form_review(app, session.unit.code, session.deliverable)
+            kept = kept_files(app, session.unit.code, session.deliverable)
         html = render_form_page(
             env,
             campaign,
@@ -290,6 +316,14 @@ def create_web_app(
             submitted=submitted,
             now=now_of(),
             review=review,
+            files=file_fields(
+                campaign,
+                session.deliverable,
+                kept,
+                report,
+                uploaded or {},
+                max_upload=max_upload,
+            ),
         )
         return HTMLResponse(html)
 
@@ -358,15 +392,19 @@ def create_web_app(
         # Each save runs the validator and may write a version: one unit's saves are limited on their own.
         if busy := slowed((limits.per_unit, f"unit:{session.unit.code}/{deliverable}")):
             return busy
+        rules = campaign.deliverable(deliverable).attachments
+        max_files = min(sum(r.limit for r in rules), MAX_FILES_PER_SUBMISSION)
         try:
-            form = await request.form(max_files=0, max_fields=MAX_FIELDS)
-        except HTTPException:  # Starlette's answer to files or too many fields in the post
+            form = await request.form(max_files=max_files, max_fields=MAX_FIELDS)
+        except HTTPException:  # Starlette's answer to too many files or fields, or a malformed post
             return page(
                 400,
                 tr("无法保存", "Could not save"),
                 tr(
-                    "提交的内容格式不对或过多，请刷新页面后重试。",
-                    "The form data was malformed or too large; reload the page.",
+                    f"提交的内容格式不对或过多（本表每次最多上传 {max_files} 个文件），未保存任何内容。"
+                    "请刷新页面后重试。",
+                    f"The form data was malformed or too large (at most {max_files} files per save); "
+                    "nothing was saved. Reload the page and try again.",
                 ),
             )
         key = await run_in_threadpool(secret)
@@ -381,6 +419,8 @@ def create_web_app(
             )
         fields = _fields(form)
         submit = form.get("action") == "submit"
+        uploads, uploaded = await _uploads(form, {r.key for r in rules})
+        remove = {str(v) for v in form.getlist("remove")}
         try:
             values = form_values(campaign, deliverable, fields)
         except FormTooLarge:
@@ -392,6 +432,9 @@ def create_web_app(
 
         def do_save() -> HTMLResponse:
             with guard:
+                files = (
+                    files_for_save(app, session.unit.code, deliverable, uploads, remove) if rules else None
+                )
                 result = save_form(
                     app,
                     session.unit,
@@ -400,6 +443,7 @@ def create_web_app(
                     submit=submit,
                     now=now_of(),
                     link=personal_link(session, key),
+                    files=files,
                 )
             if submit and result.stored and on_stored is not None:
                 on_stored()
@@ -412,6 +456,7 @@ def create_web_app(
                 result=result,
                 submitted=submit,
                 key=key,
+                uploaded=uploaded,
             )
 
         return await run_in_threadpool(do_save)
@@ -442,6 +487,20 @@ def create_web_app(
             ),
         )
 
+    def upload_too_large() -> Response:
+        mb = f"{max_upload / 1024 / 1024:g}"
+        return page(
+            413,
+            tr("文件过大", "Files too large"),
+            tr(
+                f"本次上传的文件合计超过 {mb} MB，未保存任何内容。请返回上一页，分几次上传"
+                "（每次保存都会保留已上传的文件），或把较大的文件（如视频）压缩后再上传。",
+                f"The files sent in one save are over {mb} MB in total; nothing was saved. Go back and "
+                "upload them a few at a time (each save keeps the files already uploaded), or make "
+                "large files (videos) smaller first.",
+            ),
+        )
+
     def too_large() -> Response:
         return page(
             413,
@@ -463,12 +522,33 @@ def create_web_app(
         # Pages are mostly markup and Chinese text: gzip makes them a fraction of their size on a phone.
         middleware=[Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)],
     )
-    return security_headers(body_limit(starlette, max_body, too_large), assets)
+    return security_headers(body_limit(starlette, max_body, too_large, max_upload, upload_too_large), assets)
 
 
 def _fields(form: FormData) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for name, value in form.multi_items():
-        if isinstance(value, str) and name not in ("csrf", "action"):
+        if isinstance(value, str) and name not in ("csrf", "action", "remove"):
             out.setdefault(name, []).append(value)
     return out
+
+
+async def _uploads(form: FormData, rule_keys: set[str]) -> tuple[list[IncomingFile], dict[str, str]]:
+    """The files posted in the rules' fields (`file.<rule>`), and which field each came in by its shown
+    name (the page puts a file's problems next to the field it was chosen in). A browser sends an empty
+    part for a file field left empty: skipped. The name is the sender's, metadata only."""
+    files: list[IncomingFile] = []
+    where: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, str) or not name.startswith("file."):
+            continue
+        rule = name.removeprefix("file.")
+        data = await value.read()
+        if not data and not value.filename:
+            continue
+        if rule not in rule_keys:
+            continue  # a field the page never offered: ignored, not an error
+        f = IncomingFile.from_bytes(value.filename or "file", data)
+        files.append(f)
+        where.setdefault(safe_name(f.name), rule)
+    return files, where

@@ -18,6 +18,7 @@ from functions.services.intake.receipt import ReceiptOutcome
 from functions.services.web.form_fields import FormValues, PlacedIssues, place_issues
 from functions.services.web.form_intake import SaveResult
 from functions.services.web.form_review import FormReview
+from functions.web.page_files import FileField, file_anchor
 from schemas.campaign import Campaign, Week
 from schemas.formspec import FieldSpec, TableSpec
 from schemas.i18n import full_date, t
@@ -273,6 +274,7 @@ def render_form_page(
     submitted: bool,
     now: dt.datetime,
     review: FormReview | None = None,
+    files: list[FileField] | None = None,
 ) -> str:
     lang = campaign.language
     d = campaign.deliverable(deliverable)
@@ -299,8 +301,9 @@ def render_form_page(
         warnings=(report.warnings if report else []),
         other=placed.other,
         where=lambda issue: where(issue, lang),
-        anchor=lambda issue: anchor(campaign, deliverable, issue),
+        anchor=lambda issue: file_anchor(files or [], issue) or anchor(campaign, deliverable, issue),
         result_text=_result_text(campaign, result, submitted) if result else "",
         contact=campaign.organiser_contact_line(),
         review=review,
+        files=files or [],
     )

@@ -241,3 +241,59 @@ def test_without_its_secret_parameter_the_form_answers_503_and_logs_why(
     reply = web_url.handler(url_event("GET", "/u/whatever"))
     assert reply["statusCode"] == 503 and "服务暂时不可用" in reply["body"]
     assert "HUIZONG_LINK_SECRET_PARAM" in capsys.readouterr().out
+
+
+def _multipart(fields: list[tuple[str, str]], files: list[tuple[str, str, bytes]]) -> tuple[bytes, str]:
+    """A multipart/form-data body as a browser sends it, and its content type."""
+    boundary = "----huizongTestBoundary7MA4YWxkTrZu0gW"
+    parts: list[bytes] = []
+    for name, value in fields:
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        )
+    for name, filename, data in files:
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        )
+        parts.append(head.encode() + data + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def _upload_event(cookies: list[str], body: bytes, content_type: str) -> dict[str, Any]:
+    event = url_event("POST", "/form/plan", cookies=cookies, body=body)
+    event["headers"]["content-type"] = content_type
+    return event
+
+
+def test_files_upload_through_the_function_url_and_over_4_mb_are_refused_clearly(cloud: Any) -> None:
+    from functions.adapters.store.s3 import S3Store
+    from tests.helpers.evidence import docx
+
+    opened = web_url.handler(url_event("GET", _link_path(LINK_SECRET, "WJ009")))
+    cookies = _session_cookies(opened)
+    page = _text(web_url.handler(url_event("GET", "/form/plan", cookies=cookies)))
+    assert 'name="file.plan_doc"' in page and "每次保存上传合计不超过 4 MB" in page
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf
+    fields = [("csrf", csrf.group(1)), ("action", "save"), ("plan_materials.filled_by", "李老师")]
+
+    # over the function URL's budget: the app's own page, in Chinese, and nothing in the bucket
+    big, kind = _multipart(
+        fields, [("file.plan_doc", "方案.docx", docx("x" * 10) + b"\0" * (4 * 1024 * 1024))]
+    )
+    refused = web_url.handler(_upload_event(cookies, big, kind))
+    assert refused["statusCode"] == 413
+    assert "合计超过 4 MB" in _text(refused) and "分几次上传" in _text(refused)
+    assert S3Store(BUCKET, f"{CAMPAIGN}/store").latest("WJ009", "plan") is None
+
+    plan = docx("武进区全民终身学习活动周工作方案")
+    body, kind = _multipart(fields, [("file.plan_doc", "../方案.docx", plan)])
+    saved = web_url.handler(_upload_event(cookies, body, kind))
+    assert saved["statusCode"] == 200 and "草稿已保存" in _text(saved)
+    store = S3Store(BUCKET, f"{CAMPAIGN}/store")
+    draft = store.latest("WJ009", "plan")
+    assert draft is not None and draft.status == "draft"
+    refs = store.attachments(draft.id)
+    assert [(r.rule, r.name, r.kind) for r in refs] == [("plan_doc", "方案.docx", "docx")]
+    assert store.get_blob(refs[0].sha256) == plan

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from functions.app import App
+from functions.services.intake.attachments import IncomingFile
 from functions.services.intake.ingest import ingest_raw
 from functions.services.intake.receipt import ReceiptOutcome, send_receipt
 from functions.services.web.form_fields import (
@@ -51,9 +53,12 @@ def save_form(
     submit: bool,
     now: dt.datetime,
     link: str,
+    files: Sequence[IncomingFile] | None = None,
 ) -> SaveResult:
+    """`files`: the evidence files the form holds after this save (form_files.files_for_save), checked
+    and kept with the version by the same entry as every channel's; None leaves the rules unchecked."""
     raw = raw_submission(app.campaign, unit, deliverable, values, status="submitted" if submit else "draft")
-    outcome = ingest_raw(app, raw, received_at=now, now=now)
+    outcome = ingest_raw(app, raw, received_at=now, now=now, files=files)
     assert outcome.report is not None  # ingest_raw always reports
     version = app.store.latest(unit.code, deliverable)
     if version is not None:
