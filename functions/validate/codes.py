@@ -903,9 +903,11 @@ MISSING_ATTACHMENT = _code(
     "error",
     "file",
     Text(
-        "缺少附件“{label}”：至少需要 {minimum} 个（{types}），收到 {count} 个。请把文件放进本单位的文件夹，与工作簿一起发送。",
-        "Attachment '{label}' missing: at least {minimum} needed ({types}), {count} received. Put the files in "
-        "your unit's folder next to the workbook.",
+        "缺少附件“{label}”：至少需要 {minimum} 个（{types}），收到 {count} 个。请补齐后重新报送："
+        "在线填报的在页面上传，发邮件的随工作簿附上，放文件夹的与工作簿放在本单位文件夹中。",
+        "Attachment '{label}' missing: at least {minimum} needed ({types}), {count} received. Send them with "
+        "your next submission: upload them on the web form, attach them to the mail with the workbook, or "
+        "put them in your unit's folder next to the workbook.",
     ),
     Text(
         "附件少于材料 `attachments` 规则的 min（`required_unless` 的规则没有文件时至少 1 个）",
