@@ -58,13 +58,19 @@ people:
 """
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _need_browser() -> None:
-    browser_binaries()
+# The screenshots this module refreshes (HUIZONG_SCREENSHOTS=1), each shown in docs/console.md.
+SCREENSHOTS = (
+    "console-login.png",
+    "console-overview.png",
+    "console-overview-phone.png",
+    "console-units.png",
+    "console-unit-returned.png",
+)
 
 
 @pytest.fixture
 def served(wujin_dir: Path) -> Iterator[tuple[App, str]]:
+    browser_binaries()  # skip, saying why, before anything is started
     customise(wujin_dir, PEOPLE)
     app = open_app(wujin_dir)
     for unit, errors in ((WITH_ERRORS, 2), (HUTANG_VALID, 0), (NIUTANG, 0)):
@@ -278,3 +284,12 @@ def test_a_coordinator_sees_only_their_area_and_gets_404_for_another(
         assert status in (404, None)  # responseStatus is recent in chromium; None where it is missing
         browser.get(f"{base}/admin/units/WJ999")
         assert _body(browser) == page
+
+
+def test_docs_console_shows_every_screenshot_this_test_takes() -> None:
+    """Needs no browser: the pictures are committed, and the page must still show each of them."""
+    page = (ROOT / "docs" / "console.md").read_text(encoding="utf-8")
+    for name in SCREENSHOTS:
+        assert f"](images/{name})" in page, name
+        png = (SHOTS / name).read_bytes()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000, name
