@@ -116,6 +116,9 @@ def _click(browser: WebDriver, css: str) -> None:
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", target)
     target.click()
     WebDriverWait(browser, 60).until(lambda b: _stale(old))
+    # A click, unlike get(), does not wait for the next page to finish loading: wait for it here, so a
+    # slow machine does not read a half-parsed page.
+    WebDriverWait(browser, 60).until(lambda b: b.execute_script("return document.readyState") == "complete")
 
 
 def _stale(element: object) -> bool:
