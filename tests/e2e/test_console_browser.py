@@ -6,7 +6,8 @@ On a phone and on a desktop, the organiser asks for a sign-in link, opens the li
 sees the overview's SVG bar charts drawn, filters the unit list down to the units with errors, opens one,
 returns it with a comment (the 【退回修改】 mail lands in the outbox and the unit's own web form shows the
 comment) and approves another. A coordinator sees only the units of 湖塘镇 and gets the 404 page for a
-牛塘镇 unit's address typed into the address bar. Screenshots for docs/console.md are written to
+牛塘镇 unit's address typed into the address bar. The whole loop once more at a desktop width: returned,
+fixed and submitted through the unit's form, approved, and the master's 报送情况 says 已通过. Screenshots for docs/console.md are written to
 docs/images/ only when HUIZONG_SCREENSHOTS is set.
 
 Skipped, saying why, where chromium or chromedriver is not installed (tests/helpers/browser.py).
@@ -26,9 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from openpyxl import load_workbook
 
 from functions.bootstrap import App, open_app
 from functions.serve.web_server import WebFormServer
+from functions.services.loop import consolidate
 from functions.services.review.records import all_records
 from functions.services.web.links import campaign_secret, link_token
 from functions.web.app import create_web_app
@@ -122,12 +125,14 @@ def _click(browser: WebDriver, css: str) -> None:
 
 
 def _stale(element: object) -> bool:
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import WebDriverException
 
     try:
         element.is_enabled()  # type: ignore[attr-defined]
         return False
-    except StaleElementReferenceException:
+    except WebDriverException:
+        # Stale, or chromium's "node does not belong to the document" when asked mid-navigation: either
+        # way the page the element was on is gone.
         return True
 
 
@@ -296,3 +301,85 @@ def test_docs_console_shows_every_screenshot_this_test_takes() -> None:
         assert f"](images/{name})" in page, name
         png = (SHOTS / name).read_bytes()
         assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000, name
+
+
+MATERIALS = {
+    "plan_materials.work_plan_url": "https://example.org/plan.docx",
+    "plan_materials.filled_by": "李老师",
+    "plan_materials.phone": "13912345678",
+}
+ROW = {
+    "name": "智慧助老手机课堂",
+    "venue": "社区教育中心",
+    "expected_participants": "50",
+    "lead": "张老师",
+    "phone": "13912345678",
+}
+CHOICES = {"category": "培训", "mode": "线下", "free": "是"}
+
+
+def _fill_form(browser: WebDriver) -> None:
+    """The plan's one-record fields and its first activity row, as a unit types them (the stored version's
+    row is in the form already, with its missing fields empty)."""
+    from selenium.webdriver.support.select import Select
+
+    def box(name: str) -> object:
+        return browser.find_element("name", name)
+
+    for name, text in MATERIALS.items():
+        field = box(name)
+        field.clear()  # type: ignore[attr-defined]
+        field.send_keys(text)  # type: ignore[attr-defined]
+    card = browser.find_element("css selector", '.rows[data-table="activities"] .row-card')
+    index = str(card.get_dom_attribute("data-index"))
+    for key, text in ROW.items():
+        field = box(f"activities.{index}.{key}")
+        field.clear()  # type: ignore[attr-defined]
+        field.send_keys(text)  # type: ignore[attr-defined]
+    for key, choice in CHOICES.items():
+        Select(box(f"activities.{index}.{key}")).select_by_visible_text(choice)
+    browser.execute_script(
+        "arguments[0].value = '2022-12-03';arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",
+        box(f"activities.{index}.start_date"),
+    )
+    for tick in browser.find_elements("css selector", f'input[name="activities.{index}.audience"]'):
+        if tick.get_dom_attribute("value") == "社区居民" and not tick.is_selected():
+            tick.click()
+
+
+def test_returned_resubmitted_through_the_form_then_approved_shows_in_the_master(
+    served: tuple[App, str], tmp_path: Path
+) -> None:
+    app, base = served
+    with chromium(tmp_path / "profile", DESKTOP) as browser:
+        _sign_in(browser, app, base, ORGANISER)
+        browser.get(f"{base}/admin/units/{WITH_ERRORS}")
+        browser.find_element("css selector", "#d-plan form[action$='/plan/return'] textarea").send_keys(
+            COMMENT
+        )
+        _click(browser, "#d-plan form[action$='/plan/return'] button[type=submit]")
+        assert "已退回" in browser.find_element("id", "notice").text
+
+        # the unit, in the same browser (its form's cookie is its own), fixes and submits
+        token = link_token(campaign_secret(app.store, now=NOW), app.campaign, WITH_ERRORS, "plan")
+        browser.get(f"{base}/u/{token}")
+        assert COMMENT in browser.find_element("id", "review").text
+        _fill_form(browser)
+        _click(browser, 'button[name="action"][value="submit"]')
+        assert browser.find_element("css selector", "dd.state").text == "已提交"
+        # no longer returned: the new version waits for the organiser's review
+        review = browser.find_element("id", "review")
+        assert "review-returned" not in str(review.get_dom_attribute("class"))
+        assert "待审核" in review.find_element("css selector", ".review-state").text
+
+        # the organiser sees the new version waiting for review and approves it
+        browser.get(f"{base}/admin/units/{WITH_ERRORS}")
+        badges = browser.find_element("css selector", "#d-plan .badges").text
+        assert "校验无误" in badges and "汇总计入第 2 版" in badges, badges
+        _click(browser, "#d-plan form[action$='/plan/approve'] button[type=submit]")
+        assert "已通过" in browser.find_element("css selector", "#d-plan .badges").text
+
+    consolidate(app, now=NOW)
+    sheet = load_workbook(app.paths.master, read_only=True)["报送情况"]
+    rows = [r for r in sheet.iter_rows(values_only=True) if WITH_ERRORS in r and "已通过" in r]
+    assert len(rows) == 1, "the master's 报送情况 does not show WJ009's plan as 已通过"
