@@ -57,6 +57,7 @@ from functions.services.console.evidence_files import (
     shows_inline,
     version_files,
 )
+from functions.services.console.export import units_csv
 from functions.services.console.overview import (
     COUNT_KEYS,
     UnitFilter,
@@ -344,21 +345,27 @@ def create_admin_app(
         if isinstance(got, Response):
             return got
         person, _, csrf = got
-        q = request.query_params
-        f = UnitFilter(
-            state=q.get("state", "") if q.get("state", "") in STATE_CHOICES else "",
-            area=q.get("area", "")[:100],
-            type=q.get("type", "")[:100],
-            deliverable=q.get("deliverable", "")[:41],
-            has_errors=q.get("errors") == "1",
-            late=q.get("late") == "1",
-            q=q.get("q", "")[:100].strip(),
-        )
+        f = _unit_filter(request)
         statuses = await run_in_threadpool(statuses_for, person)
         areas, types = group_values(statuses)
         rows = filter_statuses(statuses, f)
+        # The same query for the CSV export of exactly this list.
+        export = "/admin/units.csv" + (f"?{request.url.query}" if request.url.query else "")
         return render("units.html", person=person, csrf=csrf, rows=rows, f=f, areas=areas, types=types,
-                      states=STATE_CHOICES, shown=len(rows), total=len(statuses))  # fmt: skip
+                      states=STATE_CHOICES, shown=len(rows), total=len(statuses), export=export)  # fmt: skip
+
+    async def units_export(request: Request) -> Response:
+        """The list above as CSV, scoped like it: a coordinator's file holds only their areas' units."""
+        got = await signed_in(request)
+        if isinstance(got, Response):
+            return got
+        person, _, _ = got
+        f = _unit_filter(request)
+        statuses = await run_in_threadpool(statuses_for, person)
+        rows = filter_statuses(statuses, f)
+        data = units_csv(campaign, rows, lang, state_label=lambda s: checked_label(lang, s))
+        await run_in_threadpool(add_audit, person, "download", detail=f"units.csv ({len(rows)})")
+        return _download(data, tr("单位列表.csv", "units.csv"))
 
     def _unit_in_scope(person: Person, code: str) -> list[UnitStatus]:
         """The unit's statuses, or _NotFound: for an unknown unit and for one outside the person's areas alike."""
@@ -630,6 +637,7 @@ def create_admin_app(
             Route("/signin", signin_post, methods=["POST"]),
             Route("/signout", signout_post, methods=["POST"]),
             Route("/units", units, methods=["GET"]),
+            Route("/units.csv", units_export, methods=["GET"]),
             Route("/units/{code}", unit_page, methods=["GET"]),
             Route("/units/{code}/{deliverable}/file", unit_file, methods=["GET"]),
             Route("/units/{code}/{deliverable}/evidence/{sha}", evidence_file, methods=["GET"]),
@@ -646,12 +654,28 @@ def _int(text: str | None) -> int | None:
     return int(text) if text and text.isdigit() and len(text) < 9 else None
 
 
+def _unit_filter(request: Request) -> UnitFilter:
+    """The unit list's filters from the query string, each cut to a sane length (the URL is the user's)."""
+    q = request.query_params
+    return UnitFilter(
+        state=q.get("state", "") if q.get("state", "") in STATE_CHOICES else "",
+        area=q.get("area", "")[:100],
+        type=q.get("type", "")[:100],
+        deliverable=q.get("deliverable", "")[:41],
+        has_errors=q.get("errors") == "1",
+        late=q.get("late") == "1",
+        q=q.get("q", "")[:100].strip(),
+    )
+
+
 def _download(data: bytes, name: str) -> Response:
     from urllib.parse import quote
 
     kind = (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         if name.endswith(".xlsx")
+        else "text/csv; charset=utf-8"
+        if name.endswith(".csv")
         else "application/octet-stream"
     )
     ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", name) or "file"
