@@ -371,6 +371,7 @@ def test_returned_resubmitted_through_the_form_then_approved_shows_in_the_master
         review = browser.find_element("id", "review")
         assert "review-returned" not in str(review.get_dom_attribute("class"))
         assert "待审核" in review.find_element("css selector", ".review-state").text
+        assert COMMENT not in review.text  # the comment was for the returned version, not this one
 
         # the organiser sees the new version waiting for review and approves it
         browser.get(f"{base}/admin/units/{WITH_ERRORS}")

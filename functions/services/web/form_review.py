@@ -37,4 +37,7 @@ def form_review(app: App, unit: str, deliverable: str) -> FormReview | None:
     state = review.state(submitted, ok)
     if state == "" or (state == "pending" and app.campaign.review == "none"):
         return None
-    return FormReview(state, review_label(app.campaign.language, state), review.comment)
+    # The comment belongs to the return: once the unit has sent again (pending) it no longer applies,
+    # and showing it beside 待审核 would read as if the new version were returned too.
+    comment = review.comment if state in ("returned", "approved") else ""
+    return FormReview(state, review_label(app.campaign.language, state), comment)
