@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
+import yaml
+
+from functions.services.setup.examples import write_example
 
 REGION = "ap-southeast-1"
 
@@ -21,3 +27,42 @@ def fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_REGION", raising=False)
+
+
+def lambda_campaign(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    *,
+    bucket: str,
+    campaign: str,
+    function: str,
+    sender: str,
+    env: dict[str, str] | None = None,
+    unset: tuple[str, ...] = (),
+) -> tuple[Path, dict[str, Any]]:
+    """A Lambda's environment over one bucket (fake credentials, HUIZONG_* as infra/template.yaml sets
+    them, `env` on top, `unset` removed) and the example campaign written to tmp_path/source; returns the
+    folder and its campaign.yaml as a dict, mail through SES, for the test to change and upload."""
+    fake_aws_env(monkeypatch)
+    for key, value in {
+        "AWS_REGION": REGION,
+        "AWS_LAMBDA_FUNCTION_NAME": function,
+        "HUIZONG_CONFIG_BUCKET": bucket,
+        "HUIZONG_CONFIG_KEY": "config",
+        "HUIZONG_DATA_BUCKET": bucket,
+        "HUIZONG_STORE": f"s3://{bucket}/{campaign}/store",
+        "HUIZONG_WORK_DIR": str(tmp_path / "lambda-tmp"),
+        **(env or {}),
+    }.items():
+        monkeypatch.setenv(key, value)
+    for key in ("HUIZONG_CAMPAIGN_DIR", "AWS_ENDPOINT_URL", *unset):
+        monkeypatch.delenv(key, raising=False)
+    source = tmp_path / "source"
+    write_example(source, campaign)
+    config = yaml.safe_load((source / "campaign.yaml").read_text(encoding="utf-8"))
+    config["mail"] = {
+        "transport": "ses",
+        "sender": sender,
+        "ses": {"region": REGION, "rate_per_second": 1000},
+    }
+    return source, config

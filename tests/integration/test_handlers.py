@@ -38,6 +38,7 @@ from functions.services.intake.signature import MAX_BODY_BYTES, sign
 from functions.services.setup.examples import write_example
 from tests.fakes.secrets_extension import TOKEN as EXTENSION_TOKEN
 from tests.fakes.secrets_extension import FakeExtension
+from tests.helpers.aws import lambda_campaign
 from tests.helpers.forms import payload
 from tests.helpers.sam import template
 
@@ -73,32 +74,11 @@ def _roster(source: Path) -> bytes:
 @pytest.fixture
 def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     work = tmp_path / "lambda-tmp"
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "AWS_LAMBDA_FUNCTION_NAME": "huizong-test",
-        "HUIZONG_CONFIG_BUCKET": BUCKET,
-        "HUIZONG_CONFIG_KEY": "config",
-        "HUIZONG_DATA_BUCKET": BUCKET,
-        "HUIZONG_MASTER_KEY": MASTER_KEY,
-        "HUIZONG_STORE": f"s3://{BUCKET}/{CAMPAIGN}/store",
-        "HUIZONG_WEBHOOK_SECRET_PARAM": SECRET_PARAM,
-        "HUIZONG_WORK_DIR": str(work),
-    }.items():
-        monkeypatch.setenv(key, value)
-    for key in ("HUIZONG_CAMPAIGN_DIR", "HUIZONG_WEBHOOK_SECRET", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(key, raising=False)
-    source = tmp_path / "source"
-    write_example(source, CAMPAIGN)
-    config = yaml.safe_load((source / "campaign.yaml").read_text(encoding="utf-8"))
-    config["mail"] = {
-        "transport": "ses",
-        "sender": SENDER,
-        "ses": {"region": REGION, "rate_per_second": 1000},
-    }
+    source, config = lambda_campaign(
+        monkeypatch, tmp_path, bucket=BUCKET, campaign=CAMPAIGN, function="huizong-test", sender=SENDER,
+        env={"HUIZONG_MASTER_KEY": MASTER_KEY, "HUIZONG_WEBHOOK_SECRET_PARAM": SECRET_PARAM},
+        unset=("HUIZONG_WEBHOOK_SECRET",),
+    )  # fmt: skip
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})

@@ -17,7 +17,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from functions.handlers import mail_s3, runtime
-from functions.services.setup.examples import write_example
+from tests.helpers.aws import lambda_campaign
 from tests.helpers.mail_corpus import PHOTO, unit_mail
 from tests.helpers.workbooks import school_plan, unit_of_type, write_workbook
 
@@ -30,30 +30,10 @@ PREFIX = f"{CAMPAIGN}/mail/incoming/"
 
 @pytest.fixture
 def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "AWS_LAMBDA_FUNCTION_NAME": "huizong-mail-test",
-        "HUIZONG_CONFIG_BUCKET": BUCKET,
-        "HUIZONG_CONFIG_KEY": "config",
-        "HUIZONG_DATA_BUCKET": BUCKET,
-        "HUIZONG_STORE": f"s3://{BUCKET}/{CAMPAIGN}/store",
-        "HUIZONG_WORK_DIR": str(tmp_path / "lambda-tmp"),
-    }.items():
-        monkeypatch.setenv(key, value)
-    for key in ("HUIZONG_CAMPAIGN_DIR", "HUIZONG_QUEUE_URL", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(key, raising=False)
-    source = tmp_path / "source"
-    write_example(source, CAMPAIGN)
-    config = yaml.safe_load((source / "campaign.yaml").read_text(encoding="utf-8"))
-    config["mail"] = {
-        "transport": "ses",
-        "sender": SENDER,
-        "ses": {"region": REGION, "rate_per_second": 1000},
-    }
+    source, config = lambda_campaign(
+        monkeypatch, tmp_path, bucket=BUCKET, campaign=CAMPAIGN, function="huizong-mail-test", sender=SENDER,
+        unset=("HUIZONG_QUEUE_URL",),
+    )  # fmt: skip
     config["mail_intake"] = {"user": "baosong@mail.example.org", "max_message_mb": 1}
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)

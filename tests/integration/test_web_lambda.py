@@ -25,8 +25,8 @@ import yaml
 from moto import mock_aws
 
 from functions.handlers import runtime, web_url
-from functions.services.setup.examples import write_example
 from functions.services.web.links import link_token
+from tests.helpers.aws import lambda_campaign
 
 REGION = "ap-southeast-1"
 BUCKET = "huizong-web-test"
@@ -40,33 +40,10 @@ NOW = dt.datetime(2022, 11, 20, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai, befor
 
 @pytest.fixture
 def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "AWS_LAMBDA_FUNCTION_NAME": "huizong-web-test",
-        "AWS_CONFIG_FILE": "/nonexistent/aws-config",
-        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
-        "HUIZONG_CONFIG_BUCKET": BUCKET,
-        "HUIZONG_CONFIG_KEY": "config",
-        "HUIZONG_DATA_BUCKET": BUCKET,
-        "HUIZONG_STORE": f"s3://{BUCKET}/{CAMPAIGN}/store",
-        "HUIZONG_LINK_SECRET_PARAM": LINK_PARAM,
-        "HUIZONG_WORK_DIR": str(tmp_path / "lambda-tmp"),
-    }.items():
-        monkeypatch.setenv(key, value)
-    for key in ("HUIZONG_CAMPAIGN_DIR", "HUIZONG_BASE_URL", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(key, raising=False)
-    source = tmp_path / "source"
-    write_example(source, CAMPAIGN)
-    config = yaml.safe_load((source / "campaign.yaml").read_text(encoding="utf-8"))
-    config["mail"] = {
-        "transport": "ses",
-        "sender": SENDER,
-        "ses": {"region": REGION, "rate_per_second": 1000},
-    }
+    source, config = lambda_campaign(
+        monkeypatch, tmp_path, bucket=BUCKET, campaign=CAMPAIGN, function="huizong-web-test", sender=SENDER,
+        env={"HUIZONG_LINK_SECRET_PARAM": LINK_PARAM}, unset=("HUIZONG_BASE_URL",),
+    )  # fmt: skip
     monkeypatch.setattr(runtime, "clock", lambda: NOW)
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
