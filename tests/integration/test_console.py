@@ -9,11 +9,8 @@ real .eml file read back, and every record is read back from the store.
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import re
 import threading
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -26,6 +23,7 @@ from functions.services.review.records import all_records
 from functions.services.status.unit_states import unit_statuses
 from functions.web.app import create_web_app
 from tests.helpers.campaigns import customise
+from tests.helpers.console import csrf_of, mails
 from tests.helpers.store import report, submission
 
 TZ = dt.timezone(dt.timedelta(hours=8))
@@ -89,22 +87,6 @@ class StrictLock:
 @pytest.fixture
 def client(app: App, clock: Clock) -> TestClient:
     return TestClient(create_web_app(app, base_url=BASE, clock=clock, lock=StrictLock()))  # type: ignore[arg-type]
-
-
-def mails(app: App) -> list[EmailMessage]:
-    folder = app.paths.outbox
-    out = []
-    for p in sorted(folder.glob("*.eml")) if folder.exists() else []:
-        parsed = email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        out.append(parsed)
-    return out
-
-
-def csrf_of(page: str) -> str:
-    m = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert m, "no CSRF field in the page"
-    return m.group(1)
 
 
 def ask_link(client: TestClient, address: str) -> str:
