@@ -20,7 +20,6 @@ import email
 import email.policy
 import os
 import re
-import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -30,12 +29,21 @@ import pytest
 from openpyxl import load_workbook
 
 from functions.bootstrap import App, open_app
-from functions.serve.web_server import WebFormServer
 from functions.services.loop import consolidate
 from functions.services.review.records import all_records
 from functions.services.web.links import campaign_secret, link_token
-from functions.web.app import create_web_app
-from tests.helpers.browser import DESKTOP, PHONE, Viewport, browser_binaries, chromium, full_page_screenshot
+from tests.helpers.browser import (
+    DESKTOP,
+    PHONE,
+    PLAN_CHOICES,
+    PLAN_MATERIALS,
+    PLAN_ROW,
+    Viewport,
+    browser_binaries,
+    chromium,
+    full_page_screenshot,
+    served_web_app,
+)
 from tests.helpers.campaigns import customise
 from tests.helpers.paths import ROOT
 from tests.helpers.store import report, submission
@@ -81,14 +89,8 @@ def served(wujin_dir: Path) -> Iterator[tuple[App, str]]:
         app.store.add_version(
             sub, report(sub, errors=errors), received_at=NOW - dt.timedelta(days=2), late=False
         )
-    server = WebFormServer(host="127.0.0.1", port=0)
-    host, port = server.address
-    base = f"http://{host}:{port}"
-    server.start(create_web_app(app, base_url=base, lock=threading.Lock(), clock=lambda: NOW))
-    try:
+    with served_web_app(app, NOW) as base:
         yield app, base
-    finally:
-        server.stop()
 
 
 def _mails(app: App) -> list[EmailMessage]:
@@ -303,21 +305,6 @@ def test_docs_console_shows_every_screenshot_this_test_takes() -> None:
         assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000, name
 
 
-MATERIALS = {
-    "plan_materials.work_plan_url": "https://example.org/plan.docx",
-    "plan_materials.filled_by": "李老师",
-    "plan_materials.phone": "13912345678",
-}
-ROW = {
-    "name": "智慧助老手机课堂",
-    "venue": "社区教育中心",
-    "expected_participants": "50",
-    "lead": "张老师",
-    "phone": "13912345678",
-}
-CHOICES = {"category": "培训", "mode": "线下", "free": "是"}
-
-
 def _fill_form(browser: WebDriver) -> None:
     """The plan's one-record fields and its first activity row, as a unit types them (the stored version's
     row is in the form already, with its missing fields empty)."""
@@ -326,17 +313,17 @@ def _fill_form(browser: WebDriver) -> None:
     def box(name: str) -> object:
         return browser.find_element("name", name)
 
-    for name, text in MATERIALS.items():
+    for name, text in PLAN_MATERIALS.items():
         field = box(name)
         field.clear()  # type: ignore[attr-defined]
         field.send_keys(text)  # type: ignore[attr-defined]
     card = browser.find_element("css selector", '.rows[data-table="activities"] .row-card')
     index = str(card.get_dom_attribute("data-index"))
-    for key, text in ROW.items():
+    for key, text in PLAN_ROW.items():
         field = box(f"activities.{index}.{key}")
         field.clear()  # type: ignore[attr-defined]
         field.send_keys(text)  # type: ignore[attr-defined]
-    for key, choice in CHOICES.items():
+    for key, choice in PLAN_CHOICES.items():
         Select(box(f"activities.{index}.{key}")).select_by_visible_text(choice)
     browser.execute_script(
         "arguments[0].value = '2022-12-03';arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,12 +23,21 @@ import pytest
 from openpyxl import load_workbook
 
 from functions.bootstrap import App, open_app
-from functions.serve.web_server import WebFormServer
 from functions.services.loop import consolidate
 from functions.services.status.unit_states import unit_statuses
 from functions.services.web.links import campaign_secret, link_token
-from functions.web.app import create_web_app
-from tests.helpers.browser import DESKTOP, PHONE, Viewport, browser_binaries, chromium, full_page_screenshot
+from tests.helpers.browser import (
+    DESKTOP,
+    PHONE,
+    PLAN_CHOICES,
+    PLAN_MATERIALS,
+    PLAN_ROW,
+    Viewport,
+    browser_binaries,
+    chromium,
+    full_page_screenshot,
+    served_web_app,
+)
 from tests.helpers.paths import ROOT
 
 if TYPE_CHECKING:
@@ -40,20 +48,6 @@ TZ = dt.timezone(dt.timedelta(hours=8))
 NOW = dt.datetime(2022, 11, 20, 10, 0, tzinfo=TZ)  # before the plan's due date (2022-11-24)
 SHOTS = ROOT / "docs" / "images"
 
-MATERIALS = {
-    "plan_materials.work_plan_url": "https://example.org/plan.docx",
-    "plan_materials.filled_by": "李老师",
-    "plan_materials.phone": "13912345678",
-}
-ROW = {
-    "name": "智慧助老手机课堂",
-    "venue": "社区教育中心",
-    "expected_participants": "50",
-    "lead": "张老师",
-    "phone": "13912345678",
-}
-CHOICES = {"category": "培训", "mode": "线下", "free": "是"}
-
 
 @pytest.fixture(scope="module", autouse=True)
 def _need_browser() -> None:
@@ -63,14 +57,8 @@ def _need_browser() -> None:
 @pytest.fixture
 def served(wujin_dir: Path) -> Iterator[tuple[App, str]]:
     app = open_app(wujin_dir)
-    server = WebFormServer(host="127.0.0.1", port=0)
-    host, port = server.address
-    base = f"http://{host}:{port}"
-    server.start(create_web_app(app, base_url=base, lock=threading.Lock(), clock=lambda: NOW))
-    try:
+    with served_web_app(app, NOW) as base:
         yield app, base
-    finally:
-        server.stop()
 
 
 def _link(app: App, base: str, unit: str, deliverable: str = "plan") -> str:
@@ -121,10 +109,10 @@ def _index(card: WebElement) -> str:
 
 
 def _fill_row(browser: WebDriver, index: str, **over: str) -> None:
-    values = {**ROW, **over}
+    values = {**PLAN_ROW, **over}
     for key in ("name", "venue", "expected_participants", "lead", "phone"):
         _type(browser, f"activities.{index}.{key}", values[key])
-    for key, choice in CHOICES.items():
+    for key, choice in PLAN_CHOICES.items():
         _pick(browser, f"activities.{index}.{key}", over.get(key, choice))
     _date(browser, f"activities.{index}.start_date", dt.date(2022, 12, 3))
     for box in browser.find_elements("css selector", f'input[name="activities.{index}.audience"]'):
@@ -133,7 +121,7 @@ def _fill_row(browser: WebDriver, index: str, **over: str) -> None:
 
 
 def _fill_materials(browser: WebDriver) -> None:
-    for name, text in MATERIALS.items():
+    for name, text in PLAN_MATERIALS.items():
         _type(browser, name, text)
 
 
@@ -212,7 +200,7 @@ def test_phone_fill_rows_submit_with_error_fix_resubmit(served: tuple[App, str],
         assert len(_cards(browser)) == 2
         second = _index(_cards(browser)[1])
         assert second != first
-        assert _by_name(browser, f"activities.{second}.venue").get_attribute("value") == ROW["venue"]
+        assert _by_name(browser, f"activities.{second}.venue").get_attribute("value") == PLAN_ROW["venue"]
         assert _by_name(browser, f"activities.{second}.start_date").get_attribute("value") == "2022-12-03"
         _type(browser, f"activities.{second}.name", "家庭教育讲座")
         _pick(browser, f"activities.{second}.category", "讲座")

@@ -11,7 +11,6 @@ Skipped, saying why, where chromium or chromedriver is not installed (tests/help
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,10 +18,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from functions.bootstrap import App, open_app
-from functions.serve.web_server import WebFormServer
 from functions.services.web.links import campaign_secret, link_token
-from functions.web.app import create_web_app
-from tests.helpers.browser import PHONE, browser_binaries, chromium
+from tests.helpers.browser import PHONE, browser_binaries, chromium, served_web_app
 from tests.helpers.evidence import jpeg
 
 if TYPE_CHECKING:
@@ -51,14 +48,8 @@ def _need_browser() -> None:
 @pytest.fixture
 def served(wujin_dir: Path) -> Iterator[tuple[App, str]]:
     app = open_app(wujin_dir)
-    server = WebFormServer(host="127.0.0.1", port=0)
-    host, port = server.address
-    base = f"http://{host}:{port}"
-    server.start(create_web_app(app, base_url=base, lock=threading.Lock(), clock=lambda: NOW))
-    try:
+    with served_web_app(app, NOW) as base:
         yield app, base
-    finally:
-        server.stop()
 
 
 def _press(browser: WebDriver, action: str) -> None:

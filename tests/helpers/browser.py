@@ -9,7 +9,9 @@ installs them best effort).
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +22,8 @@ import pytest
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
+
+    from functions.app import App
 
 # WeChat's in-app browser on an iPhone: the pages must work for it, so the tests say they are it.
 WECHAT_UA = (
@@ -140,3 +144,36 @@ def full_page_screenshot(browser: WebDriver, path: Path, *, max_height: int = 60
     browser.find_element(By.TAG_NAME, "body").screenshot(str(path))
     browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})  # type: ignore[attr-defined]
     return path
+
+
+@contextmanager
+def served_web_app(app: App, now: dt.datetime) -> Iterator[str]:
+    """The web app (unit form and console) under uvicorn on 127.0.0.1, a free port, with a fixed clock;
+    yields its base URL and stops the server after."""
+    from functions.serve.web_server import WebFormServer
+    from functions.web.app import create_web_app
+
+    server = WebFormServer(host="127.0.0.1", port=0)
+    host, port = server.address
+    base = f"http://{host}:{port}"
+    server.start(create_web_app(app, base_url=base, lock=threading.Lock(), clock=lambda: now))
+    try:
+        yield base
+    finally:
+        server.stop()
+
+
+# What a school types into the wujin-2022 plan form (one-record fields, one activity row, its choices).
+PLAN_MATERIALS = {
+    "plan_materials.work_plan_url": "https://example.org/plan.docx",
+    "plan_materials.filled_by": "李老师",
+    "plan_materials.phone": "13912345678",
+}
+PLAN_ROW = {
+    "name": "智慧助老手机课堂",
+    "venue": "社区教育中心",
+    "expected_participants": "50",
+    "lead": "张老师",
+    "phone": "13912345678",
+}
+PLAN_CHOICES = {"category": "培训", "mode": "线下", "free": "是"}
