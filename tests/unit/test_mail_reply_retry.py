@@ -5,7 +5,6 @@ mailer that refuses or fails as told."""
 from __future__ import annotations
 
 import datetime as dt
-from email.message import EmailMessage
 from pathlib import Path
 
 from functions.app import App
@@ -15,6 +14,7 @@ from functions.services.mail_intake.process import run_mail_intake
 from functions.services.mail_intake.reply import REPLY_PREFIX
 from functions.services.mail_intake.retry import MAX_ATTEMPTS, RETRY_PREFIX
 from tests.fakes.mailbox import FakeMailbox
+from tests.fakes.mailer import ScriptedMailer
 from tests.helpers.campaigns import customise
 from tests.helpers.mail_corpus import unit_mail
 from tests.helpers.workbooks import school_plan, unit_of_type, write_workbook
@@ -27,23 +27,7 @@ mail_intake:
 """
 
 
-class Mailer:
-    """Fails with the given exceptions in turn, then accepts; keeps what it accepted."""
-
-    def __init__(self, *failures: Exception) -> None:
-        self.failures = list(failures)
-        self.sent: list[EmailMessage] = []
-        self.tries = 0
-
-    def send(self, message: EmailMessage) -> str:
-        self.tries += 1
-        if self.failures:
-            raise self.failures.pop(0)
-        self.sent.append(message)
-        return f"id-{len(self.sent)}"
-
-
-def _app_with_mail(tmp_path: Path, wujin_dir: Path, mailer: Mailer) -> tuple[App, FakeMailbox]:
+def _app_with_mail(tmp_path: Path, wujin_dir: Path, mailer: ScriptedMailer) -> tuple[App, FakeMailbox]:
     customise(wujin_dir, SETTINGS)
     app = open_app(wujin_dir)
     app.use_mailer(mailer)
@@ -68,7 +52,7 @@ def _reply_results(app: App) -> list[str]:
 
 
 def test_a_refused_reply_goes_out_with_the_next_run_once(tmp_path: Path, wujin_dir: Path) -> None:
-    mailer = Mailer(MailRefused("421 try again later"))
+    mailer = ScriptedMailer(MailRefused("421 try again later"))
     app, box = _app_with_mail(tmp_path, wujin_dir, mailer)
     first = run_mail_intake(app, box, now=NOW)
     assert [m.reply for m in first.messages] == ["refused"] and mailer.sent == []
@@ -88,7 +72,7 @@ def test_a_refused_reply_goes_out_with_the_next_run_once(tmp_path: Path, wujin_d
 
 
 def test_an_uncertain_reply_is_never_sent_again(tmp_path: Path, wujin_dir: Path) -> None:
-    mailer = Mailer(MailUncertain("connection lost after DATA"))
+    mailer = ScriptedMailer(MailUncertain("connection lost after DATA"))
     app, box = _app_with_mail(tmp_path, wujin_dir, mailer)
     assert [m.reply for m in run_mail_intake(app, box, now=NOW).messages] == ["uncertain"]
     later = run_mail_intake(app, box, now=NOW + dt.timedelta(minutes=2))
@@ -100,7 +84,7 @@ def test_an_uncertain_reply_is_never_sent_again(tmp_path: Path, wujin_dir: Path)
 def test_a_retry_refused_again_waits_for_the_next_and_an_uncertain_retry_ends_it(
     tmp_path: Path, wujin_dir: Path
 ) -> None:
-    mailer = Mailer(MailRefused("421"), MailRefused("421"), MailUncertain("timeout"))
+    mailer = ScriptedMailer(MailRefused("421"), MailRefused("421"), MailUncertain("timeout"))
     app, box = _app_with_mail(tmp_path, wujin_dir, mailer)
     run_mail_intake(app, box, now=NOW)
     assert [r.result for r in run_mail_intake(app, box, now=NOW).retried] == ["refused"]
@@ -109,7 +93,7 @@ def test_a_retry_refused_again_waits_for_the_next_and_an_uncertain_retry_ends_it
 
 
 def test_refusals_stop_after_the_last_attempt(tmp_path: Path, wujin_dir: Path) -> None:
-    mailer = Mailer(*(MailRefused("550 policy") for _ in range(MAX_ATTEMPTS + 3)))
+    mailer = ScriptedMailer(*(MailRefused("550 policy") for _ in range(MAX_ATTEMPTS + 3)))
     app, box = _app_with_mail(tmp_path, wujin_dir, mailer)
     results = [r.result for _ in range(MAX_ATTEMPTS + 2) for r in run_mail_intake(app, box, now=NOW).retried]
     assert results == ["refused"] * (MAX_ATTEMPTS - 1) + ["gave-up"]
@@ -117,7 +101,7 @@ def test_refusals_stop_after_the_last_attempt(tmp_path: Path, wujin_dir: Path) -
 
 
 def test_a_dry_run_sends_nothing_again(tmp_path: Path, wujin_dir: Path) -> None:
-    mailer = Mailer(MailRefused("421"))
+    mailer = ScriptedMailer(MailRefused("421"))
     app, box = _app_with_mail(tmp_path, wujin_dir, mailer)
     run_mail_intake(app, box, now=NOW)
     assert run_mail_intake(app, box, now=NOW, dry_run=True).retried == [] and mailer.tries == 1

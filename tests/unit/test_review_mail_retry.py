@@ -14,27 +14,12 @@ from functions.bootstrap import open_app
 from functions.ports import MailRefused, MailUncertain
 from functions.services.loop import remind
 from functions.services.review.actions import retry_return_mails, return_submission
+from tests.fakes.mailer import ScriptedMailer
 from tests.helpers.campaigns import customise
 from tests.helpers.store import report, submission
 
 NOW = dt.datetime(2022, 11, 25, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 UNIT = "WJ009"
-
-
-class Mailer:
-    """Fails with the given exceptions in turn, then accepts; keeps what it accepted."""
-
-    def __init__(self, *failures: Exception) -> None:
-        self.failures = list(failures)
-        self.sent: list[EmailMessage] = []
-        self.tries = 0
-
-    def send(self, message: EmailMessage) -> str:
-        self.tries += 1
-        if self.failures:
-            raise self.failures.pop(0)
-        self.sent.append(message)
-        return f"id-{len(self.sent)}"
 
 
 @pytest.fixture
@@ -46,12 +31,12 @@ def app(wujin_dir: Path) -> App:
     return app
 
 
-def returned_mails(mailer: Mailer) -> list[EmailMessage]:
+def returned_mails(mailer: ScriptedMailer) -> list[EmailMessage]:
     return [m for m in mailer.sent if "退回修改" in str(m["Subject"])]
 
 
 def test_a_refused_return_mail_is_sent_by_the_next_run_once(app: App) -> None:
-    mailer = Mailer(MailRefused("421 try later"))
+    mailer = ScriptedMailer(MailRefused("421 try later"))
     app.use_mailer(mailer)
     result = return_submission(app, UNIT, "plan", by="王老师", now=NOW, comment="请补充照片")
     assert "重发" in result.mail and mailer.sent == []
@@ -67,7 +52,7 @@ def test_a_refused_return_mail_is_sent_by_the_next_run_once(app: App) -> None:
 
 
 def test_an_uncertain_return_mail_is_never_retried(app: App) -> None:
-    mailer = Mailer(MailUncertain("connection lost after DATA"))
+    mailer = ScriptedMailer(MailUncertain("connection lost after DATA"))
     app.use_mailer(mailer)
     result = return_submission(app, UNIT, "plan", by="王老师", now=NOW, comment="请补充照片")
     assert "不重发" in result.mail
@@ -76,7 +61,7 @@ def test_an_uncertain_return_mail_is_never_retried(app: App) -> None:
 
 
 def test_no_retry_once_the_unit_has_sent_again(app: App) -> None:
-    mailer = Mailer(MailRefused("421 try later"))
+    mailer = ScriptedMailer(MailRefused("421 try later"))
     app.use_mailer(mailer)
     return_submission(app, UNIT, "plan", by="王老师", now=NOW, comment="请补充照片")
     sub = submission(UNIT, "plan", n=2)
