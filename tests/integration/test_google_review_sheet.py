@@ -19,6 +19,7 @@ from functions.bootstrap import App, open_app
 from functions.services.google.poll import run_poll, summary_lines
 from functions.services.google.provision import provision
 from functions.services.google.review_status import (
+    ACTIONS_META,
     COMMENT_CELL,
     COMMENT_LABEL_CELL,
     REVIEW_CELL,
@@ -100,6 +101,8 @@ def test_return_approve_reopen_show_in_the_sheet_on_the_next_poll(google: FakeGo
     assert polled.checks == [] and polled.reviews_shown == [f"{unit.code} plan"]
     assert google.counts() == {"drive.files.list": 1, "sheets.batchUpdate": 1}
     assert _rows(google, app) == ("审核结果", "已退回", "审核意见", COMMENT)
+    # The action is recorded as handled, so idle polls do not compare the review again.
+    assert json.loads(app.store.get_meta(ACTIONS_META) or "{}") == {f"{unit.code}/plan": done.record.n}
     assert any("审核结果已写入 1 个表格" in line for line in summary_lines(polled, "zh"))
     # The comment went as a literal string, never as a formula (and no values API with USER_ENTERED).
     (body,) = google.bodies("sheets.batchUpdate")

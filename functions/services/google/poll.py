@@ -36,6 +36,7 @@ from functions.services.google import grid
 from functions.services.google.registry import SheetRecord, sheet_by_id
 from functions.services.google.review_status import (
     mark_shown,
+    mark_written,
     needs_write,
     review_requests,
     shown_for,
@@ -174,7 +175,8 @@ def run_poll(app: App, session: GoogleClient, *, now: dt.datetime) -> PollResult
 
 def _show_reviews(app: App, session: GoogleClient, result: PollResult) -> None:
     """Write the review rows of the sheets whose review changed (one batchUpdate each)."""
-    for record, shown in stale_sheets(app):
+    for due in stale_sheets(app):
+        record = due.record
         remaining = session.remaining_calls()
         if remaining is not None and remaining < 1:
             result.stopped = True
@@ -183,14 +185,14 @@ def _show_reviews(app: App, session: GoogleClient, result: PollResult) -> None:
             return
         where = f"{record.unit} {record.deliverable}"
         try:
-            session.batch_update(record.spreadsheet_id, review_requests(app.campaign, shown))
+            session.batch_update(record.spreadsheet_id, review_requests(app.campaign, due.shown))
         except GoogleRefused as exc:
             # This sheet refuses (deleted, access removed): the others are still written; the review
             # itself is in the store whatever Google says, and this sheet is tried again next poll.
             result.review_problems.append(f"{where}: {exc.status} {exc.message}")
             log.warning("review not written to sheet %s (%s): %s", record.spreadsheet_id, where, exc)
             continue
-        mark_shown(app, record.spreadsheet_id, shown)
+        mark_written(app, due)
         result.reviews_shown.append(where)
 
 

@@ -49,6 +49,8 @@ REVIEW_LABEL: dict[Language, str] = {"zh": "审核结果", "en": "Review"}
 COMMENT_LABEL: dict[Language, str] = {"zh": "审核意见", "en": "Reviewer's comment"}
 # What was last written to a sheet's review rows, so the poll writes only the sheets that changed.
 SHOWN_META = "google-review-shown:"
+# (unit/deliverable) → the last review action the poll has handled, so an idle poll compares nothing.
+ACTIONS_META = "google-review-actions"
 
 _BG: dict[str, dict[str, float]] = {
     "approved": {"red": 0.776, "green": 0.937, "blue": 0.808},  # C6EFCE, as the master's 已通过
@@ -132,22 +134,61 @@ def review_requests(campaign: Campaign, shown: Shown) -> list[Request]:
     ]  # fmt: skip
 
 
-def stale_sheets(app: App) -> list[tuple[SheetRecord, Shown]]:
+@dataclass(frozen=True)
+class Due:
+    """A sheet whose review rows must be written, and the review action they will then reflect."""
+
+    record: SheetRecord
+    shown: Shown
+    last_action: int  # the n of the (unit, deliverable)'s latest review record
+
+
+def _pair(unit: str, deliverable: str) -> str:
+    return f"{unit}/{deliverable}"
+
+
+def _handled(app: App) -> dict[str, int]:
+    raw = app.store.get_meta(ACTIONS_META)
+    try:
+        loaded = json.loads(raw) if raw else {}
+    except ValueError:
+        loaded = {}  # a damaged index only costs one full comparison
+    return {str(k): int(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+
+
+def stale_sheets(app: App) -> list[Due]:
     """Sheets whose review rows no longer say what the review records do, in a stable order.
 
     Only a review action changes the review without the unit touching its sheet (a unit's edit is
-    checked, and its rows written, by the poll's check), so only the (unit, deliverable) pairs with a
-    review record are looked at: one listing of the records, then a few reads per reviewed pair.
+    checked, and its rows written, by the poll's check), so only the (unit, deliverable) pairs with an
+    action not yet handled are looked at: one listing of the records and one meta read when nothing
+    happened, which is almost every poll.
     """
     deliverables = {d.key for d in app.campaign.deliverables}
-    out: list[tuple[SheetRecord, Shown]] = []
-    for unit, deliverable in sorted(all_records(app.store)):
-        if deliverable not in deliverables:
+    handled = _handled(app)
+    settled: dict[str, int] = {}
+    out: list[Due] = []
+    for (unit, deliverable), records in sorted(all_records(app.store).items()):
+        last = records[-1].n
+        if deliverable not in deliverables or handled.get(_pair(unit, deliverable)) == last:
             continue
         record = sheet_for(app.store, unit, deliverable)
-        if record is None or not record.spreadsheet_id:
-            continue  # the unit reports by file or form, not in a Google sheet
         shown = shown_for(app, unit, deliverable)
-        if needs_write(app, record.spreadsheet_id, shown):
-            out.append((record, shown))
+        if record is None or not record.spreadsheet_id or not needs_write(app, record.spreadsheet_id, shown):
+            # No Google sheet (the unit sends files or a form), or it already shows this.
+            settled[_pair(unit, deliverable)] = last
+            continue
+        out.append(Due(record, shown, last))
+    if settled:
+        _save_handled(app, {**handled, **settled})
     return out
+
+
+def mark_written(app: App, due: Due) -> None:
+    """After the batchUpdate succeeded: the sheet shows `due.shown`, and its action needs nothing more."""
+    mark_shown(app, due.record.spreadsheet_id, due.shown)
+    _save_handled(app, {**_handled(app), _pair(due.record.unit, due.record.deliverable): due.last_action})
+
+
+def _save_handled(app: App, handled: dict[str, int]) -> None:
+    app.store.set_meta(ACTIONS_META, json.dumps(handled, ensure_ascii=False, sort_keys=True))
