@@ -2,7 +2,8 @@
 
 One cycle costs, for N changed sheets among any number: one Drive files.list page per 1,000 changed files
 (the folder, modifiedTime after the cursor, oldest first), then per changed sheet ONE values batchGet
-(every tab) and ONE batchUpdate (status area and cell notes). Nothing else is read.
+(every tab) and ONE batchUpdate (status area and cell notes). Nothing else is read. Then one batchUpdate
+per sheet whose review (已退回 / 已通过 / 待审核, review_status.py) changed since it was last written.
 
 Not looping on its own writes: a write-back changes the file's modifiedTime, and the listing shows who made
 the last change (lastModifyingUser.me). A file whose last change is ours is passed over without a read,
@@ -33,6 +34,14 @@ from functions.app import App
 from functions.ports import GoogleBudgetExhausted, GoogleCallFailed, GoogleClient, GoogleRefused
 from functions.services.google import grid
 from functions.services.google.registry import SheetRecord, sheet_by_id
+from functions.services.google.review_status import (
+    mark_shown,
+    mark_written,
+    needs_write,
+    review_requests,
+    shown_for,
+    stale_sheets,
+)
 from functions.services.google.writeback import SheetState, sheet_state, writeback_requests
 from functions.services.intake.ingest import ingest_raw
 from functions.services.intake.peers import PeerStats
@@ -73,6 +82,9 @@ class PollResult(BaseModel):
     versions_created: int = 0
     version_ids: list[str] = Field(default_factory=list)
     receipts_sent: int = 0
+    # Sheets whose review rows (已退回 + comment / 已通过 / 待审核) were written after a review action.
+    reviews_shown: list[str] = Field(default_factory=list)
+    review_problems: list[str] = Field(default_factory=list)
     stopped: bool = False
     stop_reason: str = ""
     cursor: str = ""
@@ -144,6 +156,10 @@ def run_poll(app: App, session: GoogleClient, *, now: dt.datetime) -> PollResult
             if not result.cursor or _parse(modified) > _parse(result.cursor):
                 result.cursor = modified
                 store.set_meta(CURSOR_META, modified)
+        # After the changed sheets, never before: a review write makes the system the sheet's last
+        # modifier, so a unit's edit not yet listed would be passed over. Listed edits are handled above.
+        if not result.stopped:
+            _show_reviews(app, session, result)
     except GoogleBudgetExhausted as exc:
         result.stopped = True
         result.stop_reason = t(lang, f"调用次数或时间用尽（{exc}），下次轮询从断点继续。",
@@ -155,6 +171,29 @@ def run_poll(app: App, session: GoogleClient, *, now: dt.datetime) -> PollResult
                                f"Google kept failing ({exc}); the next poll retries.")  # fmt: skip
     result.calls = dict(session.call_counts())
     return result
+
+
+def _show_reviews(app: App, session: GoogleClient, result: PollResult) -> None:
+    """Write the review rows of the sheets whose review changed (one batchUpdate each)."""
+    for due in stale_sheets(app):
+        record = due.record
+        remaining = session.remaining_calls()
+        if remaining is not None and remaining < 1:
+            result.stopped = True
+            result.stop_reason = t(app.campaign.language, "本次调用次数用尽，审核结果下次轮询写入表格。",
+                                   "The call budget is spent; the next poll writes the review.")  # fmt: skip
+            return
+        where = f"{record.unit} {record.deliverable}"
+        try:
+            session.batch_update(record.spreadsheet_id, review_requests(app.campaign, due.shown))
+        except GoogleRefused as exc:
+            # This sheet refuses (deleted, access removed): the others are still written; the review
+            # itself is in the store whatever Google says, and this sheet is tried again next poll.
+            result.review_problems.append(f"{where}: {exc.status} {exc.message}")
+            log.warning("review not written to sheet %s (%s): %s", record.spreadsheet_id, where, exc)
+            continue
+        mark_written(app, due)
+        result.reviews_shown.append(where)
 
 
 def _handle(
@@ -241,7 +280,14 @@ def _check(
             result.version_ids.append(version_id)
     check.state = sheet_state(report, submitted=content.submitted, empty=content.empty)
     requests = writeback_requests(campaign, record.deliverable, report, state=check.state, checked_at=now)
+    # The review rows ride in the same batchUpdate: a resubmission turns 已退回 into 待审核 at once.
+    shown = shown_for(app, record.unit, record.deliverable)
+    review_due = needs_write(app, record.spreadsheet_id, shown)
+    if review_due:
+        requests.extend(review_requests(campaign, shown))
     session.batch_update(record.spreadsheet_id, requests)
+    if review_due:
+        mark_shown(app, record.spreadsheet_id, shown)
     if content.submitted and version_id and unit is not None:
         version = app.store.latest(record.unit, record.deliverable)
         if version is not None and version.id == version_id and version.status == "submitted":
@@ -280,6 +326,12 @@ def summary_lines(result: PollResult, lang: Language) -> list[str]:
             f"{result.versions_created} new version(s), {result.receipts_sent} receipt(s); {calls} API call(s).",
         )
     )
+    if result.reviews_shown:
+        lines.append(t(lang, f"审核结果已写入 {len(result.reviews_shown)} 个表格：{'、'.join(result.reviews_shown)}",
+                       f"Review written to {len(result.reviews_shown)} sheet(s): {', '.join(result.reviews_shown)}"))  # fmt: skip
+    for problem in result.review_problems:
+        lines.append(t(lang, f"  审核结果未能写入（下次轮询重试）：{problem}",
+                       f"  review not written (retried next poll): {problem}"))  # fmt: skip
     if result.stopped:
         lines.append(result.stop_reason)
     return lines
