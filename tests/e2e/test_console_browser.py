@@ -41,6 +41,7 @@ from tests.helpers.browser import (
     Viewport,
     browser_binaries,
     chromium,
+    click_to_next_page,
     full_page_screenshot,
     served_web_app,
 )
@@ -114,28 +115,7 @@ def _body(browser: WebDriver) -> str:
 
 
 def _click(browser: WebDriver, css: str) -> None:
-    from selenium.webdriver.support.wait import WebDriverWait
-
-    target = browser.find_element("css selector", css)
-    old = browser.find_element("css selector", "html")
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", target)
-    target.click()
-    WebDriverWait(browser, 60).until(lambda b: _stale(old))
-    # A click, unlike get(), does not wait for the next page to finish loading: wait for it here, so a
-    # slow machine does not read a half-parsed page.
-    WebDriverWait(browser, 60).until(lambda b: b.execute_script("return document.readyState") == "complete")
-
-
-def _stale(element: object) -> bool:
-    from selenium.common.exceptions import WebDriverException
-
-    try:
-        element.is_enabled()  # type: ignore[attr-defined]
-        return False
-    except WebDriverException:
-        # Stale, or chromium's "node does not belong to the document" when asked mid-navigation: either
-        # way the page the element was on is gone.
-        return True
+    click_to_next_page(browser, browser.find_element("css selector", css))
 
 
 def _shot(browser: WebDriver, name: str, *, whole: bool) -> None:

@@ -35,6 +35,7 @@ from tests.helpers.browser import (
     Viewport,
     browser_binaries,
     chromium,
+    click_to_next_page,
     full_page_screenshot,
     served_web_app,
 )
@@ -133,21 +134,9 @@ def _click(browser: WebDriver, css: str, within: WebElement | None = None) -> No
 
 
 def _submit(browser: WebDriver, action: str) -> None:
-    from selenium.webdriver.support.wait import WebDriverWait
-
-    old = browser.find_element("css selector", "html")
-    _click(browser, f'button[name="action"][value="{action}"]')
-    WebDriverWait(browser, 60).until(lambda b: _stale(old))
-
-
-def _stale(element: WebElement) -> bool:
-    from selenium.common.exceptions import StaleElementReferenceException
-
-    try:
-        element.is_enabled()
-        return False
-    except StaleElementReferenceException:
-        return True
+    click_to_next_page(
+        browser, browser.find_element("css selector", f'button[name="action"][value="{action}"]')
+    )
 
 
 def _field_issues(browser: WebDriver, name: str) -> list[str]:

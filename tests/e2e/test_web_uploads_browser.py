@@ -19,7 +19,7 @@ import pytest
 
 from functions.bootstrap import App, open_app
 from functions.services.web.links import campaign_secret, link_token
-from tests.helpers.browser import PHONE, browser_binaries, chromium, served_web_app
+from tests.helpers.browser import PHONE, browser_binaries, chromium, click_to_next_page, served_web_app
 from tests.helpers.evidence import jpeg
 
 if TYPE_CHECKING:
@@ -53,22 +53,9 @@ def served(wujin_dir: Path) -> Iterator[tuple[App, str]]:
 
 
 def _press(browser: WebDriver, action: str) -> None:
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.support.wait import WebDriverWait
-
-    old = browser.find_element("css selector", "html")
-    button = browser.find_element("css selector", f'button[name="action"][value="{action}"]')
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
-    button.click()
-
-    def reloaded(_: object) -> bool:
-        try:
-            old.is_enabled()
-            return False
-        except StaleElementReferenceException:
-            return True
-
-    WebDriverWait(browser, 60).until(reloaded)
+    click_to_next_page(
+        browser, browser.find_element("css selector", f'button[name="action"][value="{action}"]')
+    )
 
 
 def _kept_names(browser: WebDriver) -> list[str]:

@@ -22,6 +22,7 @@ import pytest
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.remote.webelement import WebElement
 
     from functions.app import App
 
@@ -177,3 +178,31 @@ PLAN_ROW = {
     "phone": "13912345678",
 }
 PLAN_CHOICES = {"category": "培训", "mode": "线下", "free": "是"}
+
+
+def click_to_next_page(browser: WebDriver, target: WebElement) -> None:
+    """Click `target` (a submit button, a link) and wait until the next page has finished loading.
+
+    A click, unlike get(), does not wait for the navigation: the old document is watched until it is gone,
+    then the new one until it is complete, so a slow machine never reads a half-parsed or the old page.
+    """
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    old = browser.find_element("css selector", "html")
+    # A sticky bar at the bottom may cover the button: bring it to the middle first.
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", target)
+    target.click()
+    WebDriverWait(browser, 60).until(lambda b: _gone(old))
+    WebDriverWait(browser, 60).until(lambda b: b.execute_script("return document.readyState") == "complete")
+
+
+def _gone(element: WebElement) -> bool:
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        element.is_enabled()
+        return False
+    except WebDriverException:
+        # Stale, or chromium's "node does not belong to the document" when asked mid-navigation: either
+        # way the page the element was on is gone.
+        return True
