@@ -13,10 +13,10 @@ import imaplib
 import re
 import ssl
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from functions.ports import MailboxError, MailboxMessage
+from functions.ports import MailboxError, MailboxMessage, Settled
 from schemas.i18n import Language, t
 from schemas.mail_intake import MailIntakeSettings
 
@@ -60,7 +60,9 @@ class ImapMailbox:
         env: Mapping[str, str],
         language: Language,
         ssl_context: ssl.SSLContext | None = None,
+        connect: Callable[[], imaplib.IMAP4] | None = None,
     ) -> None:
+        """`connect` opens the connection instead of host/port/security (a scripted server in tests)."""
         self.settings = settings
         self._lang = language
         password = env.get(settings.password_env, "")
@@ -76,7 +78,9 @@ class ImapMailbox:
             )
         where = f"{settings.host}:{settings.port}"
         try:
-            if settings.security == "ssl":
+            if connect is not None:
+                self._imap = connect()
+            elif settings.security == "ssl":
                 context = ssl_context or ssl.create_default_context()
                 self._imap: imaplib.IMAP4 = imaplib.IMAP4_SSL(
                     settings.host, settings.port, ssl_context=context, timeout=settings.timeout
@@ -149,13 +153,13 @@ class ImapMailbox:
             raw = next((x[1] for x in body if isinstance(x, tuple)), b"")
             yield MailboxMessage(uid=current, size=size, raw=raw, truncated=truncated, received_at=received)
 
-    def settle(self, uid: int, how: str) -> None:
+    def settle(self, uid: int, how: str) -> Settled:
         if how == "left":
-            return
+            return "left"
         folder = self.settings.handled_folder if how == "handled" else self.settings.oversized_folder
         self._call("STORE", str(uid), "+FLAGS.SILENT", "(\\Seen \\Flagged)")
         if not folder:
-            return
+            return "flagged"
         quoted = _quoted(folder)
         if folder not in self._created:
             # CREATE of an existing folder fails harmlessly; its answer is not needed.
@@ -164,13 +168,17 @@ class ImapMailbox:
         capabilities = {str(c).upper() for c in self._imap.capabilities}
         if "MOVE" in capabilities:
             self._call("MOVE", str(uid), quoted)
-            return
+            return "moved"
         self._call("COPY", str(uid), quoted)
         self._call("STORE", str(uid), "+FLAGS.SILENT", "(\\Deleted)")
         if "UIDPLUS" in capabilities:
+            # UID EXPUNGE (RFC 4315) removes this message only.
             self._call("EXPUNGE", str(uid))
+            return "moved"
         # Without UIDPLUS the copy stays marked \Deleted in the folder: a plain EXPUNGE would also remove
-        # what the organiser deleted and has not expunged yet. Their client removes it with the rest.
+        # what the organiser deleted and has not expunged yet. Their client removes it with the rest; the
+        # run's output says so (functions/cli/mail_cmds.py).
+        return "marked-deleted"
 
     def close(self) -> None:
         try:

@@ -72,6 +72,7 @@ class MessageResult:
     problems: list[dict[str, str]] = field(default_factory=list)
     reply: str = ""  # a ReplyOutcome, or why none was sent
     auto: str = ""
+    settled: str = ""  # what the mailbox did with it (ports.Settled); "" before it is settled
 
     def record(self, received_at: dt.datetime) -> dict[str, Any]:
         data = asdict(self)
@@ -384,6 +385,12 @@ class MailIntakeResult:
     error: str = ""  # the mailbox could not be read (the message says what to check)
     retried: list[RetryLine] = field(default_factory=list)  # refused replies sent again (retry.py)
 
+    @property
+    def marked_deleted(self) -> int:
+        """Messages copied to their folder but left in the read folder flagged \\Deleted (no MOVE, no
+        UIDPLUS on the server): the organiser's client removes them when it next expunges."""
+        return sum(m.settled == "marked-deleted" for m in self.messages)
+
 
 def _cursor_key(settings: MailIntakeSettings) -> str:
     return f"{CURSOR_META}{settings.user}/{settings.folder}"
@@ -429,7 +436,7 @@ def run_mail_intake(
             result.messages.append(outcome)
             if dry_run:
                 continue
-            mailbox.settle(message.uid, outcome.settle)
+            outcome.settled = mailbox.settle(message.uid, outcome.settle)
             app.store.set_meta(key, json.dumps({"uidvalidity": validity, "uid": message.uid}))
     except MailboxError as exc:
         result.error = str(exc)
