@@ -26,7 +26,7 @@ from functions.services.intake.attachments import IncomingFile, incoming
 from functions.services.intake.ingest import IngestOutcome, ingest_raw
 from functions.services.intake.peers import PeerStats
 from functions.services.intake.unread import guess_unit, record_unread
-from functions.services.mail_intake.evidence import receive_evidence_files
+from functions.services.mail_intake.evidence import link_files_to_workbook, receive_evidence_files
 from functions.services.mail_intake.reading import MailFile, ReadMail, read_headers, read_mail
 from functions.services.mail_intake.records import MESSAGE_PREFIX
 from functions.services.mail_intake.reply import ReplyOutcome, WorkbookLine, send_reply
@@ -231,6 +231,12 @@ def _process(
             received_at=received_at,
             attached=with_files,
         )
+        kept_books = [
+            b for (b, _, _), w in zip(books, result.workbooks, strict=True) if w.note == "unidentified"
+        ]
+        if not with_files and len(books) == 1 and kept_books:
+            # The mail's one workbook is kept for `huizong assign`: its files go with it then.
+            link_files_to_workbook(app.store, kept_books[0].sha256, mail.evidence)
     elif mail.evidence:
         result.evidence = {
             "unit": evidence_unit,
