@@ -8,11 +8,19 @@ from dataclasses import dataclass, field
 
 @dataclass
 class ScriptedImap:
+    after_login: tuple[str, ...] = ("IMAP4REV1",)  # what CAPABILITY answers once logged in
+    # imaplib's own attribute: the greeting's list, which lacks what the server announces after login
     capabilities: tuple[str, ...] = ("IMAP4REV1",)
+    answers_capability: bool = True
     # folder -> uid -> flags; the selected folder is INBOX
     folders: dict[str, dict[int, set[str]]] = field(default_factory=lambda: {"INBOX": {}})
     calls: list[str] = field(default_factory=list)
     _next: int = 1000
+
+    def capability(self) -> tuple[str, list[bytes]]:
+        if not self.answers_capability:
+            return "BAD", [b"unknown command"]
+        return "OK", [" ".join(self.after_login).encode()]
 
     def login(self, user: str, password: str) -> tuple[str, list[bytes]]:
         return "OK", [b"logged in"]
@@ -40,7 +48,7 @@ class ScriptedImap:
             uid, _mode, flags = args
             inbox[int(uid)] |= set(flags.strip("()").split())
         elif command in ("COPY", "MOVE"):
-            if command not in self.capabilities and command == "MOVE":
+            if command == "MOVE" and "MOVE" not in self.after_login + self.capabilities:
                 return "BAD", [b"unknown command"]
             uid, folder = int(args[0]), args[1].strip('"')
             self._next += 1
@@ -48,7 +56,7 @@ class ScriptedImap:
             if command == "MOVE":
                 del inbox[uid]
         elif command == "EXPUNGE":
-            if "UIDPLUS" not in self.capabilities:
+            if "UIDPLUS" not in self.after_login + self.capabilities:
                 return "BAD", [b"unknown command"]
             uid = int(args[0])
             if "\\Deleted" in inbox.get(uid, set()):
@@ -58,6 +66,9 @@ class ScriptedImap:
         return "OK", [b""]
 
     def close(self) -> tuple[str, list[bytes]]:
+        # CLOSE expunges the selected folder's \Deleted messages (RFC 3501 §6.4.2), like EXPUNGE.
+        self.expunge()
+        self.calls[-1] = "CLOSE"
         return "OK", [b""]
 
     def logout(self) -> tuple[str, list[bytes]]:

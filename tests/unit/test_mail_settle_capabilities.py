@@ -24,8 +24,8 @@ NOW = dt.datetime(2022, 11, 20, 12, tzinfo=dt.UTC)
 ORGANISERS_DELETED, OURS = 1, 2
 
 
-def _mailbox(capabilities: tuple[str, ...]) -> tuple[ImapMailbox, ScriptedImap]:
-    server = ScriptedImap(capabilities=capabilities)
+def _mailbox(after_login: tuple[str, ...], **server_options: object) -> tuple[ImapMailbox, ScriptedImap]:
+    server = ScriptedImap(after_login=after_login, **server_options)  # type: ignore[arg-type]
     server.folders["INBOX"] = {ORGANISERS_DELETED: {"\\Deleted"}, OURS: set()}
     settings = MailIntakeSettings(host="127.0.0.1", security="none", user="u", handled_folder="handled")
     # ScriptedImap stands in for imaplib.IMAP4: only the calls ImapMailbox makes.
@@ -48,11 +48,23 @@ def test_the_organisers_deleted_mail_is_never_expunged(
     assert box.settle(OURS, "handled") == settled
     assert set(server.folders["INBOX"]) == left_in_inbox
     assert "\\Deleted" in server.folders["INBOX"][ORGANISERS_DELETED]
-    assert "EXPUNGE" not in server.calls  # never the folder-wide EXPUNGE
+    box.close()
+    assert set(server.folders["INBOX"]) == left_in_inbox  # closing expunges nothing either
+    assert not {"EXPUNGE", "CLOSE"} & set(server.calls)  # never the folder-wide EXPUNGE, nor CLOSE
     [copied] = server.folders["handled"].values()
     assert {"\\Seen", "\\Flagged"} <= copied
     if settled == "marked-deleted":
         assert "\\Deleted" in server.folders["INBOX"][OURS]
+
+
+def test_capabilities_are_asked_again_after_login() -> None:
+    """Dovecot (and hosted servers) announce MOVE/UIDPLUS only after login: the greeting's list is not
+    enough, or every message would be copied and left flagged."""
+    box, server = _mailbox(("IMAP4REV1", "MOVE"), capabilities=("IMAP4REV1",))  # the greeting's list
+    assert box.settle(OURS, "handled") == "moved" and "UID MOVE" in server.calls
+    # A server that does not answer CAPABILITY: the greeting's list stands.
+    box, server = _mailbox(("IMAP4REV1",), capabilities=("IMAP4REV1", "UIDPLUS"), answers_capability=False)
+    assert box.settle(OURS, "handled") == "moved" and "UID EXPUNGE" in server.calls
 
 
 def test_leaving_a_message_touches_nothing() -> None:

@@ -110,6 +110,21 @@ class ImapMailbox:
                 )
             )
         self._created: set[str] = set()
+        self._capabilities = self._after_login_capabilities()
+
+    def _after_login_capabilities(self) -> set[str]:
+        """What the server can do once logged in. imaplib keeps the greeting's list, and servers (Dovecot,
+        and many hosted ones) announce MOVE and UIDPLUS only after login, so it is asked again (RFC 3501
+        §6.1.1); a server that will not answer keeps the greeting's list."""
+        greeting = {str(c).upper() for c in self._imap.capabilities}
+        try:
+            status, data = self._imap.capability()
+        except (OSError, imaplib.IMAP4.error):
+            return greeting
+        if status != "OK":
+            return greeting
+        words = b" ".join(d for d in data if isinstance(d, bytes)).decode("ascii", "replace").upper().split()
+        return set(words) or greeting
 
     def _call(self, *args: str) -> list[bytes | tuple[bytes, bytes]]:
         try:
@@ -165,7 +180,7 @@ class ImapMailbox:
             # CREATE of an existing folder fails harmlessly; its answer is not needed.
             self._plain("create", quoted)
             self._created.add(folder)
-        capabilities = {str(c).upper() for c in self._imap.capabilities}
+        capabilities = self._capabilities
         if "MOVE" in capabilities:
             self._call("MOVE", str(uid), quoted)
             return "moved"
@@ -182,7 +197,7 @@ class ImapMailbox:
 
     def close(self) -> None:
         try:
-            self._imap.close()
+            # LOGOUT only: CLOSE would expunge every \Deleted message of the folder, the organiser's too.
             self._imap.logout()
         except (OSError, imaplib.IMAP4.error):
             pass  # the connection is gone either way
