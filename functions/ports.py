@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -334,6 +334,12 @@ class MailboxMessage:
     received_at: dt.datetime | None = None  # when the server received it (IMAP INTERNALDATE)
 
 
+# What `Mailbox.settle` did with a message: moved to its folder, only flagged (no folder set), left
+# alone, or copied to its folder and flagged \Deleted in place, not expunged: a server without MOVE or
+# UIDPLUS cannot expunge one message without the organiser's other deleted mail (the run says so).
+Settled = Literal["moved", "flagged", "left", "marked-deleted"]
+
+
 class MailboxError(Exception):
     """The mailbox cannot be reached or refused us (login, folder); the message says what to check."""
 
@@ -349,9 +355,9 @@ class Mailbox(Protocol):
         """Every message with a UID above `uid`, oldest first; larger than `max_bytes`: header only."""
         ...
 
-    def settle(self, uid: int, how: str) -> None:
+    def settle(self, uid: int, how: str) -> Settled:
         """Either "handled" (moved to the handled folder, or flagged), "aside" (moved to the oversized folder,
-        or flagged) or "left" (untouched: unread and unflagged, for the organiser)."""
+        or flagged) or "left" (untouched: unread and unflagged, for the organiser); says what it did."""
         ...
 
     def close(self) -> None: ...

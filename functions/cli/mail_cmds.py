@@ -120,6 +120,20 @@ def mail_intake(folder: Path, today: str | None, dry_run: bool) -> None:
                 "The mailbox's UIDVALIDITY changed: read again from the start (nothing is processed twice).",
             )
         )
+    if result.marked_deleted:
+        # The server has neither MOVE nor UIDPLUS: expunging would also remove mail the organiser deleted.
+        click.echo(
+            t(
+                lang,
+                f"邮箱服务器不支持 MOVE 和 UIDPLUS：{result.marked_deleted} 封已处理的邮件已复制到已处理文件夹，"
+                "原邮件在收件箱中标记为“已删除”但未彻底清除（以免连带清除您自己删除的邮件），"
+                "您的邮件客户端“清除已删除邮件”时会一并清除。",
+                f"The mail server has neither MOVE nor UIDPLUS: {result.marked_deleted} handled message(s) "
+                "were copied to the handled folder and left in the inbox flagged as deleted, not expunged "
+                "(expunging would also remove mail you deleted); your mail client removes them when it "
+                "expunges.",
+            )
+        )
     if result.error:
         click.echo(result.error, err=True)
         sys.exit(1)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from functions.ports import MailboxError, MailboxMessage
+from functions.ports import MailboxError, MailboxMessage, Settled
 
 
 @dataclass
@@ -19,10 +19,13 @@ class FakeMessage:
 
 
 class FakeMailbox:
-    """One folder (INBOX); `settle` moves to "handled"/"aside" folders as ImapMailbox would."""
+    """One folder (INBOX); `settle` moves to "handled"/"aside" folders as ImapMailbox would: with MOVE or
+    UIDPLUS the message leaves INBOX; without both, a copy goes to the folder and the original stays in
+    INBOX flagged \\Deleted (never expunged, with the organiser's own deleted mail)."""
 
-    def __init__(self, *, uidvalidity: int = 1) -> None:
+    def __init__(self, *, uidvalidity: int = 1, capabilities: frozenset[str] = frozenset({"MOVE"})) -> None:
         self.validity = uidvalidity
+        self.capabilities = capabilities
         self.messages: list[FakeMessage] = []
         self.closed = 0
         self.fail_fetch = False
@@ -60,13 +63,21 @@ class FakeMailbox:
             else:
                 yield MailboxMessage(m.uid, len(m.raw), m.raw, False, m.received_at)
 
-    def settle(self, uid: int, how: str) -> None:
+    def settle(self, uid: int, how: str) -> Settled:
         if how == "left":
-            return
-        for m in self.messages:
+            return "left"
+        folder = "handled" if how == "handled" else "aside"
+        for m in list(self.messages):
             if m.uid == uid and m.folder == "INBOX":
                 m.flags |= {"\\Seen", "\\Flagged"}
-                m.folder = "handled" if how == "handled" else "aside"
+                if self.capabilities & {"MOVE", "UIDPLUS"}:
+                    m.folder = folder
+                    return "moved"
+                self.messages.append(FakeMessage(self._next, m.raw, m.received_at, set(m.flags), folder))
+                self._next += 1
+                m.flags.add("\\Deleted")
+                return "marked-deleted"
+        return "left"
 
     def close(self) -> None:
         self.closed += 1

@@ -73,7 +73,8 @@ def _user_names() -> tuple[str, str]:
 
 
 @contextlib.contextmanager
-def running_dovecot() -> Iterator[RunningDovecot]:
+def running_dovecot(imap_capability: str = "+MOVE") -> Iterator[RunningDovecot]:
+    """`imap_capability`: Dovecot's setting, e.g. a full list without MOVE and UIDPLUS for old servers."""
     if shutil.which(DOVECOT) is None:
         pytest.skip(f"Dovecot is not installed ({DOVECOT}); .ci/run installs dovecot-imapd best effort")
     # Not under pytest's tmp_path: its parents are private to the user running the tests (root in CI),
@@ -133,7 +134,7 @@ service anvil {{
   chroot =
 }}
 protocol imap {{
-  imap_capability = +MOVE
+  imap_capability = {imap_capability}
 }}
 """
     )

@@ -37,3 +37,18 @@ def test_the_receipt_rule_stores_mail_where_the_function_listens() -> None:
     assert bucket["If"][1] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
     reads = [s for s in function["Policies"][0]["Statement"] if s["Sid"] == "ReadIncomingMail"]
     assert reads[0]["Resource"] == {"Sub": "${DataBucket.Arn}/${CampaignId}/mail/incoming/*"}
+
+
+def test_raw_incoming_mail_expires_after_a_parameterised_number_of_days() -> None:
+    doc = template()
+    days = doc["Parameters"]["IncomingMailRetentionDays"]
+    assert days["Type"] == "Number" and days["Default"] == 90 and days["MinValue"] >= 1
+    rules = doc["Resources"]["DataBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    [rule] = [r for r in rules if r["Id"] == "expire-incoming-mail"]
+    assert rule["Status"] == "Enabled"
+    # The same prefix SES writes to, and nothing wider: versions and the master are not touched.
+    rule_action = doc["Resources"]["IncomingMailRule"]["Properties"]["Rule"]["Actions"][0]["S3Action"]
+    assert rule["Prefix"] == rule_action["ObjectKeyPrefix"] == {"Sub": "${CampaignId}/mail/incoming/"}
+    assert rule["ExpirationInDays"] == {"Ref": "IncomingMailRetentionDays"}
+    # Versioned bucket: without expiring the noncurrent copy, the mail's bytes would stay.
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] >= 1

@@ -13,10 +13,10 @@ import imaplib
 import re
 import ssl
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from functions.ports import MailboxError, MailboxMessage
+from functions.ports import MailboxError, MailboxMessage, Settled
 from schemas.i18n import Language, t
 from schemas.mail_intake import MailIntakeSettings
 
@@ -60,7 +60,9 @@ class ImapMailbox:
         env: Mapping[str, str],
         language: Language,
         ssl_context: ssl.SSLContext | None = None,
+        connect: Callable[[], imaplib.IMAP4] | None = None,
     ) -> None:
+        """`connect` opens the connection instead of host/port/security (a scripted server in tests)."""
         self.settings = settings
         self._lang = language
         password = env.get(settings.password_env, "")
@@ -76,7 +78,9 @@ class ImapMailbox:
             )
         where = f"{settings.host}:{settings.port}"
         try:
-            if settings.security == "ssl":
+            if connect is not None:
+                self._imap = connect()
+            elif settings.security == "ssl":
                 context = ssl_context or ssl.create_default_context()
                 self._imap: imaplib.IMAP4 = imaplib.IMAP4_SSL(
                     settings.host, settings.port, ssl_context=context, timeout=settings.timeout
@@ -106,6 +110,21 @@ class ImapMailbox:
                 )
             )
         self._created: set[str] = set()
+        self._capabilities = self._after_login_capabilities()
+
+    def _after_login_capabilities(self) -> set[str]:
+        """What the server can do once logged in. imaplib keeps the greeting's list, and servers (Dovecot,
+        and many hosted ones) announce MOVE and UIDPLUS only after login, so it is asked again (RFC 3501
+        §6.1.1); a server that will not answer keeps the greeting's list."""
+        greeting = {str(c).upper() for c in self._imap.capabilities}
+        try:
+            status, data = self._imap.capability()
+        except (OSError, imaplib.IMAP4.error):
+            return greeting
+        if status != "OK":
+            return greeting
+        words = b" ".join(d for d in data if isinstance(d, bytes)).decode("ascii", "replace").upper().split()
+        return set(words) or greeting
 
     def _call(self, *args: str) -> list[bytes | tuple[bytes, bytes]]:
         try:
@@ -149,32 +168,36 @@ class ImapMailbox:
             raw = next((x[1] for x in body if isinstance(x, tuple)), b"")
             yield MailboxMessage(uid=current, size=size, raw=raw, truncated=truncated, received_at=received)
 
-    def settle(self, uid: int, how: str) -> None:
+    def settle(self, uid: int, how: str) -> Settled:
         if how == "left":
-            return
+            return "left"
         folder = self.settings.handled_folder if how == "handled" else self.settings.oversized_folder
         self._call("STORE", str(uid), "+FLAGS.SILENT", "(\\Seen \\Flagged)")
         if not folder:
-            return
+            return "flagged"
         quoted = _quoted(folder)
         if folder not in self._created:
             # CREATE of an existing folder fails harmlessly; its answer is not needed.
             self._plain("create", quoted)
             self._created.add(folder)
-        capabilities = {str(c).upper() for c in self._imap.capabilities}
+        capabilities = self._capabilities
         if "MOVE" in capabilities:
             self._call("MOVE", str(uid), quoted)
-            return
+            return "moved"
         self._call("COPY", str(uid), quoted)
         self._call("STORE", str(uid), "+FLAGS.SILENT", "(\\Deleted)")
         if "UIDPLUS" in capabilities:
+            # UID EXPUNGE (RFC 4315) removes this message only.
             self._call("EXPUNGE", str(uid))
+            return "moved"
         # Without UIDPLUS the copy stays marked \Deleted in the folder: a plain EXPUNGE would also remove
-        # what the organiser deleted and has not expunged yet. Their client removes it with the rest.
+        # what the organiser deleted and has not expunged yet. Their client removes it with the rest; the
+        # run's output says so (functions/cli/mail_cmds.py).
+        return "marked-deleted"
 
     def close(self) -> None:
         try:
-            self._imap.close()
+            # LOGOUT only: CLOSE would expunge every \Deleted message of the folder, the organiser's too.
             self._imap.logout()
         except (OSError, imaplib.IMAP4.error):
             pass  # the connection is gone either way

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from functions.app import App
+from functions.services.intake.attachments import IncomingFile, incoming
 from functions.services.intake.ingest import IngestOutcome, file_digest, ingest_raw
 from functions.services.intake.unread import (
     UnreadFile,
@@ -30,6 +31,7 @@ from functions.services.intake.unread import (
     shown,
     unread_files,
 )
+from functions.services.mail_intake.evidence import files_of_workbook
 from functions.services.status.unit_states import DECIDED_PREFIX
 from functions.validate import codes
 from functions.validate.identity import IDENTITY_CODES
@@ -117,8 +119,11 @@ def assign_recorded(
         # Our own name for the bytes, never the sender's (which is only shown).
         path = Path(tmp) / f"kept.{suffix if suffix in ('xlsx', 'xlsm', 'xls') else 'xlsx'}"
         path.write_bytes(data)
+        # The photos and documents that came in the same mail were kept with it: they go with the version.
+        kept = files_of_workbook(app.store, record.sha256)
         return _assign(app, path, record.sha256, unit_code, deliverable=deliverable, now=now,
-                       received_at=record.received_at, source=f"kept:{record.sha256[:16]} {record.name}")  # fmt: skip
+                       received_at=record.received_at, source=f"kept:{record.sha256[:16]} {record.name}",
+                       files=incoming(kept) if kept else None)  # fmt: skip
 
 
 def _assign(
@@ -131,6 +136,7 @@ def _assign(
     now: dt.datetime,
     received_at: dt.datetime,
     source: str | None,
+    files: list[IncomingFile] | None = None,
 ) -> AssignResult:
     lang = app.campaign.language
     unit = app.roster.get(unit_code.strip()) or app.roster.get(unit_code.strip().upper())
@@ -206,7 +212,7 @@ def _assign(
     raw.claimed = ClaimedIdentity()
     raw.issues = [i for i in raw.issues if i.code not in _IDENTITY_ISSUES]
     previous = _previous_version_id(app, digest)
-    outcome = ingest_raw(app, raw, received_at=received_at, now=now)
+    outcome = ingest_raw(app, raw, received_at=received_at, now=now, files=files)
     if outcome.seq is not None:
         seen = {"unit": unit.code, "deliverable": chosen, "seq": outcome.seq}
         app.store.set_meta(f"file-seen/{digest}", json.dumps(seen, ensure_ascii=False))

@@ -26,7 +26,7 @@ from functions.services.intake.attachments import IncomingFile, incoming
 from functions.services.intake.ingest import IngestOutcome, ingest_raw
 from functions.services.intake.peers import PeerStats
 from functions.services.intake.unread import guess_unit, record_unread
-from functions.services.mail_intake.evidence import receive_evidence_files
+from functions.services.mail_intake.evidence import link_files_to_workbook, receive_evidence_files
 from functions.services.mail_intake.reading import MailFile, ReadMail, read_headers, read_mail
 from functions.services.mail_intake.records import MESSAGE_PREFIX
 from functions.services.mail_intake.reply import ReplyOutcome, WorkbookLine, send_reply
@@ -72,6 +72,7 @@ class MessageResult:
     problems: list[dict[str, str]] = field(default_factory=list)
     reply: str = ""  # a ReplyOutcome, or why none was sent
     auto: str = ""
+    settled: str = ""  # what the mailbox did with it (ports.Settled); "" before it is settled
 
     def record(self, received_at: dt.datetime) -> dict[str, Any]:
         data = asdict(self)
@@ -230,6 +231,12 @@ def _process(
             received_at=received_at,
             attached=with_files,
         )
+        kept_books = [
+            b for (b, _, _), w in zip(books, result.workbooks, strict=True) if w.note == "unidentified"
+        ]
+        if not with_files and len(books) == 1 and kept_books:
+            # The mail's one workbook is kept for `huizong assign`: its files go with it then.
+            link_files_to_workbook(app.store, kept_books[0].sha256, mail.evidence)
     elif mail.evidence:
         result.evidence = {
             "unit": evidence_unit,
@@ -384,6 +391,12 @@ class MailIntakeResult:
     error: str = ""  # the mailbox could not be read (the message says what to check)
     retried: list[RetryLine] = field(default_factory=list)  # refused replies sent again (retry.py)
 
+    @property
+    def marked_deleted(self) -> int:
+        """Messages copied to their folder but left in the read folder flagged \\Deleted (no MOVE, no
+        UIDPLUS on the server): the organiser's client removes them when it next expunges."""
+        return sum(m.settled == "marked-deleted" for m in self.messages)
+
 
 def _cursor_key(settings: MailIntakeSettings) -> str:
     return f"{CURSOR_META}{settings.user}/{settings.folder}"
@@ -429,7 +442,7 @@ def run_mail_intake(
             result.messages.append(outcome)
             if dry_run:
                 continue
-            mailbox.settle(message.uid, outcome.settle)
+            outcome.settled = mailbox.settle(message.uid, outcome.settle)
             app.store.set_meta(key, json.dumps({"uidvalidity": validity, "uid": message.uid}))
     except MailboxError as exc:
         result.error = str(exc)

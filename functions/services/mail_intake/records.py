@@ -13,11 +13,17 @@ DIGEST_SPAN = dt.timedelta(days=1)
 
 def left_for_organiser(store: Store, *, since: dt.datetime | None = None) -> list[dict[str, str]]:
     """Mail for the organiser to look at: not a submission (a question, a mail without files: left
-    unread in the mailbox) or too large to read (moved aside). Sender, subject, kind and when, oldest
+    unread in the mailbox), too large to read (moved aside), or files with no workbook (kept, not attached). Sender, subject, kind and when, oldest
     first. Every value is one line already (reading.one_line)."""
     out = []
     for claim in store.claims(MESSAGE_PREFIX):
-        if claim.payload.get("kind") not in ("not-submission", "oversized") or (
+        kind = str(claim.payload.get("kind"))
+        evidence = claim.payload.get("evidence") or {}
+        if kind == "submission" and not claim.payload.get("workbooks") and evidence.get("kept"):
+            # Photos or documents with no workbook (sent after it, or alone): kept, not attached to any
+            # version (mail_intake/evidence.py); the organiser decides where they belong.
+            kind = "files-kept"
+        if kind not in ("not-submission", "oversized", "files-kept") or (
             since is not None and claim.claimed_at < since
         ):
             continue
@@ -25,7 +31,7 @@ def left_for_organiser(store: Store, *, since: dt.datetime | None = None) -> lis
             {
                 "sender": str(claim.payload.get("sender") or "?"),
                 "subject": str(claim.payload.get("subject") or ""),
-                "kind": str(claim.payload.get("kind")),
+                "kind": kind,
                 "at": claim.claimed_at.isoformat(),
             }
         )
