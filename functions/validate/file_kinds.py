@@ -86,8 +86,8 @@ def _zip_kind(data: bytes) -> str:
                 for folder, kind in _OOXML_FOLDERS:
                     if info.filename.startswith(folder):
                         return kind
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        pass
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        pass  # damaged, or a zip version or feature Python cannot read: still a zip by its magic
     return "zip"
 
 

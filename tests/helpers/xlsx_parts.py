@@ -82,3 +82,15 @@ def formula(ref: str, text: str, *, cached: str | None = None, kind: str | None 
     t = f' t="{kind}"' if kind else ""
     v = f"<v>{cached}</v>" if cached is not None else ""
     return f'<c r="{ref}"{t}><f>{text}</f>{v}</c>'
+
+
+def zip_needing_version(data: bytes, version: int = 190) -> bytes:
+    """The same zip with every central-directory entry claiming it needs `version` to extract (19.0 by
+    default): what a damaged or exotic file looks like to Python's zipfile, which refuses to open it with
+    NotImplementedError rather than BadZipFile."""
+    out = bytearray(data)
+    at = out.find(b"PK\x01\x02")
+    while at != -1:
+        out[at + 6 : at + 8] = version.to_bytes(2, "little")  # "version needed to extract"
+        at = out.find(b"PK\x01\x02", at + 4)
+    return bytes(out)

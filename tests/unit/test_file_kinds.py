@@ -12,6 +12,7 @@ import pytest
 from functions.services.setup.evidence_samples import sample_docx, sample_jpeg
 from functions.validate.file_kinds import exif_taken, sniff
 from tests.helpers.evidence import docx, jpeg, mp4
+from tests.helpers.xlsx_parts import zip_needing_version
 
 TAKEN = dt.datetime(2022, 12, 3, 14, 5, 9)
 
@@ -102,3 +103,7 @@ def test_an_exif_ifd_pointer_to_itself_does_not_loop() -> None:
     tiff += struct.pack("<I", 0)
     data = b"\xff\xd8" + struct.pack(">BBH", 0xFF, 0xE1, len(tiff) + 8) + b"Exif\x00\x00" + tiff + b"\xff\xd9"
     assert exif_taken(data) is None
+
+
+def test_a_zip_python_cannot_open_is_still_a_zip_not_a_crash() -> None:
+    assert sniff(zip_needing_version(docx("方案")), "方案.docx") == "zip"

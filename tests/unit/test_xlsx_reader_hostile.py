@@ -16,7 +16,7 @@ from schemas.report import ValidationReport
 from schemas.roster import Roster
 from tests.helpers.hostile_xlsx import CORPUS, Hostile, stale_dimension
 from tests.helpers.workbooks import school_plan, summary_entries, unit_of_type, write_workbook
-from tests.helpers.xlsx_parts import read_part, replace_parts, set_cell, sheet_part
+from tests.helpers.xlsx_parts import read_part, replace_parts, set_cell, sheet_part, zip_needing_version
 
 FILE_CODES = {
     "unreadable-sheet",
@@ -180,3 +180,13 @@ def test_a_valid_workbook_is_opened_by_content_whatever_its_name(
 
 def test_every_corpus_code_is_a_file_level_refusal() -> None:
     assert {h.code for h in CORPUS if h.code} <= FILE_CODES
+
+
+def test_a_zip_python_cannot_open_is_not_xlsx_not_a_crash(
+    tmp_path: Path, wujin: tuple[Campaign, Roster], plan: tuple[Path, str]
+) -> None:
+    campaign, roster = wujin
+    path = tmp_path / "from-the-future.xlsx"
+    path.write_bytes(zip_needing_version(plan[0].read_bytes()))
+    raw = read_workbook(path, campaign, roster)
+    assert [i.code for i in raw.issues] == ["not-xlsx"]

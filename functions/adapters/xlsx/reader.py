@@ -118,7 +118,8 @@ def _sniff(path: Path, campaign: Campaign) -> tuple[IssueKind, dict[str, Any]] |
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError):
+        # NotImplementedError: a zip "version" or feature Python cannot read (a damaged or exotic file).
         return codes.NOT_XLSX, {}
     if "xl/workbook.xml" not in names:
         return codes.NOT_XLSX, {}

@@ -116,7 +116,8 @@ def _parse(
         raise UnreadablePart(part, reason) from exc
     except UnreadablePart as exc:
         raise UnreadablePart(part, exc.reason) from exc
-    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:  # a damaged member or a bad CRC
+    # A damaged member, a bad CRC, or a compression method Python cannot read (NotImplementedError).
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error, NotImplementedError) as exc:
         raise UnreadablePart(part, Text("压缩数据损坏", "damaged compressed data")) from exc
 
 
