@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
+from openpyxl.cell.cell import MergedCell
 
 from functions.config.loading import load_campaign, load_roster
 from functions.services.setup import demo
@@ -127,23 +128,26 @@ _FORMATS = ["General", "0", "0.00", "@", "yyyy-mm-dd", "yyyy/m/d h:mm", "mm-dd-y
 
 def _fuzz_one(base: Path, dst: Path, rng: random.Random) -> Path:
     wb = load_workbook(base)
-    names = [n for n in wb.sheetnames if wb[n].sheet_state == "visible"]
+    names = wb.sheetnames  # the hidden identity sheet too: its values are read like any other
     for _ in range(rng.randint(1, 6)):
         ws = wb[rng.choice(names)]
         action = rng.random()
         row = rng.randint(1, max(ws.max_row, 2) + 3)
         col = rng.randint(1, max(ws.max_column, 2) + 1)
+        cell = ws.cell(row=row, column=col)
+        if isinstance(cell, MergedCell):
+            continue  # inside a merged range (the instructions' paragraphs): no value of its own
         if action < 0.55:
             value = rng.choice(_VALUES)
-            ws.cell(row=row, column=col).value = value
+            cell.value = value
             if isinstance(value, (int, float)) and rng.random() < 0.5:
-                ws.cell(row=row, column=col).number_format = rng.choice(_FORMATS)
+                cell.number_format = rng.choice(_FORMATS)
         elif action < 0.7:
-            ws.cell(row=row, column=col).number_format = rng.choice(_FORMATS)
+            cell.number_format = rng.choice(_FORMATS)
         elif action < 0.8:
             ws.insert_rows(rng.randint(1, max(ws.max_row, 1)), rng.randint(1, 3))
         elif action < 0.9:
-            ws.cell(row=row, column=col).value = None
+            cell.value = None
         else:
             extra = wb.create_sheet(f"附表{rng.randint(1, 99)}")
             extra["A1"] = rng.choice(_VALUES)
