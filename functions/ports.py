@@ -68,6 +68,12 @@ class Store(Protocol):
         """Every version of one unit and deliverable, oldest first."""
         ...
 
+    def iter_versions(self, keys: Sequence[tuple[str, str, int]]) -> Iterator[Version]:
+        """The stored versions named by (unit, deliverable, seq), with all their tables, in the order
+        given (keys not stored are skipped): one read for all of them, streamed, so a caller that needs
+        many units' rows (the master's activities sheet) neither queries per unit nor holds them all."""
+        ...
+
     def claim(self, key: str, payload: dict[str, Any], *, at: dt.datetime) -> bool:
         """Record `key` if nobody has; True when this caller got it."""
         ...

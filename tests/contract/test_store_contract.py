@@ -17,6 +17,7 @@ from functions.adapters.store.s3 import S3Store
 from functions.adapters.store.sqlite import SqliteStore
 from functions.ports import Store
 from tests.contract.store_contract import StoreContract, StoreFactory
+from tests.contract.store_versions_contract import VersionsByKeyContract
 from tests.fakes.aws import BUCKET, PREFIX, moto_s3
 
 
@@ -55,5 +56,5 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
             store.close()
 
 
-class TestStoreContract(StoreContract):
+class TestStoreContract(StoreContract, VersionsByKeyContract):
     pass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,6 +115,14 @@ class MemoryStore:
         with self._lock:
             stored = list(self._versions.get((unit, deliverable), []))
         return [store_codec.version_from_json_trusted(v.document) for v in stored]
+
+    def iter_versions(self, keys: Sequence[tuple[str, str, int]]) -> Iterator[Version]:
+        for unit, deliverable, seq in keys:
+            with self._lock:
+                stored = self._versions.get((unit, deliverable), [])
+                found = stored[seq - 1] if 1 <= seq <= len(stored) else None  # seqs are 1, 2, … per pair
+            if found is not None:
+                yield store_codec.version_from_json_trusted(found.document)
 
     def claim(self, key: str, payload: dict[str, Any], *, at: dt.datetime) -> bool:
         stored = _StoredClaim(at, store_codec.dumps(payload))

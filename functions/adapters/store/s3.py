@@ -62,7 +62,7 @@ import re
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -228,6 +228,16 @@ class S3Store:
             return self._resolve_summary(pair[0], pair[1], grouped[pair], status)
 
         for version in self._ordered_parallel(resolve, sorted(grouped)):
+            if version is not None:
+                yield version
+
+    def iter_versions(self, keys: Sequence[tuple[str, str, int]]) -> Iterator[Version]:
+        # One GET per version is what S3 offers; they run in parallel and come back in the given order.
+        def load(key: tuple[str, str, int]) -> Version | None:
+            found = self._load(self._version_key(*key))
+            return found.version if found is not None else None
+
+        for version in self._ordered_parallel(load, keys):
             if version is not None:
                 yield version
 

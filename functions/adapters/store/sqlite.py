@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import math
 import os
 import sqlite3
@@ -16,7 +17,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -434,6 +435,34 @@ class SqliteStore:
             ") AS m ON v.unit = m.unit AND v.deliverable = m.deliverable AND v.seq = m.seq "
             "ORDER BY v.unit, v.deliverable",
             params,
+        )
+        try:
+            while rows := cursor.fetchmany(200):
+                yield from store_codec.decode_batch(_version_from_row, rows)
+        finally:
+            cursor.close()
+
+    def iter_versions(self, keys: Sequence[tuple[str, str, int]]) -> Iterator[Version]:
+        try:
+            yield from self._iter_versions(keys)
+        except sqlite3.DatabaseError as exc:
+            problem = _unavailable(self.path, exc)
+            if problem is None:
+                raise
+            raise problem from exc
+
+    def _iter_versions(self, keys: Sequence[tuple[str, str, int]]) -> Iterator[Version]:
+        if not keys:
+            return
+        # One query for every key, passed as one JSON array (no limit on bound parameters). CROSS JOIN
+        # makes SQLite loop over the keys outermost, looking each up in the (unit, deliverable, seq)
+        # index, so rows come in the caller's order without an ORDER BY that would sort (hold) them all.
+        columns = ", ".join("v." + c for c in _VERSION_COLUMNS.split(", "))
+        cursor = self._conn().execute(
+            f"SELECT {columns} FROM json_each(?) AS k CROSS JOIN versions AS v "
+            "ON v.unit = json_extract(k.value, '$[0]') AND v.deliverable = json_extract(k.value, '$[1]') "
+            "AND v.seq = json_extract(k.value, '$[2]')",
+            (json.dumps([list(k) for k in keys], ensure_ascii=False),),
         )
         try:
             while rows := cursor.fetchmany(200):
