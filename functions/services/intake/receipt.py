@@ -17,7 +17,7 @@ from functions.ports import MailNotPermitted, MailRefused, MailUncertain
 from functions.services.messages.compose import compose
 from functions.services.messages.report_text import render_report
 from schemas.campaign import Campaign
-from schemas.i18n import t
+from schemas.i18n import Language, t
 from schemas.roster import Unit
 from schemas.submission import Version
 
@@ -33,6 +33,55 @@ ReceiptOutcome = Literal["sent", "already", "refused", "uncertain", "no-address"
 
 def receipt_key(version: Version) -> str:
     return f"{RECEIPT_PREFIX}{version.unit}/{version.deliverable}/{version.id}"
+
+
+def _next_steps(lang: Language, version: Version) -> dict[str, str]:
+    """What the unit does next, in the words of the channel it used: a Google sheet is fixed in place and
+    stays ticked, the web form is reopened from its link, anything else is sent again."""
+    if version.source_kind == "sheet":
+        return {
+            "fix_text": t(
+                lang,
+                "请在表格中按单元格批注修改后保存；“提交”保持勾选，系统会重新校验并再次发送回执。",
+                "Fix the cells with notes in the sheet; keep Submit ticked and the sheet is checked again, "
+                "with a new receipt.",
+            ),
+            "ok_text": t(
+                lang,
+                "无需再做处理。如需修改，直接在表格中修改即可，系统会重新校验。",
+                "Nothing more to do. To change something, edit the sheet; it is checked again.",
+            ),
+            "link_label": t(lang, "贵单位的表格：", "Your sheet: "),
+        }
+    if version.source_kind == "web":
+        return {
+            "fix_text": t(
+                lang,
+                "请打开下面的在线填报链接，按页面上的提示修改后重新提交，系统会重新校验并再次发送回执。",
+                "Open your form from the link below, fix what it shows and submit again; it is checked "
+                "again, with a new receipt.",
+            ),
+            "ok_text": t(
+                lang,
+                "无需再做处理。如需修改，打开下面的在线填报链接修改后重新提交即可，系统会重新校验。",
+                "Nothing more to do. To change something, open your form from the link below and submit "
+                "again; it is checked again.",
+            ),
+            "link_label": t(lang, "在线填报链接：", "Your form: "),
+        }
+    return {
+        "fix_text": t(
+            lang,
+            "请按上面列出的问题修改后重新报送，系统会重新校验并再次发送回执。",
+            "Fix the problems listed above and send it again; it is checked again, with a new receipt.",
+        ),
+        "ok_text": t(
+            lang,
+            "无需再做处理。如需修改，重新报送即可，系统会重新校验。",
+            "Nothing more to do. To change something, send it again; it is checked again.",
+        ),
+        "link_label": t(lang, "链接：", "Link: "),
+    }
 
 
 def build_receipt(
@@ -86,6 +135,7 @@ def build_receipt(
         more=max(0, len(shown) - LISTED),
         errors=errors,
         link=link,
+        **_next_steps(lang, version),
         contact=campaign.organiser_contact_line(),
     )
     name = t(
