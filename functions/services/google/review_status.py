@@ -30,11 +30,11 @@ from typing import Any
 
 from functions.app import App
 from functions.services.google.registry import SheetRecord, sheet_for
+from functions.services.google.writeback import value_cell
 from functions.services.review.records import all_records
 from functions.services.web.form_review import FormReview, form_review
 from schemas.campaign import Campaign
 from schemas.i18n import Language
-from sheets_templates.google_unit_sheet import INSTRUCTIONS_SHEET_ID, a1_grid
 
 log = logging.getLogger(__name__)
 
@@ -99,37 +99,18 @@ def needs_write(app: App, spreadsheet_id: str, shown: Shown) -> bool:
     return last != shown.key()
 
 
-def _cell(a1: str, value: str, fields: str, **fmt: Any) -> Request:
-    g = a1_grid(INSTRUCTIONS_SHEET_ID, a1)
-    # stringValue: stored literally, so a comment like "=IMPORTXML(…)" is text, not a formula.
-    cell: dict[str, Any] = {"userEnteredValue": {"stringValue": value}}
-    if fmt:
-        cell["userEnteredFormat"] = fmt
-    return {
-        "updateCells": {
-            "start": {
-                "sheetId": INSTRUCTIONS_SHEET_ID,
-                "rowIndex": g["startRowIndex"],
-                "columnIndex": g["startColumnIndex"],
-            },
-            "rows": [{"values": [cell]}],
-            "fields": fields,
-        }
-    }
-
-
 def review_requests(campaign: Campaign, shown: Shown) -> list[Request]:
     """The review rows, labels included (an old sheet gains them here): part of one batchUpdate."""
     lang = campaign.language
     label_fields = "userEnteredValue,userEnteredFormat(textFormat,horizontalAlignment)"
     return [
-        _cell(REVIEW_LABEL_CELL, REVIEW_LABEL[lang], label_fields,
+        value_cell(REVIEW_LABEL_CELL, REVIEW_LABEL[lang], label_fields,
               textFormat={"bold": True}, horizontalAlignment="RIGHT"),
-        _cell(REVIEW_CELL, shown.label, "userEnteredValue,userEnteredFormat(textFormat,backgroundColorStyle)",
+        value_cell(REVIEW_CELL, shown.label, "userEnteredValue,userEnteredFormat(textFormat,backgroundColorStyle)",
               textFormat={"bold": True}, backgroundColorStyle={"rgbColor": _BG[shown.state]}),
-        _cell(COMMENT_LABEL_CELL, COMMENT_LABEL[lang], label_fields,
+        value_cell(COMMENT_LABEL_CELL, COMMENT_LABEL[lang], label_fields,
               textFormat={"bold": True}, horizontalAlignment="RIGHT"),
-        _cell(COMMENT_CELL, shown.comment, "userEnteredValue,userEnteredFormat.wrapStrategy",
+        value_cell(COMMENT_CELL, shown.comment, "userEnteredValue,userEnteredFormat.wrapStrategy",
               wrapStrategy="WRAP"),
     ]  # fmt: skip
 

@@ -85,7 +85,9 @@ def _note_text(campaign: Campaign, issues: list[Issue]) -> str:
     return "\n".join(out)
 
 
-def _value_cell(a1: str, value: str, fields: str, **fmt: Any) -> Request:
+def value_cell(a1: str, value: str, fields: str, **fmt: Any) -> Request:
+    """One cell of the 填写说明 tab set to `value` as a literal string (stringValue: text that starts with
+    "=" stays text, never a formula), with `fmt` as its userEnteredFormat."""
     g = a1_grid(INSTRUCTIONS_SHEET_ID, a1)
     cell: dict[str, Any] = {"userEnteredValue": {"stringValue": value}}
     if fmt:
@@ -130,15 +132,15 @@ def writeback_requests(
     ids = sheet_ids(campaign, deliverable)
     stamp = checked_at.astimezone(campaign.tz).strftime("%Y-%m-%d %H:%M")
     out: list[Request] = [
-        _value_cell(
+        value_cell(
             gl.STATUS_CELL,
             status_text(campaign, state, report),
             "userEnteredValue,userEnteredFormat.backgroundColorStyle",
             # backgroundColor is deprecated in Sheets v4 in favour of the style form.
             backgroundColorStyle={"rgbColor": _BG[state]},
         ),
-        _value_cell(gl.CHECKED_AT_CELL, stamp, "userEnteredValue"),
-        _value_cell(gl.ISSUES_CELL, problems_text(campaign, report), "userEnteredValue"),
+        value_cell(gl.CHECKED_AT_CELL, stamp, "userEnteredValue"),
+        value_cell(gl.ISSUES_CELL, problems_text(campaign, report), "userEnteredValue"),
     ]
     out.extend(_clear_notes(campaign, deliverable, ids))
     if report is None:
