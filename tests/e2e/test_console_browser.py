@@ -16,8 +16,6 @@ Skipped, saying why, where chromium or chromedriver is not installed (tests/help
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import os
 import re
 from collections.abc import Iterator
@@ -46,6 +44,7 @@ from tests.helpers.browser import (
     served_web_app,
 )
 from tests.helpers.campaigns import customise
+from tests.helpers.console import mails
 from tests.helpers.paths import ROOT
 from tests.helpers.store import report, submission
 
@@ -94,16 +93,6 @@ def served(wujin_dir: Path) -> Iterator[tuple[App, str]]:
         yield app, base
 
 
-def _mails(app: App) -> list[EmailMessage]:
-    folder = app.paths.outbox
-    out = []
-    for path in sorted(folder.glob("*.eml")) if folder.exists() else []:
-        parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        out.append(parsed)
-    return out
-
-
 def _text(message: EmailMessage) -> str:
     body = message.get_body(("plain",))
     assert body is not None
@@ -133,7 +122,7 @@ def _shot(browser: WebDriver, name: str, *, whole: bool) -> None:
 
 def _sign_in(browser: WebDriver, app: App, base: str, address: str, *, shot: str = "") -> None:
     """Ask for a link on the login page, open the link of the one new mail to `address`, press 登录."""
-    seen = {m["Message-ID"] for m in _mails(app)}
+    seen = {m["Message-ID"] for m in mails(app)}
     browser.get(f"{base}/admin/")
     assert browser.current_url.endswith("/admin/login")  # not signed in: sent to the login page
     browser.find_element("id", "email").send_keys(address)
@@ -141,7 +130,7 @@ def _sign_in(browser: WebDriver, app: App, base: str, address: str, *, shot: str
         _shot(browser, shot, whole=True)
     _click(browser, "form[action='/admin/login'] button[type=submit]")
     assert "登录链接已发送" in _body(browser)
-    fresh = [m for m in _mails(app) if m["Message-ID"] not in seen and address in str(m["To"])]
+    fresh = [m for m in mails(app) if m["Message-ID"] not in seen and address in str(m["To"])]
     assert len(fresh) == 1, f"expected one sign-in mail to {address}, found {len(fresh)}"
     link = re.search(re.escape(base) + r"/admin/signin/[A-Za-z0-9_-]+", _text(fresh[0]))
     assert link, "no sign-in link in the mail"
@@ -222,7 +211,7 @@ def test_an_organiser_filters_returns_one_unit_and_approves_another(
         unit = app.roster.get(WITH_ERRORS)
         assert unit is not None
         returned = [
-            m for m in _mails(app) if "退回修改" in str(m["Subject"]) and unit.emails[0] in str(m["To"])
+            m for m in mails(app) if "退回修改" in str(m["Subject"]) and unit.emails[0] in str(m["To"])
         ]
         assert len(returned) == 1
         mail_text = _text(returned[0])

@@ -3,24 +3,17 @@ link, read it from the real .eml in the outbox, open it, press the button."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 from email.message import EmailMessage
 
 from starlette.testclient import TestClient
 
 from functions.app import App
+from tests.helpers.mail import outbox_mails
 
 
 def mails(app: App) -> list[EmailMessage]:
-    folder = app.paths.outbox
-    out = []
-    for p in sorted(folder.glob("*.eml")) if folder.exists() else []:
-        parsed = email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        out.append(parsed)
-    return out
+    return outbox_mails(app.paths.outbox)
 
 
 def csrf_of(page: str) -> str:

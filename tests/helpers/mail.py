@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 from email.message import EmailMessage
+from pathlib import Path
 
 SENDER = "huizong@example.org"
 USER, PASSWORD = "unit@example.org", "abcdefghijklmnop"  # an SMTP login; QQ/163 授权码 are 16 ASCII letters
@@ -35,3 +36,8 @@ def parse_mail(data: bytes) -> EmailMessage:
     parsed = email.message_from_bytes(data, policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
     return parsed
+
+
+def outbox_mails(folder: Path) -> list[EmailMessage]:
+    """Every .eml in an outbox folder, parsed as a mail client would, in file-name order."""
+    return [parse_mail(p.read_bytes()) for p in sorted(folder.glob("*.eml"))] if folder.exists() else []

@@ -7,8 +7,6 @@ the outbox folder as a mail client would read it.
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from schemas.roster import Unit
 from tests.fakes.mailbox import FakeMailbox
 from tests.helpers.campaigns import customise
 from tests.helpers.evidence import docx
+from tests.helpers.mail import outbox_mails
 from tests.helpers.mail_corpus import PHOTO, auto_reply, forwarded, unit_mail, winmail_part, zip_of
 from tests.helpers.workbooks import school_plan, unit_of_type, write_workbook
 
@@ -57,12 +56,7 @@ def _plan(tmp_path: Path, app: App, unit: Unit | None, name: str = "plan.xlsx") 
 
 
 def _outbox(app: App) -> list[EmailMessage]:
-    out = []
-    for path in sorted(app.paths.outbox.glob("*.eml")):
-        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        assert isinstance(msg, EmailMessage)
-        out.append(msg)
-    return out
+    return outbox_mails(app.paths.outbox)
 
 
 def _text(msg: EmailMessage) -> str:
