@@ -94,7 +94,7 @@ class AttachmentCheck:
     blobs: dict[str, bytes] = field(default_factory=dict)
 
 
-def safe_name(name: str) -> str:
+def safe_name(name: str, fallback: str = "file") -> str:
     """A file name fit to show and store as metadata: its last path component, one line, bounded.
 
     Never used to build a path (blobs are named by their digest; export-files makes its own names)."""
@@ -105,7 +105,7 @@ def safe_name(name: str) -> str:
         stem, dot, ext = text.rpartition(".")
         ext = ext if dot and len(ext) <= 10 else ""
         text = (stem if ext else text)[: _NAME_MAX - len(ext) - 2] + "…" + (f".{ext}" if ext else "")
-    return text or "file"
+    return text or fallback
 
 
 def check_attachments(

@@ -20,17 +20,17 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from email.utils import getaddresses
 
+from functions.services.intake.attachments import safe_name as attachment_safe_name
 from schemas.campaign import is_plain_address
 from schemas.mail_intake import MailIntakeSettings
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
-# What the campaign's evidence rules accept (photos, documents, video); the evidence-file service owns
-# the final word once it is connected (see evidence.py).
+# Which parts of a mail are evidence files (photos, documents, video) by their names; the evidence entry
+# (services/intake/attachments.py) then sniffs their bytes against the campaign's rules.
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".heic", ".heif", ".tif", ".tiff")
 DOCUMENT_SUFFIXES = (".pdf", ".doc", ".docx", ".wps", ".txt", ".ppt", ".pptx", ".odt", ".rtf")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".wmv", ".mkv", ".3gp", ".m4v", ".flv")
 EVIDENCE_SUFFIXES = PHOTO_SUFFIXES + DOCUMENT_SUFFIXES + VIDEO_SUFFIXES
-_NAME_MAX = 120
 _INLINE_LOGO_BYTES = 20 * 1024
 _MSGID = re.compile(r"^<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>$")  # printable ASCII, no < > or spaces
 
@@ -79,15 +79,11 @@ def one_line(text: str, limit: int = 200) -> str:
 
 
 def safe_name(name: str, fallback: str) -> str:
-    """A file name as people see it, with nothing that could act as a path or a control."""
-    name = one_line(name, 400).replace("\\", "/").rsplit("/", 1)[-1]
-    name = re.sub(r'[:*?"<>|]+', "_", name).strip(" .")
-    if not name:
-        return fallback
-    if len(name) > _NAME_MAX:
-        stem, dot, suffix = name.rpartition(".")
-        name = (stem[: _NAME_MAX - 10] + "…." + suffix) if dot and len(suffix) <= 8 else name[:_NAME_MAX]
-    return name
+    """A file name as people see it, with nothing that could act as a path or a control: the evidence
+    entry's safe name, with the characters Windows refuses in names replaced too (the organiser saves
+    these files)."""
+    name = re.sub(r'[:*?"<>|]+', "_", attachment_safe_name(name, "")).strip(" .")
+    return name or fallback
 
 
 def _suffix(name: str) -> str:
