@@ -1,7 +1,20 @@
-"""Fake AWS credentials for boto3: a region and test keys, and no way to find real ones."""
+"""Fake AWS credentials for boto3: a region and test keys, and no way to find real ones; and moto's S3
+made as linearizable as the real service.
+
+moto checks a conditional write and then stores the object in two steps, and an overwrite closes the
+old object's buffer while another thread may still be reading it (CI, stop 18: "I/O operation on closed
+file" in moto's put_object under fifty concurrent webhook deliveries), so under threads two If-None-Match
+creates of one key can both succeed (seen: 3 winners of 20). Real S3 decides each request atomically.
+`fake_aws_env` therefore runs moto's S3 request handling one request at a time, which makes the fake as
+linearizable as the service; the code under test is untouched.
+tests/integration/test_store_s3.py (`test_the_fake_s3_decides_conditional_creates_atomically`) checks it.
+"""
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +26,26 @@ from functions.services.setup.examples import write_example
 REGION = "ap-southeast-1"
 
 
+_MOTO_S3_LOCK = threading.RLock()
+
+
+def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _MOTO_S3_LOCK:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 def fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials and a region, and no way for boto3 to find real ones."""
+    """Fake credentials and a region, no way for boto3 to find real ones, and moto's S3 deciding one
+    request at a time (see the module's docstring)."""
+    from moto.s3.responses import S3Response
+
+    # Every S3 request moto serves passes through one of these two (ambiguous ones call either).
+    monkeypatch.setattr(S3Response, "key_response", _serialised(S3Response.key_response))
+    monkeypatch.setattr(S3Response, "bucket_response", _serialised(S3Response.bucket_response))
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

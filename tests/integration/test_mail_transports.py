@@ -24,6 +24,7 @@ from functions.ports import MailNotPermitted, MailRefused, MailUncertain
 from functions.services.reminders.send_reminders import run_reminders
 from schemas.campaign import MailSettings, SesSettings, SmtpSettings
 from tests.fakes.smtp import PASSWORD, USER, RunningServer
+from tests.helpers.aws import fake_aws_env
 from tests.helpers.mail import SENDER, SUBJECT, mail_message, parse_mail
 from tests.helpers.net import free_port
 from tests.helpers.paths import EXAMPLES
@@ -218,19 +219,9 @@ def test_reminders_through_smtp_claims_follow_the_outcome(smtp_server: RunningSe
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def aws(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and no shared config, so nothing can reach a real account."""
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "ap-southeast-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    fake_aws_env(monkeypatch)
 
 
 def test_ses_sends_raw_message_and_refuses_unverified_sender(aws: None) -> None:

@@ -24,10 +24,10 @@ from functions.services.google.provision import provision
 from functions.services.google.registry import sheet_for
 from functions.services.setup.examples import write_example
 from tests.fakes.google import FakeGoogle
+from tests.helpers.aws import REGION, fake_aws_env
 from tests.helpers.google import enable_google, service_account_json, token_exchange
 from tests.helpers.google_poll import NOW, SCHOOLS, fill, session_for, tick
 
-REGION = "ap-southeast-1"
 BUCKET = "huizong-poll-test"
 KEY_PARAM = "/huizong/google-key"
 
@@ -55,11 +55,8 @@ def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     write_example(bundled, "wujin-2022")
     enable_google(bundled, schools=SCHOOLS, sheet_deliverables=["plan"])
     work = tmp_path / "lambda-tmp"
+    fake_aws_env(monkeypatch)
     for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
         "AWS_LAMBDA_FUNCTION_NAME": "huizong-poll-test",
         "HUIZONG_CAMPAIGN_DIR": str(bundled),
@@ -68,7 +65,7 @@ def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
         "HUIZONG_WORK_DIR": str(work),
     }.items():
         monkeypatch.setenv(key, value)
-    for key in ("HUIZONG_CONFIG_BUCKET", "HUIZONG_GOOGLE_CREDENTIALS", "AWS_PROFILE", "AWS_ENDPOINT_URL",
+    for key in ("HUIZONG_CONFIG_BUCKET", "HUIZONG_GOOGLE_CREDENTIALS", "AWS_ENDPOINT_URL",
                 runtime.SECRETS_EXTENSION_ENV):  # fmt: skip
         monkeypatch.delenv(key, raising=False)
     with mock_aws():
