@@ -16,6 +16,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -485,7 +486,11 @@ def create_admin_app(
             "unit.html", 400 if failed else 200, person=person, csrf=csrf, notice=notice, failed=failed, **ctx
         )
 
-    async def unit_file(request: Request) -> Response:
+    async def unit_download(
+        request: Request, load: Callable[[Person, str, str], _File | None], missing: tuple[str, str]
+    ) -> Response:
+        """A file of one unit in the person's scope: the same 404 for a unit out of scope as for one that
+        does not exist (`load` raises _NotFound), `missing` (zh, en) when the record names no bytes."""
         got = await signed_in(request)
         if isinstance(got, Response):
             return got
@@ -493,10 +498,27 @@ def create_admin_app(
         code = str(request.path_params["code"])
         deliverable = str(request.path_params["deliverable"])
 
-        def load() -> tuple[bytes, str] | None:
+        def scoped() -> _File | None:
             found = _unit_in_scope(person, code)
             if deliverable not in {s.deliverable.key for s in found}:
                 raise _NotFound
+            return load(person, code, deliverable)
+
+        try:
+            got_file = await run_in_threadpool(scoped)
+        except _NotFound:
+            return not_found(person, csrf)
+        if got_file is None:
+            return message(404, tr("没有文件", "No file"), tr(*missing), person=person, csrf=csrf)
+        if got_file.audit is not None:
+            await run_in_threadpool(
+                add_audit, person, "download", unit=code, deliverable=deliverable, detail=got_file.audit
+            )
+        headers = file_headers(got_file.name, inline=got_file.inline)
+        return Response(got_file.data, media_type=got_file.media_type, headers=headers)
+
+    async def unit_file(request: Request) -> Response:
+        def load(person: Person, code: str, deliverable: str) -> _File | None:
             with guard:
                 v = app.store.latest(code, deliverable, "submitted")
             if v is None or v.source_kind != "file":
@@ -507,41 +529,24 @@ def create_admin_app(
             try:
                 resolved = path.resolve()
                 resolved.relative_to(root)  # only files of the campaign folder, whatever a record says
-                return resolved.read_bytes(), resolved.name
+                return _File(
+                    resolved.read_bytes(), resolved.name, _media_type(resolved.name), audit=resolved.name
+                )
             except (OSError, ValueError):
                 return None
 
-        try:
-            got_file = await run_in_threadpool(load)
-        except _NotFound:
-            return not_found(person, csrf)
-        if got_file is None:
-            return message(404, tr("没有文件", "No file"),
-                           tr("该单位最新的报送不是文件（在线表单或 Google 表格），或文件已不在活动文件夹中；请在单位页面查看内容。",
-                              "The unit's latest submission is not a file (web form or Google sheet), or the file is no longer "
-                              "in the campaign folder; see its page."), person=person, csrf=csrf)  # fmt: skip
-        data, name = got_file
-        await run_in_threadpool(
-            add_audit, person, "download", unit=code, deliverable=deliverable, detail=name
-        )
-        return _download(data, name)
+        return await unit_download(request, load, (
+            "该单位最新的报送不是文件（在线表单或 Google 表格），或文件已不在活动文件夹中；请在单位页面查看内容。",
+            "The unit's latest submission is not a file (web form or Google sheet), or the file is no longer "
+            "in the campaign folder; see its page."))  # fmt: skip
 
     async def evidence_file(request: Request) -> Response:
         """One evidence file of one of the unit's versions: `.../evidence/<sha256>` downloads it,
         `.../evidence/<sha256>/view` shows a browser-displayable image inline (the page's thumbnails)."""
-        got = await signed_in(request)
-        if isinstance(got, Response):
-            return got
-        person, _, csrf = got
-        code = str(request.path_params["code"])
-        deliverable = str(request.path_params["deliverable"])
         sha = str(request.path_params["sha"])[:64]
         view = request.url.path.endswith("/view")
 
-        def load() -> tuple[bytes, str, str | None] | None:
-            found = _unit_in_scope(person, code)
-            if deliverable not in {s.deliverable.key for s in found}:
-                raise _NotFound
+        def load(person: Person, code: str, deliverable: str) -> _File | None:
             with guard:
                 # Only a digest among this unit's own versions of this deliverable opens a blob: the
                 # same 404 for another unit's photo as for a unit that does not exist.
@@ -556,24 +561,15 @@ def create_admin_app(
             kind = served_kind(data, ref)
             if view and (kind != ref.kind or len(data) != ref.size):
                 raise _NotFound  # the bytes are not what the page said: no inline surprise
-            return data, evidence_name(ref.name, kind), kind
-
-        try:
-            got_file = await run_in_threadpool(load)
-        except _NotFound:
-            return not_found(person, csrf)
-        if got_file is None:
-            return message(404, tr("文件缺失", "File missing"),
-                           tr("存储中找不到这个文件的内容。请让单位重新发送，或联系管理员检查存储。",
-                              "The store does not hold this file's bytes. Ask the unit to send it again, or have "
-                              "the store checked."), person=person, csrf=csrf)  # fmt: skip
-        data, name, kind = got_file
-        if not view:
+            name = evidence_name(ref.name, kind)
             # Thumbnails are not audited (every page view would log each photo); a download always is.
-            await run_in_threadpool(
-                add_audit, person, "download", unit=code, deliverable=deliverable, detail=f"{name} {sha[:12]}"
+            return _File(
+                data, name, media_type(kind), inline=view, audit=None if view else f"{name} {sha[:12]}"
             )
-        return Response(data, media_type=media_type(kind), headers=file_headers(name, inline=view))
+
+        return await unit_download(request, load, (
+            "存储中找不到这个文件的内容。请让单位重新发送，或联系管理员检查存储。",
+            "The store does not hold this file's bytes. Ask the unit to send it again, or have the store checked."))  # fmt: skip
 
     async def master(request: Request) -> Response:
         got = await signed_in(request)
@@ -668,19 +664,23 @@ def _unit_filter(request: Request) -> UnitFilter:
     )
 
 
-def _download(data: bytes, name: str) -> Response:
-    from urllib.parse import quote
+def _media_type(name: str) -> str:
+    if name.endswith(".xlsx"):
+        return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return "text/csv; charset=utf-8" if name.endswith(".csv") else "application/octet-stream"
 
-    kind = (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        if name.endswith(".xlsx")
-        else "text/csv; charset=utf-8"
-        if name.endswith(".csv")
-        else "application/octet-stream"
-    )
-    ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", name) or "file"
-    return Response(data, media_type=kind, headers={
-        "content-disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"})  # fmt: skip
+
+def _download(data: bytes, name: str) -> Response:
+    return Response(data, media_type=_media_type(name), headers=file_headers(name, inline=False))
+
+
+@dataclass(frozen=True)
+class _File:
+    data: bytes
+    name: str
+    media_type: str
+    inline: bool = False
+    audit: str | None = None  # the audit record's detail; None: not audited
 
 
 def _count_labels(lang: Language) -> dict[str, str]:
