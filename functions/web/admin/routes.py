@@ -313,6 +313,14 @@ def create_admin_app(
         key = await run_in_threadpool(secret)
         return current[0], current[1], csrf_token(key, current[1].n)
 
+    async def organiser_in(request: Request) -> tuple[Person, str] | Response:
+        """The signed-in organiser and the page's CSRF token; a coordinator gets the 404 page."""
+        got = await signed_in(request)
+        if isinstance(got, Response):
+            return got
+        person, _, csrf = got
+        return (person, csrf) if person.role == "organiser" else not_found(person, csrf)
+
     legend = {
         "valid": tr("校验无误", "valid"),
         "errors": tr("有错误", "with errors"),
@@ -572,13 +580,11 @@ def create_admin_app(
             "The store does not hold this file's bytes. Ask the unit to send it again, or have the store checked."))  # fmt: skip
 
     async def master(request: Request) -> Response:
-        got = await signed_in(request)
+        # The master holds every area's units: a coordinator's scope would not hold in it.
+        got = await organiser_in(request)
         if isinstance(got, Response):
             return got
-        person, _, csrf = got
-        if person.role != "organiser":
-            # The master holds every area's units: a coordinator's scope would not hold in it.
-            return not_found(person, csrf)
+        person, csrf = got
 
         def load() -> bytes | None:
             # Locally the artifact store is out/; in the cloud the consolidation uploads it under
@@ -600,12 +606,10 @@ def create_admin_app(
         return _download(data, "master.xlsx")
 
     async def audit_page(request: Request) -> Response:
-        got = await signed_in(request)
+        got = await organiser_in(request)
         if isinstance(got, Response):
             return got
-        person, _, csrf = got
-        if person.role != "organiser":
-            return not_found(person, csrf)
+        person, csrf = got
 
         def load() -> list[AuditEntry]:
             with guard:
