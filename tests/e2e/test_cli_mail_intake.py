@@ -20,7 +20,7 @@ from functions.services.setup.demo import run_demo
 from functions.services.setup.examples import write_example
 from tests.fakes.mailbox import FakeMailbox
 from tests.helpers.campaigns import customise
-from tests.helpers.dovecot import PASSWORD, USER, running_dovecot
+from tests.helpers.dovecot import running_dovecot
 from tests.helpers.mail_corpus import unit_mail
 from tests.helpers.workbooks import school_plan, unit_of_type, write_workbook
 
@@ -48,19 +48,7 @@ def test_the_demo_by_mail_gives_the_demos_versions(tmp_path: Path, monkeypatch: 
     folder = tmp_path / "by-mail"
     write_example(folder, "wujin-2022")
     with running_dovecot() as imap:
-        customise(
-            folder,
-            f"""
-mail_intake:
-  host: {imap.host}
-  port: {imap.port}
-  security: none
-  user: {USER}
-  password_env: TEST_IMAP_PASSWORD
-  replies_per_sender_per_hour: 50
-""",
-        )
-        monkeypatch.setenv("TEST_IMAP_PASSWORD", PASSWORD)
+        imap.configure(folder, monkeypatch, replies_per_sender_per_hour=50)
         client = imap.client()
         for n, path in enumerate(files):
             unit = names[path.name].unit
@@ -150,18 +138,7 @@ def test_huizong_run_reads_the_mailbox_first(tmp_path: Path, monkeypatch: pytest
         tmp_path / "p.xlsx", app.campaign, "plan", school, school_plan(app.campaign, school)
     )
     with running_dovecot() as imap:
-        customise(
-            folder,
-            f"""
-mail_intake:
-  host: {imap.host}
-  port: {imap.port}
-  security: none
-  user: {USER}
-  password_env: TEST_IMAP_PASSWORD
-""",
-        )
-        monkeypatch.setenv("TEST_IMAP_PASSWORD", PASSWORD)
+        imap.configure(folder, monkeypatch)
         imap.append(
             unit_mail(
                 sender=school.emails[0],

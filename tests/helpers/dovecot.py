@@ -33,6 +33,21 @@ class RunningDovecot:
     port: int
     root: Path
 
+    def configure(self, folder: Path, monkeypatch: pytest.MonkeyPatch, **extra: object) -> None:
+        """Point the campaign in `folder` at this server (plain IMAP on loopback, the password through
+        TEST_IMAP_PASSWORD); `extra` adds mail_intake settings (e.g. timeout=10, reply=False)."""
+        from tests.helpers.campaigns import customise
+
+        settings: dict[str, object] = {
+            "host": self.host, "port": self.port, "security": "none", "user": USER,
+            "password_env": "TEST_IMAP_PASSWORD", **extra,
+        }  # fmt: skip
+        lines = "".join(
+            f"  {key}: {str(v).lower() if isinstance(v, bool) else v}\n" for key, v in settings.items()
+        )
+        customise(folder, "\nmail_intake:\n" + lines)
+        monkeypatch.setenv("TEST_IMAP_PASSWORD", PASSWORD)
+
     def client(self) -> imaplib.IMAP4:
         imap = imaplib.IMAP4(self.host, self.port, timeout=10)
         imap.login(USER, PASSWORD)

@@ -16,8 +16,7 @@ from functions.adapters.mail.imap import utf7_folder
 from functions.bootstrap import open_app
 from functions.services.mail_intake.process import read_mailbox
 from tests.fakes.smtp import RunningServer
-from tests.helpers.campaigns import customise
-from tests.helpers.dovecot import PASSWORD, USER, RunningDovecot, running_dovecot
+from tests.helpers.dovecot import RunningDovecot, running_dovecot
 from tests.helpers.mail import PASSWORD as SMTP_PASSWORD
 from tests.helpers.mail import USER as SMTP_USER
 from tests.helpers.mail import parse_mail
@@ -33,7 +32,9 @@ def dovecot() -> RunningDovecot:
         yield server  # type: ignore[misc]
 
 
-def _configure(folder: Path, imap: RunningDovecot, smtp: RunningServer) -> None:
+def _configure(
+    folder: Path, imap: RunningDovecot, smtp: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     text = (folder / "campaign.yaml").read_text(encoding="utf-8")
     text = text.replace(
         "mail:\n  transport: outbox\n",
@@ -41,18 +42,7 @@ def _configure(folder: Path, imap: RunningDovecot, smtp: RunningServer) -> None:
         f"user: {SMTP_USER}, password_env: TEST_SMTP_PASSWORD}}\n",
     )
     (folder / "campaign.yaml").write_text(text, encoding="utf-8")
-    customise(
-        folder,
-        f"""
-mail_intake:
-  host: {imap.host}
-  port: {imap.port}
-  security: none
-  user: {USER}
-  password_env: TEST_IMAP_PASSWORD
-  timeout: 10
-""",
-    )
+    imap.configure(folder, monkeypatch, timeout=10)
 
 
 def test_a_real_mailbox_is_read_stored_answered_and_left_tidy(
@@ -62,9 +52,8 @@ def test_a_real_mailbox_is_read_stored_answered_and_left_tidy(
     smtp_server: RunningServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("TEST_IMAP_PASSWORD", PASSWORD)
     monkeypatch.setenv("TEST_SMTP_PASSWORD", SMTP_PASSWORD)
-    _configure(wujin_dir, dovecot, smtp_server)
+    _configure(wujin_dir, dovecot, smtp_server, monkeypatch)
     app = open_app(wujin_dir)
     first, second = unit_of_type(app.roster, "中小学"), unit_of_type(app.roster, "中小学", 1)
 
@@ -134,8 +123,8 @@ def test_a_real_mailbox_is_read_stored_answered_and_left_tidy(
 def test_a_wrong_password_is_told_plainly(
     wujin_dir: Path, dovecot: RunningDovecot, smtp_server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    _configure(wujin_dir, dovecot, smtp_server, monkeypatch)
     monkeypatch.setenv("TEST_IMAP_PASSWORD", "wrong")
-    _configure(wujin_dir, dovecot, smtp_server)
     result = read_mailbox(open_app(wujin_dir), now=NOW)
     assert result is not None and result.messages == []
     assert (

@@ -13,8 +13,7 @@ from functions.adapters.mail.imap import utf7_folder
 from functions.bootstrap import open_app
 from functions.cli.mail_cmds import mail_intake
 from functions.services.mail_intake.process import read_mailbox
-from tests.helpers.campaigns import customise
-from tests.helpers.dovecot import PASSWORD, USER, running_dovecot
+from tests.helpers.dovecot import running_dovecot
 from tests.helpers.mail_corpus import unit_mail
 from tests.helpers.workbooks import school_plan, unit_of_type, write_workbook
 
@@ -36,12 +35,7 @@ def test_without_move_the_organisers_deleted_mail_survives(
     ours_left_in_inbox: bool,
 ) -> None:
     with running_dovecot(capability) as imap:
-        customise(
-            wujin_dir,
-            f"mail_intake:\n  host: {imap.host}\n  port: {imap.port}\n  security: none\n  user: {USER}\n"
-            "  password_env: TEST_IMAP_PASSWORD\n  timeout: 10\n  reply: false\n",
-        )
-        monkeypatch.setenv("TEST_IMAP_PASSWORD", PASSWORD)
+        imap.configure(wujin_dir, monkeypatch, timeout=10, reply=False)
         app = open_app(wujin_dir)
         school = unit_of_type(app.roster, "中小学")
         # The organiser deleted a mail in their client, which has not expunged it yet.
@@ -76,12 +70,7 @@ def test_the_command_says_when_handled_mail_is_left_flagged_deleted(
     tmp_path: Path, wujin_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with running_dovecot(OLD_SERVER) as imap:
-        customise(
-            wujin_dir,
-            f"mail_intake:\n  host: {imap.host}\n  port: {imap.port}\n  security: none\n  user: {USER}\n"
-            "  password_env: TEST_IMAP_PASSWORD\n  timeout: 10\n  reply: false\n",
-        )
-        monkeypatch.setenv("TEST_IMAP_PASSWORD", PASSWORD)
+        imap.configure(wujin_dir, monkeypatch, timeout=10, reply=False)
         app = open_app(wujin_dir)
         school = unit_of_type(app.roster, "中小学")
         plan = write_workbook(
