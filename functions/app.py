@@ -74,6 +74,9 @@ class App:
     # The web form links' secret when the deployment keeps it outside the store (SSM on AWS); None:
     # the store's meta (functions/services/web/links.campaign_secret).
     link_secret: Callable[[], bytes] | None = None
+    # The master's key in `artifacts`: out/master.xlsx locally; on AWS <campaign>/out/master.xlsx or
+    # HUIZONG_MASTER_KEY (Settings.master_key_for). The consolidation puts it there, the console reads it.
+    master_key: str = "master.xlsx"
     paths: Paths = field(init=False)
     _mailer: Mailer | None = field(default=None, init=False, repr=False)
 

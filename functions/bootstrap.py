@@ -102,6 +102,7 @@ def _assemble(
     mailer_factory: Any = None,
     ses_region: str = "",
     link_secret: Callable[[], bytes] | None = None,
+    master_key_for: Callable[[str], str] | None = None,
 ) -> App:
     from functions.adapters.folder.artifacts import FolderArtifacts
     from functions.adapters.folder.intake import FolderIntake
@@ -129,6 +130,7 @@ def _assemble(
         google=_local_google(campaign, folder) if google == "local" else google(campaign),
         mailbox_factory=_local_mailbox(campaign),
         link_secret=link_secret,
+        master_key=master_key_for(campaign.id) if master_key_for else "master.xlsx",
     )
 
 
@@ -183,6 +185,7 @@ def open_lambda_app(settings: Settings) -> App:
         google=lambda campaign: _lambda_google(campaign, folder, settings),
         ses_region=settings.ses_region,
         link_secret=_lambda_link_secret(settings),
+        master_key_for=settings.master_key_for,
     )
 
 

@@ -67,7 +67,7 @@ def _download_name(app: App) -> str:
 
 def _upload(app: App, requests: list[runtime.ConsolidateRequest]) -> int:
     """The master and the reports of the versions named in the batch, to the artifact store."""
-    key = runtime.master_key(app.campaign.id)
+    key = app.master_key
     app.artifacts.put(
         key, app.paths.master.read_bytes(), content_type=XLSX_TYPE, download_name=_download_name(app)
     )

@@ -54,7 +54,7 @@ def master_link(app: App) -> str:
     if not runtime.settings().data_bucket:
         return ""
     # Signing is local: no request, and a link to a master not built yet just answers 404.
-    return app.artifacts.link(runtime.master_key(app.campaign.id), expires_s=LINK_SECONDS)
+    return app.artifacts.link(app.master_key, expires_s=LINK_SECONDS)
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:

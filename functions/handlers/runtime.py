@@ -101,10 +101,6 @@ def deadline_from(context: Any, *, reserve_ms: int, default_ms: int = 300_000) -
     return time.monotonic() + max(0, remaining - reserve_ms) / 1000
 
 
-def master_key(campaign_id: str) -> str:
-    return settings().master_key_for(campaign_id)
-
-
 def queue_consolidation(requests: list[ConsolidateRequest]) -> int:
     """One FIFO message per new version, deduplicated by the version id (functions/adapters/aws/queue.py)."""
     return _queue.queue_consolidation(settings().queue_url, requests)

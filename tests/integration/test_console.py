@@ -273,6 +273,16 @@ def test_downloads_master_and_a_units_file(client: TestClient, app: App) -> None
     assert downloads == [(ORGANISER, "", "master.xlsx"), (ORGANISER, NIUTANG_UNIT, "WJ010.xlsx")]
 
 
+def test_the_master_is_read_where_the_deployment_puts_it(client: TestClient, app: App) -> None:
+    # On AWS the consolidation uploads it under HUIZONG_MASTER_KEY (App.master_key), not out/master.xlsx.
+    app.master_key = "exports/wujin/汇总.xlsx"
+    app.artifacts.put("master.xlsx", b"PK stale default", content_type="application/octet-stream")
+    app.artifacts.put(app.master_key, b"PK the deployment's master", content_type="application/octet-stream")
+    sign_in(client, app, ORGANISER)
+    got = client.get("/admin/master")
+    assert got.status_code == 200 and got.content == b"PK the deployment's master"
+
+
 def test_signing_out_ends_the_session_even_for_a_copied_cookie(client: TestClient, app: App) -> None:
     csrf = sign_in(client, app, ORGANISER)
     cookie = client.cookies.get("hz_admin")

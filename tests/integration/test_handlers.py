@@ -50,7 +50,7 @@ SECRET = "a-webhook-secret-from-ssm-0123456789"
 SECRET_PARAM = "/huizong/webhook-secret"
 SENDER = "huizong@example.org"
 EXTRA_UNITS = 20  # the example has 40 units; the concurrency test needs 50 different ones
-MASTER_KEY = f"{CAMPAIGN}/out/master.xlsx"
+MASTER_KEY = "exports/wujin-2022/master.xlsx"  # not the default: HUIZONG_MASTER_KEY is followed
 
 
 @dataclass
@@ -465,7 +465,7 @@ def test_consolidate_writes_master_and_reports_and_reports_partial_failures(clou
     assert "filename*=UTF-8''" in head["ContentDisposition"]
     stats = {r[0]: r for r in master_rows(cloud, "统计") if r[0] in ("WJ012", "WJ013")}
     assert set(stats) == {"WJ012", "WJ013"} and stats["WJ012"][4] == "已通过" and stats["WJ012"][5] == 12
-    report = cloud.s3.get_object(Bucket=BUCKET, Key=f"{CAMPAIGN}/out/reports/WJ012-summary.txt")[
+    report = cloud.s3.get_object(Bucket=BUCKET, Key="exports/wujin-2022/reports/WJ012-summary.txt")[
         "Body"
     ].read()
     assert "WJ012" in report.decode() and "3000余" in report.decode()

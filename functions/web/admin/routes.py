@@ -587,11 +587,7 @@ def create_admin_app(
         person, csrf = got
 
         def load() -> bytes | None:
-            # Locally the artifact store is out/; in the cloud the consolidation uploads it under
-            # <campaign>/out/ (Settings.master_key_for, unless HUIZONG_MASTER_KEY names another key).
-            data = None
-            for key in ("master.xlsx", f"{campaign.id}/out/master.xlsx"):
-                data = data or app.artifacts.get(key)
+            data = app.artifacts.get(app.master_key)
             if data is None and app.paths.master.is_file():
                 data = app.paths.master.read_bytes()
             return data
