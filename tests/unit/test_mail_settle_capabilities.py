@@ -10,7 +10,7 @@ import pytest
 
 from functions.adapters.mail.imap import ImapMailbox
 from functions.bootstrap import open_app
-from functions.services.mail_intake.process import run_mail_intake
+from functions.services.mail_intake.process import message_key, run_mail_intake
 from schemas.mail_intake import MailIntakeSettings
 from tests.fakes.imap_server import ScriptedImap
 from tests.fakes.mailbox import FakeMailbox
@@ -88,5 +88,7 @@ def test_the_run_records_handled_mail_left_flagged_deleted(tmp_path: Path, wujin
     # The service records what the mailbox did with each message (the command's notice: the Dovecot test).
     result = run_mail_intake(app, box, now=NOW)
     assert [m.settled for m in result.messages] == ["marked-deleted"] and result.marked_deleted == 1
+    [record] = app.store.claims(message_key("<p@qq.com>"))
+    assert record.payload["settled"] == "marked-deleted" and record.payload["kind"] == "submission"
     [original] = box.in_folder("INBOX")
     assert "\\Deleted" in original.flags and len(box.in_folder("handled")) == 1

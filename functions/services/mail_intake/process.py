@@ -443,6 +443,10 @@ def run_mail_intake(
             if dry_run:
                 continue
             outcome.settled = mailbox.settle(message.uid, outcome.settle)
+            if outcome.kind != "duplicate":  # a duplicate's record is the first copy's; it stays
+                # The record was written before the move; it now says what the mailbox did too.
+                received = min(message.received_at or now, now)
+                app.store.update_claim(message_key(outcome.message_id), outcome.record(received))
             app.store.set_meta(key, json.dumps({"uidvalidity": validity, "uid": message.uid}))
     except MailboxError as exc:
         result.error = str(exc)
