@@ -170,6 +170,13 @@ def test_an_uploaded_workbook_is_stored_as_the_folder_would_store_it(
     body = mails[0].get_body(("plain",))
     assert body is not None and "在线填报链接" in body.get_content()
 
+    # The same workbook dropped in this campaign's folder afterwards is the same content: no new version.
+    (wujin_dir / "inbox").mkdir(exist_ok=True)
+    (wujin_dir / "inbox" / "湖塘实验中学.xlsx").write_bytes(data)
+    [later] = ingest_all(app, now=BEFORE_DUE + dt.timedelta(hours=1))
+    assert (later.unit, later.stored, later.note) == ("WJ015", False, "unchanged")
+    assert [v.seq for v in app.store.history("WJ015", "plan")] == [1]
+
 
 def test_the_same_workbook_again_is_unchanged_and_a_fixed_one_a_new_version(app: App, tmp_path: Path) -> None:
     client = _client(app)

@@ -90,3 +90,24 @@ def test_a_workbook_naming_another_roster_unit_by_name_is_refused(app: App, tmp_
         app, unit, "plan", name="plan.xlsx", data=path.read_bytes(), now=NOW, link="http://x/u/t"
     )
     assert result.refused == "" and result.saved is not None and result.saved.stored
+
+
+def test_another_campaigns_workbook_is_refused_and_nothing_is_written(app: App, tmp_path: Path) -> None:
+    """Last year's workbook of the same unit (its hidden sheet names another campaign): the folder channel
+    would not store it either; the upload says why, and leaves the unit's report file alone."""
+    unit = app.roster.get("WJ015")
+    assert unit is not None
+    path = write_workbook(tmp_path / "plan.xlsx", app.campaign, "plan", unit, school_plan(app.campaign, unit))
+    wb = load_workbook(path)
+    meta = wb[layout.META_SHEET]
+    row = next(c.row for r in meta.iter_rows() for c in r if c.value == "campaign_id")
+    meta.cell(row=row, column=2, value="wujin-2021")
+    wb.save(path)
+    result = upload_workbook(
+        app, unit, "plan", name="plan.xlsx", data=path.read_bytes(), now=NOW, link="http://x/u/t"
+    )
+    assert result.saved is None and "未保存任何内容" in result.refused
+    assert [i.code for i in result.problems] == ["unknown-template"]
+    assert "wujin-2021" in result.problems[0].message
+    assert app.store.latest("WJ015", "plan") is None
+    assert not (app.paths.reports / "WJ015-plan.json").exists()

@@ -41,6 +41,7 @@ from functions.services.web.form_files import files_for_save
 from functions.services.web.form_intake import SaveResult, typed_key
 from functions.validate import codes
 from functions.validate.identity import same_name
+from functions.validate.validator import validate_submission
 from schemas.i18n import t
 from schemas.raw import RawSubmission
 from schemas.report import Issue, ValidationReport
@@ -104,6 +105,11 @@ def upload_workbook(
         raw.issues = [i for i in raw.issues if i.code not in _NO_IDENTITY]
     raw.source_kind = "web"
     raw.source = f"{web_source(unit.code, deliverable)} {shown}"
+    parsed, checked = validate_submission(raw, app.campaign, app.roster)
+    if parsed is None:
+        # What ingest would not store either (another campaign's template, a deliverable this unit's type
+        # does not report): refused here, so the unit's report file and the unread list stay untouched.
+        return UploadResult(file_name=shown, refused=_not_storable(app), problems=checked.errors)
     rules = app.campaign.deliverable(deliverable).attachments
     # The files the unit's form holds (its draft's uploads): they go with the workbook, as a web save's do.
     files = files_for_save(app, unit.code, deliverable, [], ()) if rules else None
@@ -123,6 +129,15 @@ def upload_workbook(
         receipt = send_receipt(app, version, link=link, now=now)
     saved = SaveResult(report=outcome.report, stored=outcome.stored, version=version, receipt=receipt)
     return UploadResult(file_name=shown, saved=saved, values=values, report=report)
+
+
+def _not_storable(app: App) -> str:
+    return t(
+        app.campaign.language,
+        "上传的工作簿不能作为本表的报送保存，未保存任何内容。请按下面的提示处理后重新上传，或直接在下方在线填写。",
+        "The uploaded workbook cannot be stored as this form's submission; nothing was saved. Do as said "
+        "below and upload it again, or fill in the form below instead.",
+    )
 
 
 def _refusal(app: App, unit: Unit, deliverable: str, raw: RawSubmission) -> tuple[str, list[Issue]] | None:
