@@ -39,11 +39,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from functions.app import App
+from functions.services.console.evidence_files import content_disposition
 from functions.services.intake.attachments import MAX_FILES_PER_SUBMISSION, IncomingFile, safe_name
+from functions.services.setup.unit_templates import unit_template_bytes
 from functions.services.web.form_fields import FormTooLarge, FormValues, form_values
 from functions.services.web.form_files import files_for_save, kept_files
 from functions.services.web.form_intake import SaveResult, form_start, form_state, save_form
 from functions.services.web.form_review import form_review
+from functions.services.web.form_upload import UploadResult, upload_workbook
 from functions.services.web.links import (
     SESSION_TTL,
     LinkRefused,
@@ -61,6 +64,7 @@ from functions.web.assets import GZIP_MIN_BYTES, Assets
 from functions.web.limits import RateLimiter, WebLimits
 from functions.web.page import render_form_page
 from functions.web.page_files import file_fields
+from functions.web.page_upload import UPLOAD_FIELD, template_download_name, upload_section
 from schemas.i18n import t
 from schemas.report import ValidationReport
 from schemas.submission import Version
@@ -297,6 +301,8 @@ def create_web_app(
         submitted: bool,
         key: bytes,
         uploaded: dict[str, str] | None = None,
+        upload: UploadResult | None = None,
+        status: int = 200,
     ) -> HTMLResponse:
         with guard:
             start_version = app.store.latest(session.unit.code, session.deliverable)
@@ -324,8 +330,11 @@ def create_web_app(
                 uploaded or {},
                 max_upload=max_upload,
             ),
+            upload=upload_section(
+                campaign, session.unit, session.deliverable, max_upload=max_upload, result=upload
+            ),
         )
-        return HTMLResponse(html)
+        return HTMLResponse(html, status_code=status)
 
     async def open_link(request: Request) -> Response:
         if busy := slowed(address(request)):
@@ -461,6 +470,118 @@ def create_web_app(
 
         return await run_in_threadpool(do_save)
 
+    # ---- issue 14 §5: a filled workbook uploaded on the form page, and the unit's own workbook ----
+    async def post_upload(request: Request) -> Response:
+        session = await _session_or_page(request, tr("无法上传", "Could not upload"))
+        if isinstance(session, Response):
+            return session
+        deliverable = session.deliverable
+        # An upload is a submission like a save: the same per-unit limit.
+        if busy := slowed((limits.per_unit, f"unit:{session.unit.code}/{deliverable}")):
+            return busy
+        try:
+            form = await request.form(max_files=1, max_fields=10)
+        except HTTPException:  # more than one file, too many fields, or a malformed post
+            return page(
+                400,
+                tr("无法上传", "Could not upload"),
+                tr(
+                    "上传的内容格式不对（每次只能上传一个工作簿），未保存任何内容。请返回上一页重新选择文件。",
+                    "The upload was malformed (one workbook at a time); nothing was saved. Go back and "
+                    "choose the file again.",
+                ),
+            )
+        key = await run_in_threadpool(secret)
+        if not csrf_ok(key, session.claims, str(form.get("csrf", ""))):
+            return page(
+                403,
+                tr("无法上传", "Could not upload"),
+                tr(
+                    "页面已过期或不是从本单位的表单上传的。请重新打开组织方发来的链接后再上传。",
+                    "The page has expired or the upload was not sent from your unit's form. Open your link "
+                    "again and upload.",
+                ),
+            )
+        chosen = form.get(UPLOAD_FIELD)
+        data = b"" if chosen is None or isinstance(chosen, str) else await chosen.read()
+        if not data:
+            return page(
+                400,
+                tr("没有收到文件", "No file received"),
+                tr(
+                    "没有收到要上传的工作簿（未选择文件，或文件是空的），未保存任何内容。请返回上一页选择填好的 Excel 文件。",
+                    "No workbook was received (no file chosen, or an empty file); nothing was saved. Go back "
+                    "and choose the filled Excel file.",
+                ),
+            )
+        # The sender's name for the file: metadata only (shown, cleaned by safe_name), never a path.
+        name = "" if chosen is None or isinstance(chosen, str) else (chosen.filename or "")
+
+        def do_upload() -> HTMLResponse:
+            with guard:
+                result = upload_workbook(
+                    app,
+                    session.unit,
+                    deliverable,
+                    name=name,
+                    data=data,
+                    now=now_of(),
+                    link=personal_link(session, key),
+                )
+                start = None if not result.refused else form_start(app, session.unit, deliverable)
+            saved = result.saved
+            if saved is not None and saved.stored:
+                if on_stored is not None:
+                    on_stored()
+                if saved.version is not None and on_version is not None:
+                    on_version(saved.version)
+            if start is not None:
+                # Refused: nothing stored, the page as it was, with the reason in the upload section.
+                return render(
+                    session,
+                    values=start.values,
+                    report=start.report,
+                    result=None,
+                    submitted=False,
+                    key=key,
+                    upload=result,
+                    status=422,
+                )
+            return render(
+                session,
+                values=result.values,
+                report=result.report,
+                result=saved,
+                submitted=True,
+                key=key,
+                upload=result,
+            )
+
+        return await run_in_threadpool(do_upload)
+
+    async def get_template(request: Request) -> Response:
+        session = await _session_or_page(request, tr("无法下载", "Could not download"))
+        if isinstance(session, Response):
+            return session
+        # Building a workbook costs a little CPU: counted with the unit's saves.
+        if busy := slowed((limits.per_unit, f"unit:{session.unit.code}/{session.deliverable}")):
+            return busy
+        key = await run_in_threadpool(secret)
+        # The same workbook `huizong templates` writes for the unit, its 填写说明 carrying this form's link.
+        data = await run_in_threadpool(
+            unit_template_bytes,
+            campaign,
+            session.deliverable,
+            session.unit,
+            form_link=personal_link(session, key),
+        )
+        name = template_download_name(campaign, session.deliverable, session.unit)
+        return Response(
+            data,
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"content-disposition": content_disposition(name, inline=False)},
+        )
+
     async def home(request: Request) -> Response:
         # Someone who typed the bare address: no form without a personal link.
         return page(
@@ -514,6 +635,8 @@ def create_web_app(
             Route("/u/{token}", open_link, methods=["GET"]),
             Route("/form/{deliverable}", show_form, methods=["GET"]),
             Route("/form/{deliverable}", post_form, methods=["POST"]),
+            Route("/form/{deliverable}/upload", post_upload, methods=["POST"]),
+            Route("/form/{deliverable}/template", get_template, methods=["GET"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
             # The organiser's console (issue 15): its own router, sessions and templates.
             Mount("/admin", create_admin_app(app, base_url=base, lock=lock, clock=now_of)),

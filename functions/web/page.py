@@ -19,6 +19,7 @@ from functions.services.web.form_fields import FormValues, PlacedIssues, place_i
 from functions.services.web.form_intake import SaveResult
 from functions.services.web.form_review import FormReview
 from functions.web.page_files import FileField, file_anchor
+from functions.web.page_upload import UploadSection
 from schemas.campaign import Campaign, Week
 from schemas.formspec import FieldSpec, TableSpec
 from schemas.i18n import full_date, t
@@ -200,7 +201,10 @@ def table_views(
 
 
 def where(issue: Issue, lang: str) -> str:
-    """Where an issue is, as the summary at the top says it."""
+    """Where an issue is, as the summary at the top says it: a workbook's issue by its cell (活动安排!C5),
+    which the unit finds in its file; a form's by table and row, as the page numbers them."""
+    if issue.sheet and issue.cell:
+        return " · ".join(p for p in (f"{issue.sheet}!{issue.cell}", issue.column or "") if p)
     parts = [issue.sheet or ""]
     if issue.row is not None:
         parts.append(t(lang, f"第{issue.row}行", f"row {issue.row}"))  # type: ignore[arg-type]
@@ -275,6 +279,7 @@ def render_form_page(
     now: dt.datetime,
     review: FormReview | None = None,
     files: list[FileField] | None = None,
+    upload: UploadSection | None = None,
 ) -> str:
     lang = campaign.language
     d = campaign.deliverable(deliverable)
@@ -306,4 +311,5 @@ def render_form_page(
         contact=campaign.organiser_contact_line(),
         review=review,
         files=files or [],
+        upload=upload,
     )

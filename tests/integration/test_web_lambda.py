@@ -274,3 +274,37 @@ def test_files_upload_through_the_function_url_and_over_4_mb_are_refused_clearly
     refs = store.attachments(draft.id)
     assert [(r.rule, r.name, r.kind) for r in refs] == [("plan_doc", "方案.docx", "docx")]
     assert store.get_blob(refs[0].sha256) == plan
+
+
+def test_a_filled_workbook_uploads_through_the_function_url(
+    cloud: Any, wujin: tuple[Any, Any], tmp_path: Path
+) -> None:
+    """Issue 14 §5: the workbook channel from the unit's page, behind Mangum (a base64 multipart body), into
+    the S3 store, its consolidation queued like a submit's."""
+    from functions.adapters.store.s3 import S3Store
+    from tests.helpers.workbooks import school_plan, write_workbook
+
+    campaign, roster = wujin
+    unit = roster.get("WJ015")
+    filled = write_workbook(tmp_path / "plan.xlsx", campaign, "plan", unit, school_plan(campaign, unit))
+    cookies = _session_cookies(web_url.handler(url_event("GET", _link_path(LINK_SECRET, "WJ015"))))
+    page = _text(web_url.handler(url_event("GET", "/form/plan", cookies=cookies)))
+    # The section says the smaller limit: the function URL's 4 MB per request, not the workbook's 10 MB.
+    assert 'action="/form/plan/upload"' in page and "不超过 4 MB。" in page
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf
+    body, kind = _multipart([("csrf", csrf.group(1))], [("workbook", "活动安排.xlsx", filled.read_bytes())])
+    event = _upload_event(cookies, body, kind)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/form/plan/upload"
+    done = web_url.handler(event)
+    assert done["statusCode"] == 200, _text(done)
+    assert "已读取上传的工作簿“活动安排.xlsx”并提交" in _text(done)
+    version = S3Store(BUCKET, f"{CAMPAIGN}/store").latest("WJ015", "plan")
+    assert version is not None and (version.status, version.source_kind, version.report.valid) == (
+        "submitted",
+        "web",
+        True,
+    )
+    assert version.source == "web:WJ015/plan 活动安排.xlsx"
+    messages = cloud["sqs"].receive_message(QueueUrl=cloud["queue_url"], MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"])["version"] for m in messages] == [version.id]

@@ -40,7 +40,7 @@ class SaveResult:
     receipt: ReceiptOutcome | None = None
 
 
-def _typed_key(unit: str, deliverable: str) -> str:
+def typed_key(unit: str, deliverable: str) -> str:
     return f"{TYPED_PREFIX}{unit}/{deliverable}"
 
 
@@ -65,7 +65,7 @@ def save_form(
         # The report goes with the text: two texts may parse to the same content ("3000余" and "3000"),
         # which is one version, but the page must show the check of what was typed last.
         kept = {"version": version.id, "values": values, "report": outcome.report.model_dump(mode="json")}
-        app.store.set_meta(_typed_key(unit.code, deliverable), json.dumps(kept, ensure_ascii=False))
+        app.store.set_meta(typed_key(unit.code, deliverable), json.dumps(kept, ensure_ascii=False))
     receipt: ReceiptOutcome | None = None
     if submit and version is not None and version.status == "submitted":
         # Claimed per version, so submitting the same content twice mails once.
@@ -86,7 +86,7 @@ def form_start(app: App, unit: Unit, deliverable: str) -> FormStart:
     version = app.store.latest(unit.code, deliverable)
     if version is None:
         return FormStart(values={}, report=None, version=None)
-    typed = app.store.get_meta(_typed_key(unit.code, deliverable))
+    typed = app.store.get_meta(typed_key(unit.code, deliverable))
     if typed:
         kept = json.loads(typed)
         if kept.get("version") == version.id:
