@@ -18,6 +18,7 @@ from functions.ports import (
     Mailer,
     MasterWriter,
     Store,
+    UploadTarget,
     WorkbookReader,
 )
 from schemas.campaign import Campaign
@@ -74,6 +75,9 @@ class App:
     # The web form links' secret when the deployment keeps it outside the store (SSM on AWS); None:
     # the store's meta (functions/services/web/links.campaign_secret).
     link_secret: Callable[[], bytes] | None = None
+    # Where a browser uploads evidence files itself (presigned S3 POST; issue 14 §5). Only the cloud
+    # profile has one: a Lambda request is capped at 6 MB. None: the web form's own multipart post.
+    uploads: UploadTarget | None = None
     paths: Paths = field(init=False)
     _mailer: Mailer | None = field(default=None, init=False, repr=False)
 

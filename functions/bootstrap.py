@@ -20,7 +20,15 @@ from typing import Any
 
 from functions.app import App, Paths
 from functions.config.loading import ConfigError, load_campaign, load_roster
-from functions.ports import ArtifactStore, GoogleClient, GoogleConnector, Mailbox, Mailer, Store
+from functions.ports import (
+    ArtifactStore,
+    GoogleClient,
+    GoogleConnector,
+    Mailbox,
+    Mailer,
+    Store,
+    UploadTarget,
+)
 from functions.settings import STORE_ENV, Settings
 from schemas.campaign import Campaign
 from schemas.i18n import t
@@ -102,6 +110,7 @@ def _assemble(
     mailer_factory: Any = None,
     ses_region: str = "",
     link_secret: Callable[[], bytes] | None = None,
+    uploads: UploadTarget | None = None,
 ) -> App:
     from functions.adapters.folder.artifacts import FolderArtifacts
     from functions.adapters.folder.intake import FolderIntake
@@ -129,6 +138,7 @@ def _assemble(
         google=_local_google(campaign, folder) if google == "local" else google(campaign),
         mailbox_factory=_local_mailbox(campaign),
         link_secret=link_secret,
+        uploads=uploads,
     )
 
 
@@ -172,10 +182,15 @@ def open_lambda_app(settings: Settings) -> App:
         # /tmp does not outlive the execution environment: versions would be lost.
         logs.log_event("the store is not on S3: data will not survive this instance", level=logging.WARNING)
     artifacts: ArtifactStore | None = None
+    uploads: UploadTarget | None = None
     if settings.data_bucket:
         from functions.adapters.aws.artifacts_s3 import S3Artifacts
+        from functions.adapters.aws.uploads_s3 import S3Uploads
 
         artifacts = S3Artifacts(settings.data_bucket, s3)
+        # The web form's evidence files go from the browser to the bucket (uploads/, presigned POSTs):
+        # the function URL's 6 MB request cap would refuse them in the page's own post.
+        uploads = S3Uploads(settings.data_bucket, s3)
     return _assemble(
         folder,
         store=open_store(folder, settings, s3_client=s3),
@@ -183,6 +198,7 @@ def open_lambda_app(settings: Settings) -> App:
         google=lambda campaign: _lambda_google(campaign, folder, settings),
         ses_region=settings.ses_region,
         link_secret=_lambda_link_secret(settings),
+        uploads=uploads,
     )
 
 

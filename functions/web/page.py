@@ -19,6 +19,7 @@ from functions.services.web.form_fields import FormValues, PlacedIssues, place_i
 from functions.services.web.form_intake import SaveResult
 from functions.services.web.form_review import FormReview
 from functions.web.page_files import FileField, file_anchor
+from functions.web.page_uploads import upload_texts
 from schemas.campaign import Campaign, Week
 from schemas.formspec import FieldSpec, TableSpec
 from schemas.i18n import full_date, t
@@ -275,7 +276,10 @@ def render_form_page(
     now: dt.datetime,
     review: FormReview | None = None,
     files: list[FileField] | None = None,
+    direct_upload: str | None = None,
 ) -> str:
+    """`direct_upload`: the URL the page's script asks for presigned uploads at (cloud only; None: the
+    files go in the form's own post)."""
     lang = campaign.language
     d = campaign.deliverable(deliverable)
     empty = ValidationReport(file="", valid=True)
@@ -306,4 +310,6 @@ def render_form_page(
         contact=campaign.organiser_contact_line(),
         review=review,
         files=files or [],
+        direct_upload=direct_upload,
+        upload_texts=upload_texts(lang) if direct_upload else None,
     )
