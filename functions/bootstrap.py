@@ -188,9 +188,11 @@ def open_lambda_app(settings: Settings) -> App:
         from functions.adapters.aws.uploads_s3 import S3Uploads
 
         artifacts = S3Artifacts(settings.data_bucket, s3)
-        # The web form's evidence files go from the browser to the bucket (uploads/, presigned POSTs):
-        # the function URL's 6 MB request cap would refuse them in the page's own post.
-        uploads = S3Uploads(settings.data_bucket, s3)
+        if settings.upload_prefix:
+            # The web form's evidence files go from the browser to the bucket (presigned POSTs): the
+            # function URL's 6 MB request cap would refuse them in the page's own post. Only the web
+            # form's function is given the prefix, and only its role may write there.
+            uploads = S3Uploads(settings.data_bucket, s3, root=settings.upload_prefix)
     return _assemble(
         folder,
         store=open_store(folder, settings, s3_client=s3),

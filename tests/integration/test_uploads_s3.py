@@ -24,6 +24,8 @@ from functions.ports import PresignedPost
 from tests.fakes.aws import BUCKET, moto_s3
 from tests.helpers.aws import REGION
 
+ROOT = "wujin-2022/uploads/"  # what infra/template.yaml sets HUIZONG_UPLOAD_PREFIX to
+
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
@@ -36,7 +38,8 @@ def uploads(s3: Any) -> S3Uploads:
     import boto3
 
     # SigV4, as functions/adapters/aws/clients.py makes the Lambda's client
-    return S3Uploads(BUCKET, boto3.client("s3", region_name=REGION, config=Config(signature_version="s3v4")))
+    client = boto3.client("s3", region_name=REGION, config=Config(signature_version="s3v4"))
+    return S3Uploads(BUCKET, client, root=ROOT)
 
 
 def _policy(signed: PresignedPost) -> dict[str, Any]:
@@ -53,10 +56,10 @@ def test_the_policy_fixes_the_key_the_size_the_type_and_fifteen_minutes(uploads:
     before = dt.datetime.now(dt.UTC)
     signed = uploads.presign("wujin-2022/abc/", 20 * 1024 * 1024, "image/jpeg")
     assert signed.key.startswith("wujin-2022/abc/") and len(signed.key) == len("wujin-2022/abc/") + 22
-    assert signed.fields["key"] == "uploads/" + signed.key
+    assert signed.fields["key"] == ROOT + signed.key
     policy = _policy(signed)
     conditions = policy["conditions"]
-    assert {"key": "uploads/" + signed.key} in conditions
+    assert {"key": ROOT + signed.key} in conditions
     assert {"bucket": BUCKET} in conditions
     assert ["content-length-range", 1, 20 * 1024 * 1024] in conditions
     assert {"Content-Type": "image/jpeg"} in conditions and signed.fields["Content-Type"] == "image/jpeg"
@@ -86,12 +89,12 @@ def test_a_browser_post_lands_and_take_reads_then_deletes_it(uploads: S3Uploads,
     signed = uploads.presign("wujin-2022/abc/", 1024, "image/jpeg")
     reply = _post(signed, b"\xff\xd8 a photo")
     assert reply.status_code in (200, 201, 204), reply.text
-    head = s3.head_object(Bucket=BUCKET, Key="uploads/" + signed.key)
+    head = s3.head_object(Bucket=BUCKET, Key=ROOT + signed.key)
     assert head["ContentType"] == "image/jpeg"
 
     taken = uploads.take(signed.key, max_bytes=1024)
     assert taken is not None and taken.data == b"\xff\xd8 a photo" and taken.size == len(taken.data)
-    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="uploads/").get("KeyCount") == 0
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix=ROOT).get("KeyCount") == 0
     assert uploads.take(signed.key, max_bytes=1024) is None  # taken once
 
 
@@ -101,7 +104,7 @@ def test_an_object_over_the_callers_limit_is_deleted_unread(uploads: S3Uploads, 
     assert _post(signed, b"x" * 100).status_code in (200, 201, 204)
     taken = uploads.take(signed.key, max_bytes=10)
     assert taken is not None and taken.data is None and taken.size == 100
-    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="uploads/").get("KeyCount") == 0
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix=ROOT).get("KeyCount") == 0
 
 
 @pytest.mark.parametrize("key", ["../store/x", "/etc/passwd", "a/b/", "a//b", "a/b c"])

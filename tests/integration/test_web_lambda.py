@@ -35,6 +35,7 @@ LINK_PARAM = "/huizong/link-secret"
 LINK_SECRET = "a-link-secret-from-ssm-0123456789abcdef"
 SENDER = "huizong@example.org"
 DOMAIN = "abcdefghij.lambda-url.ap-southeast-1.on.aws"
+UPLOADS = f"{CAMPAIGN}/uploads/"  # as infra/template.yaml sets it for the web form's function
 NOW = dt.datetime(2022, 11, 20, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai, before the plan's due date
 
 
@@ -42,7 +43,8 @@ NOW = dt.datetime(2022, 11, 20, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai, befor
 def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     source, config = lambda_campaign(
         monkeypatch, tmp_path, bucket=BUCKET, campaign=CAMPAIGN, function="huizong-web-test", sender=SENDER,
-        env={"HUIZONG_LINK_SECRET_PARAM": LINK_PARAM}, unset=("HUIZONG_BASE_URL",),
+        env={"HUIZONG_LINK_SECRET_PARAM": LINK_PARAM, "HUIZONG_UPLOAD_PREFIX": UPLOADS},
+        unset=("HUIZONG_BASE_URL",),
     )  # fmt: skip
     monkeypatch.setattr(runtime, "clock", lambda: NOW)
     with mock_aws():
@@ -339,7 +341,7 @@ def _large_docx(padding: int) -> bytes:
 
 
 def _uploads_left(cloud: Any) -> list[str]:
-    listed = cloud["s3"].list_objects_v2(Bucket=BUCKET, Prefix="uploads/")
+    listed = cloud["s3"].list_objects_v2(Bucket=BUCKET, Prefix=UPLOADS)
     return [o["Key"] for o in listed.get("Contents", [])]
 
 
@@ -356,12 +358,11 @@ def test_a_file_over_the_request_cap_goes_to_s3_by_presigned_post_and_the_save_t
     # 5 MB: more than a function URL request may carry, one file of the rule's 20 MB
     plan = _large_docx(5 * 1024 * 1024)
     signed = _presigned(cookies, csrf, "工作方案.docx", len(plan))
-    assert signed["url"] == origin + "/" and signed["fields"]["key"] == "uploads/" + signed["key"]
-    assert signed["key"].startswith(f"{CAMPAIGN}/")
+    assert signed["url"] == origin + "/" and signed["fields"]["key"] == UPLOADS + signed["key"]
     policy = json.loads(base64.b64decode(signed["fields"]["policy"]))
     assert ["content-length-range", 1, 20 * 1024 * 1024] in policy["conditions"]
     assert _browser_post(signed, "工作方案.docx", plan) in (200, 201, 204)
-    assert _uploads_left(cloud) == ["uploads/" + signed["key"]]
+    assert _uploads_left(cloud) == [UPLOADS + signed["key"]]
 
     saved = _save_with(cookies, csrf, [(signed["key"], "工作方案.docx")])
     assert saved["statusCode"] == 200 and "草稿已保存" in _text(saved)
@@ -389,7 +390,7 @@ def test_a_save_naming_another_sessions_upload_is_refused_through_the_function_u
     assert refused["statusCode"] == 400
     text = _text(refused)
     assert "不属于本次打开的表单" in text and signed["key"] not in text and "Traceback" not in text
-    assert _uploads_left(cloud) == ["uploads/" + signed["key"]]  # not read, not deleted
+    assert _uploads_left(cloud) == [UPLOADS + signed["key"]]  # not read, not deleted
     assert S3Store(BUCKET, f"{CAMPAIGN}/store").latest("WJ009", "plan") is None
 
     # its own session takes it
@@ -436,3 +437,18 @@ def test_an_upload_over_the_rules_size_is_refused_by_the_app_when_storage_did_no
     draft = S3Store(BUCKET, f"{CAMPAIGN}/store").latest("WJ009", "plan")
     assert draft is not None and S3Store(BUCKET, f"{CAMPAIGN}/store").attachments(draft.id) == []
     assert _uploads_left(cloud) == []
+
+
+def test_without_an_upload_prefix_the_lambda_form_keeps_its_own_post(
+    cloud: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the web form's function is given HUIZONG_UPLOAD_PREFIX (and the role to write there).
+    monkeypatch.delenv("HUIZONG_UPLOAD_PREFIX")
+    runtime.reset()
+    web_url.reset()
+    cookies, _csrf = _open_form()
+    form = web_url.handler(url_event("GET", "/form/plan", cookies=cookies))
+    page = _text(form)
+    assert "data-direct-upload" not in page and "每次保存上传合计不超过 4 MB" in page
+    assert "connect-src" not in form["headers"]["content-security-policy"]
+    assert runtime.app().uploads is None

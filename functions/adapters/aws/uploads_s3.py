@@ -8,8 +8,8 @@ therefore neither choose where the bytes go nor send more of them. On save the a
 reads it, deletes it — and hands the bytes to the evidence entry like any other channel's files; the
 bucket's lifecycle rule removes uploads nobody saved after a day (infra/template.yaml).
 
-Every key lives under `root` (`uploads/` in the template), which is all the role may write, read and
-delete there.
+Every key lives under `root` (HUIZONG_UPLOAD_PREFIX: `<campaign>/uploads/` in the template), the one
+prefix the web form's role may write, read and delete there, and which the lifecycle rule empties.
 """
 
 from __future__ import annotations

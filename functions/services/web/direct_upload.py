@@ -7,8 +7,8 @@ field (`upload.<rule>`, with the file's shown name in `upload-name.<key>`). On s
 multipart uploads, so type, size and count are judged exactly as for every channel.
 
 What a unit can and cannot do:
-- every key is made by the upload target under this session's prefix
-  (`<campaign>/<HMAC of the session's random id, unit and deliverable>/`): a key from another session,
+- every key is made by the upload target under this session's prefix (an HMAC of the session's
+  campaign, random id, unit and deliverable, under the target's own root): a key from another session,
   unit or campaign is refused before anything is read, and nothing else (a path, another prefix) is even
   looked up;
 - the presigned policy bounds the size to the rule's `max_mb`; the evidence check does again on the
@@ -39,10 +39,9 @@ from schemas.report import Issue
 
 UPLOAD_FIELD = "upload."  # + rule key: the hidden field holding an uploaded object's key
 UPLOAD_NAME_FIELD = "upload-name."  # + object key: the file's name as the unit's device gave it
-_ID = r"[A-Za-z0-9_-]{16,64}"
 # What an uploaded object's key looks like (the target's random name under a session prefix); a value
 # of another shape is not looked up at all.
-_KEY = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_-]*/{_ID}/{_ID}$")
+_KEY = re.compile(r"^[0-9a-f]{24}/[A-Za-z0-9_-]{16,64}$")
 
 
 class UploadRefused(Exception):
@@ -69,11 +68,11 @@ class UploadRequest(BaseModel):
 
 
 def session_prefix(secret: bytes, claims: TokenClaims) -> str:
-    """The key prefix of one session's uploads: `<campaign>/<mac>/`, the MAC over the session's random id,
+    """The key prefix of one session's uploads: `<mac>/`, the MAC over the session's campaign, random id,
     unit and deliverable, so neither another unit nor a later session of the same unit can name it."""
     text = f"upload\x00{claims.c}\x00{claims.n}\x00{claims.u}\x00{claims.d}"
     mac = hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()[:24]
-    return f"{claims.c}/{mac}/"
+    return f"{mac}/"
 
 
 def presign_upload(
