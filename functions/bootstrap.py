@@ -4,7 +4,8 @@
   inbox folder, the campaign's mail transport, the Google key from the campaign's sources, out/ as the
   artifact store;
 - lambda (functions/handlers/): the campaign files fetched once per cold start, the S3 store and bucket
-  over one shared botocore client, secrets from SSM, the Google key from SSM.
+  over one shared botocore client, secrets from SSM, the Google key from SSM, and with
+  HUIZONG_UPLOAD_PREFIX (the web form's function) the upload target for browsers' presigned POSTs.
 
 Adapters are imported inside the builders so a profile pays only for what it uses (docs/cold-start.md).
 Services receive the resulting App and never import this module.
