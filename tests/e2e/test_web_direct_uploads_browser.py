@@ -108,3 +108,39 @@ def test_phone_photos_go_to_storage_and_the_save_takes_them(
     ]
     for ref, path in zip(sorted(refs, key=lambda r: r.name), photos, strict=True):
         assert app.store.get_blob(ref.sha256) == path.read_bytes()
+
+
+def test_a_save_while_a_photo_is_on_its_way_waits_for_it(
+    served: tuple[App, str, LoopbackUploads], tmp_path: Path
+) -> None:
+    app, base, target = served
+    target.delay_s = 3.0
+    photo = tmp_path / "IMG_0007.jpg"
+    photo.write_bytes(jpeg("slow network", TAKEN))
+    link = f"{base}/u/{link_token(campaign_secret(app.store, now=NOW), app.campaign, 'WJ009', 'summary')}"
+    with chromium(tmp_path / "profile", PHONE) as browser:
+        browser.get(link)
+        browser.find_element("name", "file.photos").send_keys(str(photo))
+        _wait_for(browser, lambda b: any("上传中" in t or "准备上传" in t for t in _lines(b)))
+        save = browser.find_element("css selector", 'button[name="action"][value="save"]')
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", save)
+        save.click()
+        _wait_for(browser, lambda b: _alert_text(b) is not None, timeout=10)
+        assert "还有文件正在上传" in str(_alert_text(browser))
+        browser.switch_to.alert.accept()
+        assert app.store.latest("WJ009", "summary") is None  # nothing was posted
+        _wait_for(browser, lambda b: any("已上传，保存后生效" in t for t in _lines(b)))
+        click_to_next_page(
+            browser, browser.find_element("css selector", 'button[name="action"][value="save"]')
+        )
+        kept = browser.find_elements("css selector", '[data-rule="photos"] .kept-file .file-name')
+        assert [e.text for e in kept] == ["IMG_0007.jpg"]
+
+
+def _alert_text(browser: WebDriver) -> str | None:
+    from selenium.common.exceptions import NoAlertPresentException
+
+    try:
+        return str(browser.switch_to.alert.text)
+    except NoAlertPresentException:
+        return None

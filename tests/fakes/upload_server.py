@@ -9,6 +9,7 @@ and answers the browser's CORS preflight. No AWS code runs: the S3 adapter itsel
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import threading
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ class LoopbackUploads:
     objects: dict[str, bytes] = field(default_factory=dict)
     policies: dict[str, tuple[str, int]] = field(default_factory=dict)  # token -> (key, max bytes)
     posts: list[int] = field(default_factory=list)  # the status of every POST the browser made
+    delay_s: float = 0.0  # how long each POST takes to answer (a phone on a slow network)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -63,6 +65,8 @@ class LoopbackUploads:
             return Response(status_code=200, headers=cors(request))
 
         async def post(request: Request) -> Response:
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
             form = await request.form()
             token, key, upload = str(form.get("policy", "")), str(form.get("key", "")), form.get("file")
             data = await upload.read() if upload is not None and not isinstance(upload, str) else b""

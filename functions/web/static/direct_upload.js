@@ -11,10 +11,15 @@
 // The file input is emptied, so the form's own post never carries the bytes. Without this script (or on
 // `huizong serve`) the files go in the form's post as before.
 //
-// Hook for other scripts (e.g. photo downscaling): set window.huizongPrepareUpload = function (file, rule)
-// returning a File/Blob (or a Promise of one) to send instead; a failure sends the original. Such a
-// script should leave file inputs alone when the form has data-direct-upload: this one reads and empties
-// them on "change", and the form's post then carries no files to transform.
+// Working with the other scripts of the page (each optional; load this one last):
+// - photos.js (photos made smaller in the browser): its `huizong.photos.ready()` is awaited and
+//   `huizong.photos.filesFor(input)` sent instead of what was picked (its change listener sits on the
+//   form, so it has seen the pick before this one, on the document, runs);
+// - upload.js (a save by XHR with a progress bar): a `huizong.upload.before` hook waits for the uploads
+//   still on their way and takes the file fields out of the save (their bytes went to storage already);
+//   without upload.js a save waits the same way (an alert, the form stays);
+// - window.huizongPrepareUpload = function (file, rule) → a File/Blob (or a Promise of one) to send
+//   instead, for any other transformation; a failure sends the original.
 (function () {
   "use strict";
 
@@ -64,6 +69,30 @@
 
   function pendingIn(field) {
     return field.querySelectorAll('input[type="hidden"][name^="upload."]').length;
+  }
+
+  var hz = (window.huizong = window.huizong || {});
+  var waiting = [];  // resolved when nothing is on its way any more
+
+  function settled() {
+    if (inFlight > 0) return new Promise(function (resolve) { waiting.push(resolve); });
+    return Promise.resolve();
+  }
+
+  function finished() {
+    inFlight -= 1;
+    if (inFlight === 0) waiting.splice(0).forEach(function (resolve) { resolve(); });
+  }
+
+  // The files to send for a pick: photos.js's smaller ones when it is on the page, else those picked.
+  function picks(input) {
+    var picked = Array.prototype.slice.call(input.files || []);
+    var photos = hz.photos;
+    if (!photos || typeof photos.ready !== "function") return Promise.resolve(picked);
+    return photos.ready().then(function () {
+      var smaller = typeof photos.filesFor === "function" ? photos.filesFor(input) : null;
+      return smaller && smaller.length === picked.length ? Array.prototype.slice.call(smaller) : picked;
+    }, function () { return picked; });
   }
 
   function prepare(file, rule) {
@@ -147,7 +176,7 @@
       }, function (err) {
         row.say(text("failed", "") + (err && err.message ? err.message : ""), true);
       })
-      .then(function () { inFlight -= 1; });
+      .then(finished);
   }
 
   document.addEventListener("change", function (ev) {
@@ -156,19 +185,43 @@
     if (!form.contains(input)) return;
     var field = input.closest(".file-field");
     var rule = field.getAttribute("data-rule");
-    var files = Array.prototype.slice.call(input.files || []);
-    input.value = "";  // the bytes go to storage, never in the form's post (the function URL's cap)
-    inFlight += files.length;  // counted when picked, so a save waits for the queued ones too
-    files.forEach(function (file) {
-      queues[rule] = (queues[rule] || Promise.resolve()).then(function () { return upload(field, rule, file); });
+    var count = (input.files || []).length;
+    if (!count) return;
+    inFlight += 1;  // the pick itself, until its files are known (photos.js may still be working)
+    picks(input).then(function (files) {
+      input.value = "";  // the bytes go to storage, never in the form's post (the function URL's cap)
+      inFlight += files.length;  // counted when known, so a save waits for the queued ones too
+      files.forEach(function (file) {
+        queues[rule] = (queues[rule] || Promise.resolve()).then(function () { return upload(field, rule, file); });
+      });
+      finished();
     });
   });
 
-  // A save while a file is still on its way would leave it out: wait for it.
-  form.addEventListener("submit", function (ev) {
-    if (inFlight > 0) {
-      ev.preventDefault();
-      window.alert(text("busy", "Uploading…"));
-    }
-  }, true);
+  var names = Array.prototype.map.call(form.querySelectorAll('.file-field input[type="file"]'), function (el) {
+    return el.name;
+  });
+
+  if (hz.upload && hz.upload.form === form && hz.upload.before) {
+    // upload.js sends the save: wait for what is on its way, then send the keys, not the files.
+    hz.upload.before.push(function (ctx) {
+      return settled().then(function () {
+        names.forEach(function (name) { ctx.data.delete(name); });
+        // ctx.data was read from the form before an upload still on its way had added its key: the
+        // keys are put in again as the form holds them now.
+        var hidden = form.querySelectorAll('.direct-upload input[type="hidden"]');
+        hidden.forEach(function (el) { ctx.data.delete(el.name); });
+        hidden.forEach(function (el) { ctx.data.append(el.name, el.value); });
+      });
+    });
+  } else {
+    // A plain post while a file is still on its way would leave it out: the unit waits for it.
+    form.addEventListener("submit", function (ev) {
+      if (inFlight > 0) {
+        ev.preventDefault();
+        ev.stopImmediatePropagation();
+        window.alert(text("busy", "Uploading…"));
+      }
+    }, true);
+  }
 })();
