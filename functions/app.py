@@ -18,6 +18,7 @@ from functions.ports import (
     Mailer,
     MasterWriter,
     Store,
+    UploadTarget,
     WorkbookReader,
 )
 from schemas.campaign import Campaign
@@ -77,6 +78,9 @@ class App:
     # The master's key in `artifacts`: out/master.xlsx locally; on AWS <campaign>/out/master.xlsx or
     # HUIZONG_MASTER_KEY (Settings.master_key_for). The consolidation puts it there, the console reads it.
     master_key: str = "master.xlsx"
+    # Where a browser uploads evidence files itself (presigned S3 POST; issue 14 §5). Only the cloud
+    # profile has one: a Lambda request is capped at 6 MB. None: the web form's own multipart post.
+    uploads: UploadTarget | None = None
     paths: Paths = field(init=False)
     _mailer: Mailer | None = field(default=None, init=False, repr=False)
 

@@ -4,7 +4,8 @@
   inbox folder, the campaign's mail transport, the Google key from the campaign's sources, out/ as the
   artifact store;
 - lambda (functions/handlers/): the campaign files fetched once per cold start, the S3 store and bucket
-  over one shared botocore client, secrets from SSM, the Google key from SSM.
+  over one shared botocore client, secrets from SSM, the Google key from SSM, and with
+  HUIZONG_UPLOAD_PREFIX (the web form's function) the upload target for browsers' presigned POSTs.
 
 Adapters are imported inside the builders so a profile pays only for what it uses (docs/cold-start.md).
 Services receive the resulting App and never import this module.
@@ -20,7 +21,15 @@ from typing import Any
 
 from functions.app import App, Paths
 from functions.config.loading import ConfigError, load_campaign, load_roster
-from functions.ports import ArtifactStore, GoogleClient, GoogleConnector, Mailbox, Mailer, Store
+from functions.ports import (
+    ArtifactStore,
+    GoogleClient,
+    GoogleConnector,
+    Mailbox,
+    Mailer,
+    Store,
+    UploadTarget,
+)
 from functions.settings import STORE_ENV, Settings
 from schemas.campaign import Campaign
 from schemas.i18n import t
@@ -103,6 +112,7 @@ def _assemble(
     ses_region: str = "",
     link_secret: Callable[[], bytes] | None = None,
     master_key_for: Callable[[str], str] | None = None,
+    uploads: UploadTarget | None = None,
 ) -> App:
     from functions.adapters.folder.artifacts import FolderArtifacts
     from functions.adapters.folder.intake import FolderIntake
@@ -131,6 +141,7 @@ def _assemble(
         mailbox_factory=_local_mailbox(campaign),
         link_secret=link_secret,
         master_key=master_key_for(campaign.id) if master_key_for else "master.xlsx",
+        uploads=uploads,
     )
 
 
@@ -174,10 +185,17 @@ def open_lambda_app(settings: Settings) -> App:
         # /tmp does not outlive the execution environment: versions would be lost.
         logs.log_event("the store is not on S3: data will not survive this instance", level=logging.WARNING)
     artifacts: ArtifactStore | None = None
+    uploads: UploadTarget | None = None
     if settings.data_bucket:
         from functions.adapters.aws.artifacts_s3 import S3Artifacts
+        from functions.adapters.aws.uploads_s3 import S3Uploads
 
         artifacts = S3Artifacts(settings.data_bucket, s3)
+        if settings.upload_prefix:
+            # The web form's evidence files go from the browser to the bucket (presigned POSTs): the
+            # function URL's 6 MB request cap would refuse them in the page's own post. Only the web
+            # form's function is given the prefix, and only its role may write there.
+            uploads = S3Uploads(settings.data_bucket, s3, root=settings.upload_prefix)
     return _assemble(
         folder,
         store=open_store(folder, settings, s3_client=s3),
@@ -186,6 +204,7 @@ def open_lambda_app(settings: Settings) -> App:
         ses_region=settings.ses_region,
         link_secret=_lambda_link_secret(settings),
         master_key_for=settings.master_key_for,
+        uploads=uploads,
     )
 
 

@@ -391,3 +391,49 @@ class PeerIndex(Protocol):
     ) -> tuple[float, int, str | None] | None: ...
 
     def peer_entries_of(self, unit: str, groups: list[str]) -> dict[str, dict[str, Any]]: ...
+
+
+# ---- direct uploads (issue 14 §5, cloud) --------------------------------------------------------------
+
+
+class PresignedPost(BaseModel):
+    """What a browser needs to POST one file straight to storage: the form's URL and fields (the signed
+    policy among them, the file part goes last), and the key the object will have (relative to the
+    upload target's root), which the page later hands back to the app."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    fields: dict[str, str]
+    key: str
+
+
+@dataclass(frozen=True)
+class TakenUpload:
+    """An uploaded object once taken: its size, and its bytes unless it was larger than the caller allowed
+    (then it is deleted unread, and the evidence check reports it as too large from its size)."""
+
+    size: int
+    data: bytes | None
+
+
+class UploadTarget(Protocol):
+    """Files a browser uploads itself, outside the app's request (a Lambda request is capped at 6 MB).
+
+    Only the cloud profile has one (S3 presigned POST); locally the app receives files in its own multipart
+    post and `App.uploads` is None."""
+
+    @property
+    def origin(self) -> str:
+        """The scheme and host the browser posts to, for the page's Content-Security-Policy (connect-src)."""
+        ...
+
+    def presign(self, key_prefix: str, max_bytes: int, content_type: str | None = None) -> PresignedPost:
+        """A POST whose signed conditions allow exactly one object: a fresh random key under `key_prefix`
+        (relative, ending in "/"), 1..`max_bytes` bytes, and `content_type` when given. Signing is local."""
+        ...
+
+    def take(self, key: str, *, max_bytes: int) -> TakenUpload | None:
+        """Read the object at `key` and delete it; None when there is none (never uploaded, taken already,
+        or expired). Over `max_bytes` it is deleted unread. `key` is one `presign` returned, never a path."""
+        ...

@@ -21,6 +21,7 @@ WEBHOOK_SECRET_PARAM = "HUIZONG_WEBHOOK_SECRET_PARAM"
 GOOGLE_CREDENTIALS_PARAM = "HUIZONG_GOOGLE_CREDENTIALS_PARAM"
 QUEUE_URL_ENV = "HUIZONG_QUEUE_URL"
 LINK_SECRET_PARAM = "HUIZONG_LINK_SECRET_PARAM"
+UPLOAD_PREFIX_ENV = "HUIZONG_UPLOAD_PREFIX"
 BASE_URL_ENV = "HUIZONG_BASE_URL"
 SES_REGION_ENV = "HUIZONG_SES_REGION"
 DEFAULT_WORK_DIR = "/tmp/huizong"
@@ -48,6 +49,9 @@ class Settings(BaseModel):
     google_credentials_param: str = ""  # HUIZONG_GOOGLE_CREDENTIALS_PARAM: SSM parameter name
     link_secret_param: str = ""  # HUIZONG_LINK_SECRET_PARAM: SSM parameter name (the web form's links)
     base_url: str = ""  # HUIZONG_BASE_URL: where units open the web form (default: the function URL)
+    # HUIZONG_UPLOAD_PREFIX: where browsers upload evidence files in the data bucket (the web form's
+    # function only; the template sets it to the prefix its role may write). Empty: no direct uploads.
+    upload_prefix: str = ""
     secrets_extension: bool = False  # HUIZONG_SECRETS_EXTENSION: read SSM through the Lambda extension
     in_lambda: bool = False  # AWS_LAMBDA_FUNCTION_NAME is set
     # HUIZONG_SES_REGION: overrides campaign.yaml mail.ses.region. The template sets it to the region
@@ -79,6 +83,9 @@ class Settings(BaseModel):
             google_credentials_param=text(GOOGLE_CREDENTIALS_PARAM),
             link_secret_param=text(LINK_SECRET_PARAM),
             base_url=text(BASE_URL_ENV),
+            upload_prefix=text(UPLOAD_PREFIX_ENV).strip("/") + "/"
+            if text(UPLOAD_PREFIX_ENV).strip("/")
+            else "",
             secrets_extension=flag("HUIZONG_SECRETS_EXTENSION"),
             in_lambda=bool(text("AWS_LAMBDA_FUNCTION_NAME")),
             ses_region=text(SES_REGION_ENV),

@@ -1031,6 +1031,22 @@ ATTACHMENTS_WITHOUT_WORKBOOK = _code(
     ),
 )
 
+# ---- issue 14 §5 (cloud): evidence files uploaded by the browser straight to S3 (presigned POST) ----
+UPLOAD_NOT_RECEIVED = _code(
+    "upload-not-received",
+    "error",
+    "file",
+    Text(
+        "文件“{value}”没有收到（上传未完成，或超过一天未保存已失效），未保存。请重新选择该文件上传。",
+        "File '{value}' was not received (its upload did not finish, or it was not saved within a day); it "
+        "was not kept. Choose the file again.",
+    ),
+    Text(
+        "网页表单直传到存储桶的文件在保存时已不在（上传未完成、已被保存过或超过一天被清理）",
+        "a file the web form uploaded straight to the bucket is gone when the form is saved (the upload did "
+        "not finish, was saved already, or was cleaned up after a day)",
+    ),
+)
 
 _KIND_MAX = 40  # display units: the master's 问题类型 column
 

@@ -12,12 +12,17 @@ Security, in one place:
   in a request a unit could change to reach another unit;
 - every POST carries a CSRF token derived from the session;
 - requests are capped in size before they are read, and rate-limited per address and per unit
-  (functions/web/limits.py); pages send a strict CSP and nosniff.
+  (functions/web/limits.py); pages send a strict CSP and nosniff;
+- in the cloud (App.uploads set) evidence files go from the browser straight to S3 with presigned POSTs
+  asked for at /form/<deliverable>/upload (JSON, same session, CSRF and limits); a save takes only keys
+  under the session's own prefix (functions/services/web/direct_upload.py). CSP connect-src names the
+  bucket's origin then, and nothing else.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 import threading
@@ -34,7 +39,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -42,6 +47,15 @@ from functions.app import App
 from functions.services.console.evidence_files import content_disposition
 from functions.services.intake.attachments import MAX_FILES_PER_SUBMISSION, IncomingFile, safe_name
 from functions.services.setup.unit_templates import unit_template_bytes
+from functions.services.web.direct_upload import (
+    UploadRefused,
+    UploadRequest,
+    check_upload_keys,
+    pending_uploads,
+    presign_upload,
+    session_prefix,
+    take_uploads,
+)
 from functions.services.web.form_fields import FormTooLarge, FormValues, form_values
 from functions.services.web.form_files import files_for_save, kept_files
 from functions.services.web.form_intake import SaveResult, form_start, form_state, save_form
@@ -66,7 +80,7 @@ from functions.web.page import render_form_page
 from functions.web.page_files import file_fields
 from functions.web.page_upload import UPLOAD_FIELD, template_download_name, upload_section
 from schemas.i18n import t
-from schemas.report import ValidationReport
+from schemas.report import Issue, ValidationReport
 from schemas.submission import Version
 
 log = logging.getLogger("huizong.web")
@@ -80,6 +94,7 @@ MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 # 4 MB of files per save fits, and the app says so itself instead of the URL's bare 413.
 LAMBDA_MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 MAX_FIELDS = 10_000
+MAX_UPLOAD_REQUEST_BYTES = 4 * 1024  # one file's presign request: a rule, a name, a size, a type
 COOKIE_PREFIX = "hz_"
 _DELIVERABLE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
@@ -104,6 +119,12 @@ SECURITY_HEADERS = [
 ]
 
 
+def csp_with_uploads(origin: str) -> str:
+    """The CSP when the page's script posts files to storage itself: that origin may be connected to
+    (fetch/XHR), nothing more; forms still post only to the app."""
+    return CSP.replace("default-src 'self';", f"default-src 'self'; connect-src 'self' {origin};", 1)
+
+
 class _PageError(Exception):
     """Shown as a page with a status, never as a traceback."""
 
@@ -113,7 +134,11 @@ class _PageError(Exception):
         self.message = message
 
 
-def security_headers(inner: ASGIApp, assets: Assets | None = None) -> ASGIApp:
+def security_headers(
+    inner: ASGIApp, assets: Assets | None = None, headers: list[tuple[bytes, bytes]] | None = None
+) -> ASGIApp:
+    security = SECURITY_HEADERS if headers is None else headers
+
     async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await inner(scope, receive, send)
@@ -122,7 +147,7 @@ def security_headers(inner: ASGIApp, assets: Assets | None = None) -> ASGIApp:
         async def with_headers(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 names = {name for name, _ in message.get("headers", [])}
-                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in names]
+                extra = [(n, v) for n, v in security if n not in names]
                 if not scope["path"].startswith("/static/"):
                     # Pages hold a unit's data and a CSRF token: never kept by a shared cache or the back button.
                     extra.append((b"cache-control", b"no-store"))
@@ -223,6 +248,12 @@ def create_web_app(
     )
     assets = Assets()
     env.globals["asset"] = assets.url
+    # Where the browser uploads evidence files itself (cloud); None: in the form's own post.
+    uploads = app.uploads
+    headers = SECURITY_HEADERS
+    if uploads is not None:
+        csp = csp_with_uploads(uploads.origin)
+        headers = [(n, csp.encode() if n == b"content-security-policy" else v) for n, v in SECURITY_HEADERS]
 
     def tr(zh: str, en: str) -> str:
         return t(lang, zh, en)
@@ -328,11 +359,13 @@ def create_web_app(
                 kept,
                 report,
                 uploaded or {},
-                max_upload=max_upload,
+                # direct uploads: each file goes on its own, only the rule's size applies
+                max_upload=None if uploads is not None else max_upload,
             ),
             upload=upload_section(
                 campaign, session.unit, session.deliverable, max_upload=max_upload, result=upload
             ),
+            direct_upload=f"/form/{session.deliverable}/presign" if uploads is not None else None,
         )
         return HTMLResponse(html, status_code=status)
 
@@ -428,8 +461,22 @@ def create_web_app(
             )
         fields = _fields(form)
         submit = form.get("action") == "submit"
-        uploads, uploaded = await _uploads(form, {r.key for r in rules})
+        posted, uploaded = await _uploads(form, {r.key for r in rules})
         remove = {str(v) for v in form.getlist("remove")}
+        # Files the browser uploaded to storage itself: only keys under this session's prefix, checked
+        # before anything is read (a key of another session or unit refuses the whole save).
+        direct = (
+            pending_uploads(
+                [(k, v) for k, v in form.multi_items() if isinstance(v, str)], {r.key for r in rules}
+            )
+            if uploads is not None and rules
+            else []
+        )
+        prefix = session_prefix(key, session.claims)
+        try:
+            check_upload_keys(direct, prefix, lang)
+        except UploadRefused as exc:
+            return page(exc.status, tr("无法保存", "Could not save"), exc.message)
         try:
             values = form_values(campaign, deliverable, fields)
         except FormTooLarge:
@@ -440,9 +487,21 @@ def create_web_app(
             )
 
         def do_save() -> HTMLResponse:
+            issues: list[Issue] = []
             with guard:
+                incoming = list(posted)
+                if direct and uploads is not None:
+                    # Read and deleted here: a failed save below loses these (the unit uploads them again),
+                    # which beats objects left for the lifecycle rule to find.
+                    taken = take_uploads(
+                        uploads, direct, max_bytes=max(r.max_bytes for r in rules), lang=lang
+                    )
+                    incoming += taken.files
+                    issues = taken.issues
+                    for name, rule in taken.where.items():
+                        uploaded.setdefault(name, rule)
                 files = (
-                    files_for_save(app, session.unit.code, deliverable, uploads, remove) if rules else None
+                    files_for_save(app, session.unit.code, deliverable, incoming, remove) if rules else None
                 )
                 result = save_form(
                     app,
@@ -453,6 +512,7 @@ def create_web_app(
                     now=now_of(),
                     link=personal_link(session, key),
                     files=files,
+                    issues=issues,
                 )
             if submit and result.stored and on_stored is not None:
                 on_stored()
@@ -582,6 +642,82 @@ def create_web_app(
             headers={"content-disposition": content_disposition(name, inline=False)},
         )
 
+    def json_refusal(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+    async def presign(request: Request) -> Response:
+        """One file's presigned POST for the page's script (cloud only): JSON in, JSON out; the session,
+        CSRF and limits of a save. The script shows `error` to the unit as it is (text, never HTML)."""
+        if uploads is None:
+            return await not_found(request, HTTPException(404))
+        failed_title = tr("无法上传", "Could not upload")
+        session = await _session_or_page(request, failed_title)
+        if isinstance(session, Response):
+            # The page is for a browser tab; the script needs one line it can show next to the file.
+            if session.status_code == 429:
+                wait = session.headers.get("Retry-After", "60")
+                return json_refusal(
+                    429,
+                    tr(
+                        f"操作过于频繁，请 {wait} 秒后再试。",
+                        f"Too many requests; try again in {wait} seconds.",
+                    ),
+                    {"Retry-After": wait},
+                )
+            return json_refusal(
+                session.status_code,
+                tr("页面已过期，请重新打开组织方发来的链接。", "The page has expired; open your link again."),
+            )
+        unit_key = f"upload:{session.unit.code}/{session.deliverable}"
+        wait = limits.per_upload.check(unit_key)
+        if wait is not None:
+            return json_refusal(
+                429,
+                tr(f"上传过于频繁，请 {wait} 秒后再试。", f"Too many uploads; try again in {wait} seconds."),
+                {"Retry-After": str(wait)},
+            )
+        body = await request.body()
+        try:
+            if len(body) > MAX_UPLOAD_REQUEST_BYTES:
+                raise ValueError("too large")
+            asked = UploadRequest.model_validate(json.loads(body))
+        # Not JSON, or not the shape the script sends (pydantic's error is a ValueError); nesting deep
+        # enough to exhaust the parser's recursion is malformed too.
+        except (ValueError, RecursionError):
+            return json_refusal(
+                400,
+                tr(
+                    "上传请求格式不对，请刷新页面后重试。",
+                    "The upload request was malformed; reload the page.",
+                ),
+            )
+        key = await run_in_threadpool(secret)
+        if not csrf_ok(key, session.claims, asked.csrf):
+            return json_refusal(
+                403,
+                tr(
+                    "页面已过期或不是从本单位的表单发出的。请重新打开组织方发来的链接。",
+                    "The page has expired or is not your unit's form. Open your link again.",
+                ),
+            )
+
+        def sign() -> Response:
+            with guard:
+                signed = presign_upload(
+                    app,
+                    uploads,
+                    unit=session.unit.code,
+                    deliverable=session.deliverable,
+                    prefix=session_prefix(key, session.claims),
+                    request=asked,
+                )
+            return JSONResponse(signed.model_dump())
+
+        try:
+            return await run_in_threadpool(sign)
+        except UploadRefused as exc:
+            return json_refusal(exc.status, exc.message)
+
     async def home(request: Request) -> Response:
         # Someone who typed the bare address: no form without a personal link.
         return page(
@@ -637,6 +773,7 @@ def create_web_app(
             Route("/form/{deliverable}", post_form, methods=["POST"]),
             Route("/form/{deliverable}/upload", post_upload, methods=["POST"]),
             Route("/form/{deliverable}/template", get_template, methods=["GET"]),
+            Route("/form/{deliverable}/presign", presign, methods=["POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
             # The organiser's console (issue 15): its own router, sessions and templates.
             Mount("/admin", create_admin_app(app, base_url=base, lock=lock, clock=now_of)),
@@ -645,7 +782,9 @@ def create_web_app(
         # Pages are mostly markup and Chinese text: gzip makes them a fraction of their size on a phone.
         middleware=[Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)],
     )
-    return security_headers(body_limit(starlette, max_body, too_large, max_upload, upload_too_large), assets)
+    return security_headers(
+        body_limit(starlette, max_body, too_large, max_upload, upload_too_large), assets, headers
+    )
 
 
 def _fields(form: FormData) -> dict[str, list[str]]:

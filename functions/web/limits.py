@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -69,10 +69,14 @@ class WebLimits:
 
     per_address: RateLimiter
     per_unit: RateLimiter
+    # Presigned uploads asked for by one unit's page (cloud): one per file, so more than saves, yet a
+    # script cannot have the bucket filled with objects nobody will save.
+    per_upload: RateLimiter = field(default_factory=lambda: RateLimiter(120, 600.0))
 
     @classmethod
     def default(cls, clock: Callable[[], float] = time.monotonic) -> WebLimits:
         return cls(
             per_address=RateLimiter(300, 300.0, clock=clock),  # link opens and saves from one address
             per_unit=RateLimiter(30, 60.0, clock=clock),  # saves of one unit's form
+            per_upload=RateLimiter(120, 600.0, clock=clock),  # files uploaded by one unit's page
         )

@@ -20,6 +20,7 @@ from functions.services.web.form_intake import SaveResult
 from functions.services.web.form_review import FormReview
 from functions.web.page_files import FileField, file_anchor
 from functions.web.page_upload import UploadSection
+from functions.web.page_uploads import upload_texts
 from schemas.campaign import Campaign, Week
 from schemas.formspec import FieldSpec, TableSpec
 from schemas.i18n import full_date, t
@@ -280,7 +281,10 @@ def render_form_page(
     review: FormReview | None = None,
     files: list[FileField] | None = None,
     upload: UploadSection | None = None,
+    direct_upload: str | None = None,
 ) -> str:
+    """`direct_upload`: the URL the page's script asks for presigned uploads at (cloud only; None: the
+    files go in the form's own post)."""
     lang = campaign.language
     d = campaign.deliverable(deliverable)
     empty = ValidationReport(file="", valid=True)
@@ -312,4 +316,6 @@ def render_form_page(
         review=review,
         files=files or [],
         upload=upload,
+        direct_upload=direct_upload,
+        upload_texts=upload_texts(lang) if direct_upload else None,
     )

@@ -69,7 +69,9 @@ def size_words(size: int) -> str:
     return f"{max(1, round(size / 1024))} KB"
 
 
-def limits_words(lang: Language, rule: AttachmentRule, max_upload: int) -> str:
+def limits_words(lang: Language, rule: AttachmentRule, max_upload: int | None) -> str:
+    """`max_upload`: what one save may carry in all, or None when each file is uploaded on its own
+    (direct uploads in the cloud: only the rule's size per file applies)."""
     types = t(lang, "、", ", ").join(dict.fromkeys(rule.kinds()))
     if rule.min and rule.max is not None and rule.min != rule.max:
         count = t(lang, f"需 {rule.min}–{rule.max} 个", f"{rule.min}–{rule.max} files")
@@ -86,6 +88,8 @@ def limits_words(lang: Language, rule: AttachmentRule, max_upload: int) -> str:
     else:
         count = t(lang, f"选填，最多 {rule.limit} 个", f"optional, up to {rule.limit}")
     size = f"{rule.max_mb:g} MB"
+    if max_upload is None:
+        return t(lang, f"{types}；{count}，每个不超过 {size}", f"{types}; {count}, each at most {size}")
     per_save = f"{max_upload / 1024 / 1024:g} MB"
     return t(
         lang,
@@ -101,7 +105,7 @@ def file_fields(
     report: ValidationReport | None,
     uploaded: dict[str, str],
     *,
-    max_upload: int,
+    max_upload: int | None,
 ) -> list[FileField]:
     """The deliverable's file fields. `uploaded` maps a file's shown name to the field it was sent in
     (this request's uploads), so a refused file's issue appears where the unit chose it."""

@@ -35,6 +35,7 @@ LINK_PARAM = "/huizong/link-secret"
 LINK_SECRET = "a-link-secret-from-ssm-0123456789abcdef"
 SENDER = "huizong@example.org"
 DOMAIN = "abcdefghij.lambda-url.ap-southeast-1.on.aws"
+UPLOADS = f"{CAMPAIGN}/uploads/"  # as infra/template.yaml sets it for the web form's function
 NOW = dt.datetime(2022, 11, 20, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai, before the plan's due date
 
 
@@ -42,7 +43,8 @@ NOW = dt.datetime(2022, 11, 20, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai, befor
 def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     source, config = lambda_campaign(
         monkeypatch, tmp_path, bucket=BUCKET, campaign=CAMPAIGN, function="huizong-web-test", sender=SENDER,
-        env={"HUIZONG_LINK_SECRET_PARAM": LINK_PARAM}, unset=("HUIZONG_BASE_URL",),
+        env={"HUIZONG_LINK_SECRET_PARAM": LINK_PARAM, "HUIZONG_UPLOAD_PREFIX": UPLOADS},
+        unset=("HUIZONG_BASE_URL",),
     )  # fmt: skip
     monkeypatch.setattr(runtime, "clock", lambda: NOW)
     with mock_aws():
@@ -250,7 +252,9 @@ def test_files_upload_through_the_function_url_and_over_4_mb_are_refused_clearly
     opened = web_url.handler(url_event("GET", _link_path(LINK_SECRET, "WJ009")))
     cookies = _session_cookies(opened)
     page = _text(web_url.handler(url_event("GET", "/form/plan", cookies=cookies)))
-    assert 'name="file.plan_doc"' in page and "每次保存上传合计不超过 4 MB" in page
+    # with direct uploads wired (the Lambda profile) a file's own limit is what the page states; a post
+    # without the page's script still carries its files and meets the function URL's cap below
+    assert 'name="file.plan_doc"' in page and "每个不超过 20 MB" in page
     csrf = re.search(r'name="csrf" value="([^"]+)"', page)
     assert csrf
     fields = [("csrf", csrf.group(1)), ("action", "save"), ("plan_materials.filled_by", "李老师")]
@@ -308,3 +312,177 @@ def test_a_filled_workbook_uploads_through_the_function_url(
     assert version.source == "web:WJ015/plan 活动安排.xlsx"
     messages = cloud["sqs"].receive_message(QueueUrl=cloud["queue_url"], MaxNumberOfMessages=10)["Messages"]
     assert [json.loads(m["Body"])["version"] for m in messages] == [version.id]
+
+
+# -- direct uploads: the browser posts the file to S3 itself (presigned POST), the save takes it ---------
+
+
+def _json_event(path: str, cookies: list[str], payload: dict[str, Any]) -> dict[str, Any]:
+    event = url_event("POST", path, cookies=cookies, body=json.dumps(payload).encode())
+    event["headers"]["content-type"] = "application/json"
+    return event
+
+
+def _open_form(unit: str = "WJ009") -> tuple[list[str], str]:
+    cookies = _session_cookies(web_url.handler(url_event("GET", _link_path(LINK_SECRET, unit))))
+    page = _text(web_url.handler(url_event("GET", "/form/plan", cookies=cookies)))
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf
+    return cookies, csrf.group(1)
+
+
+def _presigned(cookies: list[str], csrf: str, name: str, size: int) -> dict[str, Any]:
+    reply = web_url.handler(
+        _json_event(
+            "/form/plan/presign",
+            cookies,
+            {"csrf": csrf, "rule": "plan_doc", "name": name, "size": size, "type": "application/msword"},
+        )
+    )
+    assert reply["statusCode"] == 200, _text(reply)
+    return dict(json.loads(_text(reply)))
+
+
+def _browser_post(signed: dict[str, Any], name: str, data: bytes) -> int:
+    """The page script's POST to S3; mock_aws intercepts requests, so it reaches moto, never the network."""
+    import requests
+
+    reply = requests.post(signed["url"], data=signed["fields"], files={"file": (name, data)}, timeout=10)
+    return reply.status_code
+
+
+def _save_with(cookies: list[str], csrf: str, keys: list[tuple[str, str]]) -> dict[str, Any]:
+    fields = [("csrf", csrf), ("action", "save"), ("plan_materials.filled_by", "李老师")]
+    for key, name in keys:
+        fields += [("upload.plan_doc", key), (f"upload-name.{key}", name)]
+    return web_url.handler(
+        url_event("POST", "/form/plan", cookies=cookies, body=urllib.parse.urlencode(fields).encode())
+    )
+
+
+def _large_docx(padding: int) -> bytes:
+    """A real .docx made large by an image-like part stored uncompressed (as a photo in a plan would be)."""
+    import io
+    import os
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        z.writestr("word/document.xml", "<w:document><w:body><w:p>工作方案</w:p></w:body></w:document>")
+        z.writestr("word/media/image1.jpeg", os.urandom(padding), compress_type=zipfile.ZIP_STORED)
+    return buffer.getvalue()
+
+
+def _uploads_left(cloud: Any) -> list[str]:
+    listed = cloud["s3"].list_objects_v2(Bucket=BUCKET, Prefix=UPLOADS)
+    return [o["Key"] for o in listed.get("Contents", [])]
+
+
+def test_a_file_over_the_request_cap_goes_to_s3_by_presigned_post_and_the_save_takes_it(cloud: Any) -> None:
+    from functions.adapters.store.s3 import S3Store
+
+    cookies, csrf = _open_form()
+    form = web_url.handler(url_event("GET", "/form/plan", cookies=cookies))
+    page = _text(form)
+    assert 'data-direct-upload="/form/plan/presign"' in page and "direct_upload.js" in page
+    origin = f"https://{BUCKET}.s3.{REGION}.amazonaws.com"
+    assert f"connect-src 'self' {origin};" in form["headers"]["content-security-policy"]
+
+    # 5 MB: more than a function URL request may carry, one file of the rule's 20 MB
+    plan = _large_docx(5 * 1024 * 1024)
+    signed = _presigned(cookies, csrf, "工作方案.docx", len(plan))
+    assert signed["url"] == origin + "/" and signed["fields"]["key"] == UPLOADS + signed["key"]
+    policy = json.loads(base64.b64decode(signed["fields"]["policy"]))
+    assert ["content-length-range", 1, 20 * 1024 * 1024] in policy["conditions"]
+    assert _browser_post(signed, "工作方案.docx", plan) in (200, 201, 204)
+    assert _uploads_left(cloud) == [UPLOADS + signed["key"]]
+
+    saved = _save_with(cookies, csrf, [(signed["key"], "工作方案.docx")])
+    assert saved["statusCode"] == 200 and "草稿已保存" in _text(saved)
+    store = S3Store(BUCKET, f"{CAMPAIGN}/store")
+    draft = store.latest("WJ009", "plan")
+    assert draft is not None and draft.status == "draft"
+    refs = store.attachments(draft.id)
+    assert [(r.rule, r.name, r.kind, r.size) for r in refs] == [
+        ("plan_doc", "工作方案.docx", "docx", len(plan))
+    ]
+    assert store.get_blob(refs[0].sha256) == plan
+    assert _uploads_left(cloud) == []  # taken: the upload object is gone
+
+
+def test_a_save_naming_another_sessions_upload_is_refused_through_the_function_url(cloud: Any) -> None:
+    from functions.adapters.store.s3 import S3Store
+    from tests.helpers.evidence import docx
+
+    mine, my_csrf = _open_form()
+    theirs, their_csrf = _open_form()  # the same link opened again: another session
+    signed = _presigned(theirs, their_csrf, "方案.docx", 5000)
+    assert _browser_post(signed, "方案.docx", docx("方案")) in (200, 201, 204)
+
+    refused = _save_with(mine, my_csrf, [(signed["key"], "方案.docx")])
+    assert refused["statusCode"] == 400
+    text = _text(refused)
+    assert "不属于本次打开的表单" in text and signed["key"] not in text and "Traceback" not in text
+    assert _uploads_left(cloud) == [UPLOADS + signed["key"]]  # not read, not deleted
+    assert S3Store(BUCKET, f"{CAMPAIGN}/store").latest("WJ009", "plan") is None
+
+    # its own session takes it
+    assert _save_with(theirs, their_csrf, [(signed["key"], "方案.docx")])["statusCode"] == 200
+    assert _uploads_left(cloud) == []
+
+
+def test_an_upload_over_the_rules_size_is_refused_by_the_app_when_storage_did_not(cloud: Any) -> None:
+    """S3 refuses a POST over the policy's content-length-range; moto does not. The browser's script
+    could also lie about the size it asks for: the app reads at most the rule's size and the evidence
+    check refuses the file, nothing kept, the object deleted."""
+    from functions.adapters.store.s3 import S3Store
+    from tests.helpers.evidence import docx
+
+    config = yaml.safe_load(cloud["s3"].get_object(Bucket=BUCKET, Key="config/campaign.yaml")["Body"].read())
+    plan = next(d for d in config["deliverables"] if d["key"] == "plan")
+    plan["attachments"][0]["max_mb"] = 0.01  # 10,485 bytes
+    cloud["s3"].put_object(
+        Bucket=BUCKET, Key="config/campaign.yaml", Body=yaml.safe_dump(config, allow_unicode=True).encode()
+    )
+    runtime.reset()
+    web_url.reset()
+
+    cookies, csrf = _open_form()
+    too_big = web_url.handler(
+        _json_event(
+            "/form/plan/presign",
+            cookies,
+            {"csrf": csrf, "rule": "plan_doc", "name": "方案.docx", "size": 50_000},
+        )
+    )
+    assert too_big["statusCode"] == 413 and "上限 0.01 MB" in json.loads(_text(too_big))["error"]
+
+    signed = _presigned(cookies, csrf, "方案.docx", 5000)  # it says 5 KB…
+    assert ["content-length-range", 1, 10485] in json.loads(base64.b64decode(signed["fields"]["policy"]))[
+        "conditions"
+    ]
+    big = docx("方案") + b"\0" * 50_000  # …and sends 50 KB, which moto stores
+    assert _browser_post(signed, "方案.docx", big) in (200, 201, 204)
+
+    saved = _save_with(cookies, csrf, [(signed["key"], "方案.docx")])
+    assert saved["statusCode"] == 200
+    assert 'data-code="attachment-too-large"' in _text(saved)
+    draft = S3Store(BUCKET, f"{CAMPAIGN}/store").latest("WJ009", "plan")
+    assert draft is not None and S3Store(BUCKET, f"{CAMPAIGN}/store").attachments(draft.id) == []
+    assert _uploads_left(cloud) == []
+
+
+def test_without_an_upload_prefix_the_lambda_form_keeps_its_own_post(
+    cloud: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the web form's function is given HUIZONG_UPLOAD_PREFIX (and the role to write there).
+    monkeypatch.delenv("HUIZONG_UPLOAD_PREFIX")
+    runtime.reset()
+    web_url.reset()
+    cookies, _csrf = _open_form()
+    form = web_url.handler(url_event("GET", "/form/plan", cookies=cookies))
+    page = _text(form)
+    assert "data-direct-upload" not in page and "每次保存上传合计不超过 4 MB" in page
+    assert "connect-src" not in form["headers"]["content-security-policy"]
+    assert runtime.app().uploads is None

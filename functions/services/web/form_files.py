@@ -33,6 +33,7 @@ ATTACHMENT_CODES: frozenset[str] = frozenset(
         codes.PHOTO_OUTSIDE_WEEK,
         codes.DUPLICATE_PHOTO,
         codes.DUPLICATE_PHOTO_WITHIN,
+        codes.UPLOAD_NOT_RECEIVED,
     )
 )
 

@@ -24,7 +24,7 @@ from functions.services.web.form_fields import (
     values_of_version,
 )
 from schemas.i18n import t
-from schemas.report import ValidationReport
+from schemas.report import Issue, ValidationReport
 from schemas.roster import Unit
 from schemas.submission import Version
 
@@ -54,10 +54,13 @@ def save_form(
     now: dt.datetime,
     link: str,
     files: Sequence[IncomingFile] | None = None,
+    issues: Sequence[Issue] = (),
 ) -> SaveResult:
     """`files`: the evidence files the form holds after this save (form_files.files_for_save), checked
-    and kept with the version by the same entry as every channel's; None leaves the rules unchecked."""
+    and kept with the version by the same entry as every channel's; None leaves the rules unchecked.
+    `issues`: file-level problems the channel found before the check (an upload that never arrived)."""
     raw = raw_submission(app.campaign, unit, deliverable, values, status="submitted" if submit else "draft")
+    raw.issues.extend(issues)
     outcome = ingest_raw(app, raw, received_at=now, now=now, files=files)
     assert outcome.report is not None  # ingest_raw always reports
     version = app.store.latest(unit.code, deliverable)
