@@ -128,3 +128,18 @@ def copy_exif(original: bytes, target: bytes) -> bytes:
     found = _segments(target)
     at = found[0][1] + 2 + found[0][2] if found and found[0][0] == 0xE0 else 2
     return target[:at] + bytes(seg) + target[at:]
+
+
+def camera_png(width: int, height: int, *, seed: int = 0) -> bytes:
+    """A PNG screenshot-sized picture (no EXIF, as PNGs from phones have none)."""
+    with Image.open(io.BytesIO(camera_jpeg(width, height, None, seed=seed))) as image:
+        out = io.BytesIO()
+        image.save(out, "PNG")
+        return out.getvalue()
+
+
+def heic_like(size: int, *, seed: int = 0) -> bytes:
+    """Bytes a HEIC photo starts with (its ftyp box, brand heic) padded to `size`: what the server sniffs
+    as heic and chromium cannot decode, so the browser must send it unchanged."""
+    head = struct.pack(">I", 24) + b"ftypheic" + b"\x00\x00\x00\x00" + b"mif1heic"
+    return head + random.Random(seed).randbytes(size - len(head))

@@ -181,15 +181,28 @@
     });
   }
 
+  // The picture, turned upright by its EXIF orientation: {image, width, height} or null when the browser
+  // cannot decode it. createImageBitmap reads the file itself; the fallback goes through a data: URL, as
+  // the page's CSP allows images from data: but not from blob: URLs.
   function decode(file) {
-    return new Promise(function (resolve) {
-      var url = URL.createObjectURL(file);
-      var img = new Image();
-      img.onload = function () { resolve(img); };
-      img.onerror = function () { URL.revokeObjectURL(url); resolve(null); };
-      img.src = url;
-      img._url = url;
-    });
+    function viaImage() {
+      return new Promise(function (resolve) {
+        var reader = new FileReader();
+        reader.onerror = function () { resolve(null); };
+        reader.onload = function () {
+          var img = new Image();
+          img.onload = function () { resolve({ image: img, width: img.naturalWidth, height: img.naturalHeight }); };
+          img.onerror = function () { resolve(null); };
+          img.src = reader.result;
+        };
+        reader.readAsDataURL(file);
+      });
+    }
+    if (typeof root.createImageBitmap !== "function") return viaImage();
+    return root.createImageBitmap(file, { imageOrientation: "from-image" }).then(
+      function (bitmap) { return { image: bitmap, width: bitmap.width, height: bitmap.height }; },
+      viaImage
+    );
   }
 
   function encode(canvas) {
@@ -206,12 +219,14 @@
 
   // One picked file → the file to send (the same File object when it is left alone).
   function shrink(file) {
-    if (!isImage(file) || !root.Promise || !root.FileReader || !root.URL) return Promise.resolve(file);
+    if (!isImage(file) || !root.Promise || !root.FileReader) return Promise.resolve(file);
     return decode(file).then(function (img) {
       if (!img) return file; // the browser cannot decode it (HEIC outside Safari): sent as it is
-      URL.revokeObjectURL(img._url);
-      var w = img.naturalWidth, h = img.naturalHeight, long = Math.max(w, h);
-      if (!w || !h || (long <= MAX_SIDE && file.size <= MAX_BYTES)) return file;
+      var w = img.width, h = img.height, long = Math.max(w, h);
+      if (!w || !h || (long <= MAX_SIDE && file.size <= MAX_BYTES)) {
+        if (img.image.close) img.image.close();
+        return file;
+      }
       var scale = Math.min(1, MAX_SIDE / long);
       var canvas = document.createElement("canvas");
       canvas.width = Math.max(1, Math.round(w * scale));
@@ -220,7 +235,8 @@
       if (!ctx) return file;
       ctx.fillStyle = "#fff"; // a PNG's transparency becomes white, not JPEG's black
       ctx.fillRect(0, 0, canvas.width, canvas.height);
-      ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+      ctx.drawImage(img.image, 0, 0, canvas.width, canvas.height);
+      if (img.image.close) img.image.close(); // an ImageBitmap holds the decoded pixels until closed
       return Promise.all([encode(canvas), readHead(file)]).then(function (got) {
         var blob = got[0], head = got[1];
         if (!blob) return file;

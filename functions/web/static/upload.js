@@ -70,7 +70,8 @@
   function post(data) {
     return new Promise(function (resolve, reject) {
       var xhr = new XMLHttpRequest();
-      xhr.open("POST", form.action);
+      // not form.action: the buttons are named "action", and a named control shadows the property
+      xhr.open("POST", form.getAttribute("action") || location.pathname);
       xhr.upload.onprogress = function (ev) {
         if (ev.lengthComputable && ev.total > 0) show("uploading", Math.min(1, ev.loaded / ev.total));
       };
