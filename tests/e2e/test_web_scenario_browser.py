@@ -12,7 +12,8 @@ Chinese, to the unit; `huizong status --json` (the CLI's code path) says valid f
 serve rebuilt has the unit's activity rows and statistics.
 
 A second test cuts the network during a save: the page says so in Chinese, gives the buttons back, keeps
-what was typed and picked, and the next save goes through.
+what was typed and picked, and the next save goes through. A third sends more than a save may carry: the
+server's refusal is shown in the form's status line and the form stays as it was.
 
 Skipped, saying why, where chromium or chromedriver is not installed (tests/helpers/browser.py).
 """
@@ -400,3 +401,44 @@ def test_a_save_cut_off_by_the_network_says_so_and_loses_nothing(wujin_dir: Path
     draft = app.store.latest(UNIT, "summary")
     assert draft is not None and draft.status == "draft"
     assert draft.tables["statistics"][0]["total_sessions"] == 12
+
+
+def test_files_over_the_size_limit_are_refused_in_place_and_the_form_stays(
+    wujin_dir: Path, tmp_path: Path
+) -> None:
+    import threading
+
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    from functions.serve.web_server import WebFormServer
+    from functions.web.app import create_web_app
+
+    now = dt.datetime(2022, 12, 9, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    app = open_app(wujin_dir)
+    big = tmp_path / "IMG_0002.heic"
+    big.write_bytes(heic_like(3_000_000))  # not decodable here, so not made smaller: 3 MB goes
+    server = WebFormServer(host="127.0.0.1", port=0)
+    host, port = server.address
+    base = f"http://{host}:{port}"
+    # the 1 MB a save may carry stands in for the 4 MB of a Lambda function URL
+    server.start(
+        create_web_app(app, base_url=base, lock=threading.Lock(), clock=lambda: now, max_upload=1024 * 1024)
+    )
+    try:
+        with chromium(tmp_path / "profile", PHONE) as browser:
+            token = link_token(campaign_secret(app.store, now=now), app.campaign, UNIT, "summary")
+            browser.get(f"{base}/u/{token}")
+            _type(browser, "statistics.total_sessions", "12")
+            _by_name(browser, "file.photos").send_keys(str(big))
+            save = browser.find_element("css selector", 'button[name="action"][value="save"]')
+            browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", save)
+            save.click()
+            status = browser.find_element("id", "upload-status")
+            WebDriverWait(browser, 30).until(lambda b: "文件过大" in status.text)
+            # the server's own words, in the status line of the form that is still there
+            assert "合计超过 1 MB，未保存任何内容" in status.text
+            assert save.is_enabled()
+            assert _by_name(browser, "statistics.total_sessions").get_attribute("value") == "12"
+    finally:
+        server.stop()
+    assert app.store.latest(UNIT, "summary") is None

@@ -4,8 +4,10 @@
 // it, a form that can carry files (enctype multipart/form-data) is sent by XMLHttpRequest instead, so
 // the page can show 上传中 37% while a phone uploads photos, keep the buttons disabled meanwhile, and,
 // when the network fails, say so and give the buttons back with everything typed and picked still there.
-// When the answer comes, the server's page (the form with its check results, or any error page) replaces
-// this one exactly as a normal post would show it.
+// When the answer comes, the server's page (the form with its check results) replaces this one exactly
+// as a normal post would show it. A refusal that saved nothing (files over the size limit, too many
+// saves a minute, an expired visit: the app's message page, status 4xx/5xx) is shown in the status line
+// instead, so the form stays as it was; a normal post would have left the unit a Back button for that.
 //
 // What is sent is what the form holds (new FormData(form)) plus the pressed button's name and value,
 // with each photo field's files replaced by the smaller ones photos.js made (huizong.photos.filesFor).
@@ -67,6 +69,17 @@
     window.scrollTo(0, 0);
   }
 
+  // The title and text of the app's message page (templates/message.html), or null for any other page.
+  // Parsed, never inserted as HTML: only text reaches this page.
+  function refusalText(html) {
+    if (!window.DOMParser) return null;
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    var title = doc.querySelector(".message h1"), body = doc.querySelector(".message p");
+    if (!title || !body) return null;
+    var colon = /^zh/i.test(document.documentElement.lang || "") ? "：" : ": ";
+    return title.textContent + colon + body.textContent;
+  }
+
   function post(data) {
     return new Promise(function (resolve, reject) {
       var xhr = new XMLHttpRequest();
@@ -79,7 +92,7 @@
       xhr.onload = function () {
         var type = xhr.getResponseHeader("Content-Type") || "";
         // Every answer of the app is a page (the form, or one that says what went wrong): show it.
-        if (xhr.status > 0 && /text\/html/i.test(type)) resolve(xhr.responseText);
+        if (xhr.status > 0 && /text\/html/i.test(type)) resolve({ status: xhr.status, html: xhr.responseText });
         else reject(new Error(""));
       };
       xhr.onerror = xhr.ontimeout = xhr.onabort = function () { reject(new Error("")); };
@@ -112,7 +125,11 @@
         show("uploading", 0);
         return post(data);
       })
-      .then(replacePage, function (err) {
+      .then(function (answer) {
+        var refusal = answer.status >= 400 ? refusalText(answer.html) : null;
+        if (refusal) failed(refusal);
+        else replacePage(answer.html);
+      }, function (err) {
         failed(err && err.message ? err.message : "");
       });
   }
