@@ -167,9 +167,10 @@
   var pending = [];
   var results = typeof WeakMap === "function" ? new WeakMap() : null;
 
+  // Photos worth re-encoding. Not GIF: an animated one would lose all but its first frame.
   function isImage(file) {
-    return /^image\/(jpeg|png|heic|heif|webp|gif|bmp)$/i.test(file.type || "") ||
-      /\.(jpe?g|png|heic|heif|webp)$/i.test(file.name || "");
+    return /^image\/(jpeg|png|heic|heif|webp|bmp)$/i.test(file.type || "") ||
+      /\.(jpe?g|png|heic|heif|webp|bmp)$/i.test(file.name || "");
   }
 
   function readHead(file) {
@@ -294,7 +295,13 @@
     var picked = Array.prototype.slice.call(input.files || []);
     // A second pick in the same field replaces the first: only the newest pick's results are kept.
     var mine = (input.hzPick = ++picks);
-    var job = Promise.all(picked.map(shrink)).then(function (files) {
+    // One photo at a time: a phone's WebView holds one decoded 12-megapixel photo (48 MB) comfortably,
+    // five at once can get it killed.
+    var done = [];
+    var job = picked.reduce(function (chain, file) {
+      return chain.then(function () { return shrink(file).then(function (f) { done.push(f); }); });
+    }, Promise.resolve()).then(function () {
+      var files = done;
       if (input.hzPick !== mine) return files;
       if (results) results.set(input, files);
       var changed = files.some(function (f, i) { return f !== picked[i]; });
