@@ -76,6 +76,7 @@ STATS = {
 }
 ROWS = ["智慧助老手机课堂", "家庭教育讲座", "老年人书法班"]
 SHOTS = ROOT / "docs" / "images"
+PDF = b"%PDF-1.4\n" + bytes(range(256)) * 8192  # 2 MB
 # Watches the upload status box and keeps what it showed in sessionStorage, which outlives the page the
 # server's answer replaces (a test cannot poll fast enough to see a progress bar reliably).
 WATCH = """
@@ -240,6 +241,7 @@ def _photos(folder: Path) -> dict[str, bytes]:
     }
     for name, data in files.items():
         (folder / name).write_bytes(data)
+    (folder / "工作总结.pdf").write_bytes(PDF)
     return files
 
 
@@ -279,6 +281,10 @@ def test_unit_on_a_phone_fills_uploads_five_photos_submits_and_is_valid_everywhe
         field = _by_name(browser, "file.photos")
         assert field.get_dom_attribute("data-photos") is not None
         field.send_keys("\n".join(str(pictures / name) for name in photos))
+        # a document of 2 MB next to them: not a photo field, never touched
+        doc_field = _by_name(browser, "file.summary_doc")
+        assert doc_field.get_dom_attribute("data-photos") is None
+        doc_field.send_keys(str(pictures / "工作总结.pdf"))
         browser.execute_script(WATCH)
         # the emulated network throttles only with the Network domain on
         browser.execute_cdp_cmd("Network.enable", {})  # type: ignore[attr-defined]
@@ -339,6 +345,7 @@ def test_unit_on_a_phone_fills_uploads_five_photos_submits_and_is_valid_everywhe
     assert refs["海报.jpg"].kind == "jpg" and size_of(blobs["海报.jpg"] or b"") == (2048, 1365)
     assert blobs["IMG_2002.jpg"] == photos["IMG_2002.jpg"]
     assert blobs["IMG_2003.heic"] == photos["IMG_2003.heic"] and refs["IMG_2003.heic"].kind == "heic"
+    assert refs["工作总结.pdf"].rule == "summary_doc" and blobs["工作总结.pdf"] == PDF
 
     # both receipts came over SMTP, to the unit, in Chinese
     receipts = _receipts(smtp, 2)
