@@ -160,6 +160,8 @@
   var bytes = { segments: segments, exifSegment: exifSegment, withExif: withExif, orientation: orientation };
   if (typeof module !== "undefined" && module.exports) module.exports = bytes;
   if (typeof document === "undefined") return;
+  // A browser this old sends the photos as picked (and upload.js leaves the plain form post alone).
+  if (!root.Promise || !root.FileReader) return;
 
   // ---- the page --------------------------------------------------------------------------------------
 
@@ -220,7 +222,7 @@
 
   // One picked file → the file to send (the same File object when it is left alone).
   function shrink(file) {
-    if (!isImage(file) || !root.Promise || !root.FileReader) return Promise.resolve(file);
+    if (!isImage(file)) return Promise.resolve(file);
     return decode(file).then(function (img) {
       if (!img) return file; // the browser cannot decode it (HEIC outside Safari): sent as it is
       var w = img.width, h = img.height, long = Math.max(w, h);
