@@ -70,4 +70,6 @@ def test_a_form_without_files_posts_plainly(wujin_dir: Path) -> None:
     path.write_text(text.replace("    attachments:\n" + rule, ""), encoding="utf-8")
     _, page = _page(wujin_dir, "plan")
     assert list(_scripts(page)) == ["form.js"]
-    assert 'id="upload-status"' not in page and "multipart/form-data" not in page
+    unit_form = re.search(r'<form[^>]*id="unit-form"[^>]*>', page)
+    assert unit_form and "multipart/form-data" not in unit_form.group(0)  # the workbook upload's form has it
+    assert 'id="upload-status"' not in page
