@@ -750,11 +750,13 @@ def create_web_app(
             413,
             tr("文件过大", "Files too large"),
             tr(
-                f"本次上传的文件合计超过 {mb} MB，未保存任何内容。请返回上一页，分几次上传"
+                # Shown in place under the buttons by upload.js, or as its own page without scripts:
+                # worded for both.
+                f"本次上传的文件合计超过 {mb} MB，未保存任何内容。请少选几个文件，分几次上传"
                 "（每次保存都会保留已上传的文件），或把较大的文件（如视频）压缩后再上传。",
-                f"The files sent in one save are over {mb} MB in total; nothing was saved. Go back and "
-                "upload them a few at a time (each save keeps the files already uploaded), or make "
-                "large files (videos) smaller first.",
+                f"The files sent in one save are over {mb} MB in total; nothing was saved. Choose fewer "
+                "files and upload them a few at a time (each save keeps the files already uploaded), or "
+                "make large files (videos) smaller first.",
             ),
         )
 
