@@ -90,9 +90,9 @@ def test_status_and_help_load_neither_those_libraries_nor_openpyxl(wujin_dir: Pa
     assert probe["code"] == 0 and unit.code in ingested
 
     out, probe = _probe_command("status", str(wujin_dir))
-    assert probe["code"] == 0 and unit.code in out  # it really read the store
+    assert probe["code"] == 0 and unit.code in out  # it ran and listed the roster
     loaded = set(probe["modules"])
-    assert "sqlite3" in loaded
+    assert "sqlite3" in loaded  # and opened the store
     assert loaded.isdisjoint(NOT_FOR_STATUS), sorted(loaded.intersection(NOT_FOR_STATUS))
 
     out, probe = _probe_command("--help")
