@@ -535,11 +535,16 @@ def _types_path(rule_name: str) -> str:
 
 
 _DEFAULT_FORM: FormSpec | None = None
+# libyaml's parser when PyYAML has it (the wheels do): the default form is parsed once per process,
+# on the first request of every cold start and in every CLI command, and PyYAML's pure-Python scanner
+# takes several times longer for its 8 KB. It is the project's own file, so the two parsers' different
+# wording of a syntax error never reaches anyone; campaign.yaml keeps the pure parser for its messages.
+_PACKAGED_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def default_form_spec() -> FormSpec:
     global _DEFAULT_FORM
     if _DEFAULT_FORM is None:
         text = resources.files("schemas").joinpath("default_form.yaml").read_text(encoding="utf-8")
-        _DEFAULT_FORM = FormSpec.model_validate(yaml.safe_load(text))
+        _DEFAULT_FORM = FormSpec.model_validate(yaml.load(text, Loader=_PACKAGED_YAML_LOADER))
     return _DEFAULT_FORM.model_copy(deep=True)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from functions.validate import codes
 from functions.validate.codes import IssueKind
+from functions.validate.lazy_re import LazyPattern
 from functions.validate.messages import make_issue
 from functions.validate.values import (
     ValueProblem,
@@ -25,7 +25,7 @@ from schemas.raw import RawCell
 from schemas.report import Issue
 from schemas.submission import CellValue
 
-_ROW_OF_CELL = re.compile(r"(\d+)$")
+_ROW_OF_CELL = LazyPattern(r"(\d+)$")
 
 
 @dataclass
@@ -60,7 +60,7 @@ def _fmt_bound(x: float | None) -> str:
 
 # A formula Excel would accept: a function call, a reference, a number, an operator, a quoted string.
 # "=百姓学习之星评选" is none of these: it is text that happened to start with "=".
-_FORMULA_SYNTAX = re.compile(r"""[()!:+\-*/^&<>=,"'$%\d]""")
+_FORMULA_SYNTAX = LazyPattern(r"""[()!:+\-*/^&<>=,"'$%\d]""")
 _FORMULA_SHOWN = 60  # enough to recognise the formula; a unit's text is not echoed at length
 
 

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from functions.validate import codes
+from functions.validate.lazy_re import LazyPattern
 from functions.validate.messages import make_issue
 from schemas.campaign import Campaign
 from schemas.i18n import Language
@@ -25,7 +26,7 @@ from schemas.submission import CellValue
 # The codes this rule gives: a version carrying one of them is "held" (it does not replace a valid one).
 IDENTITY_CODES: frozenset[str] = frozenset({codes.UNIT_NAME_MISMATCH.code, codes.UNIT_CODE_MISMATCH.code})
 
-_SPACES = re.compile(r"[\s\u3000]+")
+_SPACES = LazyPattern(r"[\s\u3000]+")
 # Full-width and half-width brackets are the same to a reader: 常州市（武进）== 常州市(武进).
 _BRACKETS = str.maketrans({"（": "(", "）": ")"})
 

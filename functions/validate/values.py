@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from functions.sheet_model import SPREADSHEET_EPOCH
 from functions.validate.codes import BAD_DATE, BAD_NUMBER, BAD_PHONE, BAD_URL
+from functions.validate.lazy_re import LazyPattern
 from schemas import raw as _raw
 
 RawValue = _raw.RawValue
@@ -122,14 +123,14 @@ _EXACT_PREFIXES = sorted(
 # "无" is what people write for none, so it counts as 0. A lone dash or slash is ambiguous
 # (none? not applicable? not known yet?) and is refused so the unit says which.
 _NONE_WORDS = {"无", "没有", "零", "〇"}
-_PLACEHOLDER = re.compile(r"^[-—–/\\_.。·]+$")
+_PLACEHOLDER = LazyPattern(r"^[-—–/\\_.。·]+$")
 
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _CN_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000, "万": 10_000, "亿": 10**8}
-_ARABIC = re.compile(r"\d{1,3}(?:,\d{3})+(?![\d,])(?:\.\d+)?|\d+(?:\.\d+)?")
+_ARABIC = LazyPattern(r"\d{1,3}(?:,\d{3})+(?![\d,])(?:\.\d+)?|\d+(?:\.\d+)?")
 # "十余万", "20多万": the marker sits before the multiplier.
-_APPROX_INSIDE = re.compile(r"(?<=[\d十百千拾佰仟])[余多来](?=[万千百亿])")
-_RANGE = re.compile(r".[-~—–至到]")
+_APPROX_INSIDE = LazyPattern(r"(?<=[\d十百千拾佰仟])[余多来](?=[万千百亿])")
+_RANGE = LazyPattern(r".[-~—–至到]")
 
 
 def _strip_affixes(s: str) -> tuple[str, bool]:
@@ -331,12 +332,12 @@ _MAX_SERIAL = 2_958_465  # 9999-12-31
 _PLAUSIBLE_YEARS = 20
 _YEARS = range(1900, 2201)
 
-_FULL_CN = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?")
-_FULL_SEP = re.compile(r"(\d{4})\s*([-/.])\s*(\d{1,2})\s*\2\s*(\d{1,2})(?!\d)")
-_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})(?!\d)")
-_MD_CN = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?")
-_MD_SEP = re.compile(r"(\d{1,2})\s*([-/.])\s*(\d{1,2})(?!\d)")
-_SERIAL_TEXT = re.compile(r"\d{5}(?:\.\d+)?")
+_FULL_CN = LazyPattern(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?")
+_FULL_SEP = LazyPattern(r"(\d{4})\s*([-/.])\s*(\d{1,2})\s*\2\s*(\d{1,2})(?!\d)")
+_COMPACT = LazyPattern(r"(\d{4})(\d{2})(\d{2})(?!\d)")
+_MD_CN = LazyPattern(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?")
+_MD_SEP = LazyPattern(r"(\d{1,2})\s*([-/.])\s*(\d{1,2})(?!\d)")
+_SERIAL_TEXT = LazyPattern(r"\d{5}(?:\.\d+)?")
 
 _WEEKDAY = r"(?:[(（]\s*(?:星期|周|礼拜)[一二三四五六日天七]\s*[)）]|(?:星期|周|礼拜)[一二三四五六日天七])"
 _PART_OF_DAY = r"(?:凌晨|早上|早晨|上午|中午|午后|下午|傍晚|晚上|夜间|全天|早|晚)"
@@ -346,7 +347,7 @@ _TIME = (
     r"(?:Z|[+-]\d{2}:?\d{2})?"
 )
 # What may follow the date and still leave one clear date: a weekday and/or a time of day.
-_DATE_TAIL = re.compile(rf"\s*[,，]?\s*[Tt]?\s*(?:{_WEEKDAY})?\s*{_TIME}\s*(?:{_WEEKDAY})?\s*[。.]?\s*")
+_DATE_TAIL = LazyPattern(rf"\s*[,，]?\s*[Tt]?\s*(?:{_WEEKDAY})?\s*{_TIME}\s*(?:{_WEEKDAY})?\s*[。.]?\s*")
 
 
 def _looks_like_date_format(number_format: str | None) -> bool:
@@ -416,20 +417,20 @@ def parse_date(raw: RawValue, *, default_year: int, number_format: str | None = 
 
 # ---- phones --------------------------------------------------------------------------------
 
-_MOBILE = re.compile(r"(?:\(?(?:\+|00)?86\)?)?(1[3-9]\d{9})")
+_MOBILE = LazyPattern(r"(?:\(?(?:\+|00)?86\)?)?(1[3-9]\d{9})")
 # Three-digit area codes are 010 and 02X; every other one has four digits (03XX..09XX). Local
 # numbers never start with 0 or 1, which is what tells "0519 86311234" from a mobile or a code.
 # After +86 the trunk 0 is usually dropped ("+86 519 86311234"); without +86 it is required.
 _AREA = r"10|2\d|[3-9]\d{2}"
-_LANDLINE = re.compile(
+_LANDLINE = LazyPattern(
     rf"(?:\(?(?:\+|00)?86\)?[\s-]*\(?\s*0?(?P<intl>{_AREA})\s*\)?"
     rf"|\(\s*0(?P<paren>{_AREA})\s*\)|0(?P<plain>{_AREA}))"
     r"\s*-?\s*(?P<local>[2-9]\d{2,3}[\s-]?\d{4})"
     r"(?:\s*(?:-|转|分机|ext\.?|x|#)\s*(?P<ext>\d{1,6}))?",
     re.IGNORECASE,
 )
-_PHONE_SEPARATORS = re.compile(r"[/、,，;；\n]|或")
-_PHONE_LABEL = re.compile(
+_PHONE_SEPARATORS = LazyPattern(r"[/、,，;；\n]|或")
+_PHONE_LABEL = LazyPattern(
     r"^(?:手机|电话|座机|固话|办公电话|联系电话|手机号|电话号码|tel|mobile|phone)\s*[:：]?\s*", re.I
 )
 
@@ -478,15 +479,15 @@ def check_phone(raw: RawValue) -> str:
 # Characters that end a URL inside Chinese text: spaces, CJK, Chinese punctuation and quotes.
 _URL_CHARS = r"[^\s，。；、：“”‘’\"'<>（）()【】《》\u3000-\u303f\u4e00-\u9fff]"
 _TLDS = r"(?:com|cn|net|org|edu|gov|io|cc|top|info|me|xyz|site|vip|club|ltd|link|tv|co)"
-_URL_IN_TEXT = re.compile(
+_URL_IN_TEXT = LazyPattern(
     rf"(?:https?://|www\.){_URL_CHARS}*"
     rf"|(?<![\w@./-])(?:[a-z0-9-]+\.)+{_TLDS}(?::\d+)?(?:/{_URL_CHARS}*)?(?![\w.])",
     re.IGNORECASE,
 )
-_SCHEME_FIX = re.compile(r"(?<![a-z])(https?)\s*[:：]\s*[/／]\s*[/／]", re.IGNORECASE)
-_HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", re.IGNORECASE)
-_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
-_URL_PARTS = re.compile(r"(https?)://([^/?#]*)(.*)", re.IGNORECASE | re.DOTALL)
+_SCHEME_FIX = LazyPattern(r"(?<![a-z])(https?)\s*[:：]\s*[/／]\s*[/／]", re.IGNORECASE)
+_HOST_LABEL = LazyPattern(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", re.IGNORECASE)
+_IPV4 = LazyPattern(r"\d{1,3}(?:\.\d{1,3}){3}")
+_URL_PARTS = LazyPattern(r"(https?)://([^/?#]*)(.*)", re.IGNORECASE | re.DOTALL)
 # Sentence punctuation right after a link belongs to the sentence, not to the link.
 _URL_TRAILING = ".,;:!?)]}'\""
 
@@ -543,7 +544,7 @@ def check_url(raw: RawValue) -> str:
 
 # ---- choices -------------------------------------------------------------------------------
 
-_CHOICE_SEPARATORS = re.compile(r"[、,，;；/\s]+")
+_CHOICE_SEPARATORS = LazyPattern(r"[、,，;；/\s]+")
 
 
 def split_choices(raw: RawValue) -> list[str]:

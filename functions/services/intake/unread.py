@@ -22,6 +22,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from functions.ports import Store
+from functions.validate.lazy_re import LazyPattern
 from schemas.i18n import Language, t
 from schemas.report import ValidationReport
 from schemas.roster import Roster, Unit
@@ -29,7 +30,7 @@ from schemas.roster import Roster, Unit
 PREFIX = "unread-file/"
 
 # Separators people put between a code and a name in a file or folder name: WJ01-武进区图书馆.xls.
-_TOKEN_SPLIT = re.compile(r"[\s\u3000_\-—.·,，、()（）\[\]【】]+")
+_TOKEN_SPLIT = LazyPattern(r"[\s\u3000_\-—.·,，、()（）\[\]【】]+")
 
 
 class UnreadFile(BaseModel):

@@ -9,9 +9,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from functools import cache
-from typing import Any
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from typing import TYPE_CHECKING, Any
 
 from functions.services.intake.unread import UnreadFile, shown, unread_note
 from functions.services.reminders.plan import DueItem, UnitReminder
@@ -21,9 +19,16 @@ from functions.validate.identity import IDENTITY_CODES
 from schemas.campaign import Campaign
 from schemas.i18n import Language, month_day, state_label, t
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 
 @cache
 def _env() -> Environment:
+    # Jinja2 is imported when a mail is first rendered, not with this module: the reminder Lambda
+    # imports it on every cold start and most of its runs find nothing due (docs/cold-start.md).
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=PackageLoader("functions.services.messages", "templates"),
         autoescape=select_autoescape(["html.j2"]),
