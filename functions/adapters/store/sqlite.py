@@ -403,11 +403,7 @@ class SqliteStore:
 
     def iter_latest_summaries(self, status: VersionStatus | None = None) -> Iterator[Version]:
         try:
-            for v in self._iter_latest_versions(status, summaries=True):
-                # Versions stored before summaries existed came with their full tables: trim them.
-                if any(len(rows) > 1 for rows in v.tables.values()):
-                    v = v.model_copy(update={"tables": store_codec.summary_tables(v.tables)})
-                yield v
+            yield from self._iter_latest_versions(status, summaries=True)
         except sqlite3.DatabaseError as exc:
             problem = _unavailable(self.path, exc)
             if problem is None:
@@ -426,8 +422,16 @@ class SqliteStore:
     ) -> Iterator[Version]:
         where, params = ("WHERE status = ?", (status,)) if status is not None else ("", ())
         columns = ["v." + c for c in _VERSION_COLUMNS.split(", ")]
-        if summaries and self._has_summaries():
-            columns[columns.index("v.tables_json")] = "COALESCE(v.summary_json, v.tables_json)"
+        decode: Callable[[tuple[Any, ...]], Version] = _version_from_row
+        if summaries:
+            decode = _summary_version_from_row
+            # Versions stored before summaries existed (NULL, or no column in an older file opened
+            # read-only) come with their full tables, trimmed as they are decoded.
+            columns[columns.index("v.tables_json")] = (
+                "COALESCE(v.summary_json, v.tables_json), v.summary_json IS NULL"
+                if self._has_summaries()
+                else "v.tables_json, 1"
+            )
         cursor = self._conn().execute(
             f"SELECT {', '.join(columns)} "
             "FROM versions AS v JOIN ("
@@ -438,7 +442,7 @@ class SqliteStore:
         )
         try:
             while rows := cursor.fetchmany(200):
-                yield from store_codec.decode_batch(_version_from_row, rows)
+                yield from store_codec.decode_batch(decode, rows)
         finally:
             cursor.close()
 
@@ -846,6 +850,28 @@ def _version_from_row(row: tuple[Any, ...]) -> Version:
         status=status,
         late=bool(late),
         tables=store_codec.loads_trusted(tables),
+        report=store_codec.loads_report_trusted(report),
+    )
+
+
+def _summary_version_from_row(row: tuple[Any, ...]) -> Version:
+    """`_version_from_row` for a summaries read: the tables column is the summary, followed by a flag
+    saying it is the full tables of a version stored before summaries existed (trimmed here)."""
+    (vid, unit, deliverable, seq, received_at, source_kind, source, content_hash, status, late, tables,
+     untrimmed, report) = row  # fmt: skip
+    decoded = store_codec.loads_trusted(tables)
+    return store_codec.version_trusted(
+        id=vid,
+        unit=unit,
+        deliverable=deliverable,
+        seq=seq,
+        received_at=store_codec.loads_datetime(received_at),
+        source_kind=source_kind,
+        source=source,
+        content_hash=content_hash,
+        status=status,
+        late=bool(late),
+        tables=store_codec.summary_tables(decoded) if untrimmed else decoded,
         report=store_codec.loads_report_trusted(report),
     )
 
