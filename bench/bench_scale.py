@@ -77,13 +77,14 @@ def _report(source: str, unit: str, deliverable: str, index: int) -> Any:
                             errors=errors, warnings=warnings)  # fmt: skip
 
 
-def _fill(app: Any, units: int) -> None:
+def _fill(app: Any, units: int, activity_rows: tuple[int, int] = (10, 40)) -> None:
+    """`activity_rows`: the fewest and most activities in a plan (varied between units)."""
     from schemas.submission import ParsedSubmission
 
     day = app.campaign.week.start
     at = dt.datetime(2022, 11, 20, 10, tzinfo=app.campaign.tz)
     for index, u in enumerate(app.roster.units[:units]):
-        rows = 10 + (index * 7) % 31
+        rows = activity_rows[0] + (index * 7) % (activity_rows[1] - activity_rows[0] + 1)
         versions = 2 if index % 5 == 0 else 1
         for v in range(versions):
             source = f"inbox/{u.code}-{v}.xlsx"
