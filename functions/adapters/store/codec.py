@@ -235,6 +235,7 @@ def loads_trusted(text: str) -> Any:
 
 
 _FIELD_NAMES: dict[type, set[str]] = {}
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 def _constructed(cls: Any, fields: dict[str, Any]) -> Any:
@@ -265,6 +266,12 @@ _set_dict = vars(BaseModel)["__dict__"].__set__
 _set_fields_set = vars(BaseModel)["__pydantic_fields_set__"].__set__
 _set_extra = vars(BaseModel)["__pydantic_extra__"].__set__
 _set_private = vars(BaseModel)["__pydantic_private__"].__set__
+
+
+def model_trusted(cls: type[_Model], fields: dict[str, Any]) -> _Model:
+    """An instance of a pydantic model from every one of its fields, as a store wrote them: not
+    validated again (see `_constructed`)."""
+    return _constructed(cls, fields)
 
 
 def _issue_trusted(data: dict[str, Any]) -> Any:

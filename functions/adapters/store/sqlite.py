@@ -523,8 +523,14 @@ class SqliteStore:
             sql += " WHERE key >= ?" + (" AND key < ?" if upper is not None else "")
             params = (prefix,) if upper is None else (prefix, upper)
         rows = self._conn().execute(sql + " ORDER BY claimed_us, key", params).fetchall()
+        # Rows this store wrote from validated claims: decoded in one pass and not validated again. A
+        # reminder run reads every remind/ claim twice (what is due, what is stuck): at 10,000 units
+        # that was a third of its time.
+        loads_datetime, loads_trusted, trusted = (
+            store_codec.loads_datetime, store_codec.loads_trusted, store_codec.model_trusted
+        )  # fmt: skip
         return [
-            Claim(key=k, claimed_at=store_codec.loads_datetime(at), payload=store_codec.loads(p))
+            trusted(Claim, {"key": k, "claimed_at": loads_datetime(at), "payload": loads_trusted(p)})
             for k, at, p in rows
         ]
 
