@@ -420,7 +420,9 @@ class SqliteStore:
     def _iter_latest_versions(
         self, status: VersionStatus | None, *, summaries: bool = False
     ) -> Iterator[Version]:
-        where, params = ("WHERE status = ?", (status,)) if status is not None else ("", ())
+        outer, inner, params = (
+            ("v.status = ?1 AND ", "w.status = ?1 AND ", (status,)) if status is not None else ("", "", ())
+        )
         columns = ["v." + c for c in _VERSION_COLUMNS.split(", ")]
         decode: Callable[[tuple[Any, ...]], Version] = _version_from_row
         if summaries:
@@ -432,11 +434,14 @@ class SqliteStore:
                 if self._has_summaries()
                 else "v.tables_json, 1"
             )
+        # Each group's highest seq by a correlated MAX, answered from an index, while walking an index
+        # that is already in (unit, deliverable) order (versions_by_status, or the unique key without a
+        # status): rows stream in order as fetched. Joining a GROUP BY instead made SQLite sort every
+        # row, summaries and reports included, in a temporary B-tree before returning the first.
         cursor = self._conn().execute(
-            f"SELECT {', '.join(columns)} "
-            "FROM versions AS v JOIN ("
-            f"  SELECT unit, deliverable, MAX(seq) AS seq FROM versions {where} GROUP BY unit, deliverable"
-            ") AS m ON v.unit = m.unit AND v.deliverable = m.deliverable AND v.seq = m.seq "
+            f"SELECT {', '.join(columns)} FROM versions AS v "
+            f"WHERE {outer}v.seq = (SELECT MAX(w.seq) FROM versions AS w "
+            f"  WHERE {inner}w.unit = v.unit AND w.deliverable = v.deliverable) "
             "ORDER BY v.unit, v.deliverable",
             params,
         )
@@ -862,24 +867,18 @@ def _version_from_row(row: tuple[Any, ...]) -> Version:
 
 def _summary_version_from_row(row: tuple[Any, ...]) -> Version:
     """`_version_from_row` for a summaries read: the tables column is the summary, followed by a flag
-    saying it is the full tables of a version stored before summaries existed (trimmed here)."""
+    saying it is the full tables of a version stored before summaries existed (trimmed here). The
+    Version is assembled from its fields in place (one per unit and deliverable for every status read)."""
     (vid, unit, deliverable, seq, received_at, source_kind, source, content_hash, status, late, tables,
      untrimmed, report) = row  # fmt: skip
     decoded = store_codec.loads_trusted(tables)
-    return store_codec.version_trusted(
-        id=vid,
-        unit=unit,
-        deliverable=deliverable,
-        seq=seq,
-        received_at=store_codec.loads_datetime(received_at),
-        source_kind=source_kind,
-        source=source,
-        content_hash=content_hash,
-        status=status,
-        late=bool(late),
-        tables=store_codec.summary_tables(decoded) if untrimmed else decoded,
-        report=store_codec.loads_report_trusted(report),
-    )
+    return store_codec.model_trusted(Version, {
+        "id": vid, "unit": unit, "deliverable": deliverable, "seq": seq,
+        "received_at": store_codec.loads_datetime(received_at), "source_kind": source_kind, "source": source,
+        "content_hash": content_hash, "status": status, "late": bool(late),
+        "tables": store_codec.summary_tables(decoded) if untrimmed else decoded,
+        "report": store_codec.loads_report_trusted(report),
+    })  # fmt: skip
 
 
 def _prefix_upper_bound(prefix: str) -> str | None:
