@@ -391,8 +391,8 @@ class SqliteStore:
         return list(self.iter_latest_versions(status))
 
     def iter_latest_versions(self, status: VersionStatus | None = None) -> Iterator[Version]:
-        # One query: the highest seq per group (an index scan), joined back to its row; rows are
-        # fetched in batches as the caller goes rather than all at once.
+        # One query: each group's row of highest seq (see _iter_latest_versions); rows are fetched in
+        # batches as the caller goes rather than all at once.
         try:
             yield from self._iter_latest_versions(status)
         except sqlite3.DatabaseError as exc:
