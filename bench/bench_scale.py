@@ -11,6 +11,8 @@ shared with other work disturbs less than wall time), median of --repeat runs af
 - submission_cpu_ms: one more submission through ingest_raw (what a form response, a webhook delivery,
   an ingested file or a polled sheet costs): peer figures, validation, report files, add_version;
 - statuses_cpu_ms: unit_statuses over the whole roster (status, reminders, digest, 总览);
+- remind_cpu_ms: a reminder run (`huizong remind --dry-run`: statuses, the remind/ claims, the plan) once
+  an earlier run has reminded every unit then missing (two claims each), measured after the others;
 - validate_cpu_ms: validate_file of one 50-row plan workbook against the filled store (`huizong validate`
   in process);
 - openpyxl_load_cpu_ms: openpyxl.load_workbook(read_only=True) of that same file, every cell read.
@@ -77,13 +79,14 @@ def _report(source: str, unit: str, deliverable: str, index: int) -> Any:
                             errors=errors, warnings=warnings)  # fmt: skip
 
 
-def _fill(app: Any, units: int) -> None:
+def _fill(app: Any, units: int, activity_rows: tuple[int, int] = (10, 40)) -> None:
+    """`activity_rows`: the fewest and most activities in a plan (varied between units)."""
     from schemas.submission import ParsedSubmission
 
     day = app.campaign.week.start
     at = dt.datetime(2022, 11, 20, 10, tzinfo=app.campaign.tz)
     for index, u in enumerate(app.roster.units[:units]):
-        rows = 10 + (index * 7) % 31
+        rows = activity_rows[0] + (index * 7) % (activity_rows[1] - activity_rows[0] + 1)
         versions = 2 if index % 5 == 0 else 1
         for v in range(versions):
             source = f"inbox/{u.code}-{v}.xlsx"
@@ -126,12 +129,30 @@ def _median_cpu_ms(work: Callable[[int], object], repeat: int) -> float:
     return round(statistics.median(runs), 1)
 
 
+def _remind_after_earlier_run(app: Any, remind: Callable[[int], object], repeat: int) -> float:
+    """A reminder run's CPU once an earlier run has reminded every unit then missing or in draft
+    (two steps each, claimed through the Store as run_reminders claims them)."""
+    from functions.services.status.unit_states import unit_statuses
+
+    at = dt.datetime(2022, 11, 21, 9, tzinfo=app.campaign.tz)
+    for s in unit_statuses(app.campaign, app.roster, app.store):
+        if s.state in ("missing", "draft"):
+            for step in (-3, 1):
+                app.store.claim(f"remind/{s.deliverable.key}/{s.unit.code}/{step:+d}", {
+                    "unit": s.unit.code, "unit_name": s.unit.name, "deliverable": s.deliverable.key,
+                    "step": step, "step_label": "截止前3天", "overdue_days": None, "address": "u@example.org",
+                    "state": s.state, "result": "已发送", "sent": True, "sending_since": at.isoformat(),
+                }, at=at)  # fmt: skip
+    return _median_cpu_ms(remind, repeat)
+
+
 def measure(units: int, repeat: int) -> dict[str, Any]:
     import openpyxl
 
     from functions.bootstrap import open_app
     from functions.services.intake.ingest import ingest_raw
     from functions.services.intake.validate_file import validate_file
+    from functions.services.reminders.send_reminders import run_reminders
     from functions.services.status.unit_states import unit_statuses
 
     with tempfile.TemporaryDirectory(prefix="huizong-bench-scale-") as tmp:
@@ -154,6 +175,11 @@ def measure(units: int, repeat: int) -> dict[str, Any]:
         def statuses(_: int) -> None:
             assert len(unit_statuses(app.campaign, app.roster, app.store)) >= units
 
+        def remind(_: int) -> None:
+            # `huizong remind --dry-run`: statuses, the remind/ claims twice (due, stuck), the plan.
+            later = dt.datetime(2022, 12, 10, 10, tzinfo=app.campaign.tz)
+            assert run_reminders(app.campaign, app.roster, app.store, None, now=later, dry_run=True).planned
+
         def validate(_: int) -> None:
             assert validate_file(app, path50).unit == app.roster.units[0].code
 
@@ -168,6 +194,7 @@ def measure(units: int, repeat: int) -> dict[str, Any]:
             "units": units,
             "submission_cpu_ms": _median_cpu_ms(submit, repeat),
             "statuses_cpu_ms": _median_cpu_ms(statuses, repeat),
+            "remind_cpu_ms": _remind_after_earlier_run(app, remind, repeat),
             "validate_cpu_ms": _median_cpu_ms(validate, repeat),
             "openpyxl_load_cpu_ms": _median_cpu_ms(load, repeat),
             "store_build_s": round(build_s, 1),

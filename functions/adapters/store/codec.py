@@ -15,8 +15,10 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
 from schemas.attachments import AttachmentRef
-from schemas.report import ValidationReport
+from schemas.report import Issue, ValidationReport
 from schemas.submission import ParsedSubmission, TableData, Version, version_id
 
 _DATE = "$date"
@@ -217,6 +219,30 @@ def _tag_hook(obj: dict[str, Any]) -> Any:
 
 # One decoder: json.loads with an object_hook builds a new JSONDecoder on every call.
 _TRUSTED_DECODER = json.JSONDecoder(object_hook=_tag_hook)
+_PLAIN_DECODER = json.JSONDecoder()
+
+
+def _scanner(decoder: json.JSONDecoder) -> Callable[[str], Any]:
+    """`decoder.decode` for compact text this store wrote, through the C scanner itself.
+
+    JSONDecoder.decode wraps the scanner in two Python calls and two whitespace regex matches, which
+    cost about as much as scanning a small report; statuses decode two texts per unit. Text the scanner
+    does not consume whole (whitespace, damage) goes through `decode`, which says what is wrong.
+    """
+    scan = decoder.scan_once
+
+    def decode(text: str) -> Any:
+        try:
+            value, end = scan(text, 0)
+        except StopIteration:
+            return decoder.decode(text)
+        return value if end == len(text) else decoder.decode(text)
+
+    return decode
+
+
+_decode_tagged = _scanner(_TRUSTED_DECODER)
+_decode_plain = _scanner(_PLAIN_DECODER)
 
 
 def loads_trusted(text: str) -> Any:
@@ -229,10 +255,11 @@ def loads_trusted(text: str) -> Any:
     """
     if '"$dict"' in text:
         return loads(text)
-    return _TRUSTED_DECODER.decode(text)
+    return _decode_tagged(text)
 
 
 _FIELD_NAMES: dict[type, set[str]] = {}
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 def _constructed(cls: Any, fields: dict[str, Any]) -> Any:
@@ -248,18 +275,30 @@ def _constructed(cls: Any, fields: dict[str, Any]) -> Any:
     if len(fields) != len(names):
         return cls.model_construct(**fields)
     obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", fields)
+    _set_dict(obj, fields)
     # Every field is set, so every instance may share one set: pydantic only ever adds a field name
     # to it (on assignment), which is already there, and copies it for model_copy.
-    object.__setattr__(obj, "__pydantic_fields_set__", names)
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    _set_fields_set(obj, names)
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj
 
 
-def _issue_trusted(data: dict[str, Any]) -> Any:
-    from schemas.report import Issue
+# BaseModel's slots, set through their descriptors: what object.__setattr__ ends up calling, without
+# its attribute lookup each time (four per model, one model per issue, report and version read).
+_set_dict = vars(BaseModel)["__dict__"].__set__
+_set_fields_set = vars(BaseModel)["__pydantic_fields_set__"].__set__
+_set_extra = vars(BaseModel)["__pydantic_extra__"].__set__
+_set_private = vars(BaseModel)["__pydantic_private__"].__set__
 
+
+def model_trusted(cls: type[_Model], fields: dict[str, Any]) -> _Model:
+    """An instance of a pydantic model from every one of its fields, as a store wrote them: not
+    validated again (see `_constructed`)."""
+    return _constructed(cls, fields)
+
+
+def _issue_trusted(data: dict[str, Any]) -> Any:
     return _constructed(Issue, data)
 
 
@@ -276,7 +315,23 @@ def report_from_dict_trusted(data: dict[str, Any]) -> ValidationReport:
 
 def loads_report_trusted(text: str) -> ValidationReport:
     """`loads_report` for text this store wrote with `dumps_report`."""
-    return report_from_dict_trusted(json.loads(text))
+    return _report_from_owned_dict(_decode_plain(text))
+
+
+def _report_from_owned_dict(fields: dict[str, Any]) -> ValidationReport:
+    """`report_from_dict_trusted` for a dict fresh from json.loads that nobody else holds: filled in
+    place instead of copied, and an empty issue list (most reports) is kept as decoded. Statuses decode
+    one report per unit, so these copies were a measurable part of them (issue 13 §2)."""
+    for key in ("errors", "warnings"):
+        issues = fields.get(key)
+        if issues:
+            fields[key] = [_constructed(Issue, e) for e in issues]
+        elif issues is None:
+            fields[key] = []
+    checked = fields.get("checked_at")
+    if isinstance(checked, str):
+        fields["checked_at"] = dt.datetime.fromisoformat(checked)
+    return _constructed(ValidationReport, fields)
 
 
 def version_trusted(
@@ -309,7 +364,7 @@ def document_from_json_trusted(text: str) -> dict[str, Any]:
         doc["tables"] = decode_value(doc["tables"])
         return doc
     # The report's fields are plain strings and numbers, so the hook only ever meets the tables' tags.
-    return _TRUSTED_DECODER.decode(text)
+    return _decode_tagged(text)
 
 
 def version_from_document_trusted(doc: dict[str, Any], *, tables_decoded: bool = False) -> Version:

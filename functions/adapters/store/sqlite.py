@@ -391,8 +391,8 @@ class SqliteStore:
         return list(self.iter_latest_versions(status))
 
     def iter_latest_versions(self, status: VersionStatus | None = None) -> Iterator[Version]:
-        # One query: the highest seq per group (an index scan), joined back to its row; rows are
-        # fetched in batches as the caller goes rather than all at once.
+        # One query: each group's row of highest seq (see _iter_latest_versions); rows are fetched in
+        # batches as the caller goes rather than all at once.
         try:
             yield from self._iter_latest_versions(status)
         except sqlite3.DatabaseError as exc:
@@ -403,11 +403,7 @@ class SqliteStore:
 
     def iter_latest_summaries(self, status: VersionStatus | None = None) -> Iterator[Version]:
         try:
-            for v in self._iter_latest_versions(status, summaries=True):
-                # Versions stored before summaries existed came with their full tables: trim them.
-                if any(len(rows) > 1 for rows in v.tables.values()):
-                    v = v.model_copy(update={"tables": store_codec.summary_tables(v.tables)})
-                yield v
+            yield from self._iter_latest_versions(status, summaries=True)
         except sqlite3.DatabaseError as exc:
             problem = _unavailable(self.path, exc)
             if problem is None:
@@ -424,21 +420,34 @@ class SqliteStore:
     def _iter_latest_versions(
         self, status: VersionStatus | None, *, summaries: bool = False
     ) -> Iterator[Version]:
-        where, params = ("WHERE status = ?", (status,)) if status is not None else ("", ())
+        outer, inner, params = (
+            ("v.status = ?1 AND ", "w.status = ?1 AND ", (status,)) if status is not None else ("", "", ())
+        )
         columns = ["v." + c for c in _VERSION_COLUMNS.split(", ")]
-        if summaries and self._has_summaries():
-            columns[columns.index("v.tables_json")] = "COALESCE(v.summary_json, v.tables_json)"
+        decode: Callable[[tuple[Any, ...]], Version] = _version_from_row
+        if summaries:
+            decode = _summary_version_from_row
+            # Versions stored before summaries existed (NULL, or no column in an older file opened
+            # read-only) come with their full tables, trimmed as they are decoded.
+            columns[columns.index("v.tables_json")] = (
+                "COALESCE(v.summary_json, v.tables_json), v.summary_json IS NULL"
+                if self._has_summaries()
+                else "v.tables_json, 1"
+            )
+        # Each group's highest seq by a correlated MAX, answered from an index, while walking an index
+        # that is already in (unit, deliverable) order (versions_by_status, or the unique key without a
+        # status): rows stream in order as fetched. Joining a GROUP BY instead made SQLite sort every
+        # row, summaries and reports included, in a temporary B-tree before returning the first.
         cursor = self._conn().execute(
-            f"SELECT {', '.join(columns)} "
-            "FROM versions AS v JOIN ("
-            f"  SELECT unit, deliverable, MAX(seq) AS seq FROM versions {where} GROUP BY unit, deliverable"
-            ") AS m ON v.unit = m.unit AND v.deliverable = m.deliverable AND v.seq = m.seq "
+            f"SELECT {', '.join(columns)} FROM versions AS v "
+            f"WHERE {outer}v.seq = (SELECT MAX(w.seq) FROM versions AS w "
+            f"  WHERE {inner}w.unit = v.unit AND w.deliverable = v.deliverable) "
             "ORDER BY v.unit, v.deliverable",
             params,
         )
         try:
             while rows := cursor.fetchmany(200):
-                yield from store_codec.decode_batch(_version_from_row, rows)
+                yield from store_codec.decode_batch(decode, rows)
         finally:
             cursor.close()
 
@@ -519,8 +528,14 @@ class SqliteStore:
             sql += " WHERE key >= ?" + (" AND key < ?" if upper is not None else "")
             params = (prefix,) if upper is None else (prefix, upper)
         rows = self._conn().execute(sql + " ORDER BY claimed_us, key", params).fetchall()
+        # Rows this store wrote from validated claims: decoded in one pass and not validated again. A
+        # reminder run reads every remind/ claim twice (what is due, what is stuck): thousands of rows
+        # at 10,000 units.
+        loads_datetime, loads_trusted, trusted = (
+            store_codec.loads_datetime, store_codec.loads_trusted, store_codec.model_trusted
+        )  # fmt: skip
         return [
-            Claim(key=k, claimed_at=store_codec.loads_datetime(at), payload=store_codec.loads(p))
+            trusted(Claim, {"key": k, "claimed_at": loads_datetime(at), "payload": loads_trusted(p)})
             for k, at, p in rows
         ]
 
@@ -848,6 +863,22 @@ def _version_from_row(row: tuple[Any, ...]) -> Version:
         tables=store_codec.loads_trusted(tables),
         report=store_codec.loads_report_trusted(report),
     )
+
+
+def _summary_version_from_row(row: tuple[Any, ...]) -> Version:
+    """`_version_from_row` for a summaries read: the tables column is the summary, followed by a flag
+    saying it is the full tables of a version stored before summaries existed (trimmed here). The
+    Version is assembled from its fields in place (one per unit and deliverable for every status read)."""
+    (vid, unit, deliverable, seq, received_at, source_kind, source, content_hash, status, late, tables,
+     untrimmed, report) = row  # fmt: skip
+    decoded = store_codec.loads_trusted(tables)
+    return store_codec.model_trusted(Version, {
+        "id": vid, "unit": unit, "deliverable": deliverable, "seq": seq,
+        "received_at": store_codec.loads_datetime(received_at), "source_kind": source_kind, "source": source,
+        "content_hash": content_hash, "status": status, "late": bool(late),
+        "tables": store_codec.summary_tables(decoded) if untrimmed else decoded,
+        "report": store_codec.loads_report_trusted(report),
+    })  # fmt: skip
 
 
 def _prefix_upper_bound(prefix: str) -> str | None:

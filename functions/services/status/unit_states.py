@@ -66,7 +66,7 @@ class DeliverableCounts:
 def light(version: Version, drop: set[str]) -> Version:
     """A version without its row tables (activities): statuses of 2,000 units stay small; whoever needs
     the rows reads them from the store one unit at a time (see full_version)."""
-    if not drop.intersection(version.tables):
+    if drop.isdisjoint(version.tables):
         return version
     return version.model_copy(update={"tables": {k: v for k, v in version.tables.items() if k not in drop}})
 
@@ -90,6 +90,9 @@ def unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[Unit
 
 
 def _unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[UnitStatus]:
+    # Called for every status page, reminder run, digest and master over the whole roster, so what does
+    # not change per unit is worked out once (issue 13 §2): which deliverables apply to a unit type, the
+    # review setting, an empty review.
     rows_tables = {t.key for t in campaign.form_spec.tables if t.kind == "rows"}
     submitted = {
         (v.unit, v.deliverable): light(v, rows_tables) for v in store.iter_latest_summaries("submitted")
@@ -100,22 +103,27 @@ def _unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[Uni
         if record.unit:
             unread[record.unit].append(record)
     reviews = {key: fold(records) for key, records in all_records(store).items()}
+    review_none = campaign.review == "none"
+    applicable: dict[str, list[Deliverable]] = {}
     out: list[UnitStatus] = []
     for unit in roster.units:
-        for d in campaign.deliverables:
-            if not d.applies_to(unit.type):
-                continue
+        deliverables = applicable.get(unit.type)
+        if deliverables is None:
+            deliverables = applicable[unit.type] = [
+                d for d in campaign.deliverables if d.applies_to(unit.type)
+            ]
+        for d in deliverables:
             key = (unit.code, d.key)
             sub, draft = submitted.get(key), drafts.get(key)
             held, accepted = None, False
-            review = reviews.get(key, Review())
+            review = reviews.get(key, _NO_REVIEW)
             latest = sub
-            approved = _approved(store, review, sub)
+            approved = _approved(store, review, sub) if review.approved_id is not None else None
             if approved is not None:
                 # 已通过: the approved version is the one counted until the organiser reopens it; a later
                 # submission is stored but does not replace it.
                 sub = light(approved, rows_tables)
-            elif sub is not None and _identity_errors(sub):
+            elif sub is not None and sub.report.errors and _identity_errors(sub):
                 decision = identity_decision(store, sub)
                 # The organiser confirmed it is this unit's own (`huizong assign FILE <this unit>`).
                 accepted = decision is not None and decision.get("assigned_to") == unit.code
@@ -130,12 +138,13 @@ def _unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[Uni
             if sub is not None:
                 # Accepted: its identity errors are answered; a waived error no longer blocks; any other
                 # error still counts.
-                waived = tuple(review.waived_in(sub))
-                ok = sub.report.valid or all(
-                    e in waived or (accepted and e.code in IDENTITY_CODES) for e in sub.report.errors
+                waived = tuple(review.waived_in(sub)) if review.waived else ()
+                report = sub.report
+                ok = report.valid or all(
+                    e in waived or (accepted and e.code in IDENTITY_CODES) for e in report.errors
                 )
                 state = review.state(latest, ok)
-                if state == "pending" and campaign.review == "none":
+                if state == "pending" and review_none:
                     state = ""
                 out.append(
                     UnitStatus(unit, d, "valid" if ok else "errors", sub, held,
@@ -144,9 +153,14 @@ def _unit_statuses(campaign: Campaign, roster: Roster, store: Store) -> list[Uni
             elif draft is not None:
                 out.append(UnitStatus(unit, d, "draft", draft))
             else:
-                files = tuple(r for r in unread[unit.code] if r.deliverable in (None, d.key))
+                own = unread.get(unit.code)
+                files = tuple(r for r in own if r.deliverable in (None, d.key)) if own else ()
                 out.append(UnitStatus(unit, d, "missing", None, unread=files))
     return out
+
+
+# What a (unit, deliverable) without review actions folds to; shared, as nothing changes a Review.
+_NO_REVIEW = Review()
 
 
 DECIDED_PREFIX = "identity-decided/"
