@@ -435,3 +435,27 @@ def test_english_campaign_upload_section_is_in_english(app: App, wujin_dir: Path
     assert "Already filled in the Excel workbook? Upload it" in page
     got = _upload(client, page, "x.xlsx", b"junk" * 100)
     assert got.status_code == 422 and "cannot be read as the form" in got.text
+
+
+def test_a_workbook_sent_by_another_channel_shows_row_problems_with_the_table_not_on_a_wrong_card(
+    app: App, wujin_dir: Path, tmp_path: Path
+) -> None:
+    # Dropped in the folder (or mailed): its report numbers the row issue by the sheet's row, which the
+    # form's cards do not share; the page must not put it on whichever card has that number.
+    data = _plan_bytes(app, tmp_path, "WJ015")
+    (wujin_dir / "inbox").mkdir(exist_ok=True)
+    (wujin_dir / "inbox" / "湖塘实验中学.xlsx").write_bytes(data)
+    [outcome] = ingest_all(app, now=BEFORE_DUE)
+    assert outcome.unit == "WJ015" and outcome.stored
+    stored = app.store.latest("WJ015", "plan")
+    assert stored is not None
+    [bad] = [i for i in stored.report.errors if i.code == "bad-number"]
+    assert bad.row is not None and bad.row > 2 and bad.cell  # the sheet's row, not the second card's
+
+    page = _open(_client(app), app, "WJ015")
+    cards = re.findall(r'name="(activities\.\d+\.[a-z_]+)"', page)
+    assert cards, "the stored activities are shown as cards"
+    assert not any('data-code="bad-number"' in _field_block(page, name) for name in cards)
+    table = page[page.index('id="t-activities"') : page.index("</section>", page.index('id="t-activities"'))]
+    assert 'data-code="bad-number"' in table
+    assert f"!{bad.cell}" in page  # the summary gives the cell the unit finds in its workbook

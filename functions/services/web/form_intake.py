@@ -97,7 +97,30 @@ def form_start(app: App, unit: Unit, deliverable: str) -> FormStart:
             return FormStart(values=kept["values"], report=report, version=version)
     # The latest version came from another channel (a workbook, a Google Sheet): show its values.
     values = values_of_version(app.campaign, deliverable, version.tables)
-    return FormStart(values=values, report=version.report, version=version)
+    report = version.report
+    if version.source_kind != "web":
+        report = sheet_rows_to_tables(app, deliverable, report)
+    return FormStart(values=values, report=report, version=version)
+
+
+def sheet_rows_to_tables(app: App, deliverable: str, report: ValidationReport) -> ValidationReport:
+    """Another channel's report numbers a row issue by its sheet row (主要活动安排表!C7), not by the form's
+    card (blank sheet rows are skipped, so the two cannot be matched from the stored tables): the issue is
+    shown with its table and its cell, never next to a card it does not belong to."""
+    lang = app.campaign.language
+    row_tables = {tb.title(lang) for tb in app.campaign.tables_of(deliverable) if tb.kind == "rows"}
+
+    def at_table(issue: Issue) -> Issue:
+        if issue.row is None or issue.sheet not in row_tables:
+            return issue
+        return issue.model_copy(update={"row": None})
+
+    return report.model_copy(
+        update={
+            "errors": [at_table(i) for i in report.errors],
+            "warnings": [at_table(i) for i in report.warnings],
+        }
+    )
 
 
 def form_state(app: App, unit: Unit, deliverable: str, version: Version | None, now: dt.datetime) -> str:
