@@ -426,6 +426,15 @@ def create_web_app(
 
         return await run_in_threadpool(load)
 
+    def stored(result: SaveResult) -> None:
+        """A submitted version was stored: serve rebuilds the master, Lambda queues its consolidation."""
+        if not result.stored:
+            return
+        if on_stored is not None:
+            on_stored()
+        if result.version is not None and on_version is not None:
+            on_version(result.version)
+
     async def post_form(request: Request) -> Response:
         session = await _session_or_page(request, tr("无法保存", "Could not save"))
         if isinstance(session, Response):
@@ -514,10 +523,8 @@ def create_web_app(
                     files=files,
                     issues=issues,
                 )
-            if submit and result.stored and on_stored is not None:
-                on_stored()
-            if submit and result.stored and result.version is not None and on_version is not None:
-                on_version(result.version)
+            if submit:
+                stored(result)
             return render(
                 session,
                 values=dict(values),
@@ -590,11 +597,8 @@ def create_web_app(
                 )
                 start = None if not result.refused else form_start(app, session.unit, deliverable)
             saved = result.saved
-            if saved is not None and saved.stored:
-                if on_stored is not None:
-                    on_stored()
-                if saved.version is not None and on_version is not None:
-                    on_version(saved.version)
+            if saved is not None:
+                stored(saved)
             if start is not None:
                 # Refused: nothing stored, the page as it was, with the reason in the upload section.
                 return render(
