@@ -76,6 +76,17 @@ def test_a_folder_file_is_read_from_its_path_and_a_vanished_one_is_no_file(
     assert workbook_bytes(store, "v1") is not None  # the kept one does not depend on the file
 
 
+def test_a_folder_file_replaced_since_it_was_read_is_not_kept(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "方案.xlsx"
+    path.write_bytes(b"PK another workbook put in its place")
+    read = ReceivedWorkbook(name=path.name, path=path, sha256=hashlib.sha256(DATA).hexdigest())
+    assert not keep_workbook(store, "v1", read, max_bytes=1000)
+    assert kept_workbook(store, "v1") is None
+    path.write_bytes(DATA)  # the very bytes that were read: kept
+    assert keep_workbook(store, "v1", read, max_bytes=1000)
+    assert workbook_bytes(store, "v1") is not None
+
+
 def test_a_record_whose_blob_is_missing_or_damaged_serves_nothing(store: Store) -> None:
     missing = KeptWorkbook(sha256="a" * 64, name="x.xlsx", size=3)
     store.set_meta(meta_key("v1"), missing.model_dump_json())

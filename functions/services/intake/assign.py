@@ -216,7 +216,7 @@ def _assign(
     previous = _previous_version_id(app, digest)
     # The file is kept with a new version (a kept blob's name is the record's, not our temp file's).
     name = record_name if record_name is not None else path.name
-    workbook = ReceivedWorkbook(name=name, path=path)
+    workbook = ReceivedWorkbook(name=name, path=path, sha256=digest)
     outcome = ingest_raw(app, raw, received_at=received_at, now=now, files=files, workbook=workbook)
     if outcome.seq is not None:
         seen = {"unit": unit.code, "deliverable": chosen, "seq": outcome.seq}

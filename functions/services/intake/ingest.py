@@ -247,6 +247,7 @@ def _ingest_item_unguarded(
         return _files_without_workbook(app, path, waiting, received_at=min(item.received_at, now), now=now)
     files = incoming([Path(p) for p in item.attachments]) if item.attachments is not None else None
     digest = file_digest(path) if path.is_file() else None
+    workbook = ReceivedWorkbook(name=path.name, path=path, sha256=digest)
     if digest and files:
         # The workbook and its files together: the same workbook with new photos is a new submission.
         digest = hashlib.sha256(f"{digest}+{files_digest(files)}".encode()).hexdigest()
@@ -255,7 +256,6 @@ def _ingest_item_unguarded(
         return _seen_outcome(app, item.source, seen)
     raw = app.intake.read(item)
     received_at = min(item.received_at, now)
-    workbook = ReceivedWorkbook(name=path.name, path=path)
     outcome = ingest_raw(
         app, raw, received_at=received_at, now=now, peers=peers, files=files, workbook=workbook
     )

@@ -34,6 +34,9 @@ class ReceivedWorkbook:
     name: str
     data: bytes | None = None
     path: Path | None = None
+    # The digest of the file when it was read, when known: a file replaced since is not kept as this
+    # version's (the organiser would download something the unit's report does not describe).
+    sha256: str | None = None
 
 
 class KeptWorkbook(BaseModel):
@@ -52,7 +55,7 @@ def meta_key(version_id: str) -> str:
 
 def keep_workbook(store: Store, version_id: str, workbook: ReceivedWorkbook, *, max_bytes: int) -> bool:
     """Keep the workbook's bytes and record them as the version's; False when there is nothing to keep
-    (no bytes, the file gone, or larger than the campaign's max_file_mb, which the reader refuses anyway)."""
+    (no bytes, the file gone or replaced, or larger than the campaign's max_file_mb, which the reader refuses anyway)."""
     data = workbook.data
     if data is None and workbook.path is not None:
         try:
@@ -65,6 +68,8 @@ def keep_workbook(store: Store, version_id: str, workbook: ReceivedWorkbook, *, 
     if data is None or len(data) > max_bytes:
         return False
     sha = hashlib.sha256(data).hexdigest()
+    if workbook.sha256 is not None and sha != workbook.sha256:
+        return False
     store.put_blob(sha, data)
     record = KeptWorkbook(sha256=sha, name=safe_name(workbook.name, fallback="workbook.xlsx"), size=len(data))
     store.set_meta(meta_key(version_id), record.model_dump_json())
