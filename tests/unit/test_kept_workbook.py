@@ -87,6 +87,20 @@ def test_a_folder_file_replaced_since_it_was_read_is_not_kept(store: Store, tmp_
     assert workbook_bytes(store, "v1") is not None
 
 
+class _FailingBlobs(MemoryStore):
+    """A store whose blob write fails (S3 down, a locked file) after the version was stored."""
+
+    def put_blob(self, sha256: str, data: bytes) -> None:
+        raise OSError("blob store unavailable")
+
+
+def test_a_failing_blob_store_leaves_the_version_without_its_file(caplog: pytest.LogCaptureFixture) -> None:
+    store = _FailingBlobs()
+    assert not keep_workbook(store, "v1", ReceivedWorkbook(name="方案.xlsx", data=DATA), max_bytes=1000)
+    assert kept_workbook(store, "v1") is None
+    assert "workbook of version v1 not kept" in caplog.text
+
+
 def test_a_record_whose_blob_is_missing_or_damaged_serves_nothing(store: Store) -> None:
     missing = KeptWorkbook(sha256="a" * 64, name="x.xlsx", size=3)
     store.set_meta(meta_key("v1"), missing.model_dump_json())

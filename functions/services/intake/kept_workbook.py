@@ -15,6 +15,7 @@ never used as a path.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from functions.ports import Store
 from functions.services.intake.attachments import safe_name
 
 META_PREFIX = "workbook/"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,15 @@ def keep_workbook(store: Store, version_id: str, workbook: ReceivedWorkbook, *, 
     sha = hashlib.sha256(data).hexdigest()
     if workbook.sha256 is not None and sha != workbook.sha256:
         return False
-    store.put_blob(sha, data)
     record = KeptWorkbook(sha256=sha, name=safe_name(workbook.name, fallback="workbook.xlsx"), size=len(data))
-    store.set_meta(meta_key(version_id), record.model_dump_json())
+    try:
+        store.put_blob(sha, data)
+        store.set_meta(meta_key(version_id), record.model_dump_json())
+    except Exception:  # the store's own failure (S3, a locked SQLite file), after the version was stored
+        # The version is stored already: failing now would tell the unit its submission failed when it
+        # did not (and sending it again would be "unchanged"). It stands without its file, logged.
+        log.warning("workbook of version %s not kept", version_id, exc_info=True)
+        return False
     return True
 
 
