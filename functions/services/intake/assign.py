@@ -23,6 +23,7 @@ from pathlib import Path
 from functions.app import App
 from functions.services.intake.attachments import IncomingFile, incoming
 from functions.services.intake.ingest import IngestOutcome, file_digest, ingest_raw
+from functions.services.intake.kept_workbook import ReceivedWorkbook
 from functions.services.intake.unread import (
     UnreadFile,
     get_unread,
@@ -123,7 +124,7 @@ def assign_recorded(
         kept = files_of_workbook(app.store, record.sha256)
         return _assign(app, path, record.sha256, unit_code, deliverable=deliverable, now=now,
                        received_at=record.received_at, source=f"kept:{record.sha256[:16]} {record.name}",
-                       files=incoming(kept) if kept else None)  # fmt: skip
+                       files=incoming(kept) if kept else None, record_name=record.name)  # fmt: skip
 
 
 def _assign(
@@ -137,6 +138,7 @@ def _assign(
     received_at: dt.datetime,
     source: str | None,
     files: list[IncomingFile] | None = None,
+    record_name: str | None = None,
 ) -> AssignResult:
     lang = app.campaign.language
     unit = app.roster.get(unit_code.strip()) or app.roster.get(unit_code.strip().upper())
@@ -212,7 +214,10 @@ def _assign(
     raw.claimed = ClaimedIdentity()
     raw.issues = [i for i in raw.issues if i.code not in _IDENTITY_ISSUES]
     previous = _previous_version_id(app, digest)
-    outcome = ingest_raw(app, raw, received_at=received_at, now=now, files=files)
+    # The file is kept with a new version (a kept blob's name is the record's, not our temp file's).
+    name = record_name if record_name is not None else path.name
+    workbook = ReceivedWorkbook(name=name, path=path, sha256=digest)
+    outcome = ingest_raw(app, raw, received_at=received_at, now=now, files=files, workbook=workbook)
     if outcome.seq is not None:
         seen = {"unit": unit.code, "deliverable": chosen, "seq": outcome.seq}
         app.store.set_meta(f"file-seen/{digest}", json.dumps(seen, ensure_ascii=False))

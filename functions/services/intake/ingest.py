@@ -24,6 +24,7 @@ from functions.services.intake.attachments import (
     keep_attachments,
     safe_name,
 )
+from functions.services.intake.kept_workbook import ReceivedWorkbook, keep_workbook
 from functions.services.intake.peers import PeerStats
 from functions.services.intake.unread import get_unread, record_unread
 from functions.services.intake.unread import key_of as unread_key
@@ -96,12 +97,15 @@ def ingest_raw(
     now: dt.datetime,
     peers: PeerStats | None = None,
     files: Sequence[IncomingFile] | None = None,
+    workbook: ReceivedWorkbook | None = None,
 ) -> IngestOutcome:
     """Validate and store one submission from any channel; never raises for bad content.
 
     `files`: the evidence files that came with it (services/intake/attachments.py), checked against the
     deliverable's `attachments` rules and stored with the version. None for a channel that cannot carry
     files (Google sheets, forms): their rules are then not checked, rather than failed.
+    `workbook`: the file the submission was read from, kept with a new version so the console can hand
+    the organiser what the unit sent (kept_workbook.py); None for channels without a file.
     """
     peers = peers or PeerStats(app.store, [d.key for d in app.campaign.deliverables])
     ctx = peers.context_for(raw.unit_code, checked_at=now)
@@ -135,6 +139,9 @@ def ingest_raw(
     version, created = app.store.add_version(parsed, report, received_at=received_at, late=late)
     if created and parsed.attachments and app.store.get_meta(EVIDENCE_META) is None:
         app.store.set_meta(EVIDENCE_META, "1")
+    if created and workbook is not None:
+        max_bytes = int(app.campaign.submission.max_file_mb * 1024 * 1024)
+        keep_workbook(app.store, version.id, workbook, max_bytes=max_bytes)
     return IngestOutcome(
         raw.source,
         parsed.unit,
@@ -240,6 +247,7 @@ def _ingest_item_unguarded(
         return _files_without_workbook(app, path, waiting, received_at=min(item.received_at, now), now=now)
     files = incoming([Path(p) for p in item.attachments]) if item.attachments is not None else None
     digest = file_digest(path) if path.is_file() else None
+    workbook = ReceivedWorkbook(name=path.name, path=path, sha256=digest)
     if digest and files:
         # The workbook and its files together: the same workbook with new photos is a new submission.
         digest = hashlib.sha256(f"{digest}+{files_digest(files)}".encode()).hexdigest()
@@ -248,7 +256,9 @@ def _ingest_item_unguarded(
         return _seen_outcome(app, item.source, seen)
     raw = app.intake.read(item)
     received_at = min(item.received_at, now)
-    outcome = ingest_raw(app, raw, received_at=received_at, now=now, peers=peers, files=files)
+    outcome = ingest_raw(
+        app, raw, received_at=received_at, now=now, peers=peers, files=files, workbook=workbook
+    )
     if files and outcome.seq is not None:
         _forget_waiting_files(app, files)
     if digest and outcome.unit and outcome.deliverable and outcome.seq is not None:

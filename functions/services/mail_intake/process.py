@@ -24,6 +24,7 @@ from functions.app import App
 from functions.ports import Mailbox, MailboxError
 from functions.services.intake.attachments import IncomingFile, incoming
 from functions.services.intake.ingest import IngestOutcome, ingest_raw
+from functions.services.intake.kept_workbook import ReceivedWorkbook
 from functions.services.intake.peers import PeerStats
 from functions.services.intake.unread import guess_unit, record_unread
 from functions.services.mail_intake.evidence import link_files_to_workbook, receive_evidence_files
@@ -320,7 +321,10 @@ def _ingest_book(
             note,
             report,
         )
-    outcome = ingest_raw(app, raw, received_at=received_at, now=now, peers=peers, files=files)
+    workbook = ReceivedWorkbook(name=book.name, data=book.data)
+    outcome = ingest_raw(
+        app, raw, received_at=received_at, now=now, peers=peers, files=files, workbook=workbook
+    )
     if outcome.seq is None and outcome.report is not None:
         # Nothing stored: the organiser's list of files not read or not tied to a unit shows it. The
         # bytes are kept (by their digest, like evidence files): a mailed workbook has no file in the

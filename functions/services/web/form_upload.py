@@ -35,6 +35,7 @@ from pathlib import Path
 from functions.app import App
 from functions.services.intake.attachments import safe_name
 from functions.services.intake.ingest import ingest_raw
+from functions.services.intake.kept_workbook import ReceivedWorkbook
 from functions.services.intake.receipt import send_receipt
 from functions.services.web.form_fields import FormValues, values_of_version, web_source
 from functions.services.web.form_files import files_for_save
@@ -113,7 +114,9 @@ def upload_workbook(
     rules = app.campaign.deliverable(deliverable).attachments
     # The files the unit's form holds (its draft's uploads): they go with the workbook, as a web save's do.
     files = files_for_save(app, unit.code, deliverable, [], ()) if rules else None
-    outcome = ingest_raw(app, raw, received_at=now, now=now, files=files)
+    # The uploaded bytes are kept with a new version: the console downloads what the unit sent.
+    workbook = ReceivedWorkbook(name=shown, data=data)
+    outcome = ingest_raw(app, raw, received_at=now, now=now, files=files, workbook=workbook)
     assert outcome.report is not None  # ingest_raw always reports
     version = app.store.latest(unit.code, deliverable)
     values = values_of_version(app.campaign, deliverable, version.tables) if version else {}

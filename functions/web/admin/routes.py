@@ -69,6 +69,7 @@ from functions.services.console.overview import (
 )
 from functions.services.console.signin import send_signin_link
 from functions.services.console.unit_page import deliverable_detail, unit_mails, version_of
+from functions.services.intake.kept_workbook import kept_workbook, workbook_bytes
 from functions.services.review import actions as review_actions
 from functions.services.review.records import action_label, issue_place, review_label
 from functions.services.status.unit_states import UnitStatus, unit_statuses
@@ -77,6 +78,7 @@ from functions.web.admin.charts import bar_chart
 from functions.web.limits import RateLimiter
 from schemas.campaign import Person
 from schemas.i18n import Language, t
+from schemas.submission import Version
 
 log = logging.getLogger("huizong.web.admin")
 
@@ -414,10 +416,14 @@ def create_admin_app(
         }
 
     def _file_of(s: UnitStatus) -> str:
+        """The name of the latest submitted version's file, shown with its download link ("" for none)."""
         v = app.store.latest(s.unit.code, s.deliverable.key, "submitted")
-        if v is None or v.source_kind != "file":
+        if v is None:
             return ""
-        return Path(v.source).name
+        kept = kept_workbook(app.store, v.id)
+        if kept is not None:
+            return kept.name
+        return Path(v.source).name if v.source_kind == "file" else ""
 
     async def unit_page(request: Request) -> Response:
         got = await signed_in(request)
@@ -529,24 +535,38 @@ def create_admin_app(
         def load(person: Person, code: str, deliverable: str) -> _File | None:
             with guard:
                 v = app.store.latest(code, deliverable, "submitted")
-            if v is None or v.source_kind != "file":
-                return None
-            path = Path(v.source)
-            path = path if path.is_absolute() else app.folder / path
-            root = app.folder.resolve()
-            try:
-                resolved = path.resolve()
-                resolved.relative_to(root)  # only files of the campaign folder, whatever a record says
+                # The workbook kept with the version (any channel with a file); else, for a version stored
+                # before workbooks were kept, the folder file it was read from, if it is still there.
+                kept = workbook_bytes(app.store, v.id) if v is not None else None
+            if kept is not None:
+                record, data = kept
                 return _File(
-                    resolved.read_bytes(), resolved.name, _media_type(resolved.name), audit=resolved.name
+                    data, record.name, _media_type(record.name), audit=f"{record.name} {record.sha256[:12]}"
                 )
-            except (OSError, ValueError):
-                return None
+            return _folder_file(v)
 
         return await unit_download(request, load, (
-            "该单位最新的报送不是文件（在线表单或 Google 表格），或文件已不在活动文件夹中；请在单位页面查看内容。",
-            "The unit's latest submission is not a file (web form or Google sheet), or the file is no longer "
-            "in the campaign folder; see its page."))  # fmt: skip
+            "该单位最新的报送没有可下载的文件：在线表单填写或 Google 表格/表单的报送没有文件（请在单位页面查看内容）；"
+            "较早以文件报送、且文件已不在活动文件夹中的，请让单位重新发送。",
+            "The unit's latest submission has no file to download: one typed in the web form or sent by Google "
+            "sheet or form has none (see its content on the unit's page); for an older file no longer in the "
+            "campaign folder, ask the unit to send it again."))  # fmt: skip
+
+    def _folder_file(v: Version | None) -> _File | None:
+        """A version's file in the campaign folder: only there, whatever a record says."""
+        if v is None or v.source_kind != "file":
+            return None
+        path = Path(v.source)
+        path = path if path.is_absolute() else app.folder / path
+        root = app.folder.resolve()
+        try:
+            resolved = path.resolve()
+            resolved.relative_to(root)  # only files of the campaign folder, whatever a record says
+            return _File(
+                resolved.read_bytes(), resolved.name, _media_type(resolved.name), audit=resolved.name
+            )
+        except (OSError, ValueError):
+            return None
 
     async def evidence_file(request: Request) -> Response:
         """One evidence file of one of the unit's versions: `.../evidence/<sha256>` downloads it,
