@@ -28,6 +28,7 @@ import re
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,13 @@ from functions.services.web.direct_upload import (
 )
 from functions.services.web.form_fields import FormTooLarge, FormValues, form_values
 from functions.services.web.form_files import files_for_save, kept_files
-from functions.services.web.form_intake import SaveResult, form_start, form_state, save_form
+from functions.services.web.form_intake import (
+    SaveResult,
+    deliver_saved_receipt,
+    form_start,
+    form_state,
+    save_form,
+)
 from functions.services.web.form_review import form_review
 from functions.services.web.form_upload import UploadResult, upload_workbook
 from functions.services.web.links import (
@@ -522,7 +529,11 @@ def create_web_app(
                     link=personal_link(session, key),
                     files=files,
                     issues=issues,
+                    defer_receipt=True,
                 )
+            # Claimed above under the lock, mailed here outside it: a slow SMTP server must not hold
+            # every other unit's save (the lock is taken again only to record the outcome).
+            result = deliver_saved_receipt(app, result, now=now_of(), hold=guard)
             if submit:
                 stored(result)
             return render(
@@ -594,8 +605,14 @@ def create_web_app(
                     data=data,
                     now=now_of(),
                     link=personal_link(session, key),
+                    defer_receipt=True,
                 )
                 start = None if not result.refused else form_start(app, session.unit, deliverable)
+            if result.saved is not None:
+                # As a save's: claimed under the lock, mailed outside it.
+                result = replace(
+                    result, saved=deliver_saved_receipt(app, result.saved, now=now_of(), hold=guard)
+                )
             saved = result.saved
             if saved is not None:
                 stored(saved)

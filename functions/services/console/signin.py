@@ -1,9 +1,15 @@
-"""Mail a sign-in link to a person listed under `people:` (nothing to an address that is not listed)."""
+"""Mail a sign-in link to a person listed under `people:` (nothing to an address that is not listed).
+
+`hold` is taken around each store step (the link's claim, then its outcome) and released while the mail
+is sent: `huizong serve` passes its lock, so a slow SMTP server does not hold every other request.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 from functions.app import App
 from functions.ports import MailNotPermitted, MailRefused, MailUncertain
@@ -14,10 +20,20 @@ from schemas.i18n import t
 log = logging.getLogger(__name__)
 
 
-def send_signin_link(app: App, email: str, *, base_url: str, now: dt.datetime) -> str:
+def send_signin_link(
+    app: App,
+    email: str,
+    *,
+    base_url: str,
+    now: dt.datetime,
+    hold: AbstractContextManager[Any] | None = None,
+) -> str:
     """Claim a new one-time link, then mail it. Returns what happened, for the log only: the page says
-    the same thing whatever this returns, so nobody learns which addresses are listed."""
-    request = new_link(app.store, app.campaign, email, now=now)
+    the same thing whatever this returns, so nobody learns which addresses are listed. `hold` (serve's
+    lock) is held for the store's steps only, never while the mail is sent."""
+    guard: AbstractContextManager[Any] = hold if hold is not None else nullcontext()
+    with guard:
+        request = new_link(app.store, app.campaign, email, now=now)
     if request is None:
         return "not listed"
     lang = app.campaign.language
@@ -37,16 +53,20 @@ def send_signin_link(app: App, email: str, *, base_url: str, now: dt.datetime) -
         minutes=int(LINK_TTL.total_seconds() // 60),
     )
     try:
+        # Outside the lock: the link's claim above is what keeps this mail from going twice.
         app.mailer.send(msg)
     except MailRefused as exc:
         # Nothing was sent; the person asks again. The unused token just expires.
-        record_send(app.store, request, f"refused: {exc}", sent=False)
+        with guard:
+            record_send(app.store, request, f"refused: {exc}", sent=False)
         log.warning("console sign-in mail refused: %s", exc)
         return "refused"
     except (MailUncertain, MailNotPermitted) as exc:
-        record_send(app.store, request, f"uncertain: {exc}", sent=False)
+        with guard:
+            record_send(app.store, request, f"uncertain: {exc}", sent=False)
         log.warning("console sign-in mail may not have been sent: %s", exc)
         return "uncertain"
-    record_send(app.store, request, "sent", sent=True)
-    audit(app.store, AuditEntry(at=now, by=request.person.email, action="link-sent"))
+    with guard:
+        record_send(app.store, request, "sent", sent=True)
+        audit(app.store, AuditEntry(at=now, by=request.person.email, action="link-sent"))
     return "sent"

@@ -3,14 +3,20 @@
 Claimed before it is sent, keyed by the version: a poll that runs twice, or a run that stopped between
 storing the version and mailing, sends it once. A send the transport refused before accepting it is
 released, so the next poll retries; an uncertain one keeps its claim (a second copy is worse than none).
+
+`claim_receipt` (store: claim and build) and `deliver_receipt` (send, then record the outcome) are the two
+halves of `send_receipt`, for `huizong serve`'s web form: it claims under its lock and sends after
+releasing it, taking the lock again only to record the outcome.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Literal
+from typing import Any, Literal
 
 from functions.app import App
 from functions.ports import MailNotPermitted, MailRefused, MailUncertain
@@ -148,8 +154,28 @@ def build_receipt(
     return msg
 
 
+@dataclass(frozen=True)
+class ClaimedReceipt:
+    """A receipt claimed in the store and built, not yet sent (`deliver_receipt` sends it)."""
+
+    version: Version
+    key: str
+    payload: dict[str, object]
+    message: EmailMessage
+    link: str
+    address: str
+
+
 def send_receipt(app: App, version: Version, *, link: str, now: dt.datetime) -> ReceiptOutcome:
     """Send the receipt for `version` unless it was sent (or is being sent) already."""
+    claimed = claim_receipt(app, version, link=link, now=now)
+    return claimed if isinstance(claimed, str) else deliver_receipt(app, claimed, now=now)
+
+
+def claim_receipt(
+    app: App, version: Version, *, link: str, now: dt.datetime
+) -> ClaimedReceipt | ReceiptOutcome:
+    """The store's part before sending: claim the receipt and build it, or say why nothing is sent."""
     unit = app.roster.get(version.unit)
     key = receipt_key(version)
     payload = {
@@ -171,26 +197,47 @@ def send_receipt(app: App, version: Version, *, link: str, now: dt.datetime) -> 
         log.exception("receipt could not be composed: %s/%s", version.unit, version.deliverable)
         app.store.update_claim(key, {**payload, "result": f"failed: {type(exc).__name__}: {exc}"})
         return "failed"
+    return ClaimedReceipt(version, key, payload, message, link, ", ".join(unit.emails))
+
+
+def deliver_receipt(
+    app: App,
+    claimed: ClaimedReceipt,
+    *,
+    now: dt.datetime,
+    hold: AbstractContextManager[Any] | None = None,
+) -> ReceiptOutcome:
+    """Send a claimed receipt, then record the outcome; `hold` (serve's lock) is taken for that record
+    only. Until then the claim says "sending", so no other path sends it again."""
+    guard: AbstractContextManager[Any] = hold if hold is not None else nullcontext()
+    version, key, payload = claimed.version, claimed.key, claimed.payload
     try:
-        app.mailer.send(message)
+        app.mailer.send(claimed.message)
     except MailRefused as exc:
-        app.store.release(key)
-        app.store.claim(_pending_key(version), {**payload, "link": link, "error": str(exc)}, at=now)
+        with guard:
+            app.store.release(key)
+            app.store.claim(
+                _pending_key(version), {**payload, "link": claimed.link, "error": str(exc)}, at=now
+            )
         log.warning("receipt refused, will retry: %s/%s: %s", version.unit, version.deliverable, exc)
         return "refused"
     except MailNotPermitted as exc:
         # Kept, not queued for retry: every retry would be refused the same way (adapters/mail/ses.py).
-        app.store.update_claim(key, {**payload, "result": f"not permitted: {exc}"})
+        with guard:
+            app.store.update_claim(key, {**payload, "result": f"not permitted: {exc}"})
         log.error("receipt not permitted: %s/%s: %s", version.unit, version.deliverable, exc)
         return "not-permitted"
     except MailUncertain as exc:
-        app.store.update_claim(key, {**payload, "result": f"uncertain: {exc}"})
+        with guard:
+            app.store.update_claim(key, {**payload, "result": f"uncertain: {exc}"})
         return "uncertain"
     except Exception as exc:  # a transport that broke its contract: whether it sent is unknown
         log.exception("receipt send failed unexpectedly: %s/%s", version.unit, version.deliverable)
-        app.store.update_claim(key, {**payload, "result": f"uncertain: {type(exc).__name__}: {exc}"})
+        with guard:
+            app.store.update_claim(key, {**payload, "result": f"uncertain: {type(exc).__name__}: {exc}"})
         return "uncertain"
-    app.store.update_claim(key, {**payload, "result": "sent", "address": ", ".join(unit.emails)})
+    with guard:
+        app.store.update_claim(key, {**payload, "result": "sent", "address": claimed.address})
     return "sent"
 
 

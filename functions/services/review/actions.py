@@ -2,7 +2,9 @@
 
 Each action is appended to the store (records.py) with who, when, the version and the comment. A return
 also mails the unit once: the mail is claimed (`review-mail/<record key>`) before it is sent, like every
-mail, so the action recorded once gives exactly one 退回 mail whatever happens after.
+mail, so the action recorded once gives exactly one 退回 mail whatever happens after. The mail is sent
+between two store steps (claim and build; record the outcome), so a caller's lock (`hold`: serve's) is
+not held while a slow SMTP server takes its time.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import unicodedata
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
 
 from functions.app import App
 from functions.ports import MailNotPermitted, MailRefused, MailUncertain
@@ -232,26 +237,59 @@ def waive(
 
 
 def return_submission(
-    app: App, unit: str, deliverable: str, *, by: str, now: dt.datetime, comment: str
+    app: App,
+    unit: str,
+    deliverable: str,
+    *,
+    by: str,
+    now: dt.datetime,
+    comment: str,
+    hold: AbstractContextManager[Any] | None = None,
 ) -> ActionResult:
-    lang = app.campaign.language
-    s = _status(app, unit, deliverable)
-    v = _latest(app, s)
-    comment = _text(lang, comment, "--comment", "--comment", required=True)
-    review = fold(all_records(app.store).get((unit, deliverable), []))
-    if review.returned_seq == v.seq and review.approved_id is None:
-        raise ReviewError(t(lang, f"{unit} {deliverable} 第{v.seq}版已退回，正在等待单位重新报送",
-                            f"{unit} {deliverable} version {v.seq} is already returned; waiting for the unit"))  # fmt: skip
-    record = _record(app, "return", v, by=by, now=now, comment=comment)
-    return ActionResult(record, _mail_return(app, s, v, record, now))
+    """`hold` (serve's lock) is held while the store is read and written, and released while the 退回
+    mail is sent; the CLI passes none."""
+    guard: AbstractContextManager[Any] = hold if hold is not None else nullcontext()
+    with guard:
+        lang = app.campaign.language
+        s = _status(app, unit, deliverable)
+        v = _latest(app, s)
+        comment = _text(lang, comment, "--comment", "--comment", required=True)
+        review = fold(all_records(app.store).get((unit, deliverable), []))
+        if review.returned_seq == v.seq and review.approved_id is None:
+            raise ReviewError(t(lang, f"{unit} {deliverable} 第{v.seq}版已退回，正在等待单位重新报送",
+                                f"{unit} {deliverable} version {v.seq} is already returned; waiting for the unit"))  # fmt: skip
+        record = _record(app, "return", v, by=by, now=now, comment=comment)
+        mail = _claim_return(app, s, v, record, now)
+    return ActionResult(record, mail if isinstance(mail, str) else _send_return(app, mail, guard))
+
+
+@dataclass(frozen=True)
+class _ReturnMail:
+    """A claimed 退回 mail, built and not yet sent: what the send step needs to record its outcome."""
+
+    key: str
+    payload: dict[str, object]
+    message: EmailMessage
+    addresses: str
+    lang: Language
 
 
 def _mail_return(app: App, s: UnitStatus, v: Version, record: ReviewRecord, now: dt.datetime) -> str:
-    """Claim, then send: a claim means the mail went out (or may have), so it never goes twice."""
+    """Claim, then send: a claim means the mail went out (or may have), so it never goes twice. For a
+    caller that holds its lock throughout (a scheduled run)."""
+    mail = _claim_return(app, s, v, record, now)
+    return mail if isinstance(mail, str) else _send_return(app, mail, nullcontext())
+
+
+def _claim_return(
+    app: App, s: UnitStatus, v: Version, record: ReviewRecord, now: dt.datetime
+) -> _ReturnMail | str:
+    """The store's part before sending: claim the mail and build it. A str says why there is nothing
+    to send (claimed already, no address)."""
     lang = app.campaign.language
     key = MAIL_PREFIX + record_key(record.unit, record.deliverable, record.n)
-    payload = {"unit": s.unit.code, "deliverable": v.deliverable, "seq": v.seq,
-               "address": ", ".join(s.unit.emails), "result": "sending"}  # fmt: skip
+    payload: dict[str, object] = {"unit": s.unit.code, "deliverable": v.deliverable, "seq": v.seq,
+                                  "address": ", ".join(s.unit.emails), "result": "sending"}  # fmt: skip
     if not app.store.claim(key, payload, at=now):
         return t(lang, "退回通知已由另一次操作发送", "the return mail was already claimed")
     if not s.unit.emails:
@@ -262,32 +300,38 @@ def _mail_return(app: App, s: UnitStatus, v: Version, record: ReviewRecord, now:
             "the unit has no address: tell it by phone",
         )
     open_errors = fold(all_records(app.store).get((v.unit, v.deliverable), [])).open_errors(v)
+    msg = build_return_mail(app.campaign, s.unit, v.deliverable, seq=v.seq, comment=record.comment,
+                            issues=open_errors, key=key, now=now)  # fmt: skip
+    return _ReturnMail(key, payload, msg, ", ".join(s.unit.emails), lang)
+
+
+def _send_return(app: App, mail: _ReturnMail, guard: AbstractContextManager[Any]) -> str:
+    """Send outside the lock, then take it again to record the outcome. Meanwhile the claim says
+    "sending", so neither another return nor retry_return_mails sends this mail again."""
+    lang, key, payload = mail.lang, mail.key, mail.payload
     try:
-        msg = build_return_mail(app.campaign, s.unit, v.deliverable, seq=v.seq, comment=record.comment,
-                                issues=open_errors, key=key, now=now)  # fmt: skip
-        app.mailer.send(msg)
+        app.mailer.send(mail.message)
     except MailRefused as exc:
         # Nothing was sent: the claim is released so the next run sends it (retry_return_mails); an
         # uncertain send below keeps its claim and is never repeated.
-        app.store.release(key)
+        with guard:
+            app.store.release(key)
         return t(
             lang,
             f"退回通知被邮件服务器拒绝，未发送：{exc}；下次运行（huizong run / remind）时会重发",
             f"the return mail was refused, not sent: {exc}; the next run (huizong run / remind) sends it again",
         )
     except (MailUncertain, MailNotPermitted) as exc:
-        app.store.update_claim(key, {**payload, "result": f"uncertain: {exc}", "sent": False})
+        with guard:
+            app.store.update_claim(key, {**payload, "result": f"uncertain: {exc}", "sent": False})
         return t(
             lang,
             f"退回通知发送结果不明（不重发）：{exc}",
             f"the return mail may not have arrived (not resent): {exc}",
         )
-    app.store.update_claim(key, {**payload, "result": "sent", "sent": True})
-    return t(
-        lang,
-        f"已向 {', '.join(s.unit.emails)} 发送退回通知",
-        f"return mail sent to {', '.join(s.unit.emails)}",
-    )
+    with guard:
+        app.store.update_claim(key, {**payload, "result": "sent", "sent": True})
+    return t(lang, f"已向 {mail.addresses} 发送退回通知", f"return mail sent to {mail.addresses}")
 
 
 def retry_return_mails(app: App, *, now: dt.datetime) -> list[str]:

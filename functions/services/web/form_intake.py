@@ -11,13 +11,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from functions.app import App
 from functions.services.intake.attachments import IncomingFile
 from functions.services.intake.ingest import ingest_raw
-from functions.services.intake.receipt import ReceiptOutcome, send_receipt
+from functions.services.intake.receipt import (
+    ClaimedReceipt,
+    ReceiptOutcome,
+    claim_receipt,
+    deliver_receipt,
+    send_receipt,
+)
 from functions.services.web.form_fields import (
     FormValues,
     raw_submission,
@@ -38,6 +45,29 @@ class SaveResult:
     stored: bool  # a new version was made (an unchanged save makes none)
     version: Version | None
     receipt: ReceiptOutcome | None = None
+    # With defer_receipt: the receipt claimed and built, for the caller to send after its lock is
+    # released (deliver_saved_receipt); `receipt` is then None until it is sent.
+    pending_receipt: ClaimedReceipt | None = None
+
+
+def receipt_for(
+    app: App, version: Version, *, link: str, now: dt.datetime, defer: bool
+) -> tuple[ReceiptOutcome | None, ClaimedReceipt | None]:
+    """Send the version's receipt now, or (`defer`) only claim and build it: (outcome, pending)."""
+    if not defer:
+        return send_receipt(app, version, link=link, now=now), None
+    got = claim_receipt(app, version, link=link, now=now)
+    return (None, got) if isinstance(got, ClaimedReceipt) else (got, None)
+
+
+def deliver_saved_receipt(
+    app: App, result: SaveResult, *, now: dt.datetime, hold: AbstractContextManager[Any] | None = None
+) -> SaveResult:
+    """Send a save's deferred receipt (outside the caller's lock; `hold` is taken to record it)."""
+    if result.pending_receipt is None:
+        return result
+    outcome = deliver_receipt(app, result.pending_receipt, now=now, hold=hold)
+    return replace(result, receipt=outcome, pending_receipt=None)
 
 
 def typed_key(unit: str, deliverable: str) -> str:
@@ -55,10 +85,12 @@ def save_form(
     link: str,
     files: Sequence[IncomingFile] | None = None,
     issues: Sequence[Issue] = (),
+    defer_receipt: bool = False,
 ) -> SaveResult:
     """`files`: the evidence files the form holds after this save (form_files.files_for_save), checked
     and kept with the version by the same entry as every channel's; None leaves the rules unchecked.
-    `issues`: file-level problems the channel found before the check (an upload that never arrived)."""
+    `issues`: file-level problems the channel found before the check (an upload that never arrived).
+    `defer_receipt`: claim the receipt but leave the sending to the caller (deliver_saved_receipt)."""
     raw = raw_submission(app.campaign, unit, deliverable, values, status="submitted" if submit else "draft")
     raw.issues.extend(issues)
     outcome = ingest_raw(app, raw, received_at=now, now=now, files=files)
@@ -70,10 +102,12 @@ def save_form(
         kept = {"version": version.id, "values": values, "report": outcome.report.model_dump(mode="json")}
         app.store.set_meta(typed_key(unit.code, deliverable), json.dumps(kept, ensure_ascii=False))
     receipt: ReceiptOutcome | None = None
+    pending: ClaimedReceipt | None = None
     if submit and version is not None and version.status == "submitted":
         # Claimed per version, so submitting the same content twice mails once.
-        receipt = send_receipt(app, version, link=link, now=now)
-    return SaveResult(report=outcome.report, stored=outcome.stored, version=version, receipt=receipt)
+        receipt, pending = receipt_for(app, version, link=link, now=now, defer=defer_receipt)
+    return SaveResult(report=outcome.report, stored=outcome.stored, version=version, receipt=receipt,
+                      pending_receipt=pending)  # fmt: skip
 
 
 @dataclass(frozen=True)

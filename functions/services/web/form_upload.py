@@ -36,10 +36,9 @@ from functions.app import App
 from functions.services.intake.attachments import safe_name
 from functions.services.intake.ingest import ingest_raw
 from functions.services.intake.kept_workbook import ReceivedWorkbook
-from functions.services.intake.receipt import send_receipt
 from functions.services.web.form_fields import FormValues, values_of_version, web_source
 from functions.services.web.form_files import files_for_save
-from functions.services.web.form_intake import SaveResult, typed_key
+from functions.services.web.form_intake import SaveResult, receipt_for, typed_key
 from functions.validate import codes
 from functions.validate.identity import same_name
 from functions.validate.validator import validate_submission
@@ -93,8 +92,10 @@ def upload_workbook(
     data: bytes,
     now: dt.datetime,
     link: str,
+    defer_receipt: bool = False,
 ) -> UploadResult:
-    """Read, check and store one uploaded workbook as `unit`'s `deliverable` (the link's), or refuse it."""
+    """Read, check and store one uploaded workbook as `unit`'s `deliverable` (the link's), or refuse it.
+    `defer_receipt`: as save_form's (the caller sends it with deliver_saved_receipt)."""
     shown = safe_name(name, fallback="workbook.xlsx")
     raw = read_upload(app, name, data)
     refusal = _refusal(app, unit, deliverable, raw)
@@ -126,11 +127,12 @@ def upload_workbook(
         # and its report with the rows numbered as the form's cards, so an issue sits next to its field.
         kept = {"version": version.id, "values": values, "report": report.model_dump(mode="json")}
         app.store.set_meta(typed_key(unit.code, deliverable), json.dumps(kept, ensure_ascii=False))
-    receipt = None
+    receipt, pending = None, None
     if version is not None and version.status == "submitted" and outcome.version_id == version.id:
         # Claimed per version, like a web submit: the same workbook uploaded twice mails once.
-        receipt = send_receipt(app, version, link=link, now=now)
-    saved = SaveResult(report=outcome.report, stored=outcome.stored, version=version, receipt=receipt)
+        receipt, pending = receipt_for(app, version, link=link, now=now, defer=defer_receipt)
+    saved = SaveResult(report=outcome.report, stored=outcome.stored, version=version, receipt=receipt,
+                       pending_receipt=pending)  # fmt: skip
     return UploadResult(file_name=shown, saved=saved, values=values, report=report)
 
 

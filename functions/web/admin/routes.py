@@ -225,8 +225,9 @@ def create_admin_app(
 
         def send() -> None:
             try:
-                with guard:
-                    result = send_signin_link(app, email, base_url=base, now=now_of())
+                # The service takes the lock for its store steps only: a slow SMTP server must not
+                # hold every other request while the link is mailed.
+                result = send_signin_link(app, email, base_url=base, now=now_of(), hold=guard)
                 log.info("console sign-in link: %s", result)
             except Exception:  # a background send must not take the server down; the log says why
                 log.exception("console sign-in link failed")
@@ -462,19 +463,25 @@ def create_admin_app(
         def run() -> tuple[str, bool]:
             now = now_of()
             try:
-                with guard:
-                    # The same review service as `huizong review`: the same checks, records and mail.
-                    if action == "approve":
-                        result = review_actions.approve(app, code, deliverable, by=by, now=now, comment=text)
-                    elif action == "return":
-                        result = review_actions.return_submission(
-                            app, code, deliverable, by=by, now=now, comment=text
-                        )
-                    elif action == "waive":
-                        result = review_actions.waive(app, code, deliverable, form.get("code", "")[:80],
-                                                      form.get("cell", "")[:80], by=by, now=now, reason=text)  # fmt: skip
-                    else:
-                        result = review_actions.reopen(app, code, deliverable, by=by, now=now, comment=text)
+                # The same review service as `huizong review`: the same checks, records and mail.
+                if action == "return":
+                    # It takes the lock for its store steps itself: the 退回 mail is sent outside it.
+                    result = review_actions.return_submission(
+                        app, code, deliverable, by=by, now=now, comment=text, hold=guard
+                    )
+                else:
+                    with guard:
+                        if action == "approve":
+                            result = review_actions.approve(
+                                app, code, deliverable, by=by, now=now, comment=text
+                            )
+                        elif action == "waive":
+                            result = review_actions.waive(app, code, deliverable, form.get("code", "")[:80],
+                                                          form.get("cell", "")[:80], by=by, now=now, reason=text)  # fmt: skip
+                        else:
+                            result = review_actions.reopen(
+                                app, code, deliverable, by=by, now=now, comment=text
+                            )
             except review_actions.ReviewError as exc:
                 add_audit(person, f"{action}-refused", unit=code, deliverable=deliverable, detail=str(exc))
                 return str(exc), True
