@@ -21,6 +21,7 @@ from functions.bootstrap import App, open_app
 from functions.services.web.links import campaign_secret, link_token
 from tests.helpers.browser import PHONE, browser_binaries, chromium, click_to_next_page, served_web_app
 from tests.helpers.evidence import jpeg
+from tests.helpers.web_form_values import SUMMARY_STATS
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -28,16 +29,7 @@ if TYPE_CHECKING:
 TZ = dt.timezone(dt.timedelta(hours=8))
 NOW = dt.datetime(2022, 12, 9, 10, 0, tzinfo=TZ)  # the summary's due day
 TAKEN = dt.datetime(2022, 12, 4, 15, 0)  # in the campaign week
-STATS = {
-    "statistics.total_sessions": "12",
-    "statistics.lecture_sessions": "3",
-    "statistics.training_sessions": "2",
-    "statistics.total_participants": "3000",
-    "statistics.online_participants": "200",
-    "statistics.filled_by": "李老师",
-    "statistics.phone": "13912345678",
-    "summary_materials.summary_url": "https://example.org/s.docx",
-}
+STATS = SUMMARY_STATS
 
 
 @pytest.fixture(scope="module", autouse=True)

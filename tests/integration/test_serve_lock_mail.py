@@ -31,6 +31,7 @@ from tests.fakes.mailer import BlockingMailer, ScriptedMailer
 from tests.helpers.campaigns import customise
 from tests.helpers.console import csrf_of, sign_in
 from tests.helpers.store import report, submission
+from tests.helpers.web_form_values import SUMMARY_STATS
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 NOW = dt.datetime(2022, 11, 25, 10, 0, tzinfo=TZ)
@@ -45,17 +46,7 @@ people:
   - {{name: 王老师, email: {ORGANISER}, role: organiser}}
 """
 
-STATS = {
-    "statistics.total_sessions": "12",
-    "statistics.lecture_sessions": "3",
-    "statistics.training_sessions": "2",
-    "statistics.total_participants": "3000",
-    "statistics.online_participants": "200",
-    "statistics.filled_by": "李老师",
-    "statistics.phone": "13912345678",
-    "summary_materials.summary_url": "https://example.org/s.docx",
-    "summary_materials.photo_count": "6",
-}
+STATS = {**SUMMARY_STATS, "summary_materials.photo_count": "6"}
 
 
 @pytest.fixture

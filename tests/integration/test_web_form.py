@@ -24,20 +24,15 @@ from functions.services.loop import consolidate
 from functions.services.web.links import campaign_secret, link_token, rotate_secret
 from functions.web.app import create_web_app
 from functions.web.limits import RateLimiter, WebLimits
+from tests.helpers.web_form_values import SUMMARY_STATS
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 NOW = dt.datetime(2022, 12, 9, 10, 0, tzinfo=TZ)  # the summary's due day
 BASE = "http://testserver"
 
 STATS = {
-    "statistics.total_sessions": "12",
-    "statistics.lecture_sessions": "3",
-    "statistics.training_sessions": "2",
+    **SUMMARY_STATS,
     "statistics.total_participants": "很多",
-    "statistics.online_participants": "200",
-    "statistics.filled_by": "李老师",
-    "statistics.phone": "13912345678",
-    "summary_materials.summary_url": "https://example.org/s.docx",
     "summary_materials.photo_count": "6",
 }
 

@@ -19,22 +19,14 @@ from functions.bootstrap import App, open_app
 from functions.services.web.links import campaign_secret, link_token
 from functions.web.app import create_web_app
 from tests.helpers.evidence import docx, jpeg, safe_listing, with_issue_rules
+from tests.helpers.web_form_values import SUMMARY_STATS
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 NOW = dt.datetime(2022, 12, 9, 10, 0, tzinfo=TZ)
 IN_WEEK = dt.datetime(2022, 12, 3, 9, 30)
 BASE = "http://testserver"
 
-STATS = {
-    "statistics.total_sessions": "12",
-    "statistics.lecture_sessions": "3",
-    "statistics.training_sessions": "2",
-    "statistics.total_participants": "3000",
-    "statistics.online_participants": "200",
-    "statistics.filled_by": "李老师",
-    "statistics.phone": "13912345678",
-    "summary_materials.summary_url": "https://example.org/s.docx",
-}
+STATS = SUMMARY_STATS
 
 FileTuple = tuple[str, tuple[str, bytes, str]]
 
