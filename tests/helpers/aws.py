@@ -5,7 +5,7 @@ moto checks a conditional write and then stores the object in two steps, and an 
 old object's buffer while another thread may still be reading it (CI, stop 18: "I/O operation on closed
 file" in moto's put_object under fifty concurrent webhook deliveries), so under threads two If-None-Match
 creates of one key can both succeed (seen: 3 winners of 20). Real S3 decides each request atomically.
-`fake_aws_env` therefore runs moto's S3 request handling one request at a time, which makes the fake as
+`fake_aws_env` therefore runs moto's request handling one request at a time, which makes the fake as
 linearizable as the service; the code under test is untouched.
 tests/integration/test_store_s3.py (`test_the_fake_s3_decides_conditional_creates_atomically`) checks it.
 """
@@ -41,11 +41,12 @@ def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
 def fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and a region, no way for boto3 to find real ones, and moto's S3 deciding one
     request at a time (see the module's docstring)."""
-    from moto.s3.responses import S3Response
+    from moto.core.botocore_stubber import BotocoreStubber
 
-    # Every S3 request moto serves passes through one of these two (ambiguous ones call either).
-    monkeypatch.setattr(S3Response, "key_response", _serialised(S3Response.key_response))
-    monkeypatch.setattr(S3Response, "bucket_response", _serialised(S3Response.bucket_response))
+    # Every request moto serves (boto3's and, through `responses`, requests') passes through here, URL
+    # matching included: moto's S3 backend reloads its URL module on a lookup, which raced between
+    # threads too (CI, stop 19: "module moto.s3.urls not in sys.modules").
+    monkeypatch.setattr(BotocoreStubber, "process_request", _serialised(BotocoreStubber.process_request))
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
