@@ -98,6 +98,7 @@ def ingest_raw(
     peers: PeerStats | None = None,
     files: Sequence[IncomingFile] | None = None,
     workbook: ReceivedWorkbook | None = None,
+    report_unstorable: bool = True,
 ) -> IngestOutcome:
     """Validate and store one submission from any channel; never raises for bad content.
 
@@ -106,13 +107,16 @@ def ingest_raw(
     files (Google sheets, forms): their rules are then not checked, rather than failed.
     `workbook`: the file the submission was read from, kept with a new version so the console can hand
     the organiser what the unit sent (kept_workbook.py); None for channels without a file.
+    `report_unstorable=False`: a submission that cannot be stored writes no report file either (the web
+    upload refuses it on the page instead, leaving the unit's report and the unread list untouched).
     """
     peers = peers or PeerStats(app.store, [d.key for d in app.campaign.deliverables])
     ctx = peers.context_for(raw.unit_code, checked_at=now)
     check = _check_files(app, raw, files)
     parsed, report = validate_submission(raw, app.campaign, app.roster, ctx)
     name = Path(raw.source).name
-    write_report_files(app, report, fallback_name=name)
+    if parsed is not None or report_unstorable:
+        write_report_files(app, report, fallback_name=name)
     if parsed is None:
         note = "unidentified" if report.deliverable or raw.tables else "unreadable"
         return IngestOutcome(

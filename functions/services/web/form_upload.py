@@ -41,7 +41,6 @@ from functions.services.web.form_files import files_for_save
 from functions.services.web.form_intake import SaveResult, receipt_for, typed_key
 from functions.validate import codes
 from functions.validate.identity import same_name
-from functions.validate.validator import validate_submission
 from schemas.i18n import t
 from schemas.raw import RawSubmission
 from schemas.report import Issue, ValidationReport
@@ -107,18 +106,19 @@ def upload_workbook(
         raw.issues = [i for i in raw.issues if i.code not in _NO_IDENTITY]
     raw.source_kind = "web"
     raw.source = f"{web_source(unit.code, deliverable)} {shown}"
-    parsed, checked = validate_submission(raw, app.campaign, app.roster)
-    if parsed is None:
-        # What ingest would not store either (another campaign's template, a deliverable this unit's type
-        # does not report): refused here, so the unit's report file and the unread list stay untouched.
-        return UploadResult(file_name=shown, refused=_not_storable(app), problems=checked.errors)
     rules = app.campaign.deliverable(deliverable).attachments
     # The files the unit's form holds (its draft's uploads): they go with the workbook, as a web save's do.
     files = files_for_save(app, unit.code, deliverable, [], ()) if rules else None
     # The uploaded bytes are kept with a new version: the console downloads what the unit sent.
     workbook = ReceivedWorkbook(name=shown, data=data)
-    outcome = ingest_raw(app, raw, received_at=now, now=now, files=files, workbook=workbook)
+    outcome = ingest_raw(
+        app, raw, received_at=now, now=now, files=files, workbook=workbook, report_unstorable=False
+    )
     assert outcome.report is not None  # ingest_raw always reports
+    if outcome.version_id is None:
+        # What ingest does not store (another campaign's template, a deliverable this unit's type does
+        # not report): refused on the page, the unit's report file and the unread list untouched.
+        return UploadResult(file_name=shown, refused=_not_storable(app), problems=outcome.report.errors)
     version = app.store.latest(unit.code, deliverable)
     values = values_of_version(app.campaign, deliverable, version.tables) if version else {}
     report = form_report(app, deliverable, raw, outcome.report)
