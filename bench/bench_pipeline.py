@@ -119,7 +119,7 @@ def m_ingest(base: Path, n: int) -> dict[str, Any]:
     import datetime as dt
 
     from functions.bootstrap import open_app
-    from functions.services.intake.ingest import ingest_all
+    from functions.services.intake.ingest_folder import ingest_all
     from functions.services.setup.workbook_fill import fill_workbook
     from sheets_templates.xlsx_unit_workbook import build_unit_workbook
 

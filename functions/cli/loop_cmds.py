@@ -159,7 +159,7 @@ def status(folder: Path, as_json: bool) -> None:
 @friendly_errors
 def run(folder: Path, today: str | None, dry_run: bool) -> None:
     """一次完整运行：读取报送 → 催报 → 生成汇总表。供定时任务或云函数调用。"""
-    from functions.services.intake.ingest import ingest_all
+    from functions.services.intake.ingest_folder import ingest_all
     from functions.services.loop import consolidate as do_consolidate
     from functions.services.loop import remind as do_remind
 

@@ -149,7 +149,7 @@ def validate(file: Path, campaign_dir: Path, as_json: bool, deliverable: str | N
 def ingest(folder: Path, today: str | None) -> None:
     """读取 inbox/ 下的全部工作簿：校验、入库、写出每个单位的校验报告。"""
     from functions.bootstrap import open_app
-    from functions.services.intake.ingest import ingest_all
+    from functions.services.intake.ingest_folder import ingest_all
 
     app = open_app(folder)
     lang = app.campaign.language

@@ -249,7 +249,7 @@ class LocalServer:
         return result.status, result.body
 
     def ingest_inbox(self) -> int:
-        from functions.services.intake.ingest import ingest_all
+        from functions.services.intake.ingest_folder import ingest_all
 
         def between_files() -> None:
             if self.stopping:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from functions.app import App
 from functions.services.console.coordinator_digest import send_coordinator_digests
-from functions.services.intake.ingest import IngestOutcome, ingest_all
+from functions.services.intake.ingest import IngestOutcome
+from functions.services.intake.ingest_folder import ingest_all
 from functions.services.master.master_sheets import MasterResult, build_master
 from functions.services.reminders.send_reminders import RemindResult, run_reminders
 from functions.services.review.actions import retry_return_mails

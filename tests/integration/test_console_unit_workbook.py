@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from functions.adapters.store.memory import MemoryStore
 from functions.bootstrap import App, open_app
 from functions.services.console.accounts import audit_log
-from functions.services.intake.ingest import ingest_all
+from functions.services.intake.ingest_folder import ingest_all
 from functions.services.intake.kept_workbook import kept_workbook, meta_key
 from functions.services.mail_intake.process import run_mail_intake
 from functions.services.web.form_intake import save_form

@@ -11,7 +11,7 @@ from functions.adapters.folder.intake import FolderIntake
 from functions.adapters.store.memory import MemoryStore
 from functions.adapters.xlsx.reader import read_workbook
 from functions.bootstrap import open_app
-from functions.services.intake.ingest import ingest_all
+from functions.services.intake.ingest_folder import ingest_all
 from schemas.campaign import Campaign
 from schemas.raw import RawSubmission
 from schemas.roster import Roster

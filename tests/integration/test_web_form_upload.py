@@ -20,7 +20,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from functions.bootstrap import App, open_app
-from functions.services.intake.ingest import ingest_all
+from functions.services.intake.ingest_folder import ingest_all
 from functions.services.setup.examples import write_example
 from functions.services.web.links import campaign_secret, link_token
 from functions.web.app import create_web_app

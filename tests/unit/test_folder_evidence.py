@@ -10,7 +10,8 @@ from pathlib import Path
 from functions.app import App
 from functions.bootstrap import open_app
 from functions.services.intake.attachments import incoming
-from functions.services.intake.ingest import ingest_all, ingest_raw
+from functions.services.intake.ingest import ingest_raw
+from functions.services.intake.ingest_folder import ingest_all
 from functions.services.intake.unread import unread_files
 from tests.helpers.evidence import docx, jpeg, with_issue_rules
 from tests.helpers.workbooks import school_plan, summary_entries, unit_of_type, write_workbook

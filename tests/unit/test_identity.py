@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from functions.app import App
 from functions.bootstrap import open_app
-from functions.services.intake.ingest import ingest_all
+from functions.services.intake.ingest_folder import ingest_all
 from functions.services.master.master_sheets import build_master, master_sheets
 from functions.services.messages.compose import build_digest
 from functions.services.status.unit_states import count_by_deliverable, unit_statuses

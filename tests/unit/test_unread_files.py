@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from functions.app import App
 from functions.bootstrap import open_app
 from functions.services.intake.assign import AssignError, assign_file
-from functions.services.intake.ingest import ingest_all
+from functions.services.intake.ingest_folder import ingest_all
 from functions.services.intake.unread import guess_unit, unread_files
 from functions.services.master.master_sheets import master_sheets
 from functions.services.messages.compose import build_digest, build_reminder

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from functions.app import App
 from functions.services.intake.attachments import IncomingFile, incoming
-from functions.services.intake.ingest import IngestOutcome, file_digest, ingest_raw
+from functions.services.intake.ingest import IngestOutcome, ingest_raw
+from functions.services.intake.ingest_folder import file_digest
 from functions.services.intake.kept_workbook import ReceivedWorkbook
 from functions.services.intake.unread import (
     UnreadFile,

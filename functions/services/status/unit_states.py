@@ -239,14 +239,6 @@ def rate_by(statuses: list[UnitStatus], attr: str) -> dict[str, dict[str, tuple[
     return {g: {k: (v[0], v[1]) for k, v in d.items()} for g, d in out.items()}
 
 
-def is_late(campaign: Campaign, deliverable: str, received_at: dt.datetime, previous: Version | None) -> bool:
-    """Late when it arrived after the due time, unless an on-time submission came before it
-    (a correction after the deadline does not make an on-time unit late)."""
-    if previous is not None and previous.status == "submitted" and not previous.late:
-        return False
-    return received_at > campaign.due_at(deliverable)
-
-
 def overdue_missing(campaign: Campaign, statuses: list[UnitStatus], now: dt.datetime) -> dict[str, int]:
     """deliverable key -> units that have not submitted (missing or only a draft) although the due time
     has passed: 逾期未报, as opposed to `late` (逾期已报, sent after the due time). Zero before the due."""
