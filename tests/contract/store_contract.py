@@ -412,6 +412,21 @@ class StoreContract:
         assert claim.claimed_at == T0
         assert claim.claimed_at.utcoffset() == dt.timedelta(hours=8)
 
+    def test_a_claims_payload_reads_back_as_it_was_given(self, store: Store) -> None:
+        # Claims are read without re-validation: dates and nested values must still come back as such.
+        payload = {
+            "due": dt.date(2022, 11, 20),
+            "sent_at": T0,
+            "to": ["a@example.org", "b@example.org"],
+            "nested": {"$odd": 1, "n": 2.5, "none": None},
+        }
+        store.claim("remind/U001/plan/2", payload, at=T0)
+
+        (claim,) = store.claims("remind/")
+        assert claim.payload == payload
+        assert type(claim.payload["due"]) is dt.date and claim.payload["sent_at"].utcoffset() is not None
+        assert type(claim).model_validate(claim.model_dump()) == claim
+
     def test_update_claim_replaces_the_payload(self, store: Store) -> None:
         store.claim("digest/2022-11-20", {"result": "sending", "tries": 1}, at=T0)
 

@@ -148,7 +148,12 @@ class MemoryStore:
         with self._lock:
             found = [(k, c) for k, c in self._claims.items() if k.startswith(prefix)]
         found.sort(key=lambda kc: (store_codec.instant_key(kc[1].claimed_at), kc[0]))
-        return [Claim(key=k, claimed_at=c.claimed_at, payload=store_codec.loads(c.payload)) for k, c in found]
+        # The store wrote them: built without re-validation, as SQLite's claims are (issue 13 §4).
+        trusted, loads = store_codec.model_trusted, store_codec.loads_trusted
+        return [
+            trusted(Claim, {"key": k, "claimed_at": c.claimed_at, "payload": loads(c.payload)})
+            for k, c in found
+        ]
 
     def get_meta(self, key: str) -> str | None:
         with self._lock:

@@ -289,8 +289,10 @@ class S3Store:
         got = self._get(object_key)
         if got is None:  # released between the listing and the read
             return None
-        data = store_codec.loads(got[0].decode("utf-8"))
-        return Claim(key=data["key"], claimed_at=data["claimed_at"], payload=data["payload"])
+        # The store wrote it: built without re-validation, as SQLite's claims are (issue 13 §4).
+        data = store_codec.loads_trusted(got[0].decode("utf-8"))
+        fields = {"key": data["key"], "claimed_at": data["claimed_at"], "payload": data["payload"]}
+        return store_codec.model_trusted(Claim, fields)
 
     # -- meta --------------------------------------------------------------------------------------
 
