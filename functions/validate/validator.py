@@ -70,6 +70,7 @@ class _Checker:
         self.year = campaign.week.start.year
         # A bad date is shown a date from the unit's own window (campaign.windows), else the week.
         self.example_date = campaign.window_for(unit.type if unit else None).start.isoformat()
+        self.example_phone = campaign.example_phone()  # once per submission, not per cell
 
     # ---- helpers -------------------------------------------------------------------------
     def add(self, kind: IssueKind, **kw: Any) -> None:
@@ -125,7 +126,7 @@ class _Checker:
                     self.lang,
                     self.year,
                     self.example_date,
-                    self.campaign.example_phone(),
+                    self.example_phone,
                 )
                 self.issues.extend(result.issues)
                 values[spec.key] = result.value
