@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from functions.gc_pause import collector_paused
 from functions.ports import Claim, Mailer, MailNotPermitted, MailRefused, MailUncertain, Store
 from functions.services.console.accounts import coordinator_addresses
 from functions.services.intake.unread import unread_files
@@ -74,9 +75,13 @@ def run_reminders(
     master_link: str = "",
     link_secret: Callable[[], bytes] | None = None,
 ) -> RemindResult:
-    statuses = unit_statuses(campaign, roster, store)
-    claimed = {c.key for c in store.claims("remind/")}
-    plan = plan_reminders(campaign, statuses, claimed, now)
+    # Reading and planning are bounded bulk work that makes no cycles, while every unit's status stays
+    # alive: collections then walk it all again and again (a quarter of a 10,000-unit run). Sending,
+    # which may take long and goes through the mail libraries, runs with the collector on.
+    with collector_paused():
+        statuses = unit_statuses(campaign, roster, store)
+        claimed = {c.key for c in store.claims("remind/")}
+        plan = plan_reminders(campaign, statuses, claimed, now)
     result = RemindResult(planned=plan)
     for reminder in plan:
         line = _line(campaign, reminder)
@@ -86,7 +91,8 @@ def run_reminders(
         result.lines.append(
             line + " " + _send_one(campaign, store, mailer, reminder, now, result, link_secret)
         )
-    result.stuck = stuck_reminders(campaign, store, now)
+    with collector_paused():
+        result.stuck = stuck_reminders(campaign, store, now)
     if not dry_run and campaign.reminders.digest and mailer is not None:
         result.digest_sent = _send_digest(campaign, store, mailer, statuses, now, result, master_link)
     return result
@@ -333,7 +339,8 @@ def resend_stuck(
             + " "
             + _finish(store, list(attempt.items()), t(lang, "已重发", "resent"), result, lang, sent=True)
         )
-    result.stuck = stuck_reminders(campaign, store, now)
+    with collector_paused():
+        result.stuck = stuck_reminders(campaign, store, now)
     return result
 
 
