@@ -187,3 +187,16 @@ def test_a_damaged_record_falls_back_to_no_file_not_a_traceback(app: App, tmp_pa
     )
     _, got = _download(app, SCHOOL)
     assert got.status_code == 404 and "没有可下载的文件" in got.text
+
+
+@pytest.mark.parametrize(
+    ("name", "media_type"),
+    [("方案.XLSM", "application/vnd.ms-excel.sheet.macroEnabled.12"), ("方案.xlsx", XLSX)],
+)
+def test_the_download_says_what_kind_of_workbook_it_is(
+    app: App, tmp_path: Path, name: str, media_type: str
+) -> None:
+    # A browser offers Excel/WPS for a registered type; application/octet-stream is "unknown file".
+    _upload(app, SCHOOL, name, _plan(app, tmp_path, SCHOOL))
+    _, got = _download(app, SCHOOL)
+    assert got.status_code == 200 and got.headers["content-type"] == media_type

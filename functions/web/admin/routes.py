@@ -691,10 +691,19 @@ def _unit_filter(request: Request) -> UnitFilter:
     )
 
 
+# What a unit may send as its workbook (the folder, mail and upload channels take all three) and the
+# console's own exports: the registered types, so a browser offers Excel/WPS instead of "unknown file".
+_DOWNLOAD_TYPES = {
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12",
+    ".xls": "application/vnd.ms-excel",
+    ".csv": "text/csv; charset=utf-8",
+}
+
+
 def _media_type(name: str) -> str:
-    if name.endswith(".xlsx"):
-        return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return "text/csv; charset=utf-8" if name.endswith(".csv") else "application/octet-stream"
+    suffix = name[name.rfind(".") :].lower() if "." in name else ""
+    return _DOWNLOAD_TYPES.get(suffix, "application/octet-stream")
 
 
 def _download(data: bytes, name: str) -> Response:
