@@ -58,7 +58,7 @@ Key = tuple[str, ...]
 NO_TYPE = "\x1f"
 KINDS = ("activity", "session")
 MAX_ATTEMPTS = 200
-_RECENT_OPS = 32  # ops remembered per object: enough to recognise our own write after a lost reply
+_RECENT_OPS = 16  # ops remembered per object: enough to recognise our own write after a lost reply
 # A build that has not finished after this long is taken over (a Lambda runs 15 minutes at most).
 BUILD_LEASE_S = 16 * 60
 
@@ -207,7 +207,7 @@ class ShardedPeers:
 
     def _step(self, unit: str, mutate: Callable[[dict[str, Any]], bool] | None) -> None:
         """Change one unit's object (mutate) and, when the shards are ready, move its values with it."""
-        op = uuid.uuid4().hex
+        op = uuid.uuid4().hex[:16]  # 64 random bits name an operation among the few racing it
         delay = 0.01
         for _ in range(MAX_ATTEMPTS):
             mark = self._mark()
@@ -383,7 +383,7 @@ class ShardedPeers:
     def _mark_built(
         self, unit: str, got: tuple[bytes, str] | None, counted: dict[str, Any], utype: str
     ) -> None:
-        op = uuid.uuid4().hex
+        op = uuid.uuid4().hex[:16]  # 64 random bits name an operation among the few racing it
         for _ in range(MAX_ATTEMPTS):
             doc = _loads(got[0]) if got is not None else _new_unit()
             doc["type"] = utype
