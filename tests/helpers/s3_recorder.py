@@ -9,7 +9,7 @@ from typing import Any
 
 @dataclass
 class Recorded:
-    gets: list[tuple[str, int]] = field(default_factory=list)  # (key, bytes) of each GetObject answered
+    gets: list[tuple[str, int]] = field(default_factory=list)  # (key, bytes) of each GetObject (0: missing)
     puts: list[tuple[str, int]] = field(default_factory=list)  # (key, bytes) of each PutObject sent
     lists: list[str] = field(default_factory=list)  # the prefix of each listing (one per page)
     deletes: int = 0
@@ -42,7 +42,11 @@ class RecordingClient:
     def get_object(self, **kwargs: Any) -> Any:
         import io
 
-        reply = self._client.get_object(**kwargs)
+        try:
+            reply = self._client.get_object(**kwargs)
+        except Exception:
+            self.recorded.gets.append((kwargs["Key"], 0))  # a missing key is a request too
+            raise
         body = reply["Body"].read()
         self.recorded.gets.append((kwargs["Key"], len(body)))
         return {**reply, "Body": io.BytesIO(body)}

@@ -155,6 +155,11 @@ class ShardedPeers:
         # Once ready, a generation stays ready (only a missing mark builds again): cached per process.
         self._ready_gen: int | None = None
         self._synced: str | None = None
+        # One submission asks for its unit's entries, then a median or two: the unit object read for the
+        # entries serves the medians' subtraction of its own values (any write here forgets it), and the
+        # listing read by groups() serves the median that follows it. Two requests fewer per submission.
+        self._own: tuple[str, tuple[bytes, str] | None] | None = None
+        self._listing: dict[str, list[Key]] = {}
 
     # -- Store: entries --------------------------------------------------------------------------
 
@@ -189,6 +194,7 @@ class ShardedPeers:
 
     def entries_of(self, unit: str, groups: list[str]) -> dict[str, dict[str, Any]]:
         got = self._objects.get(("unit", unit))
+        self._own = (unit, got)
         entries = _loads(got[0])["entries"] if got is not None else {}
         return {g: entries[g]["entry"] for g in groups if g in entries}
 
@@ -208,6 +214,7 @@ class ShardedPeers:
     def _step(self, unit: str, mutate: Callable[[dict[str, Any]], bool] | None) -> None:
         """Change one unit's object (mutate) and, when the shards are ready, move its values with it."""
         op = uuid.uuid4().hex[:16]  # 64 random bits name an operation among the few racing it
+        self._own = None
         delay = 0.01
         for _ in range(MAX_ATTEMPTS):
             mark = self._mark()
@@ -295,6 +302,7 @@ class ShardedPeers:
         """Build the shards (first time), or re-type the units whose type changed (roster edited)."""
         if self._synced == fingerprint:
             return
+        self._own = None  # a build or a re-typing rewrites unit objects
         waited = 0.0
         while True:
             got = self._objects.get(("mark",))
@@ -418,7 +426,10 @@ class ShardedPeers:
     def groups(self, kind: str) -> list[str]:
         """Groups holding shards of `kind` (a listing: no shard is read)."""
         gen = self._mark_gen()
-        return sorted({k[4] for k in self._objects.keys(("shard", str(gen), kind))}) if gen else []
+        if gen is None:
+            return []
+        self._listing[kind] = self._objects.keys(("shard", str(gen), kind))
+        return sorted({k[3] for k in self._listing[kind]})
 
     def _mark_gen(self) -> int | None:
         mark = self._mark()
@@ -431,10 +442,17 @@ class ShardedPeers:
         gen = self._mark_gen()
         if gen is None:
             raise PeerShardError("同业统计：索引尚未建立")
-        listed = [k for k in self._objects.keys(("shard", str(gen), kind)) if k[3] in groups]
+        listing = self._listing.pop(kind, None)
+        if listing is None:
+            listing = self._objects.keys(("shard", str(gen), kind))
+        listed = [k for k in listing if k[3] in groups]
         if len({k[3] for k in listed}) > 1:
             return self._median_slow(groups, kind, unit, unit_type, min_peers)
-        got = self._objects.get(("unit", unit))
+        got = (
+            self._own[1]
+            if self._own is not None and self._own[0] == unit
+            else self._objects.get(("unit", unit))
+        )
         applied = _loads(got[0])["applied"] if got is not None else None
         own: list[float] = []
         own_type: str | None = None
