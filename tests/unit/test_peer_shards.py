@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from functions.adapters.store.memory import MemoryStore
-from functions.adapters.store.peer_shards import bucket_of
+from functions.adapters.store.memory import MemoryStore, _PeerObjects
+from functions.adapters.store.peer_shards import Key, ShardedPeers, bucket_of
 from functions.services.intake.peers import PeerStats
 from schemas.roster import Roster, Unit
 from tests.helpers.peer_histories import DELIVERABLES, TYPES, random_tables, shards_disagree
@@ -147,3 +147,39 @@ def test_one_submission_reads_only_its_own_type_and_nothing_that_grows_with_the_
     # their counts), where one object per deliverable grew tenfold.
     (small_max, small_sum), (large_max, large_sum) = sizes[300], sizes[3000]
     assert large_max < 1.5 * small_max and large_sum < 1.5 * small_sum, sizes
+
+
+class _LostReplies(_PeerObjects):
+    """Every third conditional put is stored but answered as refused: the reply was lost, and the SDK's
+    resend met the write itself (412), as can happen against S3."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost = 0
+        self._count = 0
+
+    def put(self, key: Key, body: bytes, *, if_match: str | None = None, if_none_match: bool = False) -> bool:
+        stored = super().put(key, body, if_match=if_match, if_none_match=if_none_match)
+        if stored and (if_match is not None or if_none_match):
+            self._count += 1
+            if self._count % 3 == 0:
+                self.lost += 1
+                return False
+        return stored
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_write_whose_reply_was_lost_is_applied_once(seed: int) -> None:
+    rng = random.Random(200 + seed)
+    store = MemoryStore()
+    lossy = _LostReplies()
+    store._peer_objects = lossy
+    store._peers = ShardedPeers(lossy)
+    store.peer_index_sync("r0", _types(rng, 6))
+    for step in range(40):
+        group = rng.choice(DELIVERABLES)
+        store.put_peer_entry(group, f"U{rng.randrange(7)}", step, _entry(rng, group))
+        if rng.random() < 0.1:
+            store.peer_index_sync(f"r{step}", _types(rng, 6))
+    assert lossy.lost > 5  # unit objects, shards and value objects all had replies lost
+    assert shards_disagree(lossy) == []

@@ -216,10 +216,16 @@ class ShardedPeers:
         op = uuid.uuid4().hex[:16]  # 64 random bits name an operation among the few racing it
         self._own = None
         delay = 0.01
+        # What our last put would move, kept until we know whether it landed: a put whose reply was lost
+        # (the SDK's resend then meets its own write and gets 412) shows as the object carrying our op.
+        sent: tuple[int, dict[str, Any] | None, dict[str, Any]] | None = None
         for _ in range(MAX_ATTEMPTS):
             mark = self._mark()
             got = self._objects.get(("unit", unit))
             doc = _loads(got[0]) if got is not None else _new_unit()
+            if sent is not None and doc.get("op") == op:
+                self._apply(*sent, op)
+                return
             before = json.dumps(doc, sort_keys=True, allow_nan=True)
             if mutate is not None and not mutate(doc):
                 return
@@ -231,14 +237,17 @@ class ShardedPeers:
                 doc["applied"] = {"gen": gen, "type": utype, "values": contributions(doc["entries"])}
             if got is not None and json.dumps(doc, sort_keys=True, allow_nan=True) == before:
                 return  # nothing changes (a repeated delivery, a unit already settled)
+            doc["op"] = op
+            if ready:
+                base = old if old is not None and old["gen"] == doc["applied"]["gen"] else None
+                sent = (doc["applied"]["gen"], base, doc["applied"])
             condition = {"if_match": got[1]} if got is not None else {"if_none_match": True}
             if not self._objects.put(("unit", unit), _dumps(doc), **condition):  # type: ignore[arg-type]
                 time.sleep(delay * random.random())
                 delay = min(delay * 2, 0.5)
                 continue
-            if ready:
-                base = old if old is not None and old["gen"] == doc["applied"]["gen"] else None
-                self._apply(doc["applied"]["gen"], base, doc["applied"], op)
+            if sent is not None:
+                self._apply(*sent, op)
             elif mutate is not None:
                 # Written while a build runs: if it has finished since, this unit may have been read
                 # before our write, so settle it ourselves (the build's last pass settles the others).
