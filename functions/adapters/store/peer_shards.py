@@ -29,7 +29,8 @@ two writers of one unit (seq 3 and 4, or a submission and a re-typing) each appl
 and the shards end with the latest; a unit moving between types is subtracted from one shard and added to
 the other in the same step. Each shard or value object is itself a read-modify-write under If-Match,
 retried with backoff, and remembers the last operations applied to it, so a write whose reply was lost
-is not applied twice. A later seq is never undone: the unit object keeps each group's seq.
+is not applied twice; the unit object names the operation that last wrote it, so a writer whose put
+landed though its reply said otherwise still moves the values (once). A later seq is never undone: the unit object keeps each group's seq.
 
 Building. Types come from the roster, which the store learns through peer_index_sync. The first sync
 (or a store written before this layout) builds generation 1: the mark says "building" (writers then only
