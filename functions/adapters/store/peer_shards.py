@@ -57,7 +57,6 @@ from typing import Any, Protocol
 Key = tuple[str, ...]
 # The type of a unit the roster does not know (the SQLite store's _NO_TYPE).
 NO_TYPE = "\x1f"
-KINDS = ("activity", "session")
 MAX_ATTEMPTS = 200
 _RECENT_OPS = 16  # ops remembered per object: enough to recognise our own write after a lost reply
 # A build that has not finished after this long is taken over (a Lambda runs 15 minutes at most).
