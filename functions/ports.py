@@ -371,7 +371,8 @@ class Mailbox(Protocol):
 
 @runtime_checkable
 class PeerIndex(Protocol):
-    """A store that can answer a peer median itself (issue 13 §1): the SQLite store's ordered index.
+    """A store that can answer a peer median itself (issue 13 §1): the SQLite store's ordered index, the
+    S3 and memory stores' shards per (deliverable, unit type) (functions/adapters/store/peer_shards.py).
 
     Optional: PeerStats uses it when the store has it and otherwise reads every unit's entry
     (`Store.peer_group`). `types` maps each roster unit to its type; the index is re-typed when the roster

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from functions.ports import Store
+from functions.ports import PeerIndex, Store
 from schemas.report import Issue
 from schemas.submission import CellValue, TableData, version_id
 from tests.helpers.store import CST, T0, add, attachment_ref, report, run_together, submission
@@ -659,6 +659,70 @@ class StoreContract:
 
         run_together(6, work)
         assert store_factory().peer_group("plan") == {f"U{t}": {"t": t, "i": 3} for t in range(6)}
+
+    # -- peer index: medians per unit type kept by the store (issue 13 §1; task s3peers) -------------
+
+    def test_the_peer_index_answers_medians_by_the_roster_types_and_follows_its_edits(
+        self, store: Store, store_factory: StoreFactory
+    ) -> None:
+        assert isinstance(store, PeerIndex)  # every store keeps one: SQLite's ordered index, S3's shards
+        for i, n in enumerate([10, 20, 30, 40, 50]):
+            add(store, submission(f"U{i}", n=n))
+        add(store, submission("U0", n=12), minutes=1)  # replaces U0's figures
+        add(store, submission("U4", n=99, status="draft"), minutes=1)  # a draft counts for nothing
+        store.peer_index_sync("roster-a", {"U0": "甲", "U1": "甲", "U2": "甲", "U3": "乙", "U4": "乙"})
+        # U1 is checked against U0 and U2 (its own figures are never its peer).
+        assert store.peer_index_median(["plan"], "activity", "U1", "甲", 2) == (21.0, 2, "甲")
+        assert store.peer_index_median(["plan"], "activity", "U3", "乙", 2) == (25.0, 4, None)  # 1 peer: all
+        assert store.peer_index_median(["plan"], "activity", "U3", "乙", 5) is None
+        assert store.peer_entries_of("U0", ["plan", "summary"])["plan"]["per_activity"] == [12.0]
+        # The organiser moves U2 to 乙: the index follows on the next sync, seen by every handle.
+        store.peer_index_sync("roster-b", {"U0": "甲", "U1": "甲", "U2": "乙", "U3": "乙", "U4": "乙"})
+        other = store_factory()
+        assert isinstance(other, PeerIndex)
+        other.peer_index_sync("roster-b", {"U0": "甲", "U1": "甲", "U2": "乙", "U3": "乙", "U4": "乙"})
+        assert other.peer_index_built_for("roster-b") and not other.peer_index_built_for("roster-a")
+        assert other.peer_index_median(["plan"], "activity", "U3", "乙", 1) == (40.0, 2, "乙")
+        assert other.peer_index_median(["plan"], "activity", "U9", "乙", 1) == (40.0, 3, "乙")
+        assert other.peer_index_median(["plan"], "activity", "U9", "甲", 2) == (16.0, 2, "甲")
+        add(other, submission("U3", n=1000), minutes=2)  # a later version moves U3's value
+        assert store.peer_index_median(["plan"], "activity", "U9", "乙", 1) == (50.0, 3, "乙")
+
+    def test_racing_submissions_on_separate_handles_keep_the_peer_index_exact(
+        self, store_factory: StoreFactory
+    ) -> None:
+        types = {f"U{t}": "甲" if t % 2 else "乙" for t in range(6)}
+        first = store_factory()
+        assert isinstance(first, PeerIndex)
+        add(first, submission("U0", n=1))
+        first.peer_index_sync("r", types)  # built before the race: submissions then update it in place
+        handles = [store_factory() for _ in range(6)]
+
+        def work(t: int) -> None:
+            # Two threads per unit for U0…U2 (their versions race for seqs and for the unit's entry),
+            # one for each of U3…U5.
+            unit = f"U{t % 3}" if t < 3 else f"U{t}"
+            for i in range(3):
+                add(handles[t], submission(unit, n=100 * t + i), minutes=i)
+
+        run_together(6, work)
+        reader = store_factory()
+        assert isinstance(reader, PeerIndex)
+        reader.peer_index_sync("r", types)
+        latest = {
+            v.unit: v.tables["activities"][0]["expected_participants"] for v in reader.latest_versions()
+        }
+        assert set(latest) == set(types)
+        for unit_type in ("甲", "乙"):
+            values = sorted(float(n) for u, n in latest.items() if types[u] == unit_type)
+            assert len(values) == 3
+            middle = values[1]
+            # Nobody's own figures excluded (U9 is not in the roster): the median of the type's three.
+            assert reader.peer_index_median(["plan"], "activity", "U9", unit_type, 3) == (
+                middle,
+                3,
+                unit_type,
+            )
 
     # -- summaries (issue 13 §2) --------------------------------------------------------------------
 

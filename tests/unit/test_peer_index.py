@@ -1,4 +1,5 @@
-"""Issue 13 §1, next slice: the SQLite store's ordered peer index gives the medians peer_median gives.
+"""Issue 13 §1, next slice: the SQLite store's ordered peer index gives the medians peer_median gives,
+and so do the memory store's peer shards (S3's layout, functions/adapters/store/peer_shards.py).
 
 The oracle is `peer_median` over every unit's figures (what PeerStats handed the validator before the
 index); the index answers the same question with a count and an OFFSET in SQLite. Random histories
@@ -8,93 +9,38 @@ whose types change between checks, for both figures, every unit, and several `mi
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 from pathlib import Path
 
 import pytest
 
+from functions.adapters.store.memory import MemoryStore
 from functions.adapters.store.sqlite import SqliteStore
+from functions.ports import Store
 from functions.services.intake.peers import PeerStats
-from functions.validate.peer_median import PeerFigures, PeerMedian, peer_median
-from schemas.report import ValidationReport
-from schemas.roster import Roster, Unit
-from schemas.submission import CellValue, ParsedSubmission, TableData
+from functions.validate.peer_median import PeerFigures
+from tests.helpers.peer_histories import (
+    DELIVERABLES,
+    check_all,
+    oracle_median,
+    random_roster,
+    submit_random,
+)
 
-CST = dt.timezone(dt.timedelta(hours=8))
-T0 = dt.datetime(2022, 11, 20, 9, 30, tzinfo=CST)
-DELIVERABLES = ["plan", "summary"]
-TYPES = ["中小学", "社区教育中心", "老年大学"]
-
-
-def _value(rng: random.Random) -> CellValue:
-    # Repeated small numbers make ties and even counts (the mean of the two middle values) common;
-    # fractions, large and negative numbers land in the buckets that must be walked.
-    return rng.choice(
-        [None, "很多", rng.randint(0, 6) * 10, rng.randint(0, 500), float(rng.randint(0, 50)) / 4,
-         rng.choice([-3, -0.5, 1023.5, 1024, 5000.25, 10**7, 2.5e9])]
-    )  # fmt: skip
+# The histories, rosters and oracle are shared with the S3 test (tests/integration/test_peer_shards_s3.py).
+_roster = random_roster
+_submit = submit_random
+_oracle = oracle_median
+_check_all = check_all
 
 
-def _tables(rng: random.Random, deliverable: str) -> TableData:
-    tables: TableData = {}
-    if deliverable == "plan" or rng.random() < 0.2:  # sometimes activities in both deliverables
-        tables["activities"] = [{"expected_participants": _value(rng)} for _ in range(rng.randint(0, 5))]
-    if deliverable == "summary":
-        tables["statistics"] = [{"total_sessions": _value(rng), "total_participants": _value(rng)}]
-    return tables
-
-
-def _roster(rng: random.Random, units: int) -> Roster:
-    # U000 … U(units-2): the last unit that submits is never in the roster (a store older than an edit).
-    return Roster(
-        units=[Unit(code=f"U{i:03d}", name=f"单位{i}", type=rng.choice(TYPES)) for i in range(units - 1)]
-    )
-
-
-def _submit(store: SqliteStore, rng: random.Random, units: int, step: int) -> None:
-    unit, deliverable = f"U{rng.randrange(units):03d}", rng.choice(DELIVERABLES)
-    sub = ParsedSubmission(
-        unit=unit, deliverable=deliverable, tables=_tables(rng, deliverable), source=f"inbox/{unit}.xlsx",
-        source_kind="file", status="submitted" if rng.random() < 0.85 else "draft",
-    )  # fmt: skip
-    report = ValidationReport(file=sub.source, unit=unit, deliverable=deliverable, valid=True)
-    store.add_version(sub, report, received_at=T0 + dt.timedelta(minutes=step), late=False)
-
-
-def _oracle(
-    figures: PeerFigures, which: str, roster: Roster, unit: Unit, min_peers: int
-) -> PeerMedian | None:
-    source = figures.per_session if which == "session" else figures.per_activity
-    try:
-        return peer_median(source, roster, unit, min_peers)
-    except Exception:  # statistics.median of nothing (min_peers 0 and no peers): the index says None
-        return None
-
-
-def _check_all(store: SqliteStore, roster: Roster) -> int:
-    stats = PeerStats(store, DELIVERABLES)
-    oracle = PeerStats(store, DELIVERABLES)
-    figures = oracle.figures  # every unit's figures, read the way they were before the index
-    compared = 0
-    for unit in roster.units:
-        ctx = stats.context_for(unit.code)
-        assert ctx.planned_activities == oracle.planned.get(unit.code)
-        source = ctx.peers
-        assert source is not None and not isinstance(source, PeerFigures)  # the index answered
-        for which in ("activity", "session"):
-            for min_peers in (0, 1, 3, 5):
-                got = source.median(which, roster, unit, min_peers)  # type: ignore[arg-type]
-                assert got == _oracle(figures, which, roster, unit, min_peers), (unit.code, which, min_peers)
-                compared += got is not None
-    return compared
-
-
+@pytest.mark.parametrize("kind", ["sqlite", "memory"])
 @pytest.mark.parametrize("seed", range(25))
-def test_index_medians_equal_peer_median_over_random_histories(tmp_path: Path, seed: int) -> None:
+def test_index_medians_equal_peer_median_over_random_histories(tmp_path: Path, seed: int, kind: str) -> None:
+    # The memory store keeps S3's layout (functions/adapters/store/peer_shards.py) with the same code.
     rng = random.Random(seed)
     units = rng.randint(4, 14)
-    store = SqliteStore(tmp_path / "h.sqlite3")
+    store: Store = SqliteStore(tmp_path / "h.sqlite3") if kind == "sqlite" else MemoryStore()
     roster = _roster(rng, units)
     compared = 0
     for step in range(rng.randint(5, 70)):

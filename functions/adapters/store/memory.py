@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from functions.adapters.store import codec as store_codec
+from functions.adapters.store.peer_shards import Key, ShardedPeers
 from functions.ports import Claim
 from functions.validate.peer_median import peer_entry
 from schemas.attachments import AttachmentRef
@@ -43,7 +44,9 @@ class MemoryStore:
         self._versions: dict[tuple[str, str], list[_StoredVersion]] = {}
         self._claims: dict[str, _StoredClaim] = {}
         self._meta: dict[str, str] = {}
-        self._peers: dict[str, dict[str, tuple[int, str]]] = {}
+        # Peer statistics in S3's layout, over a dict with ETags: the same code as S3 (peer_shards.py).
+        self._peer_objects = _PeerObjects()
+        self._peers = ShardedPeers(self._peer_objects)
         self._blobs: dict[str, bytes] = {}
         self._attachments: dict[str, str] = {}  # version id -> refs as JSON
         self._blob_units: dict[str, set[str]] = {}
@@ -82,9 +85,10 @@ class MemoryStore:
                 self._attachments[version.id] = store_codec.dumps_attachments(submission.attachments)
                 for ref in submission.attachments:
                     self._blob_units.setdefault(ref.sha256, set()).add(version.unit)
-            if version.status == "submitted":
-                # A draft never replaces the latest submitted version, so only these change the peers.
-                self._put_peer(version.deliverable, version.unit, version.seq, peer_entry(version.tables))
+        if version.status == "submitted":
+            # A draft never replaces the latest submitted version, so only these change the peers. After
+            # the version, outside the lock, as in S3 (the peer objects have their own conditional writes).
+            self._peers.put_entry(version.deliverable, version.unit, version.seq, peer_entry(version.tables))
         return version, True
 
     def latest(self, unit: str, deliverable: str, status: VersionStatus | None = None) -> Version | None:
@@ -164,20 +168,30 @@ class MemoryStore:
             self._meta[key] = value
 
     def put_peer_entry(self, group: str, unit: str, seq: int, entry: dict[str, Any]) -> None:
-        with self._lock:
-            self._put_peer(group, unit, seq, entry)
-
-    def _put_peer(self, group: str, unit: str, seq: int, entry: dict[str, Any]) -> None:
-        """Under the lock."""
-        entries = self._peers.setdefault(group, {})
-        held = entries.get(unit)
-        if held is None or held[0] <= seq:
-            entries[unit] = (seq, store_codec.dumps_plain(entry))
+        self._peers.put_entry(group, unit, seq, entry)
 
     def peer_group(self, group: str) -> dict[str, dict[str, Any]]:
-        with self._lock:
-            found = dict(self._peers.get(group, {}))
-        return {unit: store_codec.loads_plain(doc) for unit, (_, doc) in found.items()}
+        return self._peers.group(group)
+
+    def peer_index_sync(self, fingerprint: str, types: dict[str, str]) -> None:
+        self._peers.sync(fingerprint, types)
+
+    def peer_index_built_for(self, fingerprint: str) -> bool:
+        return self._peers.built_for(fingerprint)
+
+    def peer_index_exact(self) -> bool:
+        return self._peers.exact()
+
+    def peer_index_groups(self, kind: str) -> list[str]:
+        return self._peers.groups(kind)
+
+    def peer_index_median(
+        self, groups: list[str], kind: str, unit: str, unit_type: str | None, min_peers: int
+    ) -> tuple[float, int, str | None] | None:
+        return self._peers.median(groups, kind, unit, unit_type, min_peers)
+
+    def peer_entries_of(self, unit: str, groups: list[str]) -> dict[str, dict[str, Any]]:
+        return self._peers.entries_of(unit, groups)
 
     def close(self) -> None:
         """Nothing to release; present so callers can treat every store alike."""
@@ -208,3 +222,47 @@ def _latest_of(history: list[_StoredVersion], status: VersionStatus | None) -> _
         if status is None or version.status == status:
             return version
     return None
+
+
+class _PeerObjects:
+    """peer_shards.Objects in a dict: an ETag is a counter, conditions are checked under a lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._objects: dict[Key, tuple[bytes, str]] = {}
+        self._next = 0
+        # (key, size) of every get once a test sets a list here (it counts what a submission reads).
+        self.reads: list[tuple[Key, int]] | None = None
+
+    def get(self, key: Key) -> tuple[bytes, str] | None:
+        with self._lock:
+            found = self._objects.get(key)
+            if self.reads is not None:
+                self.reads.append((key, len(found[0]) if found is not None else 0))
+            return found
+
+    def put(self, key: Key, body: bytes, *, if_match: str | None = None, if_none_match: bool = False) -> bool:
+        with self._lock:
+            held = self._objects.get(key)
+            if if_none_match and held is not None:
+                return False
+            if if_match is not None and (held is None or held[1] != if_match):
+                return False
+            self._next += 1
+            self._objects[key] = (bytes(body), f'"{self._next}"')
+            return True
+
+    def delete(self, key: Key) -> None:
+        with self._lock:
+            self._objects.pop(key, None)
+
+    def keys(self, prefix: Key) -> list[Key]:
+        with self._lock:
+            return sorted(k for k in self._objects if k[: len(prefix)] == prefix and len(k) > len(prefix))
+
+    def get_many(self, keys: list[Key]) -> list[tuple[bytes, str] | None]:
+        return [self.get(k) for k in keys]
+
+    def run(self, work: Callable[[Any], None], items: list[Any]) -> None:
+        for item in items:
+            work(item)

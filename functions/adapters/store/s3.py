@@ -10,6 +10,9 @@ Layout under the prefix (unit, deliverable and keys escaped by `_escape`, see be
     blobs/<sha256>                                     evidence files, content-addressed (issue 12 §4)
     attachments/<version id>.json                      a version's attachment refs
     blob-units/<sha256>/<unit>                         empty: this unit has sent this content
+    peers/unit/<unit>, peers/shard/<gen>/<kind>/<deliverable>/<type>, peers/vals/…, peers/mark
+                                                       peer statistics (functions/adapters/store/
+                                                       peer_shards.py: small objects, conditional writes)
 
 Sequence numbers: a writer creates versions/.../<seq>.json with If-None-Match: * (a conditional create).
 Exactly one writer gets each seq; a loser (412) reads the winner, returns it when it holds the same content,
@@ -57,7 +60,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import random
 import re
 import time
 import uuid
@@ -70,6 +72,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import ClientError
 
 from functions.adapters.store import codec as store_codec
+from functions.adapters.store.peer_shards import Key, ShardedPeers
 from functions.ports import Claim
 from functions.validate.peer_median import peer_entry
 from schemas.attachments import AttachmentRef
@@ -90,6 +93,7 @@ _META = "meta/"
 _BLOBS = "blobs/"
 _ATTACHMENTS = "attachments/"
 _BLOB_UNITS = "blob-units/"
+_PEERS = "peers/"
 _WRITER = "_writer"  # who created a version object: tells a lost reply from a lost race
 
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -136,6 +140,9 @@ class S3Store:
         if client is None:
             client = _sigv4_client(max_pool_connections=self._workers + 4)
         self._s3 = client
+        self._peers = ShardedPeers(
+            _PeerObjects(self), legacy=self._legacy_peer_groups, drop_legacy=self._drop_legacy_peers
+        )
 
     def close(self) -> None:
         """Nothing to release (the client's pool closes with it); present so callers treat stores alike."""
@@ -303,34 +310,33 @@ class S3Store:
     def set_meta(self, key: str, value: str) -> None:
         self._put(self.prefix + _META + _escape(key, keep_slash=True), value.encode("utf-8"), TEXT_TYPE)
 
-    # -- peer statistics: one object per group, updated with If-Match ------------------------------
+    # -- peer statistics: small objects per (deliverable, unit type, figure), see peer_shards.py ----
 
     def put_peer_entry(self, group: str, unit: str, seq: int, entry: dict[str, Any]) -> None:
-        key = self._peer_key(group)
-        delay = 0.02
-        for _ in range(50):
-            got = self._get(key)
-            doc: dict[str, Any] = store_codec.loads_plain(got[0].decode("utf-8")) if got is not None else {}
-            held = doc.get(unit)
-            if held is not None and held["seq"] > seq:
-                return  # a later version of this unit is already counted
-            doc[unit] = {"seq": seq, "entry": entry}
-            body = store_codec.dumps_plain(doc).encode("utf-8")
-            # Read-modify-write guarded by the ETag read (or by absence): a writer that raced us makes
-            # the put fail and we redo the merge on its result, so no unit's update is lost.
-            condition = {"IfMatch": got[1]} if got is not None else {"IfNoneMatch": "*"}
-            if self._put(key, body, JSON_TYPE, **condition):
-                return
-            time.sleep(delay * random.random())
-            delay = min(delay * 2, 1.0)
-        raise S3StoreError(f"s3://{self.bucket}/{key}: 同业统计更新持续冲突")
+        self._peers.put_entry(group, unit, seq, entry)
 
     def peer_group(self, group: str) -> dict[str, dict[str, Any]]:
-        got = self._get(self._peer_key(group))
-        if got is None:
-            return {}
-        doc: dict[str, Any] = store_codec.loads_plain(got[0].decode("utf-8"))
-        return {unit: held["entry"] for unit, held in doc.items()}
+        return self._peers.group(group)
+
+    def peer_index_sync(self, fingerprint: str, types: dict[str, str]) -> None:
+        self._peers.sync(fingerprint, types)
+
+    def peer_index_built_for(self, fingerprint: str) -> bool:
+        return self._peers.built_for(fingerprint)
+
+    def peer_index_exact(self) -> bool:
+        return self._peers.exact()
+
+    def peer_index_groups(self, kind: str) -> list[str]:
+        return self._peers.groups(kind)
+
+    def peer_index_median(
+        self, groups: list[str], kind: str, unit: str, unit_type: str | None, min_peers: int
+    ) -> tuple[float, int, str | None] | None:
+        return self._peers.median(groups, kind, unit, unit_type, min_peers)
+
+    def peer_entries_of(self, unit: str, groups: list[str]) -> dict[str, dict[str, Any]]:
+        return self._peers.entries_of(unit, groups)
 
     def _count_peer(self, version: Version) -> None:
         # After the version exists: a crash in between leaves the figures one version behind until the
@@ -338,8 +344,19 @@ class S3Store:
         if version.status == "submitted":
             self.put_peer_entry(version.deliverable, version.unit, version.seq, peer_entry(version.tables))
 
-    def _peer_key(self, group: str) -> str:
+    def _legacy_peer_key(self, group: str) -> str:
+        # Before the shards: one object per group holding every unit's entry (migrated by the first build).
         return self.prefix + _META + "!peers/" + _escape(group)
+
+    def _legacy_peer_groups(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        folder = self.prefix + _META + "!peers/"
+        for key in list(self._list(folder)):
+            got = self._get(key)
+            if got is not None:
+                yield _unescape(key[len(folder) :]), store_codec.loads_plain(got[0].decode("utf-8"))
+
+    def _drop_legacy_peers(self, group: str) -> None:
+        self._delete([self._legacy_peer_key(group)])
 
     # -- keys --------------------------------------------------------------------------------------
 
@@ -528,6 +545,43 @@ class S3Store:
                 v = found.version
                 return v.model_copy(update={"tables": store_codec.summary_tables(v.tables)})
         return None
+
+
+class _PeerObjects:
+    """peer_shards.Objects over the bucket: ("shard", "1", …) is peers/shard/1/… (each part escaped)."""
+
+    def __init__(self, store: S3Store) -> None:
+        self._store = store
+        self._root = store.prefix + _PEERS
+
+    def _key(self, key: Key) -> str:
+        return self._root + "/".join(_escape_part(p) for p in key)
+
+    def get(self, key: Key) -> tuple[bytes, str] | None:
+        return self._store._get(self._key(key))
+
+    def put(self, key: Key, body: bytes, *, if_match: str | None = None, if_none_match: bool = False) -> bool:
+        condition = (
+            {"IfMatch": if_match} if if_match is not None else {"IfNoneMatch": "*"} if if_none_match else {}
+        )
+        return self._store._put(self._key(key), body, JSON_TYPE, **condition)
+
+    def delete(self, key: Key) -> None:
+        self._store._delete([self._key(key)])
+
+    def keys(self, prefix: Key) -> list[Key]:
+        folder = self._key(prefix) + "/"
+        return [
+            (*prefix, *(_unescape_part(p) for p in name.split("/")))
+            for name in (k[len(folder) :] for k in self._store._list(folder))
+        ]
+
+    def get_many(self, keys: list[Key]) -> list[tuple[bytes, str] | None]:
+        return list(self._store._ordered_parallel(self.get, keys))
+
+    def run(self, work: Callable[[Any], None], items: list[Any]) -> None:
+        for _ in self._store._ordered_parallel(work, items):
+            pass
 
 
 # -- helpers ---------------------------------------------------------------------------------------

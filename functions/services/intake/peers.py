@@ -38,9 +38,9 @@ class PeerStats:
     It keeps each unit's own figures rather than one campaign-wide median: the validator, which knows
     the roster, takes the median of the checked unit's own type (functions/validate/peer_median.py).
 
-    A store with an ordered index (ports.PeerIndex: SQLite) answers the median itself, so checking one
-    submission reads a few rows whatever the campaign's size; `figures` and `planned` (every unit's) are
-    then read only if asked for.
+    A store with an index (ports.PeerIndex: SQLite's ordered index, the S3 and memory stores' shards per
+    unit type) answers the median itself, so checking one submission reads a few rows or small objects
+    whatever the campaign's size; `figures` and `planned` (every unit's) are then read only if asked for.
     """
 
     def __init__(self, store: Store, deliverables: Iterable[str]):
