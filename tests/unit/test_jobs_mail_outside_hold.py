@@ -11,6 +11,7 @@ On the wujin-2022 example with its SQLite store in tmp_path; mailers and the mai
 from __future__ import annotations
 
 import datetime as dt
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,41 @@ def test_the_reminder_run_mails_with_the_lock_released(app: App, hold: Hold) -> 
     # A second run the same day sends nothing: every mail was claimed once.
     again = remind(app, now=NOW + dt.timedelta(hours=1), hold=hold)
     assert again.sent == 0 and not again.digest_sent and len(mailer.sent) == len(subjects)
+
+
+class SubmittingMeanwhile(CheckingMailer):
+    """While the first reminder is on its way (the lock free), a unit further down the plan submits, as
+    a web form save in another thread would."""
+
+    def __init__(self, hold: Hold, store: object, unit: str) -> None:
+        super().__init__(hold, store)
+        self.unit = unit
+
+    def send(self, message: EmailMessage) -> str:
+        if self.tries == 0:
+            assert not self.hold.held
+            sub = submission(self.unit, "plan", n=7, source="web")
+            self.store.add_version(sub, report(sub), received_at=NOW, late=True)
+        return super().send(message)
+
+
+def test_a_unit_that_submits_during_the_run_is_not_reminded_by_it(app: App, hold: Hold) -> None:
+    store = GuardedStore(app.store, hold)
+    mailer = SubmittingMeanwhile(hold, app.store, "WJ040")
+    app.store = store  # type: ignore[assignment]
+    app.use_mailer(mailer)
+
+    result = remind(app, now=NOW, hold=hold)
+
+    assert store.unguarded == [] and mailer.sent_while_held == 0
+    assert result.sent == 39 and len([m for m in mailer.sent if "【日报】" not in str(m["Subject"])]) == 39
+    assert all("wj040@" not in str(m["To"]) for m in mailer.sent)
+    (line,) = [x for x in result.lines if x.startswith("WJ040 ")]
+    assert line.endswith("（计划后已收到新的报送，本次不催报）")
+    # Not claimed: the next run plans afresh, and the unit, now submitted, is not due.
+    assert [c.key for c in store.inner.claims("remind/") if "WJ040" in c.key] == []
+    later = remind(app, now=NOW + dt.timedelta(hours=1), hold=hold)
+    assert all(not r.unit.code == "WJ040" for r in later.planned)
 
 
 @pytest.mark.parametrize(

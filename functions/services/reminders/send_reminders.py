@@ -13,7 +13,9 @@ permissions (MailNotPermitted: e.g. SES in a region the role may not send in) al
 
 `hold` (`huizong serve` passes its lock) is held for every store step (statuses, claims, outcomes) and
 released while a mail is sent, so a slow SMTP server does not hold the web form's saves for the whole
-run; the claim taken before each send keeps it once-only. The CLI and Lambda pass none.
+run; the claim taken before each send keeps it once-only. The CLI and Lambda pass none. As other requests
+then store submissions between two reminders of the run, a unit whose submission arrived after the plan
+was read is not reminded by it (checked under the lock, before its claim); the next run plans afresh.
 """
 
 from __future__ import annotations
@@ -96,9 +98,11 @@ def run_reminders(
         if dry_run:
             result.lines.append(line)
             continue
-        result.lines.append(
-            line + " " + _send_one(campaign, store, mailer, reminder, now, result, link_secret, guard)
+        # Under serve's lock, released between two reminders: each is checked against what arrived since.
+        outcome = _send_one(
+            campaign, store, mailer, reminder, now, result, link_secret, guard, recheck=hold is not None
         )
+        result.lines.append(line + " " + outcome)
     with guard, collector_paused():
         result.stuck = stuck_reminders(campaign, store, now)
     if not dry_run and campaign.reminders.digest and mailer is not None:
@@ -154,12 +158,23 @@ def _send_one(
     result: RemindResult,
     link_secret: Callable[[], bytes] | None = None,
     guard: AbstractContextManager[Any] | None = None,
+    *,
+    recheck: bool = False,
 ) -> str:
     lang = campaign.language
     guard = guard if guard is not None else nullcontext()
     # The store's part (claims, and the mail built with its link from the store's secret) under the
     # guard; the send outside it; each outcome under it again. The claims say "sending" meanwhile.
     with guard:
+        if recheck:
+            fresh = [i for i in reminder.items if not _submitted_since_planned(store, i)]
+            if not fresh:
+                return t(
+                    lang,
+                    "（计划后已收到新的报送，本次不催报）",
+                    "(a submission arrived since planning; not sent)",
+                )
+            reminder = UnitReminder(reminder.unit, fresh)
         mine = []
         for item in reminder.items:
             payload = _payload(campaign, reminder, item, now)
@@ -223,6 +238,15 @@ def _send_one(
     result.sent += 1
     with guard:
         return _finish(store, mine, t(lang, "已发送", "sent"), result, lang, sent=True)
+
+
+def _submitted_since_planned(store: Store, item: DueItem) -> bool:
+    """Whether the unit submitted this deliverable after the run read its status (the lock was released
+    between two reminders, and a web form or webhook may have stored a submission meanwhile)."""
+    planned = item.status.version
+    planned_id = planned.id if planned is not None and planned.status == "submitted" else None
+    latest = store.latest(item.status.unit.code, item.deliverable.key, status="submitted")
+    return (latest.id if latest is not None else None) != planned_id
 
 
 def _finish(
