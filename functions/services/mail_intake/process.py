@@ -158,9 +158,8 @@ def process_message(
                 dry_run=dry_run,
                 peers=peers,
             )
-        except (
-            Exception
-        ) as exc:  # one hostile message must never stop the mailbox: it waits for the organiser
+        except Exception as exc:
+            # One hostile message must never stop the mailbox: it waits for the organiser.
             log.exception("mail %s could not be processed", head.message_id)
             _failed(base, exc)
             result = base
