@@ -10,6 +10,9 @@
 Service calls are serialised by one lock: one machine, one campaign, and the store stays simple. The
 scheduled jobs and rebuilds also hold the campaign folder's lock (functions/folder_lock.py), so a manual
 `huizong ingest` or a cron `huizong run` beside `serve` waits for the job instead of interleaving with it.
+The jobs that mail (reminders, the mailbox's replies, the poll's receipts) hold the folder's lock for the
+whole job but take this one only for their store steps, never while a mail is sent: a slow or hanging
+SMTP server must not hold every web-form save and webhook for as long as a run to a thousand units takes.
 
 Abuse on the port (issue 11 §2.11), within the standard library's server: a listen backlog for bursts,
 a cap on connections handled at once (more are answered 503 at once), a socket timeout per read and a
@@ -219,9 +222,16 @@ class LocalServer:
     def _job(self, what: str) -> Iterator[None]:
         """A scheduled job or a rebuild: the campaign folder's lock (a CLI run beside serve), then this
         process's. In that order, so webhooks are not held up while a job waits for a CLI run to end."""
+        with self._folder_job(what), self.lock:
+            yield
+
+    @contextlib.contextmanager
+    def _folder_job(self, what: str) -> Iterator[None]:
+        """A job that mails: the campaign folder's lock for the whole job (a CLI run still waits for
+        it), while the job takes `self.lock` itself, as its `hold`, around each store step."""
         from functions.folder_lock import folder_lock
 
-        with folder_lock(self.app.folder, what=f"huizong serve: {what}", wait=3600.0), self.lock:
+        with folder_lock(self.app.folder, what=f"huizong serve: {what}", wait=3600.0):
             yield
 
     # --- jobs ------------------------------------------------------------------------------------
@@ -269,11 +279,20 @@ class LocalServer:
     def poll_google(self) -> None:
         if self.app.google is None:
             return
-        from functions.services.google.poll import run_poll
+        from functions.services.google.poll import DeferredReceipt, deliver_receipts, run_poll
 
-        with self._job("poll"):
-            session = self.app.google()
-            result = run_poll(self.app, session, now=self.clock())
+        now = self.clock()
+        receipts: list[DeferredReceipt] = []
+        with self._folder_job("poll"):
+            try:
+                with self.lock:
+                    session = self.app.google()
+                    result = run_poll(self.app, session, now=now, defer_receipts=receipts)
+            finally:
+                # Claimed under the lock, sent with it released (even when the poll stopped on an
+                # error): a claim left at "sending" would keep its receipt from ever going.
+                sent = deliver_receipts(self.app, receipts, now=now, hold=self.lock)
+            result.receipts_sent += sent
         self.stats.polls += 1
         if result.versions_created:
             self.worker.request()
@@ -284,8 +303,8 @@ class LocalServer:
             return 0
         from functions.services.mail_intake.process import read_mailbox
 
-        with self._job("mail"):
-            result = read_mailbox(self.app, now=self.clock())
+        with self._folder_job("mail"):
+            result = read_mailbox(self.app, now=self.clock(), hold=self.lock)
         if result is not None and result.error:
             log.warning("mail intake: %s", result.error)
         created = sum(w.stored for m in (result.messages if result else []) for w in m.workbooks)
@@ -299,8 +318,8 @@ class LocalServer:
             return False
         from functions.services.loop import remind
 
-        with self._job("remind"):
-            remind(self.app, now=now)
+        with self._folder_job("remind"):
+            remind(self.app, now=now, hold=self.lock)
         self._reminded_on = now.date()
         self.stats.reminder_runs += 1
         return True

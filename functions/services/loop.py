@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from functions.app import App
 from functions.services.console.coordinator_digest import send_coordinator_digests
@@ -27,7 +29,11 @@ def consolidate(app: App, *, now: dt.datetime) -> MasterResult:
     )
 
 
-def remind(app: App, *, now: dt.datetime, dry_run: bool = False) -> RemindResult:
+def remind(
+    app: App, *, now: dt.datetime, dry_run: bool = False, hold: AbstractContextManager[Any] | None = None
+) -> RemindResult:
+    """`hold`: `huizong serve`'s lock, which every step below takes for its store work only and releases
+    while it mails, so a slow SMTP server does not hold the web form for the whole run (None elsewhere)."""
     result = run_reminders(
         app.campaign,
         app.roster,
@@ -37,12 +43,13 @@ def remind(app: App, *, now: dt.datetime, dry_run: bool = False) -> RemindResult
         dry_run=dry_run,
         master_link=str(app.paths.master.resolve()),
         link_secret=app.link_secret,
+        hold=hold,
     )
     if not dry_run:
         # 退回 mails a server refused earlier (issue 15): claimed again and sent, once.
-        result.lines.extend(retry_return_mails(app, now=now))
+        result.lines.extend(retry_return_mails(app, now=now, hold=hold))
         # Each area coordinator's digest of their own units (issue 15), claimed per day like the organiser's.
-        result.lines.extend(send_coordinator_digests(app, now=now))
+        result.lines.extend(send_coordinator_digests(app, now=now, hold=hold))
     return result
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,28 +24,25 @@ from functions.ports import MailRefused
 from functions.services.console.accounts import LINK_PREFIX, audit_log
 from functions.services.intake.receipt import RECEIPT_PREFIX
 from functions.services.review.actions import MAIL_PREFIX, retry_return_mails
-from functions.services.web.links import campaign_secret, link_token
+from functions.services.web.links import campaign_secret
 from functions.web.app import create_web_app
 from tests.fakes.mailer import BlockingMailer, ScriptedMailer
 from tests.helpers.campaigns import customise
 from tests.helpers.console import csrf_of, sign_in
+from tests.helpers.serve_lock import STATS, open_form, save_draft, while_mail_blocked
 from tests.helpers.store import report, submission
-from tests.helpers.web_form_values import SUMMARY_STATS
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 NOW = dt.datetime(2022, 11, 25, 10, 0, tzinfo=TZ)
 BASE = "http://testserver"
 ORGANISER = "wang@example.org"
 RETURNED_UNIT = "WJ009"
-WAIT = 10.0  # seconds; only reached when the code under test is wrong
 
 PEOPLE = f"""
 review: optional
 people:
   - {{name: 王老师, email: {ORGANISER}, role: organiser}}
 """
-
-STATS = {**SUMMARY_STATS, "summary_materials.photo_count": "6"}
 
 
 @pytest.fixture
@@ -67,60 +63,6 @@ def lock() -> threading.Lock:
 @pytest.fixture
 def asgi(app: App, lock: threading.Lock) -> Any:
     return create_web_app(app, base_url=BASE, clock=lambda: NOW, lock=lock)
-
-
-def open_form(client: TestClient, app: App, unit: str) -> str:
-    token = link_token(campaign_secret(app.store, now=NOW), app.campaign, unit, "summary")
-    got = client.get("/u/" + token, follow_redirects=False)
-    assert got.status_code == 303
-    page = client.get("/form/summary")
-    assert page.status_code == 200
-    return csrf_of(page.text)
-
-
-def save_draft(asgi: Any, app: App, unit: str) -> None:
-    """A unit saving its form through the same app: it needs the lock for the whole save."""
-    client = TestClient(asgi)
-    saved = client.post(
-        "/form/summary", data={**STATS, "csrf": open_form(client, app, unit), "action": "save"}
-    )
-    assert saved.status_code == 200 and "草稿已保存" in saved.text
-    draft = app.store.latest(unit, "summary")
-    assert draft is not None and draft.status == "draft"
-
-
-def while_mail_blocked(
-    request: Callable[[], Any],
-    mailer: BlockingMailer,
-    lock: threading.Lock,
-    meanwhile: Callable[[], None],
-) -> Any:
-    """Run `request` in a thread until its mail is being sent; then the lock must be free and
-    `meanwhile` must complete; then release the mail and return the request's answer."""
-    got: list[Any] = []
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            got.append(request())
-        except BaseException as exc:  # re-raised in the test's thread
-            failed.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        assert mailer.entered.wait(WAIT), "the mail was never sent"
-        assert lock.acquire(timeout=WAIT), "serve's lock is held while the mail is being sent"
-        lock.release()
-        meanwhile()
-        assert not got and not failed, "the request ended before its mail was released"
-    finally:
-        mailer.release.set()
-        thread.join(WAIT * 3)
-    assert not thread.is_alive(), "the request did not finish after its mail was released"
-    if failed:
-        raise failed[0]
-    return got[0]
 
 
 def test_the_sign_in_link_is_mailed_outside_the_lock(app: App, asgi: Any, lock: threading.Lock) -> None:

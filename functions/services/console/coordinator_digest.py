@@ -1,10 +1,14 @@
 """Each coordinator's daily digest (issue 15, item 5): only the units of their areas that still need
-something — not sent, with errors, returned — claimed per day and address like the organiser's digest."""
+something — not sent, with errors, returned — claimed per day and address like the organiser's digest.
+
+`hold` (`huizong serve`'s lock) is taken for the store's steps (statuses, each claim, each outcome) and
+released while a digest is sent; the claim keeps each digest once-only meanwhile."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from functions.app import App
@@ -61,8 +65,11 @@ def _note(lang: Language, kind: str, s: UnitStatus) -> str:
     return ""
 
 
-def send_coordinator_digests(app: App, *, now: dt.datetime) -> list[str]:
+def send_coordinator_digests(
+    app: App, *, now: dt.datetime, hold: AbstractContextManager[Any] | None = None
+) -> list[str]:
     """One mail per coordinator and day while digests go out (reminders.digest, the reminder window)."""
+    guard: AbstractContextManager[Any] = hold if hold is not None else nullcontext()
     campaign = app.campaign
     lang = campaign.language
     coordinators = [p for p in campaign.people if p.role == "coordinator"]
@@ -70,12 +77,15 @@ def send_coordinator_digests(app: App, *, now: dt.datetime) -> list[str]:
     first, last = digest_window(campaign)
     if not coordinators or not campaign.reminders.digest or not first <= day <= last:
         return []
-    statuses = unit_statuses(campaign, app.roster, app.store)
+    with guard:
+        statuses = unit_statuses(campaign, app.roster, app.store)
     lines = []
     for person in coordinators:
         key = claim_key(day, person)
-        if not app.store.claim(key, {"result": "sending", "address": person.email}, at=now):
-            continue
+        with guard:
+            if not app.store.claim(key, {"result": "sending", "address": person.email}, at=now):
+                continue
+        # Built from the statuses read above, without the store: nothing here needs the lock.
         mine = scoped(statuses, person)
         areas = t(lang, "、", ", ").join(person.areas)
         counts = [
@@ -90,21 +100,25 @@ def send_coordinator_digests(app: App, *, now: dt.datetime) -> list[str]:
         try:
             app.mailer.send(msg)
         except MailRefused as exc:
-            app.store.release(key)  # nothing sent: the next run tries again
+            with guard:
+                app.store.release(key)  # nothing sent: the next run tries again
             lines.append(t(lang, f"协调人日报 {person.email}：被拒绝，下次运行重发（{exc}）",
                            f"coordinator digest {person.email}: refused, retried next run ({exc})"))  # fmt: skip
             continue
         except MailNotPermitted as exc:
-            app.store.update_claim(key, {"result": f"not permitted: {exc}", "address": person.email})
+            with guard:
+                app.store.update_claim(key, {"result": f"not permitted: {exc}", "address": person.email})
             lines.append(t(lang, f"协调人日报 {person.email}：无发信权限（{exc}）",
                            f"coordinator digest {person.email}: not permitted ({exc})"))  # fmt: skip
             continue
         except Exception as exc:  # MailUncertain or a broken transport: may have gone, never resent
-            app.store.update_claim(key, {"result": f"uncertain: {exc}", "address": person.email})
+            with guard:
+                app.store.update_claim(key, {"result": f"uncertain: {exc}", "address": person.email})
             lines.append(t(lang, f"协调人日报 {person.email}：发送结果不明（不重发）：{exc}",
                            f"coordinator digest {person.email}: uncertain, not resent: {exc}"))  # fmt: skip
             continue
-        app.store.update_claim(key, {"result": "sent", "address": person.email})
+        with guard:
+            app.store.update_claim(key, {"result": "sent", "address": person.email})
         lines.append(t(lang, f"协调人日报已发送：{person.name} {person.email}",
                        f"coordinator digest sent: {person.name} {person.email}"))  # fmt: skip
     return lines

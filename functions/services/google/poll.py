@@ -16,6 +16,10 @@ reads a sheet it has no calls left to annotate) and the next run lists again fro
 is rewound by a small overlap on each listing, to allow for Drive's listing lagging behind a change; a
 per-sheet note of the last change handled makes those files cost nothing the second time.
 
+`huizong serve` passes `defer_receipts`: the receipts are then claimed and built during the poll (under
+its lock) and sent by `deliver_receipts` after it, with the lock taken only to record each outcome, so a
+slow SMTP server does not hold the web form's saves. Lambda and the CLI send them as they go.
+
 Known limit: a unit's edit that lands between the read and the write-back of the same sheet (about a
 second) is covered by the write-back's own modifiedTime, so it is checked at the unit's next edit (ticking
 提交 is one).
@@ -26,6 +30,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -45,7 +51,14 @@ from functions.services.google.review_status import (
 from functions.services.google.writeback import SheetState, sheet_state, writeback_requests
 from functions.services.intake.ingest import ingest_raw
 from functions.services.intake.peers import PeerStats
-from functions.services.intake.receipt import ReceiptOutcome, retry_pending_receipts, send_receipt
+from functions.services.intake.receipt import (
+    ClaimedReceipt,
+    ReceiptOutcome,
+    claim_receipt,
+    deliver_receipt,
+    retry_pending_receipts,
+    send_receipt,
+)
 from schemas.google import SPREADSHEET_MIME
 from schemas.i18n import Language, t
 from sheets_templates import google_layout as gl
@@ -91,6 +104,32 @@ class PollResult(BaseModel):
     calls: dict[str, int] = Field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class DeferredReceipt:
+    """A receipt the poll claimed and built for `deliver_receipts` to send; `check` is the sheet's line
+    (None for a refused receipt retried), which the outcome completes."""
+
+    claimed: ClaimedReceipt
+    check: SheetCheck | None
+
+
+def deliver_receipts(
+    app: App,
+    deferred: list[DeferredReceipt],
+    *,
+    now: dt.datetime,
+    hold: AbstractContextManager[Any] | None = None,
+) -> int:
+    """Send the receipts a poll deferred (`hold` taken for each outcome's record only); how many went."""
+    sent = 0
+    for item in deferred:
+        outcome = deliver_receipt(app, item.claimed, now=now, hold=hold)
+        if item.check is not None:
+            item.check.receipt = outcome
+        sent += outcome == "sent"
+    return sent
+
+
 def _parse(stamp: str) -> dt.datetime:
     return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
@@ -134,8 +173,15 @@ def sheet_url(spreadsheet_id: str) -> str:
     return f"https://docs.google.com/spreadsheets/d/{spreadsheet_id}/edit"
 
 
-def run_poll(app: App, session: GoogleClient, *, now: dt.datetime) -> PollResult:
-    """One poll cycle within the session's call budget and deadline (a Lambda passes its remaining time)."""
+def run_poll(
+    app: App,
+    session: GoogleClient,
+    *,
+    now: dt.datetime,
+    defer_receipts: list[DeferredReceipt] | None = None,
+) -> PollResult:
+    """One poll cycle within the session's call budget and deadline (a Lambda passes its remaining time).
+    `defer_receipts`: see the module docstring (its receipts are not counted in `receipts_sent`)."""
     settings = app.campaign.google
     assert settings is not None, "run_poll needs campaign.google"
     store = app.store
@@ -145,12 +191,15 @@ def run_poll(app: App, session: GoogleClient, *, now: dt.datetime) -> PollResult
     peers = _LazyPeers(app)
     lang = app.campaign.language
     # No Google call: receipts refused by the mail transport on an earlier poll.
-    result.receipts_sent += sum(o == "sent" for o in retry_pending_receipts(app, now=now))
+    retried: list[ClaimedReceipt] | None = None if defer_receipts is None else []
+    result.receipts_sent += sum(o == "sent" for o in retry_pending_receipts(app, now=now, defer=retried))
+    if defer_receipts is not None and retried:
+        defer_receipts.extend(DeferredReceipt(c, None) for c in retried)
     try:
         for file in _changed_files(session, settings.folder_id, cursor):
             result.listed += 1
             fid, modified = str(file["id"]), str(file["modifiedTime"])
-            if not _handle(app, session, file, result, peers, now):
+            if not _handle(app, session, file, result, peers, now, defer_receipts):
                 break
             store.set_meta(SEEN_PREFIX + fid, modified)
             if not result.cursor or _parse(modified) > _parse(result.cursor):
@@ -203,6 +252,7 @@ def _handle(
     result: PollResult,
     peers: _LazyPeers,
     now: dt.datetime,
+    defer: list[DeferredReceipt] | None = None,
 ) -> bool:
     """Handle one listed file; False when the poll must stop before it (no budget for a check)."""
     fid, modified = str(file["id"]), str(file["modifiedTime"])
@@ -227,7 +277,7 @@ def _handle(
         spreadsheet_id=fid, unit=record.unit, deliverable=record.deliverable, modified=modified
     )
     try:
-        _check(app, session, record, check, result, peers, now)
+        _check(app, session, record, check, result, peers, now, defer)
     except GoogleRefused as exc:
         # This sheet refuses (deleted, access removed, a tab renamed past reading): report it and go
         # on; it is read again when it changes.
@@ -245,6 +295,7 @@ def _check(
     result: PollResult,
     peers: _LazyPeers,
     now: dt.datetime,
+    defer: list[DeferredReceipt] | None = None,
 ) -> None:
     campaign = app.campaign
     unit = app.roster.get(record.unit)
@@ -291,9 +342,15 @@ def _check(
     if content.submitted and version_id and unit is not None:
         version = app.store.latest(record.unit, record.deliverable)
         if version is not None and version.id == version_id and version.status == "submitted":
-            check.receipt = send_receipt(
-                app, version, link=record.url or sheet_url(record.spreadsheet_id), now=now
-            )
+            link = record.url or sheet_url(record.spreadsheet_id)
+            if defer is not None:
+                claimed = claim_receipt(app, version, link=link, now=now)
+                if isinstance(claimed, str):
+                    check.receipt = claimed
+                else:
+                    defer.append(DeferredReceipt(claimed, check))
+                return
+            check.receipt = send_receipt(app, version, link=link, now=now)
             result.receipts_sent += check.receipt == "sent"
 
 

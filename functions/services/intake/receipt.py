@@ -245,8 +245,12 @@ def _pending_key(version: Version) -> str:
     return f"{PENDING_PREFIX}{version.unit}/{version.deliverable}/{version.id}"
 
 
-def retry_pending_receipts(app: App, *, now: dt.datetime) -> list[ReceiptOutcome]:
-    """Send again the receipts a transport refused, while their version is still the unit's latest."""
+def retry_pending_receipts(
+    app: App, *, now: dt.datetime, defer: list[ClaimedReceipt] | None = None
+) -> list[ReceiptOutcome]:
+    """Send again the receipts a transport refused, while their version is still the unit's latest.
+    With `defer` (serve's poll), each is claimed and built here and appended to it, for the caller to
+    send once its lock is released (`deliver_receipt`); the outcomes then hold only what was not."""
     outcomes: list[ReceiptOutcome] = []
     for pending in app.store.claims(PENDING_PREFIX):
         unit, deliverable = str(pending.payload["unit"]), str(pending.payload["deliverable"])
@@ -255,5 +259,13 @@ def retry_pending_receipts(app: App, *, now: dt.datetime) -> list[ReceiptOutcome
         # A newer version has (or will have) its own receipt; this one is no longer worth a message.
         if version is None or _pending_key(version) != pending.key or version.status != "submitted":
             continue
-        outcomes.append(send_receipt(app, version, link=str(pending.payload.get("link", "")), now=now))
+        link = str(pending.payload.get("link", ""))
+        if defer is None:
+            outcomes.append(send_receipt(app, version, link=link, now=now))
+            continue
+        claimed = claim_receipt(app, version, link=link, now=now)
+        if isinstance(claimed, str):
+            outcomes.append(claimed)
+        else:
+            defer.append(claimed)
     return outcomes

@@ -7,6 +7,10 @@ twice (the same mail in two folders, a UIDVALIDITY reset, an S3 event delivered 
 once. The claim's payload is the message's handling record: what it held, what became of each file,
 whether it was answered. The reply is its own claim (`mail-reply/…`), taken before sending, as every
 mail huizong sends.
+
+`hold` (`huizong serve`'s lock) is taken for the store's steps (the claims, the ingest, the records, the
+cursor) and released while a reply is sent and while the mailbox is read, so neither a slow SMTP nor a
+slow IMAP server holds the web form's saves. The CLI and the SES route pass none.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import hashlib
 import json
 import logging
 import tempfile
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -30,7 +35,12 @@ from functions.services.intake.unread import guess_unit, record_unread
 from functions.services.mail_intake.evidence import link_files_to_workbook, receive_evidence_files
 from functions.services.mail_intake.reading import MailFile, ReadMail, read_headers, read_mail
 from functions.services.mail_intake.records import MESSAGE_PREFIX
-from functions.services.mail_intake.reply import ReplyOutcome, WorkbookLine, send_reply
+from functions.services.mail_intake.reply import (
+    ClaimedReply,
+    WorkbookLine,
+    claim_reply,
+    deliver_reply,
+)
 from functions.services.mail_intake.retry import RetryLine, retry_refused_replies
 from functions.validate import codes
 from functions.validate.messages import make_issue
@@ -105,8 +115,11 @@ def process_message(
     uid: int | None = None,
     dry_run: bool = False,
     peers: PeerStats | None = None,
+    hold: AbstractContextManager[Any] | None = None,
 ) -> MessageResult:
-    """Process one raw message once (by its Message-ID); never raises for what the message holds."""
+    """Process one raw message once (by its Message-ID); never raises for what the message holds.
+    `hold`: see the module docstring (taken here for the store's steps, released for the reply's send)."""
+    guard: AbstractContextManager[Any] = hold if hold is not None else nullcontext()
     settings = settings_of(app)
     received_at = min(received_at, now)
     try:
@@ -118,39 +131,57 @@ def process_message(
     base = MessageResult(
         head.message_id, head.sender, head.subject, "submission", "handled", uid, auto=head.auto
     )
-    if not dry_run and not app.store.claim(key, {"state": "processing", "uid": uid}, at=now):
-        # Seen before: this copy goes where the first one went, and nothing else happens.
-        earlier = next((c.payload for c in app.store.claims(key) if c.key == key), {})
-        base.kind = "duplicate"
-        if "kind" in earlier:
-            base.settle, base.reply = earlier.get("settle", "handled"), "duplicate"
-        else:
-            # Claimed by a run that stopped (or is still running) before recording the result: it is
-            # not processed again, and not moved either, so the organiser still sees it in the inbox.
-            base.settle, base.reply = "left", "interrupted earlier: left for the organiser"
-        return base
+    reply: ClaimedReply | None = None
+    with guard:
+        if not dry_run and not app.store.claim(key, {"state": "processing", "uid": uid}, at=now):
+            # Seen before: this copy goes where the first one went, and nothing else happens.
+            earlier = next((c.payload for c in app.store.claims(key) if c.key == key), {})
+            base.kind = "duplicate"
+            if "kind" in earlier:
+                base.settle, base.reply = earlier.get("settle", "handled"), "duplicate"
+            else:
+                # Claimed by a run that stopped (or is still running) before recording the result: it is
+                # not processed again, and not moved either, so the organiser still sees it in the inbox.
+                base.settle, base.reply = "left", "interrupted earlier: left for the organiser"
+            return base
+        try:
+            result, reply = _process(
+                app,
+                raw,
+                head,
+                base,
+                settings,
+                received_at=received_at,
+                now=now,
+                truncated=truncated,
+                size=size,
+                dry_run=dry_run,
+                peers=peers,
+            )
+        except Exception as exc:
+            # One hostile message must never stop the mailbox: it waits for the organiser.
+            log.exception("mail %s could not be processed", head.message_id)
+            _failed(base, exc)
+            result = base
+        if not dry_run and reply is None:
+            app.store.update_claim(key, result.record(received_at))
+    if reply is None:
+        return result
+    # The reply was claimed and built under the guard; it is sent outside it (deliver_reply takes the
+    # guard again for its outcome), and the message's record, which says what became of the reply, after.
     try:
-        result = _process(
-            app,
-            raw,
-            head,
-            base,
-            settings,
-            received_at=received_at,
-            now=now,
-            truncated=truncated,
-            size=size,
-            dry_run=dry_run,
-            peers=peers,
-        )
-    except Exception as exc:  # one hostile message must never stop the mailbox: it waits for the organiser
+        result.reply = deliver_reply(app, reply, now=now, hold=guard)
+    except Exception as exc:  # its outcome could not be recorded (a store error): as a failed message
         log.exception("mail %s could not be processed", head.message_id)
-        base.kind, base.settle = "not-submission", "left"
-        base.problems.append({"kind": "failed", "name": "", "detail": type(exc).__name__})
-        result = base
-    if not dry_run:
+        _failed(result, exc)
+    with guard:
         app.store.update_claim(key, result.record(received_at))
     return result
+
+
+def _failed(result: MessageResult, exc: Exception) -> None:
+    result.kind, result.settle = "not-submission", "left"
+    result.problems.append({"kind": "failed", "name": "", "detail": type(exc).__name__})
 
 
 def _process(
@@ -166,7 +197,8 @@ def _process(
     size: int,
     dry_run: bool,
     peers: PeerStats | None,
-) -> MessageResult:
+) -> tuple[MessageResult, ClaimedReply | None]:
+    """The message's result, and its reply when one was claimed and built but not yet sent."""
     own = head.sender in _own_addresses(app)
     if truncated:
         result.kind, result.settle = "oversized", "aside"
@@ -177,19 +209,18 @@ def _process(
                 "detail": f"{size / 1024 / 1024:.1f}MB>{settings.max_message_mb:g}MB",
             }
         )
-        result.reply = _answer(app, head, result, [], settings, now=now, dry_run=dry_run, own=own)
-        return result
+        return _answer(app, head, result, [], settings, now=now, dry_run=dry_run, own=own)
     if own:
         # Our own replies (or a copy of them) in the mailbox: never processed, never answered.
         result.kind, result.settle, result.reply = "own", "left", "own address"
-        return result
+        return result, None
     mail = read_mail(raw, settings)
     result.problems = [asdict(p) for p in mail.problems]
     if not mail.workbooks and not mail.evidence:
         # A question, a thank-you, an auto-reply: the organiser reads it; it stays unread and unflagged.
         result.kind, result.settle = ("auto" if head.auto else "not-submission"), "left"
         result.reply = "not a submission"
-        return result
+        return result, None
     peers = peers or PeerStats(app.store, [d.key for d in app.campaign.deliverables])
     books = [(book, *_read_book(app, mail, book, number)) for number, book in enumerate(mail.workbooks, 1)]
     units = {raw.unit_code for _, raw, _ in books if raw.unit_code and app.roster.get(raw.unit_code)}
@@ -245,8 +276,7 @@ def _process(
             "attached": with_files,
             "files": [{"name": f.name, "size": len(f.data)} for f in mail.evidence],
         }
-    result.reply = _answer(app, mail, result, lines, settings, now=now, dry_run=dry_run, own=own)
-    return result
+    return _answer(app, mail, result, lines, settings, now=now, dry_run=dry_run, own=own)
 
 
 def _answer(
@@ -259,19 +289,26 @@ def _answer(
     now: dt.datetime,
     dry_run: bool,
     own: bool,
-) -> str:
+) -> tuple[MessageResult, ClaimedReply | None]:
+    """Set why no reply goes, or claim and build the reply, which the caller sends (result.reply says
+    "sending" until then)."""
     if own:
-        return "own address"
-    if mail.auto:
-        return f"auto: {mail.auto}"
-    if not settings.reply:
-        return "replies off"
-    if not mail.sender:
-        return "no sender address"
-    if dry_run:
-        return "dry run"
-    outcome: ReplyOutcome = send_reply(app, mail, result, lines, now=now)
-    return outcome
+        result.reply = "own address"
+    elif mail.auto:
+        result.reply = f"auto: {mail.auto}"
+    elif not settings.reply:
+        result.reply = "replies off"
+    elif not mail.sender:
+        result.reply = "no sender address"
+    elif dry_run:
+        result.reply = "dry run"
+    else:
+        claimed = claim_reply(app, mail, result, lines, now=now)
+        if not isinstance(claimed, str):
+            result.reply = "sending"
+            return result, claimed
+        result.reply = claimed
+    return result, None
 
 
 def _read_book(app: App, mail: ReadMail, book: MailFile, number: int) -> tuple[RawSubmission, str]:
@@ -407,29 +444,37 @@ def _cursor_key(settings: MailIntakeSettings) -> str:
 
 
 def run_mail_intake(
-    app: App, mailbox: Mailbox, *, now: dt.datetime, dry_run: bool = False
+    app: App,
+    mailbox: Mailbox,
+    *,
+    now: dt.datetime,
+    dry_run: bool = False,
+    hold: AbstractContextManager[Any] | None = None,
 ) -> MailIntakeResult:
     """Every new message of the mailbox (by UIDVALIDITY + UID), oldest first.
 
     The cursor moves past a message only once it is processed and settled, so a run that stops half-way
     resumes at the message it was on; that message's claim makes the second try change nothing.
+    `hold`: see the module docstring (the mailbox's own calls are made without it).
     """
+    guard: AbstractContextManager[Any] = hold if hold is not None else nullcontext()
     settings = settings_of(app)
     result = MailIntakeResult()
     if not dry_run:
         # Before new mail: the replies a server refused last time go out first, once each.
-        result.retried = retry_refused_replies(app, now=now)
+        result.retried = retry_refused_replies(app, now=now, hold=hold)
         for line in result.retried:
             log.info("refused reply to %s (%s) retried: %s", line.to, line.message_id, line.result)
     key = _cursor_key(settings)
     try:
         validity = mailbox.uidvalidity()
-        cursor = json.loads(app.store.get_meta(key) or "{}")
+        with guard:
+            cursor = json.loads(app.store.get_meta(key) or "{}")
+            peers = PeerStats(app.store, [d.key for d in app.campaign.deliverables])
         last = int(cursor.get("uid", 0)) if int(cursor.get("uidvalidity", -1)) == validity else 0
         # A changed UIDVALIDITY: every UID is new. Read from the start; the Message-ID claims keep each
         # message processed once.
         result.uidvalidity_changed = bool(cursor) and int(cursor.get("uidvalidity", -1)) != validity
-        peers = PeerStats(app.store, [d.key for d in app.campaign.deliverables])
         max_bytes = int(settings.max_message_mb * 1024 * 1024)
         for message in mailbox.fetch_after(last, max_bytes=max_bytes):
             outcome = process_message(
@@ -442,16 +487,18 @@ def run_mail_intake(
                 uid=message.uid,
                 dry_run=dry_run,
                 peers=peers,
+                hold=hold,
             )
             result.messages.append(outcome)
             if dry_run:
                 continue
             outcome.settled = mailbox.settle(message.uid, outcome.settle)
-            if outcome.kind != "duplicate":  # a duplicate's record is the first copy's; it stays
-                # The record was written before the move; it now says what the mailbox did too.
-                received = min(message.received_at or now, now)
-                app.store.update_claim(message_key(outcome.message_id), outcome.record(received))
-            app.store.set_meta(key, json.dumps({"uidvalidity": validity, "uid": message.uid}))
+            with guard:
+                if outcome.kind != "duplicate":  # a duplicate's record is the first copy's; it stays
+                    # The record was written before the move; it now says what the mailbox did too.
+                    received = min(message.received_at or now, now)
+                    app.store.update_claim(message_key(outcome.message_id), outcome.record(received))
+                app.store.set_meta(key, json.dumps({"uidvalidity": validity, "uid": message.uid}))
     except MailboxError as exc:
         result.error = str(exc)
     finally:
@@ -459,12 +506,19 @@ def run_mail_intake(
     return result
 
 
-def read_mailbox(app: App, *, now: dt.datetime, dry_run: bool = False) -> MailIntakeResult | None:
-    """The campaign's mailbox, read once; None when campaign.yaml has no `mail_intake` host."""
+def read_mailbox(
+    app: App,
+    *,
+    now: dt.datetime,
+    dry_run: bool = False,
+    hold: AbstractContextManager[Any] | None = None,
+) -> MailIntakeResult | None:
+    """The campaign's mailbox, read once; None when campaign.yaml has no `mail_intake` host. `hold`:
+    `huizong serve`'s lock (see the module docstring)."""
     if app.mailbox_factory is None:
         return None
     try:
         mailbox = app.mailbox_factory()
     except MailboxError as exc:
         return MailIntakeResult(error=str(exc))
-    return run_mail_intake(app, mailbox, now=now, dry_run=dry_run)
+    return run_mail_intake(app, mailbox, now=now, dry_run=dry_run, hold=hold)

@@ -6,6 +6,10 @@ released, and the next run sends it (retry.py); an uncertain send keeps its clai
 both are printed on the run's line for the organiser. At most
 `replies_per_sender_per_hour` replies go to one address in an hour, so two robots cannot talk forever.
 
+`claim_reply` (the store's part: the rate limit, the claim, the message built) and `deliver_reply` (the
+send, then the outcome recorded) are the two halves of `send_reply`, so `huizong serve` can hold its lock
+(`hold`) for the store's steps and release it while the mail server takes its time.
+
 Nothing from the mail reaches a header unchecked: the subject is one line already (reading.one_line),
 the Message-IDs were matched against a strict pattern, and the address was parsed to a bare address.
 """
@@ -15,9 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from functions.app import App
 from functions.ports import MailNotPermitted, MailRefused, MailUncertain
@@ -187,9 +192,28 @@ def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
 
 
+@dataclass(frozen=True)
+class ClaimedReply:
+    """A reply claimed in the store and built, not yet sent (`deliver_reply` sends it)."""
+
+    key: str
+    payload: dict[str, Any]
+    message: EmailMessage
+    to: str
+    message_id: str
+
+
 def send_reply(
     app: App, mail: ReadMail, result: MessageResult, lines: list[WorkbookLine], *, now: dt.datetime
 ) -> ReplyOutcome:
+    claimed = claim_reply(app, mail, result, lines, now=now)
+    return claimed if isinstance(claimed, str) else deliver_reply(app, claimed, now=now)
+
+
+def claim_reply(
+    app: App, mail: ReadMail, result: MessageResult, lines: list[WorkbookLine], *, now: dt.datetime
+) -> ClaimedReply | ReplyOutcome:
+    """The store's part before sending: the hourly limit, the claim and the message, or why none goes."""
     settings = app.campaign.mail_intake or MailIntakeSettings()
     key = reply_key(mail.message_id)
     if _recent_replies(app, mail.sender, now) >= settings.replies_per_sender_per_hour:
@@ -207,22 +231,41 @@ def send_reply(
         log.exception("reply could not be composed for %s", mail.message_id)
         app.store.update_claim(key, {**payload, "result": f"failed: {type(exc).__name__}"})
         return "failed"
+    return ClaimedReply(key, payload, message, mail.sender, mail.message_id)
+
+
+def deliver_reply(
+    app: App,
+    claimed: ClaimedReply,
+    *,
+    now: dt.datetime,
+    hold: AbstractContextManager[Any] | None = None,
+) -> ReplyOutcome:
+    """Send a claimed reply, then record the outcome; `hold` (serve's lock) is taken for the records only.
+    Until then the claim says "sending", so no other run sends this reply again."""
+    guard: AbstractContextManager[Any] = hold if hold is not None else nullcontext()
+    key, payload, message = claimed.key, claimed.payload, claimed.message
     try:
         app.mailer.send(message)
     except MailRefused as exc:
-        app.store.update_claim(key, {**payload, "result": f"refused: {exc}"})
-        # Nothing went out: the next run sends this very message again (its claim is released).
-        keep_for_retry(app, key, message, {"to": mail.sender, "message_id": mail.message_id}, now=now)
+        with guard:
+            app.store.update_claim(key, {**payload, "result": f"refused: {exc}"})
+            # Nothing went out: the next run sends this very message again (its claim is released).
+            keep_for_retry(app, key, message, {"to": claimed.to, "message_id": claimed.message_id}, now=now)
         return "refused"
     except MailNotPermitted as exc:
-        app.store.update_claim(key, {**payload, "result": f"not permitted: {exc}"})
+        with guard:
+            app.store.update_claim(key, {**payload, "result": f"not permitted: {exc}"})
         return "not-permitted"
     except MailUncertain as exc:
-        app.store.update_claim(key, {**payload, "result": f"uncertain: {exc}"})
+        with guard:
+            app.store.update_claim(key, {**payload, "result": f"uncertain: {exc}"})
         return "uncertain"
     except Exception as exc:  # a transport that broke its contract: whether it sent is unknown
-        log.exception("reply send failed unexpectedly: %s", mail.message_id)
-        app.store.update_claim(key, {**payload, "result": f"uncertain: {type(exc).__name__}"})
+        log.exception("reply send failed unexpectedly: %s", claimed.message_id)
+        with guard:
+            app.store.update_claim(key, {**payload, "result": f"uncertain: {type(exc).__name__}"})
         return "uncertain"
-    app.store.update_claim(key, {**payload, "result": "sent"})
+    with guard:
+        app.store.update_claim(key, {**payload, "result": "sent"})
     return "sent"

@@ -7,6 +7,8 @@ reply's claim, and leaves a `mail-reply-retry/…` record; the next run claims t
 the very same message (same Message-ID, same thread headers). An uncertain send (MailUncertain, a
 transport that broke its contract, not permitted) keeps its claim and is never repeated: a unit must
 not receive the same answer twice. After MAX_ATTEMPTS refusals it stops and the record says so.
+
+`hold` (`huizong serve`'s lock) is taken for each store step and released while a reply is sent.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import email
 import email.policy
 import hashlib
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -57,10 +60,15 @@ def keep_for_retry(
     app.store.release(reply_key)
 
 
-def retry_refused_replies(app: App, *, now: dt.datetime) -> list[RetryLine]:
+def retry_refused_replies(
+    app: App, *, now: dt.datetime, hold: AbstractContextManager[Any] | None = None
+) -> list[RetryLine]:
     """Send every refused reply still pending, once each; what became of each."""
+    guard: AbstractContextManager[Any] = hold if hold is not None else nullcontext()
     out: list[RetryLine] = []
-    for claim in app.store.claims(RETRY_PREFIX):
+    with guard:
+        pending = app.store.claims(RETRY_PREFIX)
+    for claim in pending:
         record = dict(claim.payload)
         if record.get("state") != "pending":
             continue
@@ -69,38 +77,61 @@ def retry_refused_replies(app: App, *, now: dt.datetime) -> list[RetryLine]:
             str(record.get("to", "")),
             str(record.get("message_id", "")),
         )
-        if int(record.get("attempts", 0)) >= MAX_ATTEMPTS:
-            app.store.update_claim(claim.key, {**record, "state": "gave-up"})
-            out.append(RetryLine(to, mid, "gave-up"))
-            continue
         payload = {"to": to, "message_id": mid, "result": "sending", "retry": True}
-        if not app.store.claim(reply_key, payload, at=now):
-            # Another run took it (and sent it, or is sending it): never twice.
-            app.store.update_claim(claim.key, {**record, "state": "done"})
+        with guard:
+            message = _claim_retry(app, claim.key, record, reply_key, payload, out, now=now)
+        if message is None:
             continue
-        data = app.store.get_blob(str(record.get("blob", "")))
-        if data is None:
-            app.store.update_claim(reply_key, {**payload, "result": "failed: reply not kept"})
-            app.store.update_claim(claim.key, {**record, "state": "lost"})
-            out.append(RetryLine(to, mid, "lost"))
-            continue
-        message = email.message_from_bytes(data, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)  # policy.default builds EmailMessages
         try:
             app.mailer.send(message)
         except MailRefused as exc:
-            app.store.update_claim(reply_key, {**payload, "result": f"refused: {exc}"})
-            keep_for_retry(app, reply_key, message, {"to": to, "message_id": mid}, now=now)
+            with guard:
+                app.store.update_claim(reply_key, {**payload, "result": f"refused: {exc}"})
+                keep_for_retry(app, reply_key, message, {"to": to, "message_id": mid}, now=now)
             out.append(RetryLine(to, mid, "refused"))
             continue
         except Exception as exc:  # MailUncertain, MailNotPermitted, a broken transport: never again
             if not isinstance(exc, MailUncertain | MailNotPermitted):
                 log.exception("reply retry failed unexpectedly: %s", mid)
-            app.store.update_claim(reply_key, {**payload, "result": f"uncertain: {exc}"})
-            app.store.update_claim(claim.key, {**record, "state": "done"})
+            with guard:
+                app.store.update_claim(reply_key, {**payload, "result": f"uncertain: {exc}"})
+                app.store.update_claim(claim.key, {**record, "state": "done"})
             out.append(RetryLine(to, mid, "uncertain"))
             continue
-        app.store.update_claim(reply_key, {**payload, "result": "sent"})
-        app.store.update_claim(claim.key, {**record, "state": "done"})
+        with guard:
+            app.store.update_claim(reply_key, {**payload, "result": "sent"})
+            app.store.update_claim(claim.key, {**record, "state": "done"})
         out.append(RetryLine(to, mid, "sent"))
     return out
+
+
+def _claim_retry(
+    app: App,
+    key: str,
+    record: dict[str, Any],
+    reply_key: str,
+    payload: dict[str, Any],
+    out: list[RetryLine],
+    *,
+    now: dt.datetime,
+) -> EmailMessage | None:
+    """The store's part before a retry's send: the reply claimed again and its kept bytes read back, or
+    None (given up, taken by another run, lost) with the record saying why."""
+    to, mid = str(payload["to"]), str(payload["message_id"])
+    if int(record.get("attempts", 0)) >= MAX_ATTEMPTS:
+        app.store.update_claim(key, {**record, "state": "gave-up"})
+        out.append(RetryLine(to, mid, "gave-up"))
+        return None
+    if not app.store.claim(reply_key, payload, at=now):
+        # Another run took it (and sent it, or is sending it): never twice.
+        app.store.update_claim(key, {**record, "state": "done"})
+        return None
+    data = app.store.get_blob(str(record.get("blob", "")))
+    if data is None:
+        app.store.update_claim(reply_key, {**payload, "result": "failed: reply not kept"})
+        app.store.update_claim(key, {**record, "state": "lost"})
+        out.append(RetryLine(to, mid, "lost"))
+        return None
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)  # policy.default builds EmailMessages
+    return message

@@ -10,6 +10,12 @@ store that cannot record the outcome (a full disk) leaves the claim at "sending"
 permissions (MailNotPermitted: e.g. SES in a region the role may not send in) also keeps its claim, as
 "not permitted": every retry would fail the same way until the deployment is fixed, so it is reported
 (the digest, the CLI line, the handler's counts and its alarm) instead of retried on every run.
+
+`hold` (`huizong serve` passes its lock) is held for every store step (statuses, claims, outcomes) and
+released while a mail is sent, so a slow SMTP server does not hold the web form's saves for the whole
+run; the claim taken before each send keeps it once-only. The CLI and Lambda pass none. As other requests
+then store submissions between two reminders of the run, a unit whose submission arrived after the plan
+was read is not reminded by it (checked under the lock, before its claim); the next run plans afresh.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,11 +81,14 @@ def run_reminders(
     dry_run: bool = False,
     master_link: str = "",
     link_secret: Callable[[], bytes] | None = None,
+    hold: AbstractContextManager[Any] | None = None,
 ) -> RemindResult:
+    """`hold`: see the module docstring (serve's lock, taken per store step; None on the CLI, Lambda)."""
+    guard: AbstractContextManager[Any] = hold if hold is not None else nullcontext()
     # Reading and planning are bounded bulk work that makes no cycles, while every unit's status stays
     # alive: collections then walk it all again and again (a quarter of a 10,000-unit run). Sending,
     # which may take long and goes through the mail libraries, runs with the collector on.
-    with collector_paused():
+    with guard, collector_paused():
         statuses = unit_statuses(campaign, roster, store)
         claimed = {c.key for c in store.claims("remind/")}
         plan = plan_reminders(campaign, statuses, claimed, now)
@@ -88,13 +98,15 @@ def run_reminders(
         if dry_run:
             result.lines.append(line)
             continue
-        result.lines.append(
-            line + " " + _send_one(campaign, store, mailer, reminder, now, result, link_secret)
+        # Under serve's lock, released between two reminders: each is checked against what arrived since.
+        outcome = _send_one(
+            campaign, store, mailer, reminder, now, result, link_secret, guard, recheck=hold is not None
         )
-    with collector_paused():
+        result.lines.append(line + " " + outcome)
+    with guard, collector_paused():
         result.stuck = stuck_reminders(campaign, store, now)
     if not dry_run and campaign.reminders.digest and mailer is not None:
-        result.digest_sent = _send_digest(campaign, store, mailer, statuses, now, result, master_link)
+        result.digest_sent = _send_digest(campaign, store, mailer, statuses, now, result, master_link, guard)
     return result
 
 
@@ -145,36 +157,58 @@ def _send_one(
     now: dt.datetime,
     result: RemindResult,
     link_secret: Callable[[], bytes] | None = None,
+    guard: AbstractContextManager[Any] | None = None,
+    *,
+    recheck: bool = False,
 ) -> str:
     lang = campaign.language
-    mine = []
-    for item in reminder.items:
-        payload = _payload(campaign, reminder, item, now)
-        if store.claim(item.claim_key, payload, at=now):
-            mine.append((item.claim_key, payload))
-    if not mine:
-        return t(lang, "（已由另一次运行认领）", "(already claimed)")
-    keys = {k for k, _ in mine}
-    reminder = UnitReminder(reminder.unit, [i for i in reminder.items if i.claim_key in keys])
-    if not reminder.unit.emails or mailer is None:
-        result.no_address += 1
-        return _finish(store, mine, t(lang, "无邮箱地址，未发送", "no address; not sent"), result, lang)
-    try:
-        msg = build_reminder(
-            campaign, reminder, now=now, link_of=form_links(store, campaign, now=now, secret_of=link_secret)
-        )
-        if campaign.reminders.cc_coordinator and (cc := coordinator_addresses(campaign, reminder.unit)):
-            msg["Cc"] = ", ".join(cc)
-    except Exception as exc:  # nothing was sent: give the claim back, keep the run going
-        log.exception("could not build reminder for %s", reminder.unit.code)
-        for key, _ in mine:
-            _release(store, key)
-        result.refused += 1
-        return t(lang, f"邮件无法生成（下次重试）：{exc}", f"could not build the mail (will retry): {exc}")
+    guard = guard if guard is not None else nullcontext()
+    # The store's part (claims, and the mail built with its link from the store's secret) under the
+    # guard; the send outside it; each outcome under it again. The claims say "sending" meanwhile.
+    with guard:
+        if recheck:
+            fresh = [i for i in reminder.items if not _submitted_since_planned(store, i)]
+            if not fresh:
+                return t(
+                    lang,
+                    "（计划后已收到新的报送，本次不催报）",
+                    "(a submission arrived since planning; not sent)",
+                )
+            reminder = UnitReminder(reminder.unit, fresh)
+        mine = []
+        for item in reminder.items:
+            payload = _payload(campaign, reminder, item, now)
+            if store.claim(item.claim_key, payload, at=now):
+                mine.append((item.claim_key, payload))
+        if not mine:
+            return t(lang, "（已由另一次运行认领）", "(already claimed)")
+        keys = {k for k, _ in mine}
+        reminder = UnitReminder(reminder.unit, [i for i in reminder.items if i.claim_key in keys])
+        if not reminder.unit.emails or mailer is None:
+            result.no_address += 1
+            return _finish(store, mine, t(lang, "无邮箱地址，未发送", "no address; not sent"), result, lang)
+        try:
+            msg = build_reminder(
+                campaign,
+                reminder,
+                now=now,
+                link_of=form_links(store, campaign, now=now, secret_of=link_secret),
+            )
+            if campaign.reminders.cc_coordinator and (cc := coordinator_addresses(campaign, reminder.unit)):
+                msg["Cc"] = ", ".join(cc)
+        except Exception as exc:  # nothing was sent: give the claim back, keep the run going
+            log.exception("could not build reminder for %s", reminder.unit.code)
+            for key, _ in mine:
+                _release(store, key)
+            result.refused += 1
+            return t(
+                lang, f"邮件无法生成（下次重试）：{exc}", f"could not build the mail (will retry): {exc}"
+            )
     try:
         mailer.send(msg)
     except MailRefused as exc:
-        released = all([_release(store, key) for key, _ in mine])
+        with guard:
+            released = all([_release(store, key) for key, _ in mine])
         result.refused += 1
         log.warning("reminder refused, will retry: %s: %s", reminder.unit.code, exc)
         if not released:
@@ -187,19 +221,32 @@ def _send_one(
         result.not_permitted_error = result.not_permitted_error or str(exc)
         log.error("reminder not permitted, not retried: %s: %s", reminder.unit.code, exc)
         text = t(lang, f"无权发送（不重试）：{exc}", f"not permitted (not retried): {exc}")
-        _finish(store, mine, text, result, lang)
+        with guard:
+            _finish(store, mine, text, result, lang)
         return text
     except MailUncertain as exc:
         result.uncertain += 1
-        _finish(store, mine, t(lang, f"结果不明：{exc}", f"uncertain: {exc}"), result, lang)
+        with guard:
+            _finish(store, mine, t(lang, f"结果不明：{exc}", f"uncertain: {exc}"), result, lang)
         return t(lang, f"结果不明（不重试）：{exc}", f"uncertain (not retried): {exc}")
     except Exception as exc:  # a transport that broke its contract: it may have sent
         log.exception("reminder send failed unexpectedly: %s", reminder.unit.code)
         result.uncertain += 1
-        _finish(store, mine, t(lang, f"结果不明：{exc}", f"uncertain: {exc}"), result, lang)
+        with guard:
+            _finish(store, mine, t(lang, f"结果不明：{exc}", f"uncertain: {exc}"), result, lang)
         return t(lang, f"结果不明（不重试）：{exc}", f"uncertain (not retried): {exc}")
     result.sent += 1
-    return _finish(store, mine, t(lang, "已发送", "sent"), result, lang, sent=True)
+    with guard:
+        return _finish(store, mine, t(lang, "已发送", "sent"), result, lang, sent=True)
+
+
+def _submitted_since_planned(store: Store, item: DueItem) -> bool:
+    """Whether the unit submitted this deliverable after the run read its status (the lock was released
+    between two reminders, and a web form or webhook may have stored a submission meanwhile)."""
+    planned = item.status.version
+    planned_id = planned.id if planned is not None and planned.status == "submitted" else None
+    latest = store.latest(item.status.unit.code, item.deliverable.key, status="submitted")
+    return (latest.id if latest is not None else None) != planned_id
 
 
 def _finish(
@@ -363,7 +410,9 @@ def _send_digest(
     now: dt.datetime,
     result: RemindResult,
     master_link: str,
+    guard: AbstractContextManager[Any] | None = None,
 ) -> bool:
+    guard = guard if guard is not None else nullcontext()
     day = now.astimezone(campaign.tz).date()
     first, last = digest_window(campaign)
     if not first <= day <= last:
@@ -374,41 +423,46 @@ def _send_digest(
         "address": ", ".join(campaign.organiser.emails),
         "sending_since": now.isoformat(),
     }
-    if not store.claim(key, payload, at=now) and not _take_over_stuck_digest(
-        campaign, store, key, payload, now
-    ):
-        return False
-    # Count what this run and earlier runs today sent, so a digest after several runs is still true.
-    sent_today = sum(
-        1
-        for c in store.claims("remind/")
-        if c.claimed_at.astimezone(campaign.tz).date() == day and c.payload.get("result") in SENT_RESULTS
-    )
-    counts = count_by_deliverable(campaign, statuses)
-    try:
-        msg = build_digest(
-            campaign, statuses, counts, day=day, sent=sent_today, master_link=master_link, now=now,
-            stuck=result.stuck, not_permitted=result.not_permitted,
-            not_permitted_error=result.not_permitted_error, unread=unread_files(store),
-            mail_left=left_for_organiser(store, since=now - DIGEST_SPAN),
-        )  # fmt: skip
-    except Exception:  # nothing was sent: give the day's claim back
-        log.exception("could not build the digest")
-        _release(store, key)
-        return False
+    with guard:
+        if not store.claim(key, payload, at=now) and not _take_over_stuck_digest(
+            campaign, store, key, payload, now
+        ):
+            return False
+        # Count what this run and earlier runs today sent, so a digest after several runs is still true.
+        sent_today = sum(
+            1
+            for c in store.claims("remind/")
+            if c.claimed_at.astimezone(campaign.tz).date() == day and c.payload.get("result") in SENT_RESULTS
+        )
+        counts = count_by_deliverable(campaign, statuses)
+        try:
+            msg = build_digest(
+                campaign, statuses, counts, day=day, sent=sent_today, master_link=master_link, now=now,
+                stuck=result.stuck, not_permitted=result.not_permitted,
+                not_permitted_error=result.not_permitted_error, unread=unread_files(store),
+                mail_left=left_for_organiser(store, since=now - DIGEST_SPAN),
+            )  # fmt: skip
+        except Exception:  # nothing was sent: give the day's claim back
+            log.exception("could not build the digest")
+            _release(store, key)
+            return False
     try:
         mailer.send(msg)
     except MailRefused:
-        _release(store, key)
+        with guard:
+            _release(store, key)
         return False
     except MailNotPermitted as exc:
         # The organiser cannot be told by mail either; the handler's error count raises the alarm.
         result.not_permitted_error = result.not_permitted_error or str(exc)
         log.error("digest not permitted, not retried: %s", exc)
-        _record(store, key, {"result": f"not permitted: {exc}"})
+        with guard:
+            _record(store, key, {"result": f"not permitted: {exc}"})
         return False
     except Exception as exc:  # MailUncertain or a broken transport: may have sent
-        _record(store, key, {"result": f"uncertain: {exc}"})
+        with guard:
+            _record(store, key, {"result": f"uncertain: {exc}"})
         return False
-    _record(store, key, {"result": "sent", "address": ", ".join(campaign.organiser.emails)})
+    with guard:
+        _record(store, key, {"result": "sent", "address": ", ".join(campaign.organiser.emails)})
     return True

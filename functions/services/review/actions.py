@@ -274,13 +274,6 @@ class _ReturnMail:
     lang: Language
 
 
-def _mail_return(app: App, s: UnitStatus, v: Version, record: ReviewRecord, now: dt.datetime) -> str:
-    """Claim, then send: a claim means the mail went out (or may have), so it never goes twice. For a
-    caller that holds its lock throughout (a scheduled run)."""
-    mail = _claim_return(app, s, v, record, now)
-    return mail if isinstance(mail, str) else _send_return(app, mail, nullcontext())
-
-
 def _claim_return(
     app: App, s: UnitStatus, v: Version, record: ReviewRecord, now: dt.datetime
 ) -> _ReturnMail | str:
@@ -334,16 +327,23 @@ def _send_return(app: App, mail: _ReturnMail, guard: AbstractContextManager[Any]
     return t(lang, f"已向 {mail.addresses} 发送退回通知", f"return mail sent to {mail.addresses}")
 
 
-def retry_return_mails(app: App, *, now: dt.datetime) -> list[str]:
+def retry_return_mails(
+    app: App, *, now: dt.datetime, hold: AbstractContextManager[Any] | None = None
+) -> list[str]:
     """Send the 退回 mails a refusal left unsent: a return record without its mail claim, while the
     (unit, deliverable) is still returned at that record (a resubmission or a later action since makes
-    the mail pointless). A claim that exists (sent, uncertain, no address) is never sent again."""
+    the mail pointless). A claim that exists (sent, uncertain, no address) is never sent again.
+
+    `hold` (serve's lock) is taken for the store's steps (what is owed, each claim, each outcome) and
+    released while each mail is sent, as in return_submission."""
+    guard: AbstractContextManager[Any] = hold if hold is not None else nullcontext()
     sent: list[str] = []
-    claimed = {c.key for c in app.store.claims(MAIL_PREFIX)}
-    records = all_records(app.store)
-    statuses = {
-        (s.unit.code, s.deliverable.key): s for s in unit_statuses(app.campaign, app.roster, app.store)
-    }
+    with guard:
+        claimed = {c.key for c in app.store.claims(MAIL_PREFIX)}
+        records = all_records(app.store)
+        statuses = {
+            (s.unit.code, s.deliverable.key): s for s in unit_statuses(app.campaign, app.roster, app.store)
+        }
     for key, recs in records.items():
         s = statuses.get(key)
         last = recs[-1] if recs else None
@@ -351,9 +351,14 @@ def retry_return_mails(app: App, *, now: dt.datetime) -> list[str]:
             continue
         if MAIL_PREFIX + record_key(last.unit, last.deliverable, last.n) in claimed:
             continue
-        v = next((v for v in app.store.history(last.unit, last.deliverable) if v.id == last.version_id), None)
-        if v is None:
+        with guard:
+            history = app.store.history(last.unit, last.deliverable)
+            v = next((v for v in history if v.id == last.version_id), None)
+            # The claim is create-if-absent: a return made from the console since the list above was
+            # read claims the same key, so the mail still goes once.
+            mail = None if v is None else _claim_return(app, s, v, last, now)
+        if mail is None:
             continue
-        outcome = _mail_return(app, s, v, last, now)
+        outcome = mail if isinstance(mail, str) else _send_return(app, mail, guard)
         sent.append(f"{s.unit.code} {s.unit.name} {last.deliverable}: {outcome}")
     return sent
