@@ -63,10 +63,16 @@ class Roster(BaseModel):
     units: list[Unit]
     _by_code: dict[str, Unit] = PrivateAttr(default_factory=dict)
     _by_name: dict[str, Unit] = PrivateAttr(default_factory=dict)
+    # Lower-cased address -> the first unit listing it: a form response's respondent is looked up, not
+    # searched for among every unit.
+    _by_email: dict[str, Unit] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, _context: object) -> None:
         self._by_code = {u.code: u for u in self.units}
         self._by_name = {u.name: u for u in self.units}
+        for u in self.units:
+            for e in u.emails:
+                self._by_email.setdefault(e.lower(), u)
 
     def by_code(self) -> dict[str, Unit]:
         return self._by_code
@@ -78,8 +84,4 @@ class Roster(BaseModel):
         return self._by_name.get(normalise_text(name))
 
     def find_by_email(self, email: str) -> Unit | None:
-        email = email.strip().lower()
-        for u in self.units:
-            if email in (e.lower() for e in u.emails):
-                return u
-        return None
+        return self._by_email.get(email.strip().lower())

@@ -176,7 +176,9 @@ def _seen_outcome(app: App, source: str, seen: str) -> IngestOutcome:
         unit, _, deliverable = seen.partition("/")
     version = None
     if seq is not None:
-        version = next((v for v in app.store.history(unit, deliverable) if v.seq == seq), None)
+        # That one version by its key: decoding the unit's whole history to find it made every scan
+        # cost, per unit, the square of the files it sent (each kept in the inbox, each seen again).
+        version = next(iter(app.store.iter_versions([(unit, deliverable, seq)])), None)
     if version is None:
         version = app.store.latest(unit, deliverable)
     return IngestOutcome(
