@@ -26,7 +26,6 @@ from functions.services.intake.peers import PeerStats
 from functions.validate import codes
 from functions.validate.codes import IssueKind
 from functions.validate.messages import make_issue
-from functions.validate.validator import validate_submission
 from functions.validate.values import to_text
 from schemas.campaign import Campaign
 from schemas.form_questions import FormQuestion
@@ -292,12 +291,11 @@ def _ingest(
     # The form's own timestamp decides lateness: a delivery retried after the deadline is not late.
     received_at = min(_aware(payload.submitted_at, app.campaign), now)
     peers = PeerStats(app.store, [d.key for d in app.campaign.deliverables])
-    # The report the respondent sees: the same validation ingest_raw runs, with the same peer context
-    # (ingest_raw keeps only counts of it).
-    _parsed, report = validate_submission(
-        raw, app.campaign, app.roster, peers.context_for(raw.unit_code, checked_at=now)
-    )
+    # The report the respondent sees is ingest_raw's own: validated once, with the peer figures from
+    # before this response was counted.
     outcome = ingest_raw(app, raw, received_at=received_at, now=now, peers=peers)
+    report = outcome.report
+    assert report is not None  # ingest_raw always reports
     unidentified = raw.unit_code is None
     marker = f"{UNIDENTIFIED_PREFIX}{payload.response_id}"
     if unidentified:
