@@ -20,7 +20,7 @@ import math
 import random
 import sys
 import zipfile
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -200,6 +200,57 @@ def test_the_corpus_reads_back_as_text_never_as_a_formula(tmp_path: Path) -> Non
                     leads += 1
     assert leads > 100  # the corpus really holds formula-like text under many styles
     assert book.sheetnames == ["随机", "随机 (2)", "随机 (3)", "每一种", "换行", "空"]
+
+
+def test_values_equal_as_keys_are_still_written_as_themselves(tmp_path: Path) -> None:
+    # The row writer remembers the XML of repeated texts and dates: values that are equal (and hash
+    # alike) but are written differently must never share it.
+    same_instant = [
+        datetime(2022, 10, 20, 8, 30, tzinfo=EAST8),
+        datetime(2022, 10, 20, 0, 30, tzinfo=UTC),
+    ]
+    rows: list[list[object]] = [
+        [*same_instant, date(2022, 10, 20), datetime(2022, 10, 20), 1, True, 1.0, Decimal(1), 0.0, -0.0],
+        [*same_instant, date(2022, 10, 20), datetime(2022, 10, 20), 1, True, 1.0, Decimal(1), 0.0, -0.0],
+        [Cell(v, Style.TEXT) for v in ["=1", "1", "=1", "1"]],
+    ]
+    path = tmp_path / "keys.xlsx"
+    with StreamingWorkbook(path) as book, book.sheet("值") as ws:
+        for row in rows:
+            ws.append(row)
+    got = [
+        [(c.value, c.data_type, c.number_format, c.quotePrefix) for c in r]
+        for r in load_workbook(path).active.iter_rows()
+    ]
+    first = [
+        (datetime(2022, 10, 20, 8, 30), "d", "yyyy-mm-dd hh:mm", False),
+        (datetime(2022, 10, 20, 0, 30), "d", "yyyy-mm-dd hh:mm", False),
+        (datetime(2022, 10, 20), "d", "yyyy-mm-dd", False),
+        (datetime(2022, 10, 20), "d", "yyyy-mm-dd hh:mm", False),
+        (1, "n", "General", False),
+        (True, "b", "General", False),
+        (1, "n", "General", False),
+        (1, "n", "General", False),
+        (0, "n", "General", False),
+        (0, "n", "General", False),
+    ]
+    assert got[0] == got[1] == first
+    assert [(v, q) for v, _t, _f, q in got[2][:4]] == [("=1", True), ("1", False), ("=1", True), ("1", False)]
+    xml = sheet_parts(path)["xl/worksheets/sheet1.xml"]
+    assert xml.count("<v>0.0</v>") == 2 and xml.count("<v>-0.0</v>") == 2  # -0.0 is not 0.0's XML
+
+
+def test_the_remembered_xml_is_bounded(tmp_path: Path) -> None:
+    # Memory stays flat however many distinct texts a sheet has: a style's cache is emptied when full.
+    path = tmp_path / "many.xlsx"
+    with StreamingWorkbook(path) as book, book.sheet("多") as ws:
+        for i in range(20_000):
+            ws.append([f"活动{i}", Cell(f"备注{i}", Style.NOTE), date(2000, 1, 1) + timedelta(days=i)])
+        caches = ws._row_writer._caches  # the bound is the point of this test
+        assert 0 < max(len(c) for c in caches.values()) <= 4_096
+    ws2 = load_workbook(path, read_only=True)["多"]
+    last = list(ws2.iter_rows(min_row=20_000, values_only=True))
+    assert last == [("活动19999", "备注19999", datetime(2054, 10, 3))]
 
 
 if __name__ == "__main__":
