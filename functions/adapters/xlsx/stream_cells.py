@@ -149,8 +149,17 @@ _CACHE_ENTRIES = 4_096
 WrapHeight = Callable[[list[tuple[int, str]], int], float | None]
 
 
+def _remember_text(cache: dict[object, str], text: str, style: Style | str | None) -> str:
+    tail = _text_tail(text, style)
+    if len(text) <= _CACHED_TEXT:
+        if len(cache) >= _CACHE_ENTRIES:
+            cache.clear()
+        cache[text] = tail
+    return tail
+
+
 class RowWriter:
-    """Rows as ``<row>`` elements; one per sheet part, whose repeated values it remembers."""
+    """Rows as ``<row>`` elements; one per sheet, whose repeated values it remembers."""
 
     __slots__ = ("_caches",)
 
@@ -180,11 +189,20 @@ class RowWriter:
         wrapped: list[tuple[int, str]] | None = None
         width = 0
         for i, value in enumerate(row):
+            kind = type(value)
+            if kind is str:  # unstyled text, most of the master's cells: the shortest way through
+                tail = plain.get(value)
+                if tail is None:
+                    tail = _remember_text(plain, value, None)  # type: ignore[arg-type]
+                if tail:
+                    add(f"{heads[i]}{rn}{tail}")
+                    width = i + 1
+                continue
             style = None
             cache = plain
-            if type(value) is Cell:
-                style = value.style
-                value = value.value
+            if kind is Cell:
+                style = value.style  # type: ignore[union-attr]
+                value = value.value  # type: ignore[union-attr]
                 if value is None:
                     if style is not None:
                         add(f'{heads[i]}{rn}"{XF_ATTRS[style][0]}/>')
@@ -198,17 +216,13 @@ class RowWriter:
                         if wrapped is None:
                             wrapped = []
                         wrapped.append((i, value))
+                kind = type(value)
             elif value is None:
                 continue
-            kind = type(value)
             if kind is str:
                 tail = cache.get(value)
                 if tail is None:
-                    tail = _text_tail(value, style)  # type: ignore[arg-type]
-                    if len(value) <= _CACHED_TEXT:  # type: ignore[arg-type]
-                        if len(cache) >= _CACHE_ENTRIES:
-                            cache.clear()
-                        cache[value] = tail
+                    tail = _remember_text(cache, value, style)  # type: ignore[arg-type]
                 if not tail:
                     continue
                 add(f"{heads[i]}{rn}{tail}")
