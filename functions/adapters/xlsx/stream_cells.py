@@ -140,8 +140,9 @@ _HEADS: tuple[str, ...] = tuple(f'<c r="{letters}' for letters in COLUMN_LETTERS
 # The XML after the reference of texts and dates that repeat (a unit's name, type and area on each of its
 # activity rows, categories, venues, dates of the campaign week) is kept per style. Bounded so memory
 # stays flat: only texts up to _CACHED_TEXT characters, and a style's cache is emptied when it holds
-# _CACHE_ENTRIES (unique texts such as activity names then cost one dictionary insertion each).
-_CACHED_TEXT = 100
+# _CACHE_ENTRIES (unique texts such as activity names then cost one dictionary insertion each). A full
+# cache of 64-character CJK texts is about 2 MB; short repeated texts are the ones worth remembering.
+_CACHED_TEXT = 64
 _CACHE_ENTRIES = 4_096
 
 # A row's wrapping text cells, (0-based column, text), and its number to the row's height in points
