@@ -20,6 +20,12 @@ RSS is its own), interleaved --repeat times so a change in the shared machine's 
 CPU time (time.process_time) of each, median over --repeat; `master_over_floor` (goal ≤ 1.5) and
 `openpyxl_over_master` (goal ≥ 5) are ratios of those medians. Each writer's activity row count is
 checked equal, and the floor's file is opened with openpyxl once, so a broken floor cannot look fast.
+
+--instructions also counts the instructions of the master and the floor with valgrind's callgrind, which
+a shared machine's load does not change (CPU time on a busy 2-core machine varies by ±15 %): each writer
+runs once under callgrind, and so does an idle child that imports and opens the same campaign and writes
+nothing; the idle count is subtracted from each. openpyxl is not counted (it would take half an hour).
+With --repeat 0 only the instructions are measured.
 """
 
 from __future__ import annotations
@@ -27,7 +33,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import resource
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -255,7 +263,9 @@ def child(kind: str, folder: Path, out: Path) -> dict[str, Any]:
     if kind == "master":
         app.paths.master.unlink(missing_ok=True)
     t0 = time.process_time()
-    if kind == "master":
+    if kind == "idle":  # everything but the writing: what --instructions subtracts
+        rows = 0
+    elif kind == "master":
         rows = consolidate(app, now=NOW).activity_rows
     elif kind == "floor":
         rows = write_floor(plain_sheets(app), out)
@@ -276,6 +286,30 @@ def _run_child(kind: str, folder: Path, out: Path) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _instructions(kind: str, folder: Path, out: Path) -> int:
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
+         "--child", kind, "--folder", str(folder), "--out", str(out)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    found = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"{kind} under callgrind failed:\n{done.stderr[-3000:]}")
+    return int(found.group(1))
+
+
+def count_instructions(folder: Path, base: Path) -> dict[str, Any]:
+    idle = _instructions("idle", folder, base / "idle.xlsx")
+    master = _instructions("master", folder, base / "master-instr.xlsx") - idle
+    floor = _instructions("floor", folder, base / "floor-instr.xlsx") - idle
+    return {
+        "master_instructions": master,
+        "floor_instructions": floor,
+        "idle_instructions": idle,
+        "master_over_floor_instructions": round(master / floor, 3),
+    }
+
+
 def _check_floor_file(path: Path) -> None:
     """The floor's file is a workbook openpyxl opens, with the sheets and header it should have."""
     import openpyxl
@@ -287,7 +321,7 @@ def _check_floor_file(path: Path) -> None:
     wb.close()
 
 
-def measure(units: int, rows: int, repeat: int, base: Path) -> dict[str, Any]:
+def measure(units: int, rows: int, repeat: int, base: Path, instructions: bool = False) -> dict[str, Any]:
     from functions.bootstrap import open_app
 
     folder = bench_scale._campaign_folder(base, units)
@@ -296,6 +330,9 @@ def measure(units: int, rows: int, repeat: int, base: Path) -> dict[str, Any]:
     bench_scale._fill(app, units, (rows // 2, rows + rows // 2))
     build_s = time.perf_counter() - t0
     app.store.close()
+    counted = count_instructions(folder, base) if instructions else {}
+    if repeat == 0:
+        return {"units": units, **counted, "store_build_s": round(build_s, 1)}
     runs: dict[str, list[dict[str, Any]]] = {"master": [], "floor": [], "openpyxl": []}
     for i in range(repeat):
         for kind in runs:
@@ -316,6 +353,8 @@ def measure(units: int, rows: int, repeat: int, base: Path) -> dict[str, Any]:
         "floor_peak_mb": max(r["peak_mb"] for r in runs["floor"]),
         "openpyxl_peak_mb": max(r["peak_mb"] for r in runs["openpyxl"]),
         "runs_cpu_ms": {kind: [r["cpu_ms"] for r in rs] for kind, rs in runs.items()},
+        "runs_peak_mb": {kind: [r["peak_mb"] for r in rs] for kind, rs in runs.items()},
+        **counted,
         "store_build_s": round(build_s, 1),
     }
 
@@ -326,17 +365,24 @@ def main() -> None:
     )
     parser.add_argument("--units", type=int, default=2000)
     parser.add_argument("--rows", type=int, default=40, help="activities per plan, on average")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each writer (median)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each writer (median); 0: none")
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count master's and floor's instructions (callgrind)"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--child", choices=["master", "floor", "openpyxl"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["master", "floor", "openpyxl", "idle"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.folder, args.out)))
         return
+    if args.instructions and shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed: --instructions counts with its callgrind tool")
+    if args.repeat == 0 and not args.instructions:
+        raise SystemExit("--repeat 0 measures nothing without --instructions")
     with tempfile.TemporaryDirectory(prefix="huizong-bench-floor-") as tmp:
-        result = measure(args.units, args.rows, args.repeat, Path(tmp))
+        result = measure(args.units, args.rows, args.repeat, Path(tmp), args.instructions)
     print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else result)
 
 

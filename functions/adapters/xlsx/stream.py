@@ -68,7 +68,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
-from functions.adapters.xlsx.stream_cells import COLUMN_LETTERS, MAX_COLUMNS, row_xml
+from functions.adapters.xlsx.stream_cells import COLUMN_LETTERS, MAX_COLUMNS, RowWriter
 from functions.adapters.xlsx.stream_parts import (
     DEFAULT_COLUMN_WIDTH,
     NS_MAIN,
@@ -90,7 +90,7 @@ from functions.adapters.xlsx.stream_parts import (
     workbook_rels,
     workbook_xml,
 )
-from functions.adapters.xlsx.stream_styles import WRAPPING_STYLES, styles_xml
+from functions.adapters.xlsx.stream_styles import styles_xml
 from functions.atomic_file import fsync_dir
 from functions.sheet_model import Cell, Column, Style, display_width, fit_width
 
@@ -188,6 +188,7 @@ class SheetWriter:
         self._rows = 0
         self._closed = False
         self._stream: IO[bytes] | None = None
+        self._row_writer = RowWriter()  # for every part: the XML of a value does not depend on the part
         self._open_part(name)
 
     # -- public ---------------------------------------------------------------------------------------
@@ -218,7 +219,7 @@ class SheetWriter:
         ):
             self._finish_part()
             self._open_part(book._overflow_name(self._base, len(self._names) + 1))
-        xml, width = row_xml(row, self._part_rows + 1, self._wrapped_height(row, self._part_rows + 1))
+        xml, width = self._row_writer.row(row, self._part_rows + 1, None, self._wrapped_height)
         self._part_rows += 1
         self._rows += 1
         if width > self._width:
@@ -347,19 +348,17 @@ class SheetWriter:
             return float(self._columns[col - 1].width)  # type: ignore[arg-type]
         return DEFAULT_COLUMN_WIDTH
 
-    def _wrapped_height(self, row: Sequence[object], number: int) -> float | None:
-        """The height that shows every line of the row's wrapped text, or None for one line."""
+    def _wrapped_height(self, cells: list[tuple[int, str]], number: int) -> float | None:
+        """The height that shows every line of a row's wrapped text cells (0-based column, text), or
+        None for one line. The row writer collects those cells as it converts the row."""
         lines = 1
-        for i, value in enumerate(row):
-            if type(value) is not Cell or value.style not in WRAPPING_STYLES or type(value.value) is not str:
-                continue
+        for i, text in cells:
             first, last = i + 1, i + 1
             for c1, r1, c2, r2 in self._merges:
                 if c1 == first and r1 == number == r2:
                     last = c2
             # One character of the width is padding; wide (CJK) characters take two units.
             per_line = max(1.0, sum(self._column_width(c) for c in range(first, last + 1)) - 1)
-            text = str(value.value)
             needed = sum(max(1, math.ceil(display_width(line) / per_line)) for line in text.split("\n"))
             lines = max(lines, needed)
         return LINE_HEIGHT_PT * lines + 3 if lines > 1 else None
