@@ -189,6 +189,8 @@ class LocalServer:
         self._last_poll = float("-inf")
         self._last_mail = float("-inf")
         self._reminded_on: dt.date | None = None
+        # Inbox files whose version is stored, with how they looked (ingest_all's `settled`).
+        self._settled_files: dict[str, tuple[tuple[str, int, int], ...]] = {}
         self.httpd = _Server((host, port), _handler_for(self), self.limits)
 
     @property
@@ -267,7 +269,9 @@ class LocalServer:
 
         try:
             with self._job("ingest"):
-                outcomes = ingest_all(self.app, now=self.clock(), progress=between_files)
+                outcomes = ingest_all(
+                    self.app, now=self.clock(), progress=between_files, settled=self._settled_files
+                )
         except _Stopping:
             return 0
         self.stats.ingests += 1

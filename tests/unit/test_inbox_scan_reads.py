@@ -76,3 +76,59 @@ def test_a_scan_with_nothing_new_reads_each_stored_file_s_own_version_once(wujin
     assert all(o.valid and o.version_id for o in outcomes)
     # One version per file (6), not the unit's whole history per file (36).
     assert counting.versions_read == files
+
+
+class _CountingIntake:
+    """The real folder intake, counting the files it is asked to read."""
+
+    def __init__(self, intake: Any) -> None:
+        self._intake = intake
+        self.opened: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._intake, name)
+
+    def read(self, item: Any, *args: Any, **kwargs: Any) -> Any:
+        self.opened.append(Path(item.source).name)
+        return self._intake.read(item, *args, **kwargs)
+
+
+def test_a_repeated_scan_skips_stored_files_until_they_change(wujin_dir: Path) -> None:
+    app = open_app(wujin_dir)
+    school = unit_of_type(app.roster, "中小学")
+    for i in range(3):
+        write_workbook(
+            app.paths.inbox / f"总结-{i}.xlsx",
+            app.campaign,
+            "summary",
+            school,
+            summary_entries(total_sessions=10 + i),
+        )
+    # A workbook naming no unit of the roster: stores nothing, so it is looked at on every scan.
+    stranger = school.model_copy(update={"code": "ZZ999", "name": "不在名单的单位"})
+    write_workbook(app.paths.inbox / "陌生.xlsx", app.campaign, "summary", stranger, summary_entries())
+    settled: dict[str, Any] = {}
+    counting = _CountingIntake(app.intake)
+    scanning = dataclasses.replace(app, intake=counting)  # type: ignore[arg-type]
+
+    first = ingest_all(scanning, now=_now(app), settled=settled)
+    assert sorted(counting.opened) == ["总结-0.xlsx", "总结-1.xlsx", "总结-2.xlsx", "陌生.xlsx"]
+    assert sum(o.stored for o in first) == 3 and len(settled) == 3
+
+    counting.opened.clear()
+    assert [Path(o.source).name for o in ingest_all(scanning, now=_now(app), settled=settled)] == [
+        "陌生.xlsx"
+    ]
+    assert counting.opened == ["陌生.xlsx"]
+
+    # The unit saves the same file again with other figures: read, and stored as a new version.
+    write_workbook(
+        app.paths.inbox / "总结-1.xlsx", app.campaign, "summary", school, summary_entries(total_sessions=99)
+    )
+    counting.opened.clear()
+    again = ingest_all(scanning, now=_now(app), settled=settled)
+    assert sorted(counting.opened) == ["总结-1.xlsx", "陌生.xlsx"]
+    assert [o.seq for o in again if o.stored] == [4]
+    # Without the memo (the CLI) every file is looked at again: the stored ones by their digest, unread.
+    counting.opened.clear()
+    assert len(ingest_all(scanning, now=_now(app))) == 4 and counting.opened == ["陌生.xlsx"]

@@ -36,17 +36,49 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+ScanMemo = dict[str, tuple[tuple[str, int, int], ...]]
+
+
 def ingest_all(
-    app: App, *, now: dt.datetime, progress: Callable[[], object] | None = None
+    app: App,
+    *,
+    now: dt.datetime,
+    progress: Callable[[], object] | None = None,
+    settled: ScanMemo | None = None,
 ) -> list[IngestOutcome]:
-    """Every file in the intake. A file already stored byte-for-byte is skipped without parsing."""
+    """Every file in the intake. A file already stored byte-for-byte is skipped without parsing.
+
+    `settled`: kept by a caller that scans the same inbox again and again (`huizong serve`, every
+    minute): a file whose version is stored is remembered with its size and modification time (and its
+    evidence files'), and skipped unread while they stay the same, so a scan with nothing new costs a
+    stat per file instead of hashing each one and reading its version back. Files that stored nothing
+    (unidentified, unreadable) are never remembered: a roster edit may make them readable next time.
+    """
     peers = PeerStats(app.store, [d.key for d in app.campaign.deliverables])
     outcomes: list[IngestOutcome] = []
     for item in app.intake.pending():
-        outcomes.append(_ingest_item(app, item, now=now, peers=peers))
+        mark = _file_mark(item) if settled is not None else None
+        if settled is not None and mark is not None and settled.get(item.source) == mark:
+            continue
+        outcome = _ingest_item(app, item, now=now, peers=peers)
+        outcomes.append(outcome)
+        if settled is not None and mark is not None and outcome.seq is not None:
+            settled[item.source] = mark
         if progress is not None:
             progress()
     return outcomes
+
+
+def _file_mark(item: IntakeItem) -> tuple[tuple[str, int, int], ...] | None:
+    """What a file and its evidence files look like from outside: changed content changes it."""
+    try:
+        mark = []
+        for name in [item.source, *(item.attachments or [])]:
+            st = Path(name).stat()
+            mark.append((name, st.st_size, st.st_mtime_ns))
+    except OSError:
+        return None
+    return tuple(mark)
 
 
 def _ingest_item(app: App, item: IntakeItem, *, now: dt.datetime, peers: PeerStats) -> IngestOutcome:
