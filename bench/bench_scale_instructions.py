@@ -11,6 +11,10 @@ the same process runs twice under valgrind's callgrind, each time opening the ca
 workbooks and ingesting one warm-up submission: once with nothing more, once with --runs more
 submissions. The difference divided by --runs is what one submission costs, start-up excluded.
 
+`--channel form` counts one Google Form response through the webhook service instead (signature,
+schema, mapping of the answers, validation, store: `form_response_instructions`); `--channel
+submission,form` both, on the same built store.
+
 Prints per size `{"units", "submission_instructions", "submission_cpu_ms_native"}`; needs valgrind
 (the script says so and stops when it is missing).
 """
@@ -53,11 +57,62 @@ def _build(folder_base: Path, units: int, runs: int) -> Path:
     return folder
 
 
-def _measure(folder: Path, count: int, runs: int) -> float:
+def _form_responses(app: Any, count: int) -> list[bytes]:
+    """`count` + 1 signed-ready bodies of the summary form, as the Apps Script sends them (bench_scale's
+    form response), each a different unit and new figures so each stores a new version."""
+    from functions.services.google.form_spec import form_questions
+
+    questions = form_questions(app.campaign, "summary")
+    submitted = dt.datetime.combine(app.campaign.week.start, dt.time(10), tzinfo=app.campaign.tz)
+    bodies = []
+    for i in range(count + 1):
+        unit = app.roster.units[(i * 7919) % len(app.roster.units)]
+        values = {"total_sessions": str(40 + i), "lecture_sessions": "3", "training_sessions": "2",
+                  "total_participants": str(3000 + i), "online_participants": "200", "filled_by": "李老师",
+                  "phone": "13912345678", "summary_url": "https://example.org/s.docx", "photo_count": "6"}  # fmt: skip
+        answers = [{"title": q.title, "value": unit.code if q.role == "unit_code" else values[q.field]}
+                   for q in questions if q.role == "unit_code" or q.field in values]  # fmt: skip
+        body = {"kind": "form_response", "campaign_id": app.campaign.id, "deliverable": "summary",
+                "form_id": "FORM1", "response_id": f"bench-instr-{i}", "answers": answers,
+                "respondent_email": unit.emails[0], "submitted_at": submitted.isoformat()}  # fmt: skip
+        bodies.append(json.dumps(body, ensure_ascii=False).encode())
+    return bodies
+
+
+def _measure_form(folder: Path, count: int) -> float:
+    """Open the campaign, answer one warm-up form response and `count` more through the webhook
+    service (signature, schema, mapping, validation, store): CPU ms each."""
+    from functions.bootstrap import open_app
+    from functions.services.intake.form_webhook import handle_webhook
+    from functions.services.intake.signature import HEADER, sign
+
+    app = open_app(folder)
+    now = dt.datetime(2022, 11, 23, 10, tzinfo=app.campaign.tz)
+    secret = b"bench-instructions"
+
+    def respond(body: bytes) -> None:
+        headers = {
+            "content-type": "application/json",
+            HEADER: sign(secret, body, timestamp=int(now.timestamp())),
+        }
+        result = handle_webhook(app, body=body, headers=headers, secret=secret, now=now)
+        assert result.status == 200 and result.body["stored"], result
+
+    bodies = _form_responses(app, count)
+    respond(bodies[0])
+    t0 = time.process_time()
+    for body in bodies[1:]:
+        respond(body)
+    return (time.process_time() - t0) * 1000 / max(count, 1)
+
+
+def _measure(folder: Path, count: int, runs: int, channel: str = "submission") -> float:
     """Open the campaign, read every workbook, ingest one warm-up and `count` submissions: CPU ms each."""
     from functions.bootstrap import open_app
     from functions.services.intake.ingest import ingest_raw
 
+    if channel == "form":
+        return _measure_form(folder, count)
     app = open_app(folder)
     raws = [app.read_workbook(folder / f"sub{i}.xlsx", app.campaign, app.roster) for i in range(runs + 1)]
     now = dt.datetime(2022, 11, 23, 10, tzinfo=app.campaign.tz)
@@ -68,10 +123,10 @@ def _measure(folder: Path, count: int, runs: int) -> float:
     return (time.process_time() - t0) * 1000 / max(count, 1)
 
 
-def _instructions(folder: Path, count: int, runs: int) -> int:
+def _instructions(folder: Path, count: int, runs: int, channel: str) -> int:
     done = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
-         "--measure", str(folder), "--count", str(count), "--runs", str(runs)],
+         "--measure", str(folder), "--count", str(count), "--runs", str(runs), "--channel", channel],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     found = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
@@ -80,21 +135,24 @@ def _instructions(folder: Path, count: int, runs: int) -> int:
     return int(found.group(1))
 
 
-def measure(units: int, runs: int) -> dict[str, Any]:
+def measure(units: int, runs: int, channels: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"units": units}
     with tempfile.TemporaryDirectory(prefix="huizong-bench-instr-") as tmp:
         folder = _build(Path(tmp), units, runs)
-        # A copy per count: each run stores new versions, and both must start from the same store.
-        base, more = Path(tmp) / "base", Path(tmp) / "more"
-        shutil.copytree(folder, base)
-        shutil.copytree(folder, more)
-        without = _instructions(base, 0, runs)
-        with_runs = _instructions(more, runs, runs)
-        native = _measure(folder, runs, runs)
-        return {
-            "units": units,
-            "submission_instructions": round((with_runs - without) / runs),
-            "submission_cpu_ms_native": round(native, 1),
-        }
+        for channel in channels:
+            # A copy per count: each run stores new versions, and both must start from the same store.
+            base, more = Path(tmp) / f"base-{channel}", Path(tmp) / f"more-{channel}"
+            shutil.copytree(folder, base)
+            shutil.copytree(folder, more)
+            without = _instructions(base, 0, runs, channel)
+            with_runs = _instructions(more, runs, runs, channel)
+            native_copy = Path(tmp) / f"native-{channel}"
+            shutil.copytree(folder, native_copy)
+            native = _measure(native_copy, runs, runs, channel)
+            key = "submission" if channel == "submission" else "form_response"
+            out[f"{key}_instructions"] = round((with_runs - without) / runs)
+            out[f"{key}_cpu_ms_native"] = round(native, 1)
+    return out
 
 
 def main() -> None:
@@ -106,13 +164,15 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON list, one object per size")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--channel", default="submission", help="submission, form, or both comma-separated")
     args = parser.parse_args()
     if args.measure is not None:
-        _measure(args.measure, args.count, args.runs)
+        _measure(args.measure, args.count, args.runs, args.channel)
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed: this bench counts instructions with its callgrind tool")
-    results = [measure(int(s), args.runs) for s in args.units.split(",") if s.strip()]
+    channels = [c.strip() for c in args.channel.split(",") if c.strip()]
+    results = [measure(int(s), args.runs, channels) for s in args.units.split(",") if s.strip()]
     if args.json:
         print(json.dumps(results, indent=2))
         return
