@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.adapters.store import codec as store_codec
-from functions.adapters.store.peer_shards import Key, ShardedPeers
+from functions.adapters.store.peer_shards import Key, PeerShardMethods, ShardedPeers
 from functions.ports import Claim
 from functions.validate.peer_median import peer_entry
 from schemas.attachments import AttachmentRef
@@ -36,7 +36,7 @@ class _StoredClaim:
     payload: str
 
 
-class MemoryStore:
+class MemoryStore(PeerShardMethods):
     """Dicts behind one lock."""
 
     def __init__(self) -> None:
@@ -166,32 +166,6 @@ class MemoryStore:
     def set_meta(self, key: str, value: str) -> None:
         with self._lock:
             self._meta[key] = value
-
-    def put_peer_entry(self, group: str, unit: str, seq: int, entry: dict[str, Any]) -> None:
-        self._peers.put_entry(group, unit, seq, entry)
-
-    def peer_group(self, group: str) -> dict[str, dict[str, Any]]:
-        return self._peers.group(group)
-
-    def peer_index_sync(self, fingerprint: str, types: dict[str, str]) -> None:
-        self._peers.sync(fingerprint, types)
-
-    def peer_index_built_for(self, fingerprint: str) -> bool:
-        return self._peers.built_for(fingerprint)
-
-    def peer_index_exact(self) -> bool:
-        return self._peers.exact()
-
-    def peer_index_groups(self, kind: str) -> list[str]:
-        return self._peers.groups(kind)
-
-    def peer_index_median(
-        self, groups: list[str], kind: str, unit: str, unit_type: str | None, min_peers: int
-    ) -> tuple[float, int, str | None] | None:
-        return self._peers.median(groups, kind, unit, unit_type, min_peers)
-
-    def peer_entries_of(self, unit: str, groups: list[str]) -> dict[str, dict[str, Any]]:
-        return self._peers.entries_of(unit, groups)
 
     def close(self) -> None:
         """Nothing to release; present so callers can treat every store alike."""

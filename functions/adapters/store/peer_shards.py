@@ -585,3 +585,36 @@ def _merge_vals(doc: dict[str, Any], values: dict[float, int]) -> dict[str, Any]
     counts.update(values)
     doc["values"] = sorted([v, n] for v, n in counts.items() if n != 0)
     return doc
+
+
+class PeerShardMethods:
+    """The Store's peer methods and ports.PeerIndex, for a store holding a ShardedPeers as `_peers`
+    (the S3 and memory stores: one set of methods instead of one per store)."""
+
+    _peers: ShardedPeers
+
+    def put_peer_entry(self, group: str, unit: str, seq: int, entry: dict[str, Any]) -> None:
+        self._peers.put_entry(group, unit, seq, entry)
+
+    def peer_group(self, group: str) -> dict[str, dict[str, Any]]:
+        return self._peers.group(group)
+
+    def peer_index_sync(self, fingerprint: str, types: dict[str, str]) -> None:
+        self._peers.sync(fingerprint, types)
+
+    def peer_index_built_for(self, fingerprint: str) -> bool:
+        return self._peers.built_for(fingerprint)
+
+    def peer_index_exact(self) -> bool:
+        return self._peers.exact()
+
+    def peer_index_groups(self, kind: str) -> list[str]:
+        return self._peers.groups(kind)
+
+    def peer_index_median(
+        self, groups: list[str], kind: str, unit: str, unit_type: str | None, min_peers: int
+    ) -> tuple[float, int, str | None] | None:
+        return self._peers.median(groups, kind, unit, unit_type, min_peers)
+
+    def peer_entries_of(self, unit: str, groups: list[str]) -> dict[str, dict[str, Any]]:
+        return self._peers.entries_of(unit, groups)

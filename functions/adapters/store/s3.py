@@ -72,7 +72,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import ClientError
 
 from functions.adapters.store import codec as store_codec
-from functions.adapters.store.peer_shards import Key, ShardedPeers
+from functions.adapters.store.peer_shards import Key, PeerShardMethods, ShardedPeers
 from functions.ports import Claim
 from functions.validate.peer_median import peer_entry
 from schemas.attachments import AttachmentRef
@@ -121,7 +121,7 @@ class _Loaded:
     writer: str | None
 
 
-class S3Store:
+class S3Store(PeerShardMethods):
     """A Store on S3: versions append-only by conditional create, claims by create-if-absent."""
 
     def __init__(
@@ -311,32 +311,6 @@ class S3Store:
         self._put(self.prefix + _META + _escape(key, keep_slash=True), value.encode("utf-8"), TEXT_TYPE)
 
     # -- peer statistics: small objects per (deliverable, unit type, figure), see peer_shards.py ----
-
-    def put_peer_entry(self, group: str, unit: str, seq: int, entry: dict[str, Any]) -> None:
-        self._peers.put_entry(group, unit, seq, entry)
-
-    def peer_group(self, group: str) -> dict[str, dict[str, Any]]:
-        return self._peers.group(group)
-
-    def peer_index_sync(self, fingerprint: str, types: dict[str, str]) -> None:
-        self._peers.sync(fingerprint, types)
-
-    def peer_index_built_for(self, fingerprint: str) -> bool:
-        return self._peers.built_for(fingerprint)
-
-    def peer_index_exact(self) -> bool:
-        return self._peers.exact()
-
-    def peer_index_groups(self, kind: str) -> list[str]:
-        return self._peers.groups(kind)
-
-    def peer_index_median(
-        self, groups: list[str], kind: str, unit: str, unit_type: str | None, min_peers: int
-    ) -> tuple[float, int, str | None] | None:
-        return self._peers.median(groups, kind, unit, unit_type, min_peers)
-
-    def peer_entries_of(self, unit: str, groups: list[str]) -> dict[str, dict[str, Any]]:
-        return self._peers.entries_of(unit, groups)
 
     def _count_peer(self, version: Version) -> None:
         # After the version exists: a crash in between leaves the figures one version behind until the
