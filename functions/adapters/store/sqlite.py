@@ -662,7 +662,11 @@ class SqliteStore:
     @_translated
     def peer_index_groups(self, kind: str) -> list[str]:
         """The groups holding figures of `kind` ("activity" or "session")."""
-        rows = self._conn().execute("SELECT DISTINCT grp FROM peer_units WHERE kind = ?", (kind,))
+        # From the kept counts (a row per type and group), not peer_units (a row per unit): asked on
+        # every session median, a walk over every unit's row grew with the campaign.
+        rows = self._conn().execute(
+            "SELECT grp FROM peer_counts WHERE kind = ? GROUP BY grp HAVING SUM(n) > 0", (kind,)
+        )
         return sorted(r[0] for r in rows)
 
     @_translated
