@@ -31,14 +31,13 @@ from functions.services.mail_intake.reply import REPLY_PREFIX
 from functions.services.review.actions import MAIL_PREFIX, return_submission
 from functions.services.web.links import campaign_secret
 from functions.web.app import create_web_app
-from tests.fakes.mailbox import FakeMailbox
 from tests.fakes.mailer import BlockingMailer, ScriptedMailer
 from tests.helpers.campaigns import customise
 from tests.helpers.forms import payload
-from tests.helpers.mail_corpus import unit_mail
+from tests.helpers.mailed import mailed_plan
 from tests.helpers.serve_lock import NOW, save_draft, while_mail_blocked
 from tests.helpers.store import report, submission
-from tests.helpers.workbooks import school_plan, unit_of_type, write_workbook
+from tests.helpers.workbooks import unit_of_type
 
 SECRET = b"a-shared-secret-of-enough-length"
 BASE = "http://testserver"
@@ -120,19 +119,8 @@ def test_the_reminder_run_mails_with_serves_lock_released(app: App, server: Loca
 def test_the_mailbox_reply_is_sent_with_serves_lock_released(
     tmp_path: Path, app: App, server: LocalServer, asgi: Any
 ) -> None:
-    school = unit_of_type(app.roster, "中小学")
-    book = write_workbook(
-        tmp_path / "made.xlsx", app.campaign, "plan", school, school_plan(app.campaign, school)
-    )
-    box = FakeMailbox()
-    box.deliver(
-        unit_mail(
-            sender=school.emails[0],
-            subject="活动方案",
-            message_id="<plan@qq.com>",
-            files=[("方案.xlsx", book.read_bytes())],
-        )
-    )
+    school = unit_of_type(app.roster, "中小学")  # the unit mailed_plan mails for
+    box = mailed_plan(tmp_path, app)
     app.mailbox_factory = lambda: box
     mailer = BlockingMailer()
     app.use_mailer(mailer)

@@ -25,12 +25,10 @@ from functions.services.mail_intake.reply import REPLY_PREFIX
 from functions.services.mail_intake.retry import RETRY_PREFIX
 from functions.services.review.actions import MAIL_PREFIX, return_submission
 from tests.fakes.held import SENDING, CheckingMailbox, CheckingMailer, GuardedStore, Hold
-from tests.fakes.mailbox import FakeMailbox
 from tests.fakes.mailer import ScriptedMailer
 from tests.helpers.campaigns import customise
-from tests.helpers.mail_corpus import unit_mail
+from tests.helpers.mailed import mailed_plan
 from tests.helpers.store import report, submission
-from tests.helpers.workbooks import school_plan, unit_of_type, write_workbook
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 NOW = dt.datetime(2022, 11, 25, 10, 0, tzinfo=TZ)  # plan overdue by a day, digests on
@@ -182,23 +180,6 @@ def test_a_failed_send_of_the_run_is_settled_under_the_lock(
         assert {c.payload["result"] for c in inner.claims("remind/")} == {reminder}
         assert [c.payload["result"] for c in inner.claims("digest/")] == [digest]
         assert len(inner.claims(MAIL_PREFIX)) == len(inner.claims(COORDINATOR_PREFIX)) == 1
-
-
-def mailed_plan(tmp_path: Path, app: App) -> FakeMailbox:
-    school = unit_of_type(app.roster, "中小学")
-    book = write_workbook(
-        tmp_path / "made.xlsx", app.campaign, "plan", school, school_plan(app.campaign, school)
-    )
-    box = FakeMailbox()
-    box.deliver(
-        unit_mail(
-            sender=school.emails[0],
-            subject="活动方案",
-            message_id="<plan@qq.com>",
-            files=[("方案.xlsx", book.read_bytes())],
-        )
-    )
-    return box
 
 
 def test_the_mailbox_reply_is_sent_with_the_lock_released(tmp_path: Path, app: App, hold: Hold) -> None:

@@ -16,8 +16,7 @@ from functions.services.mail_intake.retry import MAX_ATTEMPTS, RETRY_PREFIX
 from tests.fakes.mailbox import FakeMailbox
 from tests.fakes.mailer import ScriptedMailer
 from tests.helpers.campaigns import customise
-from tests.helpers.mail_corpus import unit_mail
-from tests.helpers.workbooks import school_plan, unit_of_type, write_workbook
+from tests.helpers.mailed import mailed_plan
 
 NOW = dt.datetime(2022, 11, 20, 12, tzinfo=dt.UTC)
 SETTINGS = """
@@ -31,19 +30,7 @@ def _app_with_mail(tmp_path: Path, wujin_dir: Path, mailer: ScriptedMailer) -> t
     customise(wujin_dir, SETTINGS)
     app = open_app(wujin_dir)
     app.use_mailer(mailer)
-    school = unit_of_type(app.roster, "中小学")
-    book = write_workbook(
-        tmp_path / "made.xlsx", app.campaign, "plan", school, school_plan(app.campaign, school)
-    )
-    box = FakeMailbox()
-    box.deliver(
-        unit_mail(
-            sender=school.emails[0],
-            subject="活动方案",
-            message_id="<plan@qq.com>",
-            files=[("方案.xlsx", book.read_bytes())],
-        )
-    )
+    box = mailed_plan(tmp_path, app)
     return app, box
 
 
