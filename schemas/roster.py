@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -59,6 +61,9 @@ class RosterProblem(BaseModel):
     message: str
 
 
+_T = TypeVar("_T")
+
+
 class Roster(BaseModel):
     units: list[Unit]
     _by_code: dict[str, Unit] = PrivateAttr(default_factory=dict)
@@ -66,6 +71,9 @@ class Roster(BaseModel):
     # Lower-cased address -> the first unit listing it: a form response's respondent is looked up, not
     # searched for among every unit.
     _by_email: dict[str, Unit] = PrivateAttr(default_factory=dict)
+    # What other layers work out once per roster (the identity check's index of names and phones, the
+    # peer statistics' type fingerprint): kept with the roster it came from, by `derived`.
+    _derived: dict[str, tuple[list[Unit], int, Any]] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, _context: object) -> None:
         self._by_code = {u.code: u for u in self.units}
@@ -73,6 +81,16 @@ class Roster(BaseModel):
         for u in self.units:
             for e in u.emails:
                 self._by_email.setdefault(e.lower(), u)
+
+    def derived(self, key: str, build: Callable[[], _T]) -> _T:
+        """`build()` once per roster and kept with it; built again should its units list be replaced or
+        grown (rosters are built once per campaign load, but nothing stops a caller)."""
+        held = self._derived.get(key)
+        if held is None or held[0] is not self.units or held[1] != len(self.units):
+            held = (self.units, len(self.units), build())
+            self._derived[key] = held
+        value: _T = held[2]
+        return value
 
     def by_code(self) -> dict[str, Unit]:
         return self._by_code

@@ -49,33 +49,18 @@ class _RosterIndex:
     (about 45 ms a form response at 10,000 units, twice per response, before this index)."""
 
     def __init__(self, roster: Roster) -> None:
-        self.roster, self.units = roster, roster.units
-        self.count = len(roster.units)
         self.by: dict[str, dict[str, list[Unit]]] = {"name": {}, "contact": {}, "phone": {}}
         for u in roster.units:
             for attr, norm in (("name", _norm_name), ("contact", _norm_name), ("phone", _digits)):
                 if key := norm(getattr(u, attr) or ""):
                     self.by[attr].setdefault(key, []).append(u)
 
-    def fits(self, roster: Roster) -> bool:
-        # Rosters are built once and not changed (Roster keeps its own code index the same way); a units
-        # list replaced or grown since is noticed anyway.
-        return roster is self.roster and roster.units is self.units and len(roster.units) == self.count
-
     def first(self, attr: str, key: str, *, besides: str | None = None) -> Unit | None:
         return next((u for u in self.by[attr].get(key, ()) if u.code != besides), None)
 
 
-# One roster at a time: a process serves one campaign (a test suite's many rosters just rebuild it).
-_INDEX: list[_RosterIndex] = []
-
-
 def _index(roster: Roster) -> _RosterIndex:
-    if _INDEX and _INDEX[0].fits(roster):
-        return _INDEX[0]
-    built = _RosterIndex(roster)
-    _INDEX[:] = [built]
-    return built
+    return roster.derived("identity-index", lambda: _RosterIndex(roster))
 
 
 def _find_by_name(roster: Roster, name: str) -> Unit | None:

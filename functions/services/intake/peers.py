@@ -147,17 +147,14 @@ class _IndexedPeers:
         return PeerMedian(median=median, peers=peers, unit_type=unit_type)
 
 
-# One roster per process in practice: its fingerprint is computed once, not per submission.
-_last_roster: tuple[Roster, str, dict[str, str]] | None = None
-
-
 def _roster_types(roster: Roster) -> tuple[str, dict[str, str]]:
-    global _last_roster
-    if _last_roster is not None and _last_roster[0] is roster:
-        return _last_roster[1], _last_roster[2]
+    """Each unit's type and a fingerprint of them all: worked out once per roster, not per submission."""
+    return roster.derived("peer-types", lambda: _types_of(roster))
+
+
+def _types_of(roster: Roster) -> tuple[str, dict[str, str]]:
     types = {u.code: u.type for u in roster.units}
     digest = hashlib.sha256()
     for code in sorted(types):
         digest.update(f"{code}\x1f{types[code]}\x1e".encode())
-    _last_roster = (roster, digest.hexdigest(), types)
-    return _last_roster[1], types
+    return digest.hexdigest(), types
