@@ -215,17 +215,15 @@ def _ingest_all() -> Callable[..., Any]:
     return ingest_all
 
 
-def _form_response(app: Any, now: dt.datetime, repeat: int) -> dict[str, Any]:
-    """One signed Google Form response (summary form, every answer valid) through handle_webhook, a
-    different unit and response each run, as the Apps Script sends it (bench_cold_start's body)."""
+def form_response_bodies(app: Any, count: int, prefix: str = "bench-scale") -> list[bytes]:
+    """`count` bodies of the summary form as the Apps Script sends them (bench_cold_start's body), each a
+    different unit and new figures so each stores a new version; the first is a run's warm-up."""
     from functions.services.google.form_spec import form_questions
-    from functions.services.intake.form_webhook import handle_webhook
-    from functions.services.intake.signature import HEADER, sign
 
     questions = form_questions(app.campaign, "summary")
     submitted = dt.datetime.combine(app.campaign.week.start, dt.time(10), tzinfo=app.campaign.tz)
     bodies = []
-    for i in range(-1, repeat):
+    for i in range(-1, count - 1):
         unit = app.roster.units[_spread(i, len(app.roster.units), 11)]
         values = {"total_sessions": str(12 + i), "lecture_sessions": "3", "training_sessions": "2",
                   "total_participants": str(3000 + i), "online_participants": "200", "filled_by": "李老师",
@@ -233,9 +231,19 @@ def _form_response(app: Any, now: dt.datetime, repeat: int) -> dict[str, Any]:
         answers = [{"title": q.title, "value": unit.code if q.role == "unit_code" else values[q.field]}
                    for q in questions if q.role == "unit_code" or q.field in values]  # fmt: skip
         body = {"kind": "form_response", "campaign_id": app.campaign.id, "deliverable": "summary",
-                "form_id": "FORM1", "response_id": f"bench-scale-{i + 1}", "answers": answers,
+                "form_id": "FORM1", "response_id": f"{prefix}-{i + 1}", "answers": answers,
                 "respondent_email": unit.emails[0], "submitted_at": submitted.isoformat()}  # fmt: skip
         bodies.append(json.dumps(body, ensure_ascii=False).encode())
+    return bodies
+
+
+def _form_response(app: Any, now: dt.datetime, repeat: int) -> dict[str, Any]:
+    """One signed Google Form response (summary form, every answer valid) through handle_webhook, a
+    different unit and response each run, as the Apps Script sends it (bench_cold_start's body)."""
+    from functions.services.intake.form_webhook import handle_webhook
+    from functions.services.intake.signature import HEADER, sign
+
+    bodies = form_response_bodies(app, repeat + 1)
     stamp = int(now.timestamp())
 
     def respond(i: int) -> None:

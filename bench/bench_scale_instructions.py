@@ -57,28 +57,6 @@ def _build(folder_base: Path, units: int, runs: int) -> Path:
     return folder
 
 
-def _form_responses(app: Any, count: int) -> list[bytes]:
-    """`count` + 1 signed-ready bodies of the summary form, as the Apps Script sends them (bench_scale's
-    form response), each a different unit and new figures so each stores a new version."""
-    from functions.services.google.form_spec import form_questions
-
-    questions = form_questions(app.campaign, "summary")
-    submitted = dt.datetime.combine(app.campaign.week.start, dt.time(10), tzinfo=app.campaign.tz)
-    bodies = []
-    for i in range(count + 1):
-        unit = app.roster.units[(i * 7919) % len(app.roster.units)]
-        values = {"total_sessions": str(40 + i), "lecture_sessions": "3", "training_sessions": "2",
-                  "total_participants": str(3000 + i), "online_participants": "200", "filled_by": "李老师",
-                  "phone": "13912345678", "summary_url": "https://example.org/s.docx", "photo_count": "6"}  # fmt: skip
-        answers = [{"title": q.title, "value": unit.code if q.role == "unit_code" else values[q.field]}
-                   for q in questions if q.role == "unit_code" or q.field in values]  # fmt: skip
-        body = {"kind": "form_response", "campaign_id": app.campaign.id, "deliverable": "summary",
-                "form_id": "FORM1", "response_id": f"bench-instr-{i}", "answers": answers,
-                "respondent_email": unit.emails[0], "submitted_at": submitted.isoformat()}  # fmt: skip
-        bodies.append(json.dumps(body, ensure_ascii=False).encode())
-    return bodies
-
-
 def _measure_form(folder: Path, count: int) -> float:
     """Open the campaign, answer one warm-up form response and `count` more through the webhook
     service (signature, schema, mapping, validation, store): CPU ms each."""
@@ -98,7 +76,9 @@ def _measure_form(folder: Path, count: int) -> float:
         result = handle_webhook(app, body=body, headers=headers, secret=secret, now=now)
         assert result.status == 200 and result.body["stored"], result
 
-    bodies = _form_responses(app, count)
+    import bench_scale as b
+
+    bodies = b.form_response_bodies(app, count + 1, prefix="bench-instr")
     respond(bodies[0])
     t0 = time.process_time()
     for body in bodies[1:]:
