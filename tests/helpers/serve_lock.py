@@ -17,6 +17,18 @@ from tests.fakes.mailer import BlockingMailer
 from tests.helpers.console import csrf_of
 from tests.helpers.web_form_values import SUMMARY_STATS
 
+# The campaign settings of the scheduled-job tests: an organiser, 湖塘镇's coordinator (digests, Cc), a
+# mailbox to read (replies).
+PEOPLE = """
+review: optional
+people:
+  - {name: 王老师, email: wang@example.org, role: organiser}
+  - {name: 李协调, email: li@example.org, role: coordinator, areas: [湖塘镇]}
+mail_intake:
+  user: wjsqjy@example.org
+  web_base_url: https://form.example.org
+"""
+
 NOW = dt.datetime(2022, 11, 25, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 WAIT = 10.0  # seconds; only reached when the code under test is wrong
 STATS = {**SUMMARY_STATS, "summary_materials.photo_count": "6"}

@@ -35,22 +35,13 @@ from tests.fakes.mailer import BlockingMailer, ScriptedMailer
 from tests.helpers.campaigns import customise
 from tests.helpers.forms import payload
 from tests.helpers.mailed import mailed_plan
-from tests.helpers.serve_lock import NOW, save_draft, while_mail_blocked
+from tests.helpers.serve_lock import NOW, PEOPLE, save_draft, while_mail_blocked
 from tests.helpers.store import report, submission
 from tests.helpers.workbooks import unit_of_type
 
 SECRET = b"a-shared-secret-of-enough-length"
 BASE = "http://testserver"
 RETURNED = "WJ009"
-PEOPLE = """
-review: optional
-people:
-  - {name: 王老师, email: wang@example.org, role: organiser}
-  - {name: 李协调, email: li@example.org, role: coordinator, areas: [湖塘镇]}
-mail_intake:
-  user: wjsqjy@example.org
-  web_base_url: https://form.example.org
-"""
 
 
 @pytest.fixture

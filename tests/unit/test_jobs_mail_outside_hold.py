@@ -28,19 +28,11 @@ from tests.fakes.held import SENDING, CheckingMailbox, CheckingMailer, GuardedSt
 from tests.fakes.mailer import ScriptedMailer
 from tests.helpers.campaigns import customise
 from tests.helpers.mailed import mailed_plan
+from tests.helpers.serve_lock import PEOPLE
 from tests.helpers.store import report, submission
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 NOW = dt.datetime(2022, 11, 25, 10, 0, tzinfo=TZ)  # plan overdue by a day, digests on
-PEOPLE = """
-review: optional
-people:
-  - {name: 王老师, email: wang@example.org, role: organiser}
-  - {name: 李协调, email: li@example.org, role: coordinator, areas: [湖塘镇]}
-mail_intake:
-  user: wjsqjy@example.org
-  web_base_url: https://form.example.org
-"""
 RETURNED = "WJ009"
 
 
