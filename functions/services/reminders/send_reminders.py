@@ -156,13 +156,12 @@ def _send_one(
     reminder: UnitReminder,
     now: dt.datetime,
     result: RemindResult,
-    link_secret: Callable[[], bytes] | None = None,
-    guard: AbstractContextManager[Any] | None = None,
+    link_secret: Callable[[], bytes] | None,
+    guard: AbstractContextManager[Any],
     *,
-    recheck: bool = False,
+    recheck: bool,
 ) -> str:
     lang = campaign.language
-    guard = guard if guard is not None else nullcontext()
     # The store's part (claims, and the mail built with its link from the store's secret) under the
     # guard; the send outside it; each outcome under it again. The claims say "sending" meanwhile.
     with guard:
@@ -410,9 +409,8 @@ def _send_digest(
     now: dt.datetime,
     result: RemindResult,
     master_link: str,
-    guard: AbstractContextManager[Any] | None = None,
+    guard: AbstractContextManager[Any],
 ) -> bool:
-    guard = guard if guard is not None else nullcontext()
     day = now.astimezone(campaign.tz).date()
     first, last = digest_window(campaign)
     if not first <= day <= last:
