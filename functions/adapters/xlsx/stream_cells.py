@@ -257,9 +257,3 @@ class RowWriter:
         parts[0] = f'<row r="{rn}" ht="{height:g}" customHeight="1">' if height else f'<row r="{rn}">'
         add("</row>")
         return "".join(parts), width
-
-
-def row_xml(row: Sequence[object], number: int, height: float | None = None) -> tuple[str, int]:
-    """One ``<row>`` element and the number of columns it spans (0 when every cell is blank); see
-    RowWriter.row, which a sheet keeps so that repeated values are converted once."""
-    return RowWriter().row(row, number, height)
